@@ -1,0 +1,35 @@
+// A small searched CNN for MNIST: the main example of the language.
+//
+//   nasc check examples/mnist.nas
+//   nasc search examples/mnist.nas --strategy evolution --max-trials 50
+//   nasc search examples/mnist.nas --strategy darts --data mnist:examples/data/mnist
+//
+// The space: a stem width (3 values), the depth of two stages (3 and 2 values) and, in each
+// repeated block, one of five operations. The largest architectures break the parameter
+// budget, so `nasc check` reports fewer architectures than the raw product of the choices.
+
+/// A residual block whose operation is searched. Every alternative keeps the shape, so the
+/// residual addition is well typed for all of them.
+block SearchedBlock(x: Tensor[n, c, h, w]) -> Tensor[n, c, h, w] {
+    let y = choice operation {
+        conv3: conv_bn_relu(x, out: c, kernel: 3),
+        conv5: conv_bn_relu(x, out: c, kernel: 5),
+        sep3: sep_conv(x, out: c, kernel: 3),
+        pool: max_pool(x, kernel: 3, stride: 1, padding: 1),
+        skip: x,
+    }
+    return x + y
+}
+
+/// 28x28 grey digits to 10 class scores. The stem halves the image (14x14) and a pooling
+/// layer halves it again (7x7), which keeps every architecture cheap enough to train on a CPU.
+network Mnist(x: Tensor[n, 1, 28, 28]) -> Tensor[n, 10]
+    where params <= 500_000
+{
+    let width = choice width [16, 32, 64]
+    let h = conv_bn_relu(x, out: width, kernel: 3, stride: 2)
+    let h = repeat depth [1, 2, 3] from h { SearchedBlock(h) }
+    let h = max_pool(h, kernel: 2)
+    let h = repeat depth2 [1, 2] from h { SearchedBlock(h) }
+    return linear(global_avg_pool(h), out: 10)
+}

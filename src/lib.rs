@@ -1,0 +1,13 @@
+//! nasc: a compiler and search engine for neural architecture search (NAS) model spaces.
+//!
+//! Stages, each a module with one job, data flowing one way:
+//! [`syntax`] (text to AST) -> [`resolve`] (modules, imports and names) -> later stages
+//! (types and IR, lowering, runtime, strategies, experiment). [`diagnostics`] renders every
+//! stage's typed errors in one place; [`cli`] is the `nasc` command.
+
+pub mod cli;
+pub mod diagnostics;
+pub mod resolve;
+pub mod source;
+pub mod stdlib;
+pub mod syntax;

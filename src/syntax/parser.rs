@@ -1,0 +1,1098 @@
+//! The pest parser derived from `grammar/nas.pest`, and the conversion of its parse tree into
+//! the typed AST of [`super::ast`].
+//!
+//! Errors are typed ([`SyntaxError`]); their wording lives in `crate::diagnostics::wording`.
+//! The parser recovers at top-level items: the file is cut before every `import`, `block`,
+//! `network` or `operator` keyword that starts a line at column 0, each piece is parsed on its own,
+//! and so one syntax error does not hide the errors of later items.
+//!
+//! Bad input never panics: pest's native stack guard turns runaway nesting into an error, and
+//! the AST built from a parse is at most [`MAX_NESTING`] expressions deep, so that every later
+//! stage can recurse over it safely.
+
+use super::ast::*;
+use super::lexer::{tokenize, Token};
+use crate::source::Span;
+use pest::iterators::Pair;
+use pest::Parser as _;
+
+/// The pest parser generated from the grammar file.
+#[derive(pest_derive::Parser)]
+#[grammar = "../grammar/nas.pest"]
+pub struct NasParser;
+
+/// How deeply expressions may nest (each call, operator, choice or list is one level).
+pub const MAX_NESTING: usize = 200;
+
+/// What a syntax error expected to find: a kind of construct or an exact token.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Expected {
+    /// A grammar rule (described in plain words when rendered).
+    Rule(Rule),
+    /// An exact piece of text such as `)` or `->`.
+    Token(String),
+}
+
+/// What stood where a syntax error was found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Found {
+    /// The end of the file.
+    EndOfFile,
+    /// A token, as written (shortened if long).
+    Token(String),
+}
+
+/// A syntax error, typed. Its message is rendered in `crate::diagnostics::wording`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SyntaxError {
+    /// The text does not follow the grammar (E0001).
+    Unexpected {
+        /// Where the unexpected token is.
+        span: Span,
+        /// What was there.
+        found: Found,
+        /// What would have been accepted.
+        expected: Vec<Expected>,
+    },
+    /// Expressions nest deeper than [`MAX_NESTING`], or deeper than the parser's stack allows
+    /// (E0002).
+    TooDeep {
+        /// The expression (or position) where the limit was reached.
+        span: Span,
+    },
+    /// An integer literal does not fit in 64 bits, or a float is not finite (E0003).
+    NumberOutOfRange {
+        /// The literal.
+        span: Span,
+    },
+    /// A `\x` escape that strings do not have (E0004). Strings know `\"`, `\\`, `\n`, `\t`.
+    BadEscape {
+        /// The escape, backslash included.
+        span: Span,
+        /// The character after the backslash.
+        escape: char,
+    },
+    /// A string literal that reaches the end of its line without a closing quote (E0005).
+    UnterminatedString {
+        /// From the opening quote to the end of the line.
+        span: Span,
+    },
+}
+
+impl SyntaxError {
+    /// The primary span of the error.
+    pub fn span(&self) -> Span {
+        match self {
+            SyntaxError::Unexpected { span, .. }
+            | SyntaxError::TooDeep { span }
+            | SyntaxError::NumberOutOfRange { span }
+            | SyntaxError::BadEscape { span, .. }
+            | SyntaxError::UnterminatedString { span } => *span,
+        }
+    }
+}
+
+/// Parses a whole file. Returns the items that parsed and every syntax error found, in
+/// source order. Never panics, whatever the input.
+pub fn parse_module(src: &str) -> (Module, Vec<SyntaxError>) {
+    // Record the tokens tried at an error's position, for "expected `)`" in messages.
+    pest::set_error_detail(true);
+    let tokens = tokenize(src);
+    let mut module = Module::default();
+    let mut errors = Vec::new();
+    for (start, end) in chunks(src, &tokens) {
+        let text = &src[start..end];
+        match NasParser::parse(Rule::file, text) {
+            Ok(mut pairs) => {
+                let file = pairs.next().expect("the file rule yields one pair");
+                let mut b = Builder {
+                    offset: start,
+                    errors: Vec::new(),
+                };
+                for pair in children(file) {
+                    if pair.as_rule() == Rule::EOI {
+                        continue;
+                    }
+                    if let Some(item) = b.item(pair) {
+                        module.items.push(item);
+                    }
+                }
+                errors.extend(b.errors);
+            }
+            Err(e) => errors.push(convert_error(src, start, &tokens, e)),
+        }
+    }
+    errors.sort_by_key(|e| (e.span().start, e.span().end));
+    (module, errors)
+}
+
+/// Parses one expression on its own (used by tests and editor tools).
+pub fn parse_expr(src: &str) -> Result<Expr, SyntaxError> {
+    pest::set_error_detail(true);
+    let tokens = tokenize(src);
+    match NasParser::parse(Rule::expr_only, src) {
+        Ok(mut pairs) => {
+            let top = pairs.next().expect("expr_only yields one pair");
+            let pair = children(top).next().expect("expr_only holds an expr");
+            let mut b = Builder {
+                offset: 0,
+                errors: Vec::new(),
+            };
+            let (e, _) = b.expr(pair, 0)?;
+            match b.errors.into_iter().next() {
+                Some(err) => Err(err),
+                None => Ok(e),
+            }
+        }
+        Err(e) => Err(convert_error(src, 0, &tokens, e)),
+    }
+}
+
+/// Cuts the file into pieces, each starting at an item keyword at column 0 (with the doc
+/// comments right above it), so that items parse independently.
+fn chunks(src: &str, tokens: &[(Token, Span)]) -> Vec<(usize, usize)> {
+    let mut starts = vec![0usize];
+    let mut doc_start: Option<usize> = None;
+    for &(tok, span) in tokens {
+        match tok {
+            Token::DocComment => {
+                if doc_start.is_none() && at_line_start(src, span.start) {
+                    doc_start = Some(span.start);
+                }
+                continue;
+            }
+            Token::LineComment => continue,
+            Token::Import | Token::Block | Token::Network | Token::Operator
+                if at_line_start(src, span.start) =>
+            {
+                let s = doc_start.unwrap_or(span.start);
+                if s > 0 {
+                    starts.push(s);
+                }
+            }
+            _ => {}
+        }
+        doc_start = None;
+    }
+    starts.dedup();
+    let mut out = Vec::with_capacity(starts.len());
+    for (i, &s) in starts.iter().enumerate() {
+        let e = starts.get(i + 1).copied().unwrap_or(src.len());
+        out.push((s, e));
+    }
+    out
+}
+
+fn at_line_start(src: &str, offset: usize) -> bool {
+    offset == 0 || src.as_bytes()[offset - 1] == b'\n'
+}
+
+/// Converts a pest error (positions relative to a chunk at `offset`) into a [`SyntaxError`].
+fn convert_error(
+    src: &str,
+    offset: usize,
+    tokens: &[(Token, Span)],
+    e: pest::error::Error<Rule>,
+) -> SyntaxError {
+    let pos = match e.location {
+        pest::error::InputLocation::Pos(p) => p,
+        pest::error::InputLocation::Span((s, _)) => s,
+    } + offset;
+    let (found, span) = found_at(src, tokens, pos);
+    match &e.variant {
+        pest::error::ErrorVariant::CustomError { .. } => SyntaxError::TooDeep { span },
+        pest::error::ErrorVariant::ParsingError { positives, .. } => {
+            if let Some(Token::Str) | None = token_kind_at(tokens, pos) {
+                if src[pos..].starts_with('"') && !closes_on_line(&src[pos..]) {
+                    let end = src[pos..].find('\n').map(|i| pos + i).unwrap_or(src.len());
+                    return SyntaxError::UnterminatedString {
+                        span: Span::new(pos, end),
+                    };
+                }
+            }
+            let mut expected: Vec<Expected> = positives
+                .iter()
+                .filter_map(|r| visible_rule(*r))
+                .map(Expected::Rule)
+                .collect();
+            if let Some(attempts) = e.parse_attempts() {
+                for t in attempts.expected_tokens() {
+                    let token = t.to_string();
+                    if is_punctuation(&token) {
+                        expected.push(Expected::Token(token));
+                    }
+                }
+            }
+            expected.sort();
+            expected.dedup();
+            SyntaxError::Unexpected {
+                span,
+                found,
+                expected,
+            }
+        }
+    }
+}
+
+fn closes_on_line(s: &str) -> bool {
+    let line = s.split('\n').next().unwrap_or("");
+    let mut chars = line.chars().skip(1);
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                chars.next();
+            }
+            '"' => return true,
+            _ => {}
+        }
+    }
+    false
+}
+
+fn token_kind_at(tokens: &[(Token, Span)], pos: usize) -> Option<Token> {
+    let i = tokens.partition_point(|(_, s)| s.end <= pos);
+    tokens
+        .get(i)
+        .filter(|(_, s)| s.start <= pos)
+        .map(|(t, _)| *t)
+}
+
+/// The token that starts at (or covers) `pos`, for "found ..." and the error's span.
+fn found_at(src: &str, tokens: &[(Token, Span)], pos: usize) -> (Found, Span) {
+    let i = tokens.partition_point(|(_, s)| s.end <= pos);
+    match tokens.get(i) {
+        Some(&(_, span)) => {
+            let span = if span.start <= pos {
+                span
+            } else {
+                Span::new(pos, pos)
+            };
+            if span.start == span.end {
+                return next_char(src, pos);
+            }
+            let text = &src[span.start..span.end];
+            let shown: String = if text.chars().count() > 24 {
+                text.chars().take(21).chain("...".chars()).collect()
+            } else {
+                text.to_string()
+            };
+            (Found::Token(shown), span)
+        }
+        None => next_char(src, pos),
+    }
+}
+
+fn next_char(src: &str, pos: usize) -> (Found, Span) {
+    match src[pos..].chars().find(|c| !c.is_whitespace()) {
+        None => (Found::EndOfFile, Span::new(src.len(), src.len())),
+        Some(c) => {
+            let at = pos + src[pos..].find(c).unwrap_or(0);
+            (
+                Found::Token(c.to_string()),
+                Span::new(at, at + c.len_utf8()),
+            )
+        }
+    }
+}
+
+/// Punctuation worth naming in "expected ..." (letters tried inside names are not).
+fn is_punctuation(t: &str) -> bool {
+    matches!(
+        t,
+        "(" | ")" | "[" | "]" | "{" | "}" | "," | ":" | ";" | "." | "..." | "->" | "=" | "\""
+    )
+}
+
+/// Rules that mean something to a user; the rest are folded into these or dropped.
+fn visible_rule(r: Rule) -> Option<Rule> {
+    use Rule::*;
+    Some(match r {
+        EOI => EOI,
+        // Anything that can start an expression is "an expression".
+        expr | neg | kw_not | postfix_expr | choice_expr | pick_expr | repeat_expr | if_expr
+        | call | list_comp | list | block_expr | paren | float | int | string | kw_true
+        | kw_false => expr,
+        ident | choice_name => ident,
+        // Infix operators fold into one entry.
+        range | or | and | eq | ne | le | ge | lt | gt | add | sub | mul | div | rem | pow => add,
+        index => index,
+        doc_comment | doc => return None,
+        kw_import | kw_block | kw_network | kw_operator => kw_block,
+        other => other,
+    })
+}
+
+/// The children of a pair, without the comments the grammar keeps in the tree.
+fn children(pair: Pair<'_, Rule>) -> impl Iterator<Item = Pair<'_, Rule>> {
+    pair.into_inner().filter(|p| p.as_rule() != Rule::COMMENT)
+}
+
+type Res<T> = Result<T, SyntaxError>;
+
+/// Builds AST nodes from pest pairs of one chunk (whose spans start at `offset`).
+struct Builder {
+    offset: usize,
+    errors: Vec<SyntaxError>,
+}
+
+impl Builder {
+    fn span(&self, p: &Pair<'_, Rule>) -> Span {
+        let s = p.as_span();
+        Span::new(s.start() + self.offset, s.end() + self.offset)
+    }
+
+    fn ident(&self, p: Pair<'_, Rule>) -> Ident {
+        Ident {
+            name: p.as_str().to_string(),
+            span: self.span(&p),
+        }
+    }
+
+    /// Builds one item; an item with an error inside is reported and left out.
+    fn item(&mut self, p: Pair<'_, Rule>) -> Option<Item> {
+        let r = match p.as_rule() {
+            Rule::import_decl => self.import(p).map(Item::Import),
+            Rule::block_decl => self.block(p, BlockKind::Block).map(Item::Block),
+            Rule::network_decl => self.block(p, BlockKind::Network).map(Item::Block),
+            Rule::op_decl => self.op(p).map(Item::Op),
+            other => unreachable!("the grammar has no item {other:?}"),
+        };
+        match r {
+            Ok(i) => Some(i),
+            Err(e) => {
+                self.errors.push(e);
+                None
+            }
+        }
+    }
+
+    fn docs(&self, p: Pair<'_, Rule>) -> Docs {
+        children(p)
+            .map(|d| {
+                let t = d.as_str().trim_start_matches("///");
+                t.strip_prefix(' ').unwrap_or(t).trim_end().to_string()
+            })
+            .collect()
+    }
+
+    fn import(&mut self, p: Pair<'_, Rule>) -> Res<Import> {
+        let span = self.span(&p);
+        let mut docs = Vec::new();
+        let mut path = Vec::new();
+        let mut names = None;
+        for c in children(p) {
+            match c.as_rule() {
+                Rule::doc => docs = self.docs(c),
+                Rule::module_path => path = children(c).map(|i| self.ident(i)).collect(),
+                Rule::import_list => names = Some(children(c).map(|i| self.ident(i)).collect()),
+                _ => {}
+            }
+        }
+        Ok(Import {
+            docs,
+            path,
+            names,
+            span,
+        })
+    }
+
+    fn block(&mut self, p: Pair<'_, Rule>, kind: BlockKind) -> Res<BlockDecl> {
+        let span = self.span(&p);
+        let mut docs = Vec::new();
+        let mut name = None;
+        let mut params = Vec::new();
+        let mut ret = None;
+        let mut constraints = Vec::new();
+        let mut body = None;
+        for c in children(p) {
+            match c.as_rule() {
+                Rule::doc => docs = self.docs(c),
+                Rule::ident => name = Some(self.ident(c)),
+                Rule::param_list => params = self.params(c)?,
+                Rule::tensor_type | Rule::named_type => ret = Some(self.ty(c)?),
+                Rule::where_clause => {
+                    for e in children(c).filter(|e| e.as_rule() == Rule::expr) {
+                        constraints.push(self.expr(e, 1)?.0);
+                    }
+                }
+                Rule::body => body = Some(self.body(c, 1)?),
+                _ => {}
+            }
+        }
+        Ok(BlockDecl {
+            docs,
+            kind,
+            name: name.expect("grammar: block name"),
+            params,
+            ret: ret.expect("grammar: return type"),
+            constraints,
+            body: body.expect("grammar: body"),
+            span,
+        })
+    }
+
+    fn op(&mut self, p: Pair<'_, Rule>) -> Res<OpDecl> {
+        let span = self.span(&p);
+        let mut docs = Vec::new();
+        let mut name = None;
+        let mut params = Vec::new();
+        let mut ret = None;
+        let mut clauses = Vec::new();
+        for c in children(p) {
+            match c.as_rule() {
+                Rule::doc => docs = self.docs(c),
+                Rule::ident => name = Some(self.ident(c)),
+                Rule::param_list => params = self.params(c)?,
+                Rule::tensor_type | Rule::named_type => ret = Some(self.ty(c)?),
+                Rule::op_body => {
+                    for cl in children(c) {
+                        let cspan = self.span(&cl);
+                        match cl.as_rule() {
+                            Rule::require => {
+                                let mut it =
+                                    children(cl).filter(|x| x.as_rule() != Rule::kw_require);
+                                let cond = self.expr(it.next().expect("grammar: condition"), 1)?.0;
+                                let message = match it.next() {
+                                    Some(s) => Some(self.string(s)?),
+                                    None => None,
+                                };
+                                clauses.push(OpClause::Require {
+                                    cond,
+                                    message,
+                                    span: cspan,
+                                });
+                            }
+                            Rule::measure => {
+                                let mut it = children(cl);
+                                let name = self.ident(it.next().expect("grammar: measure name"));
+                                let value = self.expr(it.next().expect("grammar: formula"), 1)?.0;
+                                clauses.push(OpClause::Measure {
+                                    name,
+                                    value,
+                                    span: cspan,
+                                });
+                            }
+                            _ => {}
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(OpDecl {
+            docs,
+            name: name.expect("grammar: op name"),
+            params,
+            ret: ret.expect("grammar: op type"),
+            clauses,
+            span,
+        })
+    }
+
+    fn params(&mut self, p: Pair<'_, Rule>) -> Res<Vec<Param>> {
+        let mut out = Vec::new();
+        for c in children(p) {
+            let span = self.span(&c);
+            let mut docs = Vec::new();
+            let mut name = None;
+            let mut ty = None;
+            let mut default = None;
+            for x in children(c) {
+                match x.as_rule() {
+                    Rule::doc => docs = self.docs(x),
+                    Rule::ident => name = Some(self.ident(x)),
+                    Rule::tensor_type | Rule::named_type => ty = Some(self.ty(x)?),
+                    Rule::expr => default = Some(self.expr(x, 1)?.0),
+                    _ => {}
+                }
+            }
+            out.push(Param {
+                docs,
+                name: name.expect("grammar: param name"),
+                ty: ty.expect("grammar: param type"),
+                default,
+                span,
+            });
+        }
+        Ok(out)
+    }
+
+    fn ty(&mut self, p: Pair<'_, Rule>) -> Res<TypeExpr> {
+        let span = self.span(&p);
+        match p.as_rule() {
+            Rule::tensor_type => {
+                let mut dims = Vec::new();
+                for d in children(p) {
+                    match d.as_rule() {
+                        Rule::rest_dim => {
+                            let id = children(d).next().expect("grammar: rest name");
+                            dims.push(Dim::Rest(self.ident(id)));
+                        }
+                        Rule::expr => dims.push(Dim::Expr(self.expr(d, 1)?.0)),
+                        _ => {}
+                    }
+                }
+                Ok(TypeExpr::Tensor { dims, span })
+            }
+            _ => {
+                let mut it = children(p);
+                let name = self.ident(it.next().expect("grammar: type name"));
+                let arg = match it.next() {
+                    Some(a) => Some(Box::new(self.ty(a)?)),
+                    None => None,
+                };
+                Ok(TypeExpr::Named { name, arg, span })
+            }
+        }
+    }
+
+    fn body(&mut self, p: Pair<'_, Rule>, level: usize) -> Res<Body> {
+        let span = self.span(&p);
+        let mut stmts = Vec::new();
+        for c in children(p) {
+            stmts.push(self.stmt(c, level)?.0);
+        }
+        Ok(Body { stmts, span })
+    }
+
+    /// Builds a statement; returns it with the height of its deepest expression.
+    fn stmt(&mut self, p: Pair<'_, Rule>, level: usize) -> Res<(Stmt, usize)> {
+        let span = self.span(&p);
+        match p.as_rule() {
+            Rule::let_stmt => {
+                let mut docs = Vec::new();
+                let mut name = None;
+                let mut ty = None;
+                let mut value = None;
+                for c in children(p) {
+                    match c.as_rule() {
+                        Rule::doc => docs = self.docs(c),
+                        Rule::ident => name = Some(self.ident(c)),
+                        Rule::tensor_type | Rule::named_type => ty = Some(self.ty(c)?),
+                        Rule::expr => value = Some(self.expr(c, level)?),
+                        _ => {}
+                    }
+                }
+                let (value, h) = value.expect("grammar: let value");
+                Ok((
+                    Stmt::Let {
+                        docs,
+                        name: name.expect("grammar: let name"),
+                        ty,
+                        value,
+                        span,
+                    },
+                    h,
+                ))
+            }
+            Rule::for_stmt => {
+                let mut var = None;
+                let mut iter = None;
+                let mut body = None;
+                for c in children(p) {
+                    match c.as_rule() {
+                        Rule::ident => var = Some(self.ident(c)),
+                        Rule::expr => iter = Some(self.expr(c, level)?.0),
+                        Rule::body => body = Some(self.body(c, level + 1)?),
+                        _ => {}
+                    }
+                }
+                Ok((
+                    Stmt::For {
+                        var: var.expect("grammar: loop variable"),
+                        iter: iter.expect("grammar: loop range"),
+                        body: body.expect("grammar: loop body"),
+                        span,
+                    },
+                    1,
+                ))
+            }
+            Rule::return_stmt => {
+                let e = children(p)
+                    .find(|c| c.as_rule() == Rule::expr)
+                    .expect("grammar: return value");
+                let (value, h) = self.expr(e, level)?;
+                Ok((Stmt::Return { value, span }, h))
+            }
+            other => unreachable!("the grammar has no statement {other:?}"),
+        }
+    }
+
+    fn check_level(&self, level: usize, span: Span) -> Res<()> {
+        if level > MAX_NESTING {
+            Err(SyntaxError::TooDeep { span })
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Builds an expression at nesting `level`; returns it with its height.
+    fn expr(&mut self, p: Pair<'_, Rule>, level: usize) -> Res<(Expr, usize)> {
+        let span = self.span(&p);
+        self.check_level(level, span)?;
+        // Flatten `prefix* operand (infix prefix* operand)*` and apply precedence.
+        let mut operands: Vec<(Expr, usize)> = Vec::new();
+        let mut ops: Vec<(BinOp, Span)> = Vec::new();
+        let mut prefixes: Vec<(UnaryOp, Span)> = Vec::new();
+        let n_ops = children(p.clone())
+            .filter(|c| binop(c.as_rule()).is_some())
+            .count();
+        self.check_level(level + n_ops, span)?;
+        for c in children(p) {
+            let r = c.as_rule();
+            if let Some(op) = binop(r) {
+                ops.push((op, self.span(&c)));
+                continue;
+            }
+            match r {
+                Rule::neg => prefixes.push((UnaryOp::Neg, self.span(&c))),
+                Rule::kw_not => prefixes.push((UnaryOp::Not, self.span(&c))),
+                Rule::postfix_expr => {
+                    let inner_level = level + n_ops + prefixes.len();
+                    let (mut e, mut h) = self.postfix(c, inner_level)?;
+                    while let Some((op, ospan)) = prefixes.pop() {
+                        let s = ospan.to(e.span);
+                        e = Expr {
+                            kind: ExprKind::Unary {
+                                op,
+                                operand: Box::new(e),
+                            },
+                            span: s,
+                        };
+                        h += 1;
+                    }
+                    operands.push((e, h));
+                }
+                other => unreachable!("the grammar has no expression part {other:?}"),
+            }
+        }
+        Ok(climb(operands, ops))
+    }
+
+    fn postfix(&mut self, p: Pair<'_, Rule>, level: usize) -> Res<(Expr, usize)> {
+        let n_idx = children(p.clone()).count().saturating_sub(1);
+        let mut it = children(p);
+        self.check_level(level + n_idx, Span::default())?;
+        let (mut e, mut h) = self.primary(it.next().expect("grammar: primary"), level + n_idx)?;
+        for idx in it {
+            let ispan = self.span(&idx);
+            let inner = children(idx).next().expect("grammar: index expr");
+            let (i, ih) = self.expr(inner, level + n_idx)?;
+            let s = e.span.to(ispan);
+            e = Expr {
+                kind: ExprKind::Index {
+                    base: Box::new(e),
+                    index: Box::new(i),
+                },
+                span: s,
+            };
+            h = h.max(ih) + 1;
+        }
+        Ok((e, h))
+    }
+
+    fn exprs(&mut self, p: Pair<'_, Rule>, level: usize) -> Res<(Vec<Expr>, usize)> {
+        let mut out = Vec::new();
+        let mut h = 0;
+        for c in children(p) {
+            if c.as_rule() == Rule::expr {
+                let (e, eh) = self.expr(c, level)?;
+                h = h.max(eh);
+                out.push(e);
+            }
+        }
+        Ok((out, h))
+    }
+
+    fn string(&mut self, p: Pair<'_, Rule>) -> Res<StrLit> {
+        let span = self.span(&p);
+        let raw = &p.as_str()[1..p.as_str().len() - 1];
+        let mut value = String::with_capacity(raw.len());
+        let mut chars = raw.char_indices();
+        while let Some((i, c)) = chars.next() {
+            if c != '\\' {
+                value.push(c);
+                continue;
+            }
+            let (j, e) = chars
+                .next()
+                .expect("grammar: a backslash is followed by a character");
+            match e {
+                'n' => value.push('\n'),
+                't' => value.push('\t'),
+                '"' => value.push('"'),
+                '\\' => value.push('\\'),
+                other => {
+                    let start = span.start + 1 + i;
+                    return Err(SyntaxError::BadEscape {
+                        span: Span::new(start, span.start + 1 + j + other.len_utf8()),
+                        escape: other,
+                    });
+                }
+            }
+        }
+        Ok(StrLit { value, span })
+    }
+
+    fn naming(
+        &mut self,
+        name: Option<Pair<'_, Rule>>,
+        label: Option<Pair<'_, Rule>>,
+    ) -> Res<ChoiceName> {
+        let name = name.map(|n| self.ident(children(n).next().expect("grammar: choice name")));
+        let label = match label {
+            Some(l) => {
+                let s = children(l)
+                    .find(|x| x.as_rule() == Rule::string)
+                    .expect("grammar: label string");
+                Some(self.string(s)?)
+            }
+            None => None,
+        };
+        Ok(ChoiceName { name, label })
+    }
+
+    fn primary(&mut self, p: Pair<'_, Rule>, level: usize) -> Res<(Expr, usize)> {
+        let span = self.span(&p);
+        self.check_level(level, span)?;
+        let next = level + 1;
+        let (kind, h) = match p.as_rule() {
+            Rule::int => {
+                let digits: String = p.as_str().chars().filter(|&c| c != '_').collect();
+                match digits.parse::<i64>() {
+                    Ok(v) => (ExprKind::Int(v), 1),
+                    Err(_) => return Err(SyntaxError::NumberOutOfRange { span }),
+                }
+            }
+            Rule::float => {
+                let digits: String = p.as_str().chars().filter(|&c| c != '_').collect();
+                match digits.parse::<f64>() {
+                    Ok(v) if v.is_finite() => (ExprKind::Float(v), 1),
+                    _ => return Err(SyntaxError::NumberOutOfRange { span }),
+                }
+            }
+            Rule::string => (ExprKind::Str(self.string(p)?.value), 1),
+            Rule::kw_true => (ExprKind::Bool(true), 1),
+            Rule::kw_false => (ExprKind::Bool(false), 1),
+            Rule::ident => (ExprKind::Name(self.ident(p)), 1),
+            Rule::paren => {
+                let e = children(p).next().expect("grammar: parenthesised expr");
+                let (mut inner, h) = self.expr(e, level)?;
+                inner.span = span;
+                return Ok((inner, h));
+            }
+            Rule::list => {
+                let (items, h) = self.exprs(p, next)?;
+                (ExprKind::List(items), h + 1)
+            }
+            Rule::list_comp => {
+                let mut it = children(p);
+                let (elem, h1) = self.expr(it.next().expect("grammar: element"), next)?;
+                let _for = it.next();
+                let var = self.ident(it.next().expect("grammar: variable"));
+                let _in = it.next();
+                let (iter, h2) = self.expr(it.next().expect("grammar: iterable"), next)?;
+                (
+                    ExprKind::ListComp {
+                        elem: Box::new(elem),
+                        var,
+                        iter: Box::new(iter),
+                    },
+                    h1.max(h2) + 1,
+                )
+            }
+            Rule::call => {
+                let mut it = children(p);
+                let callee = self.ident(it.next().expect("grammar: callee"));
+                let mut args = Vec::new();
+                let mut h = 0;
+                for a in it {
+                    let aspan = self.span(&a);
+                    let mut name = None;
+                    let mut value = None;
+                    for x in children(a) {
+                        match x.as_rule() {
+                            Rule::ident => name = Some(self.ident(x)),
+                            _ => value = Some(self.expr(x, next)?),
+                        }
+                    }
+                    let (value, vh) = value.expect("grammar: argument value");
+                    h = h.max(vh);
+                    args.push(Arg {
+                        name,
+                        value,
+                        span: aspan,
+                    });
+                }
+                (ExprKind::Call { callee, args }, h + 1)
+            }
+            Rule::if_expr => {
+                let mut es = Vec::new();
+                let mut h = 0;
+                for c in children(p).filter(|c| c.as_rule() == Rule::expr) {
+                    let (e, eh) = self.expr(c, next)?;
+                    h = h.max(eh);
+                    es.push(e);
+                }
+                let otherwise = Box::new(es.pop().expect("grammar: else"));
+                let then = Box::new(es.pop().expect("grammar: then"));
+                let cond = Box::new(es.pop().expect("grammar: condition"));
+                (
+                    ExprKind::If {
+                        cond,
+                        then,
+                        otherwise,
+                    },
+                    h + 1,
+                )
+            }
+            Rule::block_expr => {
+                let (stmts, value, h) = self.block_expr(p, next)?;
+                (
+                    ExprKind::Block {
+                        stmts,
+                        value: Box::new(value),
+                    },
+                    h + 1,
+                )
+            }
+            Rule::choice_expr => {
+                let mut name = None;
+                let mut label = None;
+                let mut result = None;
+                for c in children(p) {
+                    match c.as_rule() {
+                        Rule::choice_name => name = Some(c),
+                        Rule::label_clause => label = Some(c),
+                        Rule::alternatives => {
+                            let mut alts = Vec::new();
+                            let mut h = 0;
+                            for a in children(c) {
+                                let aspan = self.span(&a);
+                                let mut docs = Vec::new();
+                                let mut aname = None;
+                                let mut value = None;
+                                for x in children(a) {
+                                    match x.as_rule() {
+                                        Rule::doc => docs = self.docs(x),
+                                        Rule::ident => aname = Some(self.ident(x)),
+                                        _ => value = Some(self.expr(x, next)?),
+                                    }
+                                }
+                                let (value, vh) = value.expect("grammar: alternative value");
+                                h = h.max(vh);
+                                alts.push(Alternative {
+                                    docs,
+                                    name: aname.expect("grammar: alternative name"),
+                                    value,
+                                    span: aspan,
+                                });
+                            }
+                            result = Some((true, alts, Vec::new(), h));
+                        }
+                        Rule::values => {
+                            let (vals, h) = self.exprs(c, next)?;
+                            result = Some((false, Vec::new(), vals, h));
+                        }
+                        _ => {}
+                    }
+                }
+                let naming = self.naming(name, label)?;
+                let (layer, alternatives, values, h) = result.expect("grammar: choice body");
+                if layer {
+                    (
+                        ExprKind::LayerChoice {
+                            naming,
+                            alternatives,
+                        },
+                        h + 1,
+                    )
+                } else {
+                    (ExprKind::ValueChoice { naming, values }, h + 1)
+                }
+            }
+            Rule::pick_expr => {
+                let mut name = None;
+                let mut label = None;
+                let mut count = None;
+                let mut candidates = None;
+                let mut reduce = None;
+                for c in children(p) {
+                    match c.as_rule() {
+                        Rule::choice_name => name = Some(c),
+                        Rule::label_clause => label = Some(c),
+                        Rule::int => count = Some(self.primary(c, next)?.0),
+                        Rule::expr => candidates = Some(self.expr(c, next)?),
+                        Rule::ident => reduce = Some(self.ident(c)),
+                        _ => {}
+                    }
+                }
+                let naming = self.naming(name, label)?;
+                let (candidates, h) = candidates.expect("grammar: pick candidates");
+                (
+                    ExprKind::Pick {
+                        naming,
+                        count: Box::new(count.expect("grammar: pick count")),
+                        candidates: Box::new(candidates),
+                        reduce,
+                    },
+                    h + 1,
+                )
+            }
+            Rule::repeat_expr => {
+                let mut name = None;
+                let mut label = None;
+                let mut depth = None;
+                let mut var = None;
+                let mut body = None;
+                let mut h = 0;
+                for c in children(p) {
+                    match c.as_rule() {
+                        Rule::choice_name => name = Some(c),
+                        Rule::label_clause => label = Some(c),
+                        Rule::values => {
+                            let vspan = self.span(&c);
+                            let (values, vh) = self.exprs(c, next)?;
+                            h = h.max(vh);
+                            depth = Some(Depth::Choice {
+                                values,
+                                span: vspan,
+                            });
+                        }
+                        Rule::fixed_depth => {
+                            let e = children(c).next().expect("grammar: depth");
+                            let (e, eh) = self.expr(e, next)?;
+                            h = h.max(eh);
+                            depth = Some(Depth::Fixed(Box::new(e)));
+                        }
+                        Rule::ident => var = Some(self.ident(c)),
+                        Rule::block_expr => {
+                            let bspan = self.span(&c);
+                            let (stmts, value, bh) = self.block_expr(c, next)?;
+                            h = h.max(bh);
+                            body = Some(Expr {
+                                kind: ExprKind::Block {
+                                    stmts,
+                                    value: Box::new(value),
+                                },
+                                span: bspan,
+                            });
+                        }
+                        _ => {}
+                    }
+                }
+                let naming = self.naming(name, label)?;
+                (
+                    ExprKind::Repeat {
+                        naming,
+                        depth: depth.expect("grammar: depth"),
+                        var: var.expect("grammar: carried variable"),
+                        body: Box::new(body.expect("grammar: repeat body")),
+                    },
+                    h + 2,
+                )
+            }
+            other => unreachable!("the grammar has no primary {other:?}"),
+        };
+        if level + h > MAX_NESTING {
+            return Err(SyntaxError::TooDeep { span });
+        }
+        Ok((Expr { kind, span }, h))
+    }
+
+    fn block_expr(&mut self, p: Pair<'_, Rule>, level: usize) -> Res<(Vec<Stmt>, Expr, usize)> {
+        let mut stmts = Vec::new();
+        let mut value = None;
+        let mut h = 0;
+        for c in children(p) {
+            if c.as_rule() == Rule::expr {
+                let (e, eh) = self.expr(c, level)?;
+                h = h.max(eh);
+                value = Some(e);
+            } else {
+                let (s, sh) = self.stmt(c, level)?;
+                h = h.max(sh);
+                stmts.push(s);
+            }
+        }
+        Ok((stmts, value.expect("grammar: block value"), h))
+    }
+}
+
+fn binop(r: Rule) -> Option<BinOp> {
+    Some(match r {
+        Rule::range => BinOp::Range,
+        Rule::or => BinOp::Or,
+        Rule::and => BinOp::And,
+        Rule::eq => BinOp::Eq,
+        Rule::ne => BinOp::Ne,
+        Rule::lt => BinOp::Lt,
+        Rule::le => BinOp::Le,
+        Rule::gt => BinOp::Gt,
+        Rule::ge => BinOp::Ge,
+        Rule::add => BinOp::Add,
+        Rule::sub => BinOp::Sub,
+        Rule::mul => BinOp::Mul,
+        Rule::div => BinOp::Div,
+        Rule::rem => BinOp::Rem,
+        Rule::pow => BinOp::Pow,
+        _ => return None,
+    })
+}
+
+/// Binding power of an infix operator (higher binds tighter).
+fn precedence(op: BinOp) -> u8 {
+    match op {
+        BinOp::Range => 1,
+        BinOp::Or => 2,
+        BinOp::And => 3,
+        BinOp::Eq | BinOp::Ne | BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => 4,
+        BinOp::Add | BinOp::Sub => 5,
+        BinOp::Mul | BinOp::Div | BinOp::Rem => 6,
+        BinOp::Pow => 7,
+    }
+}
+
+/// Shunting-yard over a flat `operand (op operand)*` list; `**` is right-associative, every
+/// other operator left-associative. Returns the tree and its height.
+fn climb(operands: Vec<(Expr, usize)>, ops: Vec<(BinOp, Span)>) -> (Expr, usize) {
+    let mut out: Vec<(Expr, usize)> = Vec::with_capacity(operands.len());
+    let mut stack: Vec<(BinOp, Span)> = Vec::new();
+    fn reduce(out: &mut Vec<(Expr, usize)>, (op, op_span): (BinOp, Span)) {
+        let (rhs, rh) = out.pop().expect("operand");
+        let (lhs, lh) = out.pop().expect("operand");
+        let span = lhs.span.to(rhs.span);
+        out.push((
+            Expr {
+                kind: ExprKind::Binary {
+                    op,
+                    op_span,
+                    lhs: Box::new(lhs),
+                    rhs: Box::new(rhs),
+                },
+                span,
+            },
+            lh.max(rh) + 1,
+        ));
+    }
+    let mut operands = operands.into_iter();
+    out.push(operands.next().expect("an expression has an operand"));
+    for ((op, op_span), operand) in ops.into_iter().zip(operands) {
+        while let Some(&(top, _)) = stack.last() {
+            let p_top = precedence(top);
+            let p = precedence(op);
+            if p_top > p || (p_top == p && op != BinOp::Pow) {
+                let t = stack.pop().expect("checked");
+                reduce(&mut out, t);
+            } else {
+                break;
+            }
+        }
+        stack.push((op, op_span));
+        out.push(operand);
+    }
+    while let Some(t) = stack.pop() {
+        reduce(&mut out, t);
+    }
+    out.pop().expect("one tree remains")
+}
