@@ -3,7 +3,12 @@
 //! Exit codes: 0 when the input is clean, 1 when it has errors, 2 for a bad command line or a
 //! file that cannot be read.
 
+use crate::arch::{self, Architecture};
+use crate::check;
 use crate::diagnostics::{self, wording, Diagnostic};
+use crate::facts;
+use crate::ir::{self, Graph};
+use rand::SeedableRng;
 use crate::resolve::{self, Program};
 use crate::syntax::ast::{walk_module, BlockKind, Depth, ExprKind, Item};
 use crate::syntax::lexer;
@@ -40,6 +45,13 @@ pub enum Color {
     Never,
 }
 
+/// Intermediate forms `nasc check --emit` prints.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum Emit {
+    /// The graph IR, as readable text.
+    Ir,
+}
+
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -53,6 +65,24 @@ pub enum Command {
         /// When to use colour.
         #[arg(long, value_enum, default_value = "auto")]
         color: Color,
+        /// Also print an intermediate form.
+        #[arg(long, value_enum)]
+        emit: Option<Emit>,
+        /// Validate this architecture (NNI's flat JSON `{"label": value}`) and print its cost.
+        #[arg(long)]
+        arch: Option<PathBuf>,
+    },
+    /// Print random valid architectures of a space (one JSON object a line), respecting its
+    /// constraints.
+    Sample {
+        /// The `.nas` file.
+        file: PathBuf,
+        /// Seed of the random generator (same seed, same architectures).
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// How many architectures.
+        #[arg(long, default_value_t = 1)]
+        count: usize,
     },
     /// Print the syntax tree of a file as JSON.
     Ast {
@@ -70,11 +100,8 @@ pub enum Command {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Check {
-            file,
-            format,
-            color,
-        } => check(&file, format, color),
+        Command::Check { file, format, color, emit, arch } => check(&file, format, color, emit, arch.as_deref()),
+        Command::Sample { file, seed, count } => sample(&file, seed, count),
         Command::Ast { file } => ast(&file),
         Command::Tokens { file } => tokens(&file),
     }
@@ -87,47 +114,149 @@ pub fn compile(file: &std::path::Path) -> Result<(Program, Vec<Diagnostic>), res
     Ok((program, diags))
 }
 
-fn check(file: &std::path::Path, format: Format, color: Color) -> ExitCode {
-    let (program, diags) = match compile(file) {
+/// Everything `nasc check` learns about a file.
+pub struct Checked {
+    /// The loaded files.
+    pub program: Program,
+    /// Every diagnostic, in order.
+    pub diagnostics: Vec<Diagnostic>,
+    /// The IR of every network, when there are no errors.
+    pub graphs: Vec<Graph>,
+}
+
+/// Loads, resolves and type-checks `file`.
+pub fn check_file(file: &std::path::Path) -> Result<Checked, resolve::ReadError> {
+    let (program, mut diagnostics) = compile(file)?;
+    let mut graphs = Vec::new();
+    if diagnostics.is_empty() {
+        let (g, errors) = check::check_program(&program);
+        diagnostics.extend(errors.iter().map(wording::type_error));
+        graphs = g;
+    }
+    Ok(Checked { program, diagnostics, graphs })
+}
+
+fn color_choice(color: Color) -> codespan_reporting::term::termcolor::ColorChoice {
+    use codespan_reporting::term::termcolor::ColorChoice;
+    match color {
+        Color::Always => ColorChoice::Always,
+        Color::Never => ColorChoice::Never,
+        Color::Auto if std::io::IsTerminal::is_terminal(&std::io::stderr()) => ColorChoice::Auto,
+        Color::Auto => ColorChoice::Never,
+    }
+}
+
+fn check(file: &std::path::Path, format: Format, color: Color, emit: Option<Emit>, arch: Option<&std::path::Path>) -> ExitCode {
+    let Checked { mut program, mut diagnostics, graphs } = match check_file(file) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: {e}");
             return ExitCode::from(2);
         }
     };
-    match format {
-        Format::Json => {
-            let json = diagnostics::to_json(&diags, &program.sources);
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&json).expect("diagnostics serialise")
-            );
+    let facts: Vec<facts::Facts> = graphs.iter().map(facts::facts).collect();
+    for (g, f) in graphs.iter().zip(&facts) {
+        if f.satisfiable == Some(false) {
+            diagnostics.extend(wording::unsatisfiable(g));
         }
-        Format::Text => {
-            if !diags.is_empty() {
-                let choice = match color {
-                    Color::Always => codespan_reporting::term::termcolor::ColorChoice::Always,
-                    Color::Never => codespan_reporting::term::termcolor::ColorChoice::Never,
-                    Color::Auto => {
-                        if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
-                            codespan_reporting::term::termcolor::ColorChoice::Auto
-                        } else {
-                            codespan_reporting::term::termcolor::ColorChoice::Never
-                        }
-                    }
-                };
-                diagnostics::emit_stderr(&diags, &program.sources, choice);
-                eprintln!("{}", wording::error_count(diags.len()));
-            } else {
-                println!("{}", summary(&program, &file.display().to_string()));
+    }
+    // An architecture to validate: errors are diagnostics in the JSON file.
+    let mut arch_report = None;
+    if let Some(path) = arch {
+        let text = match std::fs::read(path) {
+            Ok(b) => String::from_utf8_lossy(&b).into_owned(),
+            Err(e) => {
+                eprintln!("error: cannot read {}: {e}", path.display());
+                return ExitCode::from(2);
+            }
+        };
+        let id = program.sources.add(crate::source::SourceFile::new(path.display().to_string(), crate::source::Origin::Disk(path.to_path_buf()), text.clone()));
+        if let Some(g) = graphs.first() {
+            match Architecture::from_json(g, &text) {
+                Ok(a) => match arch::cost(g, &a) {
+                    Ok((p, fl)) => arch_report = Some((p, fl, g.constraints.iter().all(|c| c.holds(if c.measure == crate::ir::Measure::Params { p as f64 } else { fl as f64 })))),
+                    Err(e) => eprintln!("error: cannot cost the architecture: {e}"),
+                },
+                Err(errors) => diagnostics.extend(errors.iter().map(|e| wording::arch_error(id, &text, e))),
             }
         }
     }
-    if diags.is_empty() {
+    match format {
+        Format::Json => {
+            let json = serde_json::json!({
+                "path": file.display().to_string(),
+                "diagnostics": diagnostics::to_json(&diagnostics, &program.sources),
+                "networks": graphs.iter().zip(&facts).map(|(g, f)| serde_json::json!({
+                    "name": g.name,
+                    "inputs": g.inputs.iter().map(|i| g.shape_text(&g.nodes.get(*i).shape)).collect::<Vec<_>>(),
+                    "output": g.shape_text(&g.nodes.get(g.output).shape),
+                    "labels": g.labels.labels.iter().map(|l| serde_json::json!({"name": l.name, "kind": l.kind, "domain": l.domain})).collect::<Vec<_>>(),
+                    "facts": f,
+                })).collect::<Vec<_>>(),
+                "architecture": arch_report.map(|(p, f, ok)| serde_json::json!({"params": p, "flops": f, "meets_constraints": ok})),
+            });
+            println!("{}", serde_json::to_string_pretty(&json).expect("JSON serialises"));
+        }
+        Format::Text => {
+            if !diagnostics.is_empty() {
+                diagnostics::emit_stderr(&diagnostics, &program.sources, color_choice(color));
+                eprintln!("{}", wording::error_count(diagnostics.len()));
+            } else {
+                println!("{}", summary(&program, &file.display().to_string()));
+                for (g, f) in graphs.iter().zip(&facts) {
+                    print!("{}", wording::space_summary(g, f));
+                    if emit == Some(Emit::Ir) {
+                        print!("{}", ir::to_text(g));
+                    }
+                }
+                if let Some((p, f, ok)) = arch_report {
+                    println!("{}", wording::arch_cost(p, f, ok));
+                }
+            }
+        }
+    }
+    if diagnostics.is_empty() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
     }
+}
+
+fn sample(file: &std::path::Path, seed: u64, count: usize) -> ExitCode {
+    let Checked { program, diagnostics, graphs } = match check_file(file) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if !diagnostics.is_empty() {
+        diagnostics::emit_stderr(&diagnostics, &program.sources, color_choice(Color::Auto));
+        eprintln!("{}", wording::error_count(diagnostics.len()));
+        return ExitCode::from(1);
+    }
+    let Some(g) = graphs.first() else {
+        eprintln!("{}", wording::no_network(&file.display().to_string()));
+        return ExitCode::from(1);
+    };
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let mut printed = 0;
+    let mut tries = 0u64;
+    while printed < count {
+        tries += 1;
+        if tries > 100_000 + 1_000 * count as u64 {
+            eprintln!("{}", wording::sample_gave_up(printed, count, tries - 1));
+            return ExitCode::from(1);
+        }
+        let a = Architecture::random(g, &mut rng);
+        let Ok((p, fl)) = arch::cost(g, &a) else { continue };
+        let ok = g.constraints.iter().all(|c| c.holds(if c.measure == crate::ir::Measure::Params { p as f64 } else { fl as f64 }));
+        if ok {
+            println!("{}", serde_json::Value::Object(a.to_json(g)));
+            printed += 1;
+        }
+    }
+    ExitCode::SUCCESS
 }
 
 fn summary(program: &Program, path: &str) -> String {

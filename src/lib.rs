@@ -11,3 +11,7 @@ pub mod resolve;
 pub mod source;
 pub mod stdlib;
 pub mod syntax;
+pub mod check;
+pub mod ir;
+pub mod arch;
+pub mod facts;

@@ -2,6 +2,7 @@
 //! words for grammar rules in syntax errors, and the command line's own messages.
 
 use super::{Diagnostic, Label, Severity};
+use crate::check::{TypeError, TypeLocated};
 use crate::resolve::{Located, ResolveError};
 use crate::source::{Loc, Span};
 use crate::syntax::parser::{Expected, Found, Rule, SyntaxError, MAX_NESTING};
@@ -32,6 +33,26 @@ pub const CODES: &[(&str, &str)] = &[
     ("E0025", "not a block or operator"),
     ("E0026", "not a value"),
     ("E0027", "statement after return"),
+    ("E0101", "shape mismatch"),
+    ("E0102", "wrong number of dimensions"),
+    ("E0103", "alternatives yield different shapes"),
+    ("E0104", "operator requirement fails"),
+    ("E0105", "empty tensor dimension"),
+    ("E0106", "wrong kind of value"),
+    ("E0107", "depends on a choice"),
+    ("E0108", "index out of range"),
+    ("E0109", "input choice picks too many"),
+    ("E0110", "arithmetic error"),
+    ("E0111", "recursive block"),
+    ("E0112", "malformed constraint"),
+    ("E0113", "constraints cannot be met"),
+    ("E0114", "network parameter without a value"),
+    ("E0115", "operands of `+` differ in shape"),
+    ("E0201", "architecture is not JSON"),
+    ("E0202", "architecture is not an object"),
+    ("E0203", "architecture misses a label"),
+    ("E0204", "architecture has an unknown label"),
+    ("E0205", "value outside the label's domain"),
 ];
 
 fn did_you_mean(s: &Option<String>) -> Option<String> {
@@ -329,4 +350,209 @@ pub fn error_count(errors: usize) -> String {
         "error: could not compile: {errors} error{} found",
         if errors == 1 { "" } else { "s" }
     )
+}
+
+fn with_counterexample(d: Diagnostic, c: &Option<String>) -> Diagnostic {
+    match c {
+        Some(c) => d.with_note(format!("for example {c}")),
+        None => d,
+    }
+}
+
+/// The diagnostic for a type-stage error.
+pub fn type_error(e: &TypeLocated) -> Diagnostic {
+    use TypeError::*;
+    match &e.error {
+        ShapeMismatch { at, what, dim, expected, found, counterexample, declared } => {
+            let when = counterexample.as_ref().map(|c| format!(" {c}")).unwrap_or_default();
+            with_counterexample(
+                diag(
+                    "E0101",
+                    format!("shape mismatch in dimension {dim} of {what}: expected {expected}, found {found}{when}"),
+                    *at,
+                    format!("dimension {dim} is {found}"),
+                )
+                .with_secondary(*declared, format!("the type requires {expected}")),
+                &None,
+            )
+        }
+        RankMismatch { at, what, expected, at_least, found, shape, declared } => diag(
+            "E0102",
+            format!(
+                "{what} has {found} dimension{}, but its type needs {}{expected}",
+                if *found == 1 { "" } else { "s" },
+                if *at_least { "at least " } else { "" }
+            ),
+            *at,
+            format!("this tensor is {shape}"),
+        )
+        .with_secondary(*declared, "the type is written here")
+        .with_help(Some("flatten or pool the tensor first (`global_avg_pool`, `flatten`)".into())),
+        AlternativesDiffer { at, label, first, second, counterexample } => {
+            let when = counterexample.as_ref().map(|c| format!("{c}, ")).unwrap_or_default();
+            diag(
+                "E0103",
+                format!("the alternatives of `{label}` yield different shapes: {when}{} yields {} but {} yields {}", first.0, first.2, second.0, second.2),
+                *at,
+                format!("`{}` yields {}", second.0, second.2),
+            )
+            .with_secondary(first.1, format!("`{}` yields {}", first.0, first.2))
+            .with_note("every alternative of a choice must produce the same shape, for every architecture".into())
+        }
+        RequireFailed { at, op, message, counterexample, clause } => {
+            let when = counterexample.as_ref().map(|c| format!(" {c}")).unwrap_or_default();
+            diag("E0104", format!("`{op}` cannot be applied here{when}: {message}"), *at, message.clone())
+                .with_secondary(*clause, "required here")
+        }
+        EmptyDim { at, op, shape, dim, counterexample } => {
+            let when = counterexample.as_ref().map(|c| format!(" {c}")).unwrap_or_default();
+            diag("E0105", format!("`{op}` produces an empty tensor{when}: dimension {dim} of {shape} is below 1"), *at, "the output would be empty")
+                .with_help(Some("use a smaller kernel or stride, or add padding".into()))
+        }
+        WrongKind { at, expected, found, what } => {
+            diag("E0106", format!("{what} must be {expected}, but it is {found}"), *at, format!("this is {found}"))
+        }
+        NotConstant { at, what } => diag("E0107", format!("{what} must be known without choosing an architecture"), *at, "this depends on a choice")
+            .with_help(Some("compute it from constants and parameters, not from choices".into())),
+        IndexOutOfRange { at, index, len } => {
+            diag("E0108", format!("index {index} is out of range for a list of {len}"), *at, "out of range")
+        }
+        PickCount { at, k, n } => diag("E0109", format!("an input choice cannot pick {k} of {n} candidates"), *at, format!("pick between 1 and {n}")),
+        Eval { at, error } => diag("E0110", format!("cannot evaluate this expression: {error}"), *at, error.clone()),
+        Recursion { at, block } => diag("E0111", format!("`{block}` calls itself (or block calls nest too deeply)"), *at, "recursive call")
+            .with_help(Some("use `repeat` or a `for` loop instead of recursion".into())),
+        BadConstraint { at } => diag("E0112", "a constraint must compare `params` or `flops` with a constant".into(), *at, "not a constraint")
+            .with_help(Some("write e.g. `where params <= 2_000_000, flops < 3e8`".into())),
+        NetworkParam { at, name } => diag("E0114", format!("network parameter `{name}` needs a default value"), *at, "no value")
+            .with_help(Some(format!("give it one: `{name}: int = ...`; only tensor parameters are inputs"))),
+        OperandShapes { at, left, right, counterexample, lhs, rhs } => {
+            let when = counterexample.as_ref().map(|c| format!(" {c}")).unwrap_or_default();
+            diag("E0115", format!("cannot add tensors of shapes {left} and {right}{when}"), *at, "shapes differ")
+                .with_secondary(*lhs, format!("this is {left}"))
+                .with_secondary(*rhs, format!("this is {right}"))
+        }
+        LabelConflict { at, label, domain, first, first_domain } => diag(
+            "E0020",
+            format!("label `{label}` is used for choices with different domains"),
+            *at,
+            format!("here its domain is {domain}"),
+        )
+        .with_secondary(*first, format!("here its domain is {first_domain}"))
+        .with_note("choices with the same explicit label are one decision, so they must offer the same values".into()),
+    }
+}
+
+/// Writes an integer with `,` between thousands.
+pub fn thousands(v: impl std::fmt::Display) -> String {
+    let s = v.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The summary `nasc check` prints for one network of a clean space.
+pub fn space_summary(g: &crate::ir::Graph, f: &crate::facts::Facts) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let inputs: Vec<String> = g
+        .inputs
+        .iter()
+        .map(|i| {
+            let name = match &g.nodes.get(*i).kind {
+                crate::ir::NodeKind::Input { name, .. } => name.clone(),
+                _ => String::new(),
+            };
+            format!("{name}: {}", g.shape_text(&g.nodes.get(*i).shape))
+        })
+        .collect();
+    let _ = writeln!(out, "network {}({}) -> {}", g.name, inputs.join(", "), g.shape_text(&g.nodes.get(g.output).shape));
+    let _ = writeln!(out, "  labels: {}", g.labels.len());
+    let width = g.labels.labels.iter().map(|l| l.name.len()).max().unwrap_or(0);
+    for l in &g.labels.labels {
+        let kind = match l.kind {
+            crate::ir::LabelKind::Layer => "layer choice",
+            crate::ir::LabelKind::Value => "value choice",
+            crate::ir::LabelKind::Input => "input choice",
+            crate::ir::LabelKind::Depth => "repeat depth",
+        };
+        let _ = writeln!(out, "    {:width$}  {kind:12}  {}", l.name, l.domain.describe());
+    }
+    let _ = writeln!(out, "  architectures: {}", thousands(&f.architectures));
+    let how = |r: &crate::facts::Range| if r.exact { "exact, every architecture costed" } else { "bounds: the space is too large to cost every architecture" };
+    let _ = writeln!(out, "  params: {} to {} ({})", thousands(f.params.min), thousands(f.params.max), how(&f.params));
+    let _ = writeln!(out, "  flops:  {} to {} multiply-adds per sample ({})", thousands(f.flops.min), thousands(f.flops.max), how(&f.flops));
+    for c in &g.constraints {
+        let m = match c.measure {
+            crate::ir::Measure::Params => "params",
+            crate::ir::Measure::Flops => "flops",
+        };
+        let verdict = match (f.satisfying, f.satisfiable) {
+            (Some(n), _) => format!("met by {} of {} architectures", thousands(n), thousands(&f.architectures)),
+            (None, Some(false)) => "cannot be met by any architecture".to_string(),
+            (None, _) => "can be met (within the bounds above)".to_string(),
+        };
+        let _ = writeln!(out, "  constraint {m} {} {}: {verdict}", c.op.symbol(), thousands(c.bound as u64));
+    }
+    out
+}
+
+/// The diagnostic when no architecture of a space meets its constraints.
+pub fn unsatisfiable(g: &crate::ir::Graph) -> Option<Diagnostic> {
+    let c = g.constraints.first()?;
+    Some(
+        diag("E0113", format!("no architecture of `{}` meets its constraints", g.name), c.loc, "never met")
+            .with_help(Some("relax the constraint or shrink the space's costliest choices".into())),
+    )
+}
+
+/// Diagnostics for a broken architecture JSON file, each naming the label.
+pub fn arch_error(file: crate::source::FileId, text: &str, e: &crate::arch::ArchError) -> Diagnostic {
+    use crate::arch::ArchError::*;
+    let find = |label: &str| {
+        let key = format!("\"{label}\"");
+        match text.find(&key) {
+            Some(i) => Span::new(i, i + key.len()),
+            None => Span::new(0, 0),
+        }
+    };
+    let at = |s: Span| Loc::new(file, s);
+    match e {
+        Json { message, line, column } => {
+            let offset = text.split_inclusive('\n').take(line.saturating_sub(1)).map(str::len).sum::<usize>() + column.saturating_sub(1);
+            let offset = offset.min(text.len());
+            diag("E0201", format!("the architecture is not valid JSON: {message}"), at(Span::new(offset, offset)), "here")
+        }
+        NotAnObject => diag("E0202", "an architecture must be a JSON object `{\"label\": value, ...}`".into(), at(Span::new(0, text.len().min(1))), "not an object"),
+        Missing { label, allowed } => diag("E0203", format!("the architecture has no value for label `{label}`"), at(Span::new(0, text.len().min(1))), format!("`{label}` is missing"))
+            .with_help(Some(format!("add \"{label}\": one of {allowed}"))),
+        Unknown { label, suggestion } => diag("E0204", format!("`{label}` is not a label of this space"), at(find(label)), "unknown label")
+            .with_help(did_you_mean(suggestion)),
+        OutOfDomain { label, value, allowed } => diag("E0205", format!("{value} is not a value of label `{label}`"), at(find(label)), format!("allowed: {allowed}"))
+            .with_help(Some(format!("choose one of {allowed}"))),
+    }
+}
+
+/// `nasc check --arch`'s report for a valid architecture.
+pub fn arch_cost(params: u64, flops: u64, meets: bool) -> String {
+    format!(
+        "architecture: {} params, {} multiply-adds per sample; {}",
+        thousands(params),
+        thousands(flops),
+        if meets { "meets the constraints" } else { "breaks the constraints" }
+    )
+}
+
+/// When a command needs a network and the file has none.
+pub fn no_network(path: &str) -> String {
+    format!("error: {path} has no `network` to sample from")
+}
+
+/// When `nasc sample` cannot find enough architectures that meet the constraints.
+pub fn sample_gave_up(found: usize, wanted: usize, tries: u64) -> String {
+    format!("error: found only {found} of {wanted} architectures meeting the constraints in {tries} random tries")
 }

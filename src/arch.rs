@@ -1,0 +1,428 @@
+//! Architectures: one value for every label of a space, in NNI's flat JSON export format
+//! (`{"label": value, ...}`); and `fix`, which resolves every choice of the IR into a plain
+//! graph that later stages run.
+//!
+//! JSON values follow NNI: a layer choice records the chosen alternative's name (an index is
+//! accepted too), a value choice its value, a repeat its depth, an input choice the list of
+//! chosen candidate indices.
+
+use crate::ir::{Const, Domain, EvalError, Graph, LabelId, NodeId, NodeKind, Reduce, Sym};
+use crate::source::Loc;
+use rand::Rng;
+use serde::Serialize;
+
+/// The value one label takes in an architecture.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub enum Choice {
+    /// Index into the label's domain (value, layer and depth choices).
+    Index(usize),
+    /// Chosen candidate indices, sorted (input choices).
+    Subset(Vec<usize>),
+}
+
+/// An assignment of every label of a graph, indexed by [`LabelId`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Architecture {
+    /// One choice per label.
+    pub choices: Vec<Choice>,
+}
+
+/// A problem with an architecture given as JSON, naming the label.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ArchError {
+    /// The text is not JSON (E0201).
+    Json {
+        /// serde_json's message.
+        message: String,
+        /// One-based line.
+        line: usize,
+        /// One-based column.
+        column: usize,
+    },
+    /// The JSON is not an object (E0202).
+    NotAnObject,
+    /// A label of the space has no value (E0203).
+    Missing {
+        /// The label.
+        label: String,
+        /// Its domain, written out.
+        allowed: String,
+    },
+    /// A key that is not a label of the space (E0204).
+    Unknown {
+        /// The key.
+        label: String,
+        /// A close label.
+        suggestion: Option<String>,
+    },
+    /// A value outside the label's domain (E0205).
+    OutOfDomain {
+        /// The label.
+        label: String,
+        /// The value given, as JSON.
+        value: String,
+        /// The domain, written out.
+        allowed: String,
+    },
+}
+
+fn json_of(c: &Const) -> serde_json::Value {
+    match c {
+        Const::Int(i) => serde_json::Value::from(*i),
+        Const::Float(f) => serde_json::Value::from(*f),
+        Const::Bool(b) => serde_json::Value::from(*b),
+        Const::Str(s) => serde_json::Value::from(s.clone()),
+    }
+}
+
+fn const_matches(c: &Const, v: &serde_json::Value) -> bool {
+    match (c, v) {
+        (Const::Int(i), serde_json::Value::Number(n)) => n.as_i64() == Some(*i) || n.as_f64() == Some(*i as f64),
+        (Const::Float(f), serde_json::Value::Number(n)) => n.as_f64() == Some(*f),
+        (Const::Bool(b), serde_json::Value::Bool(x)) => b == x,
+        (Const::Str(s), serde_json::Value::String(x)) => s == x,
+        _ => false,
+    }
+}
+
+impl Architecture {
+    /// The value of a value or depth label, for evaluating symbolic values.
+    pub fn value(&self, g: &Graph, l: LabelId) -> Const {
+        match (&g.labels.get(l).domain, &self.choices[l.0 as usize]) {
+            (Domain::Values { values }, Choice::Index(i)) => values[*i].clone(),
+            _ => Const::Int(0),
+        }
+    }
+
+    /// Evaluates a symbolic value under this architecture (the batch size is 1).
+    pub fn eval(&self, g: &Graph, s: &Sym) -> Result<Const, EvalError> {
+        s.eval(&|l| self.value(g, l), &|_| Some(1))
+    }
+
+    /// The architecture as NNI's flat JSON object.
+    pub fn to_json(&self, g: &Graph) -> serde_json::Map<String, serde_json::Value> {
+        let mut m = serde_json::Map::new();
+        for id in g.labels.ids() {
+            let info = g.labels.get(id);
+            let v = match (&info.domain, &self.choices[id.0 as usize]) {
+                (Domain::Values { values }, Choice::Index(i)) => json_of(&values[*i]),
+                (Domain::Alternatives { names }, Choice::Index(i)) => serde_json::Value::from(names[*i].clone()),
+                (_, Choice::Subset(s)) => serde_json::Value::from(s.clone()),
+                _ => serde_json::Value::Null,
+            };
+            m.insert(info.name.clone(), v);
+        }
+        m
+    }
+
+    /// Reads an architecture from JSON text, checking it against `g`'s labels. Every problem
+    /// is returned, each naming its label.
+    pub fn from_json(g: &Graph, text: &str) -> Result<Architecture, Vec<ArchError>> {
+        let value: serde_json::Value = serde_json::from_str(text)
+            .map_err(|e| vec![ArchError::Json { message: e.to_string(), line: e.line(), column: e.column() }])?;
+        let serde_json::Value::Object(map) = value else { return Err(vec![ArchError::NotAnObject]) };
+        let mut errors = Vec::new();
+        let mut choices = Vec::new();
+        for id in g.labels.ids() {
+            let info = g.labels.get(id);
+            let allowed = info.domain.describe();
+            let Some(v) = map.get(&info.name) else {
+                errors.push(ArchError::Missing { label: info.name.clone(), allowed });
+                choices.push(Choice::Index(0));
+                continue;
+            };
+            let out = || ArchError::OutOfDomain { label: info.name.clone(), value: v.to_string(), allowed: allowed.clone() };
+            let c = match &info.domain {
+                Domain::Values { values } => values.iter().position(|c| const_matches(c, v)).map(Choice::Index),
+                Domain::Alternatives { names } => match v {
+                    serde_json::Value::String(s) => names.iter().position(|n| n == s).map(Choice::Index),
+                    serde_json::Value::Number(n) => n.as_u64().map(|i| i as usize).filter(|i| *i < names.len()).map(Choice::Index),
+                    _ => None,
+                },
+                Domain::Inputs { n, k } => {
+                    let idx: Option<Vec<usize>> = match v {
+                        serde_json::Value::Array(a) => a.iter().map(|x| x.as_u64().map(|i| i as usize)).collect(),
+                        serde_json::Value::Number(x) => x.as_u64().map(|i| vec![i as usize]),
+                        _ => None,
+                    };
+                    idx.and_then(|mut s| {
+                        s.sort();
+                        s.dedup();
+                        (s.len() == *k && s.iter().all(|i| i < n)).then_some(Choice::Subset(s))
+                    })
+                }
+            };
+            match c {
+                Some(c) => choices.push(c),
+                None => {
+                    errors.push(out());
+                    choices.push(Choice::Index(0));
+                }
+            }
+        }
+        for key in map.keys() {
+            if g.labels.find(key).is_none() {
+                let suggestion = crate::resolve::suggest(key, g.labels.labels.iter().map(|l| l.name.as_str()));
+                errors.push(ArchError::Unknown { label: key.clone(), suggestion });
+            }
+        }
+        if errors.is_empty() {
+            Ok(Architecture { choices })
+        } else {
+            Err(errors)
+        }
+    }
+
+    /// A uniformly random architecture (each label independently uniform over its domain).
+    pub fn random(g: &Graph, rng: &mut impl Rng) -> Architecture {
+        let choices = g
+            .labels
+            .labels
+            .iter()
+            .map(|info| match &info.domain {
+                Domain::Values { values } => Choice::Index(rng.random_range(0..values.len())),
+                Domain::Alternatives { names } => Choice::Index(rng.random_range(0..names.len())),
+                Domain::Inputs { n, k } => {
+                    let mut s = rand::seq::index::sample(rng, *n, *k).into_vec();
+                    s.sort();
+                    Choice::Subset(s)
+                }
+            })
+            .collect();
+        Architecture { choices }
+    }
+}
+
+/// Which nodes run under `arch`: walks back from the output, following only chosen
+/// alternatives, depths and inputs.
+pub fn liveness(g: &Graph, arch: &Architecture) -> Vec<bool> {
+    let mut live = vec![false; g.nodes.len()];
+    let mut stack = vec![g.output];
+    while let Some(n) = stack.pop() {
+        if live[n.index()] {
+            continue;
+        }
+        live[n.index()] = true;
+        match &g.nodes.get(n).kind {
+            NodeKind::Input { .. } => {}
+            NodeKind::Op { inputs, .. } => stack.extend(inputs.iter().copied()),
+            NodeKind::LayerChoice { label, alternatives } => {
+                if let Choice::Index(i) = arch.choices[label.0 as usize] {
+                    stack.push(alternatives[i]);
+                }
+            }
+            NodeKind::InputChoice { label, candidates, .. } => {
+                if let Choice::Subset(s) = &arch.choices[label.0 as usize] {
+                    stack.extend(s.iter().map(|i| candidates[*i]));
+                }
+            }
+            NodeKind::Repeat { label, outputs, .. } => {
+                if let Choice::Index(i) = arch.choices[label.0 as usize] {
+                    stack.push(outputs[i]);
+                }
+            }
+        }
+    }
+    live
+}
+
+/// Parameter count and multiply-accumulates (per sample) of one architecture, from the IR
+/// alone: the sum of the `params` and `flops` formulas of every operator that runs.
+pub fn cost(g: &Graph, arch: &Architecture) -> Result<(u64, u64), EvalError> {
+    let live = liveness(g, arch);
+    let (mut params, mut flops) = (0u64, 0u64);
+    for (h, node) in g.nodes.iter() {
+        if !live[h.index()] {
+            continue;
+        }
+        if let NodeKind::Op { params: p, flops: f, .. } = &node.kind {
+            params = params.checked_add(as_count(arch.eval(g, p)?)?).ok_or(EvalError::Overflow)?;
+            flops = flops.checked_add(as_count(arch.eval(g, f)?)?).ok_or(EvalError::Overflow)?;
+        }
+    }
+    Ok((params, flops))
+}
+
+fn as_count(c: Const) -> Result<u64, EvalError> {
+    match c {
+        Const::Int(i) if i >= 0 => Ok(i as u64),
+        Const::Float(f) if f >= 0.0 => Ok(f.round() as u64),
+        other => Err(EvalError::Type(format!("a cost must be a non-negative number, not {other}"))),
+    }
+}
+
+/// One operator of a [`FixedGraph`].
+#[derive(Debug, Clone, Serialize)]
+pub struct FixedNode {
+    /// `input`, or the operator's name (`conv2d`, `add`, `mean`, `concat`, ...).
+    pub op: String,
+    /// Indices of the nodes it reads, all smaller than its own.
+    pub inputs: Vec<usize>,
+    /// Scalar arguments, evaluated.
+    pub attrs: Vec<(String, Const)>,
+    /// Output shape; the batch dimension is `None`.
+    pub shape: Vec<Option<i64>>,
+    /// Trainable parameters.
+    pub params: u64,
+    /// Multiply-accumulates per sample.
+    pub flops: u64,
+    /// Where it was written.
+    #[serde(skip)]
+    pub loc: Loc,
+}
+
+/// A network with every choice resolved: plain operators in topological order.
+#[derive(Debug, Clone, Serialize)]
+pub struct FixedGraph {
+    /// The network's name.
+    pub name: String,
+    /// The operators, inputs first.
+    pub nodes: Vec<FixedNode>,
+    /// Indices of the input nodes.
+    pub inputs: Vec<usize>,
+    /// Index of the output node.
+    pub output: usize,
+    /// Total trainable parameters.
+    pub params: u64,
+    /// Total multiply-accumulates per sample.
+    pub flops: u64,
+}
+
+/// Resolves every choice of `g` under `arch` (pure: no tensors). Input choices of more than
+/// one input become `add` (sum), `mean` or `concat` nodes.
+pub fn fix(g: &Graph, arch: &Architecture) -> Result<FixedGraph, EvalError> {
+    let live = liveness(g, arch);
+    // Each IR node maps to the fixed node that holds its value.
+    let mut map: Vec<Option<usize>> = vec![None; g.nodes.len()];
+    let mut nodes: Vec<FixedNode> = Vec::new();
+    let mut inputs = Vec::new();
+    let shape_of = |s: &[Sym]| -> Result<Vec<Option<i64>>, EvalError> {
+        s.iter()
+            .enumerate()
+            .map(|(i, d)| match (i, d) {
+                (0, Sym::Var(_)) => Ok(None),
+                _ => match arch.eval(g, d)? {
+                    Const::Int(v) => Ok(Some(v)),
+                    other => Err(EvalError::Type(format!("a dimension must be an integer, not {other}"))),
+                },
+            })
+            .collect()
+    };
+    let get = |map: &Vec<Option<usize>>, n: NodeId| map[n.index()].ok_or_else(|| EvalError::Type("a node reads a value that is not computed".into()));
+    for (h, node) in g.nodes.iter() {
+        if !live[h.index()] {
+            continue;
+        }
+        let loc = g.nodes.loc(h);
+        match &node.kind {
+            NodeKind::Input { name, .. } => {
+                inputs.push(nodes.len());
+                map[h.index()] = Some(nodes.len());
+                nodes.push(FixedNode { op: "input".into(), inputs: Vec::new(), attrs: vec![("name".into(), Const::Str(name.clone()))], shape: shape_of(&node.shape)?, params: 0, flops: 0, loc });
+            }
+            NodeKind::Op { op, inputs: ins, attrs, params, flops } => {
+                let ins = ins.iter().map(|i| get(&map, *i)).collect::<Result<Vec<_>, _>>()?;
+                let attrs = attrs.iter().map(|(k, v)| Ok((k.clone(), arch.eval(g, v)?))).collect::<Result<Vec<_>, EvalError>>()?;
+                map[h.index()] = Some(nodes.len());
+                nodes.push(FixedNode {
+                    op: op.clone(),
+                    inputs: ins,
+                    attrs,
+                    shape: shape_of(&node.shape)?,
+                    params: as_count(arch.eval(g, params)?)?,
+                    flops: as_count(arch.eval(g, flops)?)?,
+                    loc,
+                });
+            }
+            NodeKind::LayerChoice { label, alternatives } => {
+                let Choice::Index(i) = arch.choices[label.0 as usize] else { continue };
+                map[h.index()] = Some(get(&map, alternatives[i])?);
+            }
+            NodeKind::Repeat { label, outputs, .. } => {
+                let Choice::Index(i) = arch.choices[label.0 as usize] else { continue };
+                map[h.index()] = Some(get(&map, outputs[i])?);
+            }
+            NodeKind::InputChoice { label, candidates, reduce, .. } => {
+                let Choice::Subset(s) = &arch.choices[label.0 as usize] else { continue };
+                let ins = s.iter().map(|i| get(&map, candidates[*i])).collect::<Result<Vec<_>, _>>()?;
+                if ins.len() == 1 {
+                    map[h.index()] = Some(ins[0]);
+                    continue;
+                }
+                let op = match reduce {
+                    Reduce::Sum => "add",
+                    Reduce::Mean => "mean",
+                    Reduce::Concat => "concat",
+                };
+                map[h.index()] = Some(nodes.len());
+                nodes.push(FixedNode { op: op.into(), inputs: ins, attrs: Vec::new(), shape: shape_of(&node.shape)?, params: 0, flops: 0, loc });
+            }
+        }
+    }
+    let output = get(&map, g.output)?;
+    let params = nodes.iter().map(|n| n.params).sum();
+    let flops = nodes.iter().map(|n| n.flops).sum();
+    Ok(FixedGraph { name: g.name.clone(), nodes, inputs, output, params, flops })
+}
+
+/// Every architecture of `g` in order, if there are at most `limit`; `None` otherwise.
+pub fn enumerate(g: &Graph, limit: u64) -> Option<Vec<Architecture>> {
+    let mut per_label: Vec<Vec<Choice>> = Vec::new();
+    let mut total: u64 = 1;
+    for info in &g.labels.labels {
+        let options: Vec<Choice> = match &info.domain {
+            Domain::Values { values } => (0..values.len()).map(Choice::Index).collect(),
+            Domain::Alternatives { names } => (0..names.len()).map(Choice::Index).collect(),
+            Domain::Inputs { n, k } => {
+                if info.domain.size()? > limit {
+                    return None;
+                }
+                combinations(*n, *k).into_iter().map(Choice::Subset).collect()
+            }
+        };
+        total = total.checked_mul(options.len() as u64)?;
+        if total > limit {
+            return None;
+        }
+        per_label.push(options);
+    }
+    let mut out = Vec::with_capacity(total as usize);
+    let mut idx = vec![0usize; per_label.len()];
+    loop {
+        out.push(Architecture { choices: idx.iter().zip(&per_label).map(|(i, o)| o[*i].clone()).collect() });
+        let mut k = 0;
+        loop {
+            if k == idx.len() {
+                return Some(out);
+            }
+            idx[k] += 1;
+            if idx[k] < per_label[k].len() {
+                break;
+            }
+            idx[k] = 0;
+            k += 1;
+        }
+    }
+}
+
+/// Every `k`-subset of `0..n`, sorted, in lexicographic order.
+pub fn combinations(n: usize, k: usize) -> Vec<Vec<usize>> {
+    let mut out = Vec::new();
+    let mut cur = Vec::with_capacity(k);
+    fn go(start: usize, n: usize, k: usize, cur: &mut Vec<usize>, out: &mut Vec<Vec<usize>>) {
+        if cur.len() == k {
+            out.push(cur.clone());
+            return;
+        }
+        for i in start..n {
+            if n - i < k - cur.len() {
+                break;
+            }
+            cur.push(i);
+            go(i + 1, n, k, cur, out);
+            cur.pop();
+        }
+    }
+    go(0, n, k, &mut cur, &mut out);
+    out
+}

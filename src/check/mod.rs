@@ -1,0 +1,1162 @@
+//! The type stage: elaborates every network of a resolved program into the graph IR, checking
+//! tensor shapes for every architecture of the space.
+//!
+//! Elaboration runs the network's body the way an interpreter would, with value choices kept
+//! symbolic ([`Sym`]): loops over constant ranges are unrolled, blocks are inlined with their
+//! dimension symbols unified against the argument shapes, operators are applied with the output
+//! shape, `require` conditions and cost formulas their `operator` declaration gives, and every
+//! choice becomes a region of the IR. Where a shape depends on choices, equality is decided by
+//! evaluating every combination of the labels involved (up to [`ENUMERATION_LIMIT`]), and a
+//! failure is reported with one offending assignment as a counterexample.
+//!
+//! Errors are typed ([`TypeError`]); `crate::diagnostics::wording` words them.
+
+mod errors;
+
+pub use errors::{TypeError, TypeLocated};
+
+use crate::ir::*;
+use crate::resolve::{ItemRef, Program};
+use crate::source::{FileId, Loc, Span};
+use crate::syntax::ast::{self, BinOp, Dim, Expr, ExprKind, Item, Stmt, TypeExpr};
+use std::collections::{HashMap, HashSet};
+
+/// How many label combinations a shape comparison evaluates at most.
+pub const ENUMERATION_LIMIT: usize = 4096;
+/// How deeply block calls may nest (a block that calls itself hits this).
+pub const MAX_CALL_DEPTH: usize = 64;
+
+/// Elaborates every network in the root module of `program` (module 0).
+///
+/// Returns the graphs that elaborated without error and every error found.
+pub fn check_program(program: &Program) -> (Vec<Graph>, Vec<TypeLocated>) {
+    let mut graphs = Vec::new();
+    let mut errors = Vec::new();
+    let root = &program.modules[0];
+    for (i, item) in root.ast.items.iter().enumerate() {
+        if let Item::Block(b) = item {
+            if b.kind == ast::BlockKind::Network {
+                let mut e = Elab::new(program, &b.name.name);
+                let ok = e.network(ItemRef { module: 0, item: i });
+                let failed = !e.errors.is_empty();
+                errors.append(&mut e.errors);
+                if ok && !failed {
+                    graphs.push(e.graph);
+                }
+            }
+        }
+    }
+    (graphs, errors)
+}
+
+/// A value during elaboration.
+#[derive(Debug, Clone)]
+enum Value {
+    /// An int, float, bool or string, maybe depending on labels.
+    Scalar(Sym),
+    /// A tensor: the node computing it.
+    Tensor(NodeId),
+    /// A list.
+    List(Vec<Value>),
+    /// The dimensions bound by `...rest`.
+    Dims(Vec<Sym>),
+    /// The result of an expression that had an error (already reported); absorbs everything.
+    Poison,
+}
+
+impl Value {
+    fn kind_name(&self) -> &'static str {
+        match self {
+            Value::Scalar(_) => "a scalar",
+            Value::Tensor(_) => "a tensor",
+            Value::List(_) => "a list",
+            Value::Dims(_) => "a list of dimensions",
+            Value::Poison => "an erroneous value",
+        }
+    }
+}
+
+/// One block instance being elaborated.
+struct Frame {
+    module: usize,
+    file: FileId,
+    scopes: Vec<HashMap<String, Value>>,
+    prefix: String,
+    loops: Vec<usize>,
+}
+
+impl Frame {
+    fn lookup(&self, name: &str) -> Option<&Value> {
+        self.scopes.iter().rev().find_map(|s| s.get(name))
+    }
+
+    /// `let`: rebinds the nearest existing binding (so loop bodies carry values over), or
+    /// defines the name in the innermost scope.
+    fn assign(&mut self, name: &str, v: Value) {
+        for s in self.scopes.iter_mut().rev() {
+            if let Some(slot) = s.get_mut(name) {
+                *slot = v;
+                return;
+            }
+        }
+        self.define(name, v);
+    }
+
+    fn define(&mut self, name: &str, v: Value) {
+        if let Some(s) = self.scopes.last_mut() {
+            s.insert(name.to_string(), v);
+        }
+    }
+
+    fn loop_suffix(&self) -> String {
+        self.loops.iter().map(|i| format!("[{i}]")).collect()
+    }
+}
+
+/// A verdict on whether two symbolic values are equal for every architecture.
+enum Verdict {
+    Same,
+    /// They differ under this assignment (empty when no label is involved).
+    Differ(Vec<(LabelId, Const)>),
+}
+
+struct Elab<'p> {
+    program: &'p Program,
+    graph: Graph,
+    errors: Vec<TypeLocated>,
+    region: RegionId,
+    depth: usize,
+    used_names: HashSet<String>,
+}
+
+type Assignment = Vec<(LabelId, Const)>;
+
+impl<'p> Elab<'p> {
+    fn new(program: &'p Program, name: &str) -> Self {
+        let mut regions = Arena::default();
+        let root = regions.append(Region { parent: None, kind: RegionKind::Root }, Loc::new(FileId(0), Span::default()));
+        let graph = Graph {
+            name: name.to_string(),
+            nodes: Arena::default(),
+            regions,
+            inputs: Vec::new(),
+            output: Handle::new(0),
+            labels: LabelTable::default(),
+            constraints: Vec::new(),
+        };
+        Elab { program, graph, errors: Vec::new(), region: root, depth: 0, used_names: HashSet::new() }
+    }
+
+    fn err(&mut self, error: TypeError) -> Value {
+        self.errors.push(TypeLocated { error });
+        Value::Poison
+    }
+
+    fn loc(&self, f: &Frame, span: Span) -> Loc {
+        Loc::new(f.file, span)
+    }
+
+    fn node(&mut self, kind: NodeKind, shape: Shape, loc: Loc) -> NodeId {
+        self.graph.nodes.append(Node { kind, shape, region: self.region }, loc)
+    }
+
+    fn shape(&self, n: NodeId) -> &Shape {
+        &self.graph.nodes.get(n).shape
+    }
+
+    fn names(&self) -> impl Fn(LabelId) -> String + '_ {
+        move |l| self.graph.label_name(l)
+    }
+
+    fn show(&self, s: &Sym) -> String {
+        let names = self.names();
+        s.display(&names).to_string()
+    }
+
+    fn show_shape(&self, s: &[Sym]) -> String {
+        self.graph.shape_text(s)
+    }
+
+    fn show_assignment(&self, a: &Assignment) -> Option<String> {
+        if a.is_empty() {
+            return None;
+        }
+        let parts: Vec<String> = a.iter().map(|(l, v)| format!("{} = {v}", self.graph.label_name(*l))).collect();
+        Some(match parts.len() {
+            1 => format!("with {}", parts[0]),
+            n => format!("with {} and {}", parts[..n - 1].join(", "), parts[n - 1]),
+        })
+    }
+
+    // ----------------------------------------------------------------------------------------
+    // Deciding facts about symbolic values by enumerating the labels involved.
+    // ----------------------------------------------------------------------------------------
+
+    fn label_values(&self, l: LabelId) -> Vec<Const> {
+        match &self.graph.labels.get(l).domain {
+            Domain::Values { values } => values.clone(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Calls `f` on assignments of `labels` (all of them, or the first [`ENUMERATION_LIMIT`])
+    /// until it returns `Some`.
+    fn search<T>(&self, labels: &[LabelId], mut f: impl FnMut(&dyn Fn(LabelId) -> Const) -> Option<T>) -> Option<(Assignment, T)> {
+        let domains: Vec<Vec<Const>> = labels.iter().map(|l| self.label_values(*l)).collect();
+        if domains.iter().any(|d| d.is_empty()) {
+            return None;
+        }
+        let mut idx = vec![0usize; labels.len()];
+        for _ in 0..ENUMERATION_LIMIT {
+            let lookup = |l: LabelId| {
+                let i = labels.iter().position(|x| *x == l).unwrap_or(0);
+                domains[i][idx[i]].clone()
+            };
+            if let Some(t) = f(&lookup) {
+                let a = labels.iter().zip(&idx).map(|(l, i)| (*l, domains[labels.iter().position(|x| x == l).unwrap_or(0)][*i].clone())).collect();
+                return Some((a, t));
+            }
+            // Next combination (mixed radix).
+            let mut k = 0;
+            loop {
+                if k == idx.len() {
+                    return None;
+                }
+                idx[k] += 1;
+                if idx[k] < domains[k].len() {
+                    break;
+                }
+                idx[k] = 0;
+                k += 1;
+            }
+        }
+        None
+    }
+
+    /// Sample values for free symbols (the batch size): equalities must hold for all of them.
+    const VAR_SAMPLES: [i64; 4] = [1, 2, 3, 7];
+
+    fn compare(&self, a: &Sym, b: &Sym) -> Verdict {
+        if a == b {
+            return Verdict::Same;
+        }
+        let mut labels = a.labels();
+        labels.extend(b.labels());
+        labels.sort();
+        labels.dedup();
+        for sample in Self::VAR_SAMPLES {
+            let var = |_: &str| Some(sample);
+            let found = self.search(&labels, |lookup| match (a.eval(lookup, &var), b.eval(lookup, &var)) {
+                (Ok(x), Ok(y)) if x == y => None,
+                (Ok(Const::Int(x)), Ok(Const::Float(y))) | (Ok(Const::Float(y)), Ok(Const::Int(x))) if (x as f64) == y => None,
+                (Err(_), _) | (_, Err(_)) => None,
+                _ => Some(()),
+            });
+            if let Some((assignment, ())) = found {
+                return Verdict::Differ(assignment);
+            }
+        }
+        Verdict::Same
+    }
+
+    /// Finds an assignment under which `pred` fails for `s` (evaluation errors count as failures).
+    fn refute(&self, s: &Sym, pred: impl Fn(&Const) -> bool) -> Option<(Assignment, Result<Const, EvalError>)> {
+        let labels = s.labels();
+        let var = |_: &str| Some(1);
+        self.search(&labels, |lookup| match s.eval(lookup, &var) {
+            Ok(c) if pred(&c) => None,
+            other => Some(other),
+        })
+    }
+
+    fn scalar_type(&self, s: &Sym) -> Option<ScalarType> {
+        let labels = s.labels();
+        let var = |_: &str| Some(1);
+        let first = |l: LabelId| self.label_values(l).first().cloned().unwrap_or(Const::Int(0));
+        let _ = labels;
+        s.eval(&first, &var).ok().map(|c| c.ty())
+    }
+
+    // ----------------------------------------------------------------------------------------
+    // Labels.
+    // ----------------------------------------------------------------------------------------
+
+    fn unique(&mut self, name: String) -> String {
+        if self.used_names.insert(name.clone()) {
+            return name;
+        }
+        let mut k = 1;
+        loop {
+            let candidate = format!("{name}_{k}");
+            if self.used_names.insert(candidate.clone()) {
+                return candidate;
+            }
+            k += 1;
+        }
+    }
+
+    fn label(&mut self, f: &Frame, naming: &ast::ChoiceName, hint: Option<&str>, default: &str, kind: LabelKind, domain: Domain, span: Span) -> Option<(LabelId, String)> {
+        let loc = self.loc(f, span);
+        let local = naming.name.as_ref().map(|n| n.name.clone()).or(hint.map(str::to_string)).unwrap_or_else(|| default.to_string());
+        if let Some(l) = &naming.label {
+            if let Some(id) = self.graph.labels.find(&l.value) {
+                let info = self.graph.labels.get(id);
+                if info.kind != kind || info.domain != domain {
+                    let (first, first_domain) = (info.uses[0], info.domain.describe());
+                    self.err(TypeError::LabelConflict { at: loc, label: l.value.clone(), domain: domain.describe(), first, first_domain });
+                    return None;
+                }
+                self.graph.labels.labels[id.0 as usize].uses.push(loc);
+                return Some((id, local));
+            }
+            self.used_names.insert(l.value.clone());
+            self.graph.labels.labels.push(LabelInfo { name: l.value.clone(), kind, domain, explicit: true, uses: vec![loc] });
+            return Some((LabelId(self.graph.labels.len() as u32 - 1), local));
+        }
+        let name = self.unique(format!("{}{}{}", f.prefix, local, f.loop_suffix()));
+        self.graph.labels.labels.push(LabelInfo { name, kind, domain, explicit: false, uses: vec![loc] });
+        Some((LabelId(self.graph.labels.len() as u32 - 1), local))
+    }
+
+    // ----------------------------------------------------------------------------------------
+    // Networks, calls and binding.
+    // ----------------------------------------------------------------------------------------
+
+    fn network(&mut self, r: ItemRef) -> bool {
+        let Item::Block(b) = self.program.item(r) else { return false };
+        let file = self.program.modules[r.module].file;
+        let mut f = Frame { module: r.module, file, scopes: vec![HashMap::new()], prefix: String::new(), loops: Vec::new() };
+        let mut n_inputs = 0;
+        for p in &b.params {
+            match &p.ty {
+                TypeExpr::Tensor { dims, .. } => {
+                    let mut shape = Vec::new();
+                    for d in dims {
+                        match d {
+                            Dim::Expr(Expr { kind: ExprKind::Name(id), .. }) if f.lookup(&id.name).is_none() => {
+                                let s = Sym::Var(id.name.clone());
+                                f.define(&id.name, Value::Scalar(s.clone()));
+                                shape.push(s);
+                            }
+                            Dim::Expr(e) => match self.expr(&mut f, e, None) {
+                                Value::Scalar(s) => shape.push(s),
+                                _ => return false,
+                            },
+                            Dim::Rest(id) => {
+                                self.err(TypeError::NotConstant { at: self.loc(&f, id.span), what: "a network's input shape (write every dimension)".into() });
+                                return false;
+                            }
+                        }
+                    }
+                    let node = self.node(NodeKind::Input { index: n_inputs, name: p.name.name.clone() }, shape, self.loc(&f, p.span));
+                    n_inputs += 1;
+                    self.graph.inputs.push(node);
+                    f.define(&p.name.name, Value::Tensor(node));
+                }
+                _ => match &p.default {
+                    Some(d) => {
+                        let v = self.expr(&mut f, d, None);
+                        f.define(&p.name.name, v);
+                    }
+                    None => {
+                        self.err(TypeError::NetworkParam { at: self.loc(&f, p.span), name: p.name.name.clone() });
+                        return false;
+                    }
+                },
+            }
+        }
+        for c in &b.constraints {
+            self.constraint(&mut f, c);
+        }
+        let Some(ret) = self.stmts(&mut f, &b.body.stmts) else { return false };
+        match ret {
+            Value::Tensor(n) => {
+                let what = format!("the value returned by `{}`", b.name.name);
+                if !self.check_type(&mut f, &b.ret, &Value::Tensor(n), false, &what, b.body.span) {
+                    return false;
+                }
+                self.graph.output = n;
+                true
+            }
+            Value::Poison => false,
+            other => {
+                self.err(TypeError::WrongKind { at: self.loc(&f, b.name.span), expected: "a tensor".into(), found: other.kind_name().into(), what: format!("the value returned by network `{}`", b.name.name) });
+                false
+            }
+        }
+    }
+
+    fn constraint(&mut self, f: &mut Frame, c: &Expr) {
+        let loc = self.loc(f, c.span);
+        let measure = |e: &Expr| match &e.kind {
+            ExprKind::Name(id) if id.name == "params" => Some(Measure::Params),
+            ExprKind::Name(id) if id.name == "flops" => Some(Measure::Flops),
+            _ => None,
+        };
+        if let ExprKind::Binary { op, lhs, rhs, .. } = &c.kind {
+            let flipped = |op: BinOp| match op {
+                BinOp::Lt => BinOp::Gt,
+                BinOp::Le => BinOp::Ge,
+                BinOp::Gt => BinOp::Lt,
+                BinOp::Ge => BinOp::Le,
+                o => o,
+            };
+            let (m, bound_expr, op) = match (measure(lhs), measure(rhs)) {
+                (Some(m), None) => (m, rhs, *op),
+                (None, Some(m)) => (m, lhs, flipped(*op)),
+                _ => {
+                    self.err(TypeError::BadConstraint { at: loc });
+                    return;
+                }
+            };
+            if matches!(op, BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge | BinOp::Eq | BinOp::Ne) {
+                if let Value::Scalar(Sym::Const(k)) = self.expr(f, bound_expr, None) {
+                    if let Some(bound) = k.as_f64() {
+                        self.graph.constraints.push(Constraint { measure: m, op, bound, loc });
+                        return;
+                    }
+                }
+            }
+        }
+        self.err(TypeError::BadConstraint { at: loc });
+    }
+
+    /// Binds or checks `value` against the written type `ty` in frame `f`. With `binds`, a bare
+    /// unbound name in a tensor type binds a dimension symbol. Returns false after reporting.
+    fn check_type(&mut self, f: &mut Frame, ty: &TypeExpr, value: &Value, binds: bool, what: &str, at: Span) -> bool {
+        if matches!(value, Value::Poison) {
+            return false;
+        }
+        match ty {
+            TypeExpr::Tensor { dims, span } => {
+                let Value::Tensor(n) = value else {
+                    self.err(TypeError::WrongKind { at: self.loc(f, at), expected: "a tensor".into(), found: value.kind_name().into(), what: what.into() });
+                    return false;
+                };
+                let shape = self.shape(*n).clone();
+                let rest = dims.iter().position(|d| matches!(d, Dim::Rest(_)));
+                let fixed = dims.len() - usize::from(rest.is_some());
+                let rank_ok = if rest.is_some() { shape.len() >= fixed } else { shape.len() == fixed };
+                if !rank_ok {
+                    self.err(TypeError::RankMismatch {
+                        at: self.loc(f, at),
+                        what: what.into(),
+                        expected: fixed,
+                        at_least: rest.is_some(),
+                        found: shape.len(),
+                        shape: self.show_shape(&shape),
+                        declared: self.loc(f, *span),
+                    });
+                    return false;
+                }
+                let mut actual_i = 0;
+                for (di, d) in dims.iter().enumerate() {
+                    match d {
+                        Dim::Rest(id) => {
+                            let take = shape.len() - fixed;
+                            let dims_v = shape[actual_i..actual_i + take].to_vec();
+                            actual_i += take;
+                            match f.lookup(&id.name).cloned() {
+                                None if binds => f.define(&id.name, Value::Dims(dims_v)),
+                                Some(Value::Dims(prev)) => {
+                                    if prev.len() != dims_v.len() || prev.iter().zip(&dims_v).any(|(a, b)| !matches!(self.compare(a, b), Verdict::Same)) {
+                                        self.err(TypeError::ShapeMismatch {
+                                            at: self.loc(f, at),
+                                            what: what.into(),
+                                            dim: di,
+                                            expected: self.show_shape(&prev),
+                                            found: self.show_shape(&dims_v),
+                                            counterexample: None,
+                                            declared: self.loc(f, id.span),
+                                        });
+                                        return false;
+                                    }
+                                }
+                                _ => return false,
+                            }
+                        }
+                        Dim::Expr(e) => {
+                            let actual = shape[actual_i].clone();
+                            actual_i += 1;
+                            if let ExprKind::Name(id) = &e.kind {
+                                if binds && f.lookup(&id.name).is_none() {
+                                    f.define(&id.name, Value::Scalar(actual));
+                                    continue;
+                                }
+                            }
+                            let expected = match self.expr(f, e, None) {
+                                Value::Scalar(s) => s,
+                                Value::Poison => return false,
+                                other => {
+                                    self.err(TypeError::WrongKind { at: self.loc(f, e.span), expected: "an integer dimension".into(), found: other.kind_name().into(), what: "a tensor dimension".into() });
+                                    return false;
+                                }
+                            };
+                            if let Verdict::Differ(a) = self.compare(&expected, &actual) {
+                                self.err(TypeError::ShapeMismatch {
+                                    at: self.loc(f, at),
+                                    what: what.into(),
+                                    dim: di,
+                                    expected: self.show(&expected),
+                                    found: self.show(&actual),
+                                    counterexample: self.show_assignment(&a),
+                                    declared: self.loc(f, e.span),
+                                });
+                                return false;
+                            }
+                        }
+                    }
+                }
+                true
+            }
+            TypeExpr::Named { name, .. } => {
+                let ok = match (name.name.as_str(), value) {
+                    ("list", Value::List(_) | Value::Dims(_)) => true,
+                    ("list", _) => false,
+                    (t, Value::Scalar(s)) => match self.scalar_type(s) {
+                        None => true,
+                        Some(ScalarType::Int) => t == "int" || t == "float",
+                        Some(ScalarType::Float) => t == "float",
+                        Some(ScalarType::Bool) => t == "bool",
+                        Some(ScalarType::Str) => t == "str",
+                    },
+                    _ => false,
+                };
+                if !ok {
+                    let found = match value {
+                        Value::Scalar(s) => self.scalar_type(s).map(|t| format!("{t}")).unwrap_or_else(|| "a scalar".into()),
+                        v => v.kind_name().to_string(),
+                    };
+                    self.err(TypeError::WrongKind { at: self.loc(f, at), expected: format!("`{}`", name.name), found, what: what.into() });
+                }
+                ok
+            }
+        }
+    }
+
+    fn call(&mut self, f: &mut Frame, callee: &ast::Ident, args: &[ast::Arg], span: Span, hint: Option<&str>) -> Value {
+        let Some(&r) = self.program.modules[f.module].scope.get(&callee.name) else {
+            return Value::Poison;
+        };
+        let arg_values: Vec<(Option<String>, Value, Span)> = args
+            .iter()
+            .map(|a| (a.name.as_ref().map(|n| n.name.clone()), self.expr(f, &a.value, None), a.span))
+            .collect();
+        if arg_values.iter().any(|(_, v, _)| matches!(v, Value::Poison)) {
+            return Value::Poison;
+        }
+        if self.depth >= MAX_CALL_DEPTH {
+            return self.err(TypeError::Recursion { at: self.loc(f, span), block: callee.name.clone() });
+        }
+        let item = self.program.item(r);
+        let params = match item {
+            Item::Block(b) => &b.params,
+            Item::Op(o) => &o.params,
+            Item::Import(_) => return Value::Poison,
+        };
+        // Positional arguments fill parameters in order; keywords by name (checked earlier).
+        let mut given: Vec<Option<(Value, Span)>> = vec![None; params.len()];
+        let mut pos = 0;
+        for (name, v, s) in arg_values {
+            let slot = match name {
+                Some(n) => params.iter().position(|p| p.name.name == n),
+                None => {
+                    pos += 1;
+                    Some(pos - 1)
+                }
+            };
+            if let Some(i) = slot.filter(|i| *i < params.len()) {
+                given[i] = Some((v, s));
+            }
+        }
+        let callee_module = r.module;
+        let callee_file = self.program.modules[callee_module].file;
+        let segment = {
+            let base = hint.map(str::to_string).unwrap_or_else(|| callee.name.clone());
+            self.unique(format!("{}{}{}", f.prefix, base, f.loop_suffix()))
+        };
+        let mut inner = Frame { module: callee_module, file: callee_file, scopes: vec![HashMap::new()], prefix: format!("{segment}/"), loops: Vec::new() };
+        let mut inputs = Vec::new();
+        let mut attrs = Vec::new();
+        for (p, g) in params.iter().zip(given) {
+            let (value, vspan, vfile) = match g {
+                Some((v, s)) => (v, s, f.file),
+                None => match &p.default {
+                    Some(d) => (self.expr(&mut inner, d, None), d.span, callee_file),
+                    None => return Value::Poison,
+                },
+            };
+            if matches!(value, Value::Poison) {
+                return Value::Poison;
+            }
+            let what = format!("argument `{}` of `{}`", p.name.name, callee.name);
+            // Mismatches are reported at the argument (in the caller's file).
+            let saved = inner.file;
+            inner.file = vfile;
+            let ok = self.check_type_at(&mut inner, &p.ty, &value, &what, vspan, callee_file);
+            inner.file = saved;
+            if !ok {
+                return Value::Poison;
+            }
+            match &value {
+                Value::Tensor(n) => inputs.push(*n),
+                Value::Scalar(s) => attrs.push((p.name.name.clone(), s.clone())),
+                _ => {}
+            }
+            inner.define(&p.name.name, value);
+        }
+        self.depth += 1;
+        let result = match item {
+            Item::Op(o) => self.apply_op(&mut inner, o, inputs, attrs, self.loc(f, span)),
+            Item::Block(b) => {
+                let ret = self.stmts(&mut inner, &b.body.stmts);
+                match ret {
+                    Some(v @ Value::Tensor(_)) => {
+                        let what = format!("the value returned by `{}`", b.name.name);
+                        if self.check_type(&mut inner, &b.ret, &v, false, &what, b.ret.span()) {
+                            v
+                        } else {
+                            Value::Poison
+                        }
+                    }
+                    Some(v @ (Value::Scalar(_) | Value::List(_))) => {
+                        let what = format!("the value returned by `{}`", b.name.name);
+                        if self.check_type(&mut inner, &b.ret, &v, false, &what, b.ret.span()) {
+                            v
+                        } else {
+                            Value::Poison
+                        }
+                    }
+                    _ => Value::Poison,
+                }
+            }
+            Item::Import(_) => Value::Poison,
+        };
+        self.depth -= 1;
+        result
+    }
+
+    /// [`Self::check_type`] where the type is written in `type_file` but the value in
+    /// `inner.file`: dimension expressions are evaluated in the callee's frame.
+    fn check_type_at(&mut self, inner: &mut Frame, ty: &TypeExpr, value: &Value, what: &str, at: Span, type_file: FileId) -> bool {
+        let value_file = inner.file;
+        let n_errors = self.errors.len();
+        inner.file = type_file;
+        let ok = self.check_type(inner, ty, value, true, what, at);
+        inner.file = value_file;
+        // The primary location is the argument, in the caller's file.
+        for e in &mut self.errors[n_errors..] {
+            e.error.set_primary_file(value_file, at);
+        }
+        ok
+    }
+
+    fn apply_op(&mut self, f: &mut Frame, o: &ast::OpDecl, inputs: Vec<NodeId>, attrs: Vec<(String, Sym)>, call: Loc) -> Value {
+        for c in &o.clauses {
+            if let ast::OpClause::Require { cond, message, span } = c {
+                let Value::Scalar(s) = self.expr(f, cond, None) else { return Value::Poison };
+                if let Some((a, _)) = self.refute(&s, |c| *c == Const::Bool(true)) {
+                    return self.err(TypeError::RequireFailed {
+                        at: call,
+                        op: o.name.name.clone(),
+                        message: message.as_ref().map(|m| m.value.clone()).unwrap_or_else(|| "a requirement does not hold".into()),
+                        counterexample: self.show_assignment(&a),
+                        clause: self.loc(f, *span),
+                    });
+                }
+            }
+        }
+        let mut measures = (Sym::int(0), Sym::int(0));
+        for c in &o.clauses {
+            if let ast::OpClause::Measure { name, value, .. } = c {
+                let Value::Scalar(s) = self.expr(f, value, None) else { return Value::Poison };
+                if name.name == "params" {
+                    measures.0 = s;
+                } else {
+                    measures.1 = s;
+                }
+            }
+        }
+        let TypeExpr::Tensor { dims, .. } = &o.ret else {
+            return self.err(TypeError::WrongKind { at: self.loc(f, o.ret.span()), expected: "a tensor type".into(), found: "a scalar type".into(), what: format!("the output of operator `{}`", o.name.name) });
+        };
+        let mut shape = Vec::new();
+        for d in dims {
+            match d {
+                Dim::Rest(id) => match f.lookup(&id.name) {
+                    Some(Value::Dims(ds)) => shape.extend(ds.iter().cloned()),
+                    _ => return Value::Poison,
+                },
+                Dim::Expr(e) => match self.expr(f, e, None) {
+                    Value::Scalar(s) => shape.push(s),
+                    _ => return Value::Poison,
+                },
+            }
+        }
+        for (i, d) in shape.iter().enumerate().skip(1) {
+            if let Some((a, _)) = self.refute(d, |c| matches!(c, Const::Int(v) if *v >= 1)) {
+                return self.err(TypeError::EmptyDim {
+                    at: call,
+                    op: o.name.name.clone(),
+                    shape: self.show_shape(&shape),
+                    dim: i,
+                    counterexample: self.show_assignment(&a),
+                });
+            }
+        }
+        let node = self.node(NodeKind::Op { op: o.name.name.clone(), inputs, attrs, params: measures.0, flops: measures.1 }, shape, call);
+        Value::Tensor(node)
+    }
+
+    // ----------------------------------------------------------------------------------------
+    // Statements and expressions.
+    // ----------------------------------------------------------------------------------------
+
+    /// Runs statements; returns the value of the `return` reached, if any.
+    fn stmts(&mut self, f: &mut Frame, stmts: &[Stmt]) -> Option<Value> {
+        for s in stmts {
+            match s {
+                Stmt::Let { name, ty, value, span, .. } => {
+                    let v = self.expr(f, value, Some(&name.name));
+                    if let Some(t) = ty {
+                        let what = format!("`{}`", name.name);
+                        if !self.check_type(f, t, &v, false, &what, *span) {
+                            f.assign(&name.name, Value::Poison);
+                            continue;
+                        }
+                    }
+                    f.assign(&name.name, v);
+                }
+                Stmt::For { var, iter, body, .. } => {
+                    let items = match self.expr(f, iter, None) {
+                        Value::List(items) => items,
+                        Value::Poison => continue,
+                        other => {
+                            self.err(TypeError::WrongKind { at: self.loc(f, iter.span), expected: "a list or a range".into(), found: other.kind_name().into(), what: "what a `for` loop ranges over".into() });
+                            continue;
+                        }
+                    };
+                    for (j, item) in items.into_iter().enumerate() {
+                        f.scopes.push(HashMap::from([(var.name.clone(), item)]));
+                        f.loops.push(j);
+                        let r = self.stmts(f, &body.stmts);
+                        f.loops.pop();
+                        f.scopes.pop();
+                        if r.is_some() {
+                            return r;
+                        }
+                    }
+                }
+                Stmt::Return { value, .. } => return Some(self.expr(f, value, None)),
+            }
+        }
+        None
+    }
+
+    fn scalar(&mut self, f: &Frame, v: Value, at: Span, what: &str) -> Option<Sym> {
+        match v {
+            Value::Scalar(s) => Some(s),
+            Value::Poison => None,
+            other => {
+                self.err(TypeError::WrongKind { at: self.loc(f, at), expected: "a scalar".into(), found: other.kind_name().into(), what: what.into() });
+                None
+            }
+        }
+    }
+
+    fn const_int(&mut self, f: &Frame, v: Value, at: Span, what: &str) -> Option<i64> {
+        let s = self.scalar(f, v, at, what)?;
+        match s {
+            Sym::Const(Const::Int(i)) => Some(i),
+            Sym::Const(other) => {
+                self.err(TypeError::WrongKind { at: self.loc(f, at), expected: "an integer".into(), found: format!("{}", other.ty()), what: what.into() });
+                None
+            }
+            _ => {
+                self.err(TypeError::NotConstant { at: self.loc(f, at), what: what.into() });
+                None
+            }
+        }
+    }
+
+    fn eval_err(&mut self, f: &Frame, at: Span, e: EvalError) -> Value {
+        self.err(TypeError::Eval { at: self.loc(f, at), error: e.to_string() })
+    }
+
+    fn expr(&mut self, f: &mut Frame, e: &Expr, hint: Option<&str>) -> Value {
+        match &e.kind {
+            ExprKind::Int(i) => Value::Scalar(Sym::int(*i)),
+            ExprKind::Float(x) => Value::Scalar(Sym::Const(Const::Float(*x))),
+            ExprKind::Str(s) => Value::Scalar(Sym::Const(Const::Str(s.clone()))),
+            ExprKind::Bool(b) => Value::Scalar(Sym::Const(Const::Bool(*b))),
+            ExprKind::Name(id) => f.lookup(&id.name).cloned().unwrap_or(Value::Poison),
+            ExprKind::List(items) => Value::List(items.iter().map(|i| self.expr(f, i, None)).collect()),
+            ExprKind::ListComp { elem, var, iter } => {
+                let items = match self.expr(f, iter, None) {
+                    Value::List(items) => items,
+                    Value::Poison => return Value::Poison,
+                    other => {
+                        return self.err(TypeError::WrongKind { at: self.loc(f, iter.span), expected: "a list or a range".into(), found: other.kind_name().into(), what: "what a comprehension ranges over".into() })
+                    }
+                };
+                let mut out = Vec::with_capacity(items.len());
+                for (j, item) in items.into_iter().enumerate() {
+                    f.scopes.push(HashMap::from([(var.name.clone(), item)]));
+                    f.loops.push(j);
+                    out.push(self.expr(f, elem, hint));
+                    f.loops.pop();
+                    f.scopes.pop();
+                }
+                Value::List(out)
+            }
+            ExprKind::Unary { op, operand } => {
+                let v = self.expr(f, operand, None);
+                let Some(s) = self.scalar(f, v, operand.span, "the operand of a prefix operator") else { return Value::Poison };
+                match Sym::unary(*op, s) {
+                    Ok(s) => Value::Scalar(s),
+                    Err(err) => self.eval_err(f, e.span, err),
+                }
+            }
+            ExprKind::Binary { op, lhs, rhs, op_span } => self.binary(f, *op, lhs, rhs, *op_span, e.span),
+            ExprKind::Call { callee, args } => self.call(f, callee, args, e.span, hint),
+            ExprKind::Index { base, index } => {
+                let b = self.expr(f, base, None);
+                let i = self.expr(f, index, None);
+                let items = match b {
+                    Value::List(items) => items,
+                    Value::Dims(ds) => ds.into_iter().map(Value::Scalar).collect(),
+                    Value::Poison => return Value::Poison,
+                    other => return self.err(TypeError::WrongKind { at: self.loc(f, base.span), expected: "a list".into(), found: other.kind_name().into(), what: "an indexed value".into() }),
+                };
+                let Some(i) = self.const_int(f, i, index.span, "a list index") else { return Value::Poison };
+                match usize::try_from(i).ok().and_then(|i| items.get(i)) {
+                    Some(v) => v.clone(),
+                    None => self.err(TypeError::IndexOutOfRange { at: self.loc(f, index.span), index: i, len: items.len() }),
+                }
+            }
+            ExprKind::If { cond, then, otherwise } => {
+                let c = self.expr(f, cond, None);
+                let Some(c) = self.scalar(f, c, cond.span, "a condition") else { return Value::Poison };
+                match c {
+                    Sym::Const(Const::Bool(true)) => self.expr(f, then, hint),
+                    Sym::Const(Const::Bool(false)) => self.expr(f, otherwise, hint),
+                    Sym::Const(other) => self.err(TypeError::WrongKind { at: self.loc(f, cond.span), expected: "`bool`".into(), found: format!("{}", other.ty()), what: "a condition".into() }),
+                    c => {
+                        let a = self.expr(f, then, hint);
+                        let b = self.expr(f, otherwise, hint);
+                        match (a, b) {
+                            (Value::Scalar(a), Value::Scalar(b)) => match Sym::cond(c, a, b) {
+                                Ok(s) => Value::Scalar(s),
+                                Err(err) => self.eval_err(f, e.span, err),
+                            },
+                            (Value::Poison, _) | (_, Value::Poison) => Value::Poison,
+                            _ => self.err(TypeError::NotConstant { at: self.loc(f, cond.span), what: "a condition that selects tensors (use a layer choice)".into() }),
+                        }
+                    }
+                }
+            }
+            ExprKind::Block { stmts, value } => {
+                f.scopes.push(HashMap::new());
+                let r = self.stmts(f, stmts);
+                let v = match r {
+                    Some(v) => v,
+                    None => self.expr(f, value, hint),
+                };
+                f.scopes.pop();
+                v
+            }
+            ExprKind::LayerChoice { naming, alternatives } => self.layer_choice(f, naming, alternatives, hint, e.span),
+            ExprKind::ValueChoice { naming, values } => {
+                let mut consts = Vec::new();
+                for v in values {
+                    let val = self.expr(f, v, None);
+                    match val {
+                        Value::Scalar(Sym::Const(c)) => consts.push(c),
+                        Value::Poison => return Value::Poison,
+                        _ => return self.err(TypeError::NotConstant { at: self.loc(f, v.span), what: "a value of a value choice".into() }),
+                    }
+                }
+                let ty = consts[0].ty();
+                if let Some(bad) = consts.iter().position(|c| c.ty() != ty) {
+                    return self.err(TypeError::WrongKind { at: self.loc(f, values[bad].span), expected: format!("`{ty}` like the first value"), found: format!("{}", consts[bad].ty()), what: "a value of a value choice".into() });
+                }
+                match self.label(f, naming, hint, "choice", LabelKind::Value, Domain::Values { values: consts.clone() }, e.span) {
+                    Some((id, _)) if consts.len() > 1 => Value::Scalar(Sym::Label(id)),
+                    Some(_) => Value::Scalar(Sym::Const(consts[0].clone())),
+                    None => Value::Poison,
+                }
+            }
+            ExprKind::Pick { naming, count, candidates, reduce } => self.pick(f, naming, count, candidates, reduce.as_ref(), hint, e.span),
+            ExprKind::Repeat { naming, depth, var, body } => self.repeat(f, naming, depth, var, body, hint, e.span),
+        }
+    }
+
+    fn binary(&mut self, f: &mut Frame, op: BinOp, lhs: &Expr, rhs: &Expr, op_span: Span, span: Span) -> Value {
+        let a = self.expr(f, lhs, None);
+        let b = self.expr(f, rhs, None);
+        match (op, a, b) {
+            (_, Value::Poison, _) | (_, _, Value::Poison) => Value::Poison,
+            (BinOp::Range, a, b) => {
+                let (Some(x), Some(y)) = (self.const_int(f, a, lhs.span, "a range bound"), self.const_int(f, b, rhs.span, "a range bound")) else {
+                    return Value::Poison;
+                };
+                if y.saturating_sub(x) > 1_000_000 {
+                    return self.err(TypeError::Eval { at: self.loc(f, span), error: "range longer than 1,000,000".into() });
+                }
+                Value::List((x..y).map(|i| Value::Scalar(Sym::int(i))).collect())
+            }
+            (BinOp::Add, Value::List(mut x), Value::List(y)) => {
+                x.extend(y);
+                Value::List(x)
+            }
+            (BinOp::Add, Value::Tensor(x), Value::Tensor(y)) => {
+                let (sx, sy) = (self.shape(x).clone(), self.shape(y).clone());
+                if sx.len() != sy.len() {
+                    return self.err(TypeError::OperandShapes { at: self.loc(f, op_span), left: self.show_shape(&sx), right: self.show_shape(&sy), counterexample: None, lhs: self.loc(f, lhs.span), rhs: self.loc(f, rhs.span) });
+                }
+                for (a, b) in sx.iter().zip(&sy) {
+                    if let Verdict::Differ(asg) = self.compare(a, b) {
+                        return self.err(TypeError::OperandShapes {
+                            at: self.loc(f, op_span),
+                            left: self.show_shape(&sx),
+                            right: self.show_shape(&sy),
+                            counterexample: self.show_assignment(&asg),
+                            lhs: self.loc(f, lhs.span),
+                            rhs: self.loc(f, rhs.span),
+                        });
+                    }
+                }
+                let zero = Sym::int(0);
+                let n = self.node(NodeKind::Op { op: "add".into(), inputs: vec![x, y], attrs: Vec::new(), params: zero.clone(), flops: zero }, sx, self.loc(f, span));
+                Value::Tensor(n)
+            }
+            (op, Value::Scalar(x), Value::Scalar(y)) => match Sym::binary(op, x, y) {
+                Ok(s) => Value::Scalar(s),
+                Err(err) => self.eval_err(f, span, err),
+            },
+            (op, a, b) => self.err(TypeError::WrongKind {
+                at: self.loc(f, op_span),
+                expected: if op == BinOp::Add { "two numbers, two tensors or two lists".into() } else { "two numbers".into() },
+                found: format!("{} and {}", a.kind_name(), b.kind_name()),
+                what: format!("the operands of `{}`", op.symbol()),
+            }),
+        }
+    }
+
+    fn enter_region(&mut self, kind: RegionKind, loc: Loc) -> RegionId {
+        let saved = self.region;
+        self.region = self.graph.regions.append(Region { parent: Some(saved), kind }, loc);
+        saved
+    }
+
+    fn layer_choice(&mut self, f: &mut Frame, naming: &ast::ChoiceName, alternatives: &[ast::Alternative], hint: Option<&str>, span: Span) -> Value {
+        let names: Vec<String> = alternatives.iter().map(|a| a.name.name.clone()).collect();
+        let Some((label, local)) = self.label(f, naming, hint, "choice", LabelKind::Layer, Domain::Alternatives { names }, span) else { return Value::Poison };
+        let saved_prefix = f.prefix.clone();
+        f.prefix = format!("{saved_prefix}{local}{}/", f.loop_suffix());
+        let saved_loops = std::mem::take(&mut f.loops);
+        let mut outs = Vec::new();
+        let mut poisoned = false;
+        for (i, alt) in alternatives.iter().enumerate() {
+            let saved = self.enter_region(RegionKind::Alternative { label, index: i }, self.loc(f, alt.span));
+            let v = self.expr(f, &alt.value, Some(&alt.name.name));
+            self.region = saved;
+            match v {
+                Value::Tensor(n) => outs.push((n, i)),
+                Value::Poison => poisoned = true,
+                other => {
+                    self.err(TypeError::WrongKind { at: self.loc(f, alt.value.span), expected: "a tensor".into(), found: other.kind_name().into(), what: format!("alternative `{}` (use a value choice for scalars)", alt.name.name) });
+                    poisoned = true;
+                }
+            }
+        }
+        f.prefix = saved_prefix;
+        f.loops = saved_loops;
+        if poisoned {
+            return Value::Poison;
+        }
+        let (first, fi) = outs[0];
+        let s0 = self.shape(first).clone();
+        for &(n, i) in &outs[1..] {
+            let s = self.shape(n).clone();
+            let differ = if s.len() != s0.len() {
+                Some(Vec::new())
+            } else {
+                s0.iter().zip(&s).find_map(|(a, b)| match self.compare(a, b) {
+                    Verdict::Differ(asg) => Some(asg),
+                    Verdict::Same => None,
+                })
+            };
+            if let Some(asg) = differ {
+                let la = &alternatives[fi];
+                let lb = &alternatives[i];
+                return self.err(TypeError::AlternativesDiffer {
+                    at: self.loc(f, lb.name.span),
+                    label: self.graph.label_name(label),
+                    first: (la.name.name.clone(), self.loc(f, la.name.span), self.show_shape(&s0)),
+                    second: (lb.name.name.clone(), self.loc(f, lb.name.span), self.show_shape(&s)),
+                    counterexample: self.show_assignment(&asg),
+                });
+            }
+        }
+        let node = self.node(NodeKind::LayerChoice { label, alternatives: outs.iter().map(|(n, _)| *n).collect() }, s0, self.loc(f, span));
+        Value::Tensor(node)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn pick(&mut self, f: &mut Frame, naming: &ast::ChoiceName, count: &Expr, candidates: &Expr, reduce: Option<&ast::Ident>, hint: Option<&str>, span: Span) -> Value {
+        let c = self.expr(f, count, None);
+        let Some(k) = self.const_int(f, c, count.span, "the number of inputs picked") else { return Value::Poison };
+        let items = match self.expr(f, candidates, None) {
+            Value::List(items) => items,
+            Value::Poison => return Value::Poison,
+            other => return self.err(TypeError::WrongKind { at: self.loc(f, candidates.span), expected: "a list of tensors".into(), found: other.kind_name().into(), what: "the candidates of an input choice".into() }),
+        };
+        let mut nodes = Vec::new();
+        for it in items {
+            match it {
+                Value::Tensor(n) => nodes.push(n),
+                Value::Poison => return Value::Poison,
+                other => return self.err(TypeError::WrongKind { at: self.loc(f, candidates.span), expected: "a list of tensors".into(), found: format!("a list holding {}", other.kind_name()), what: "the candidates of an input choice".into() }),
+            }
+        }
+        if k < 1 || k as usize > nodes.len() {
+            return self.err(TypeError::PickCount { at: self.loc(f, count.span), k, n: nodes.len() });
+        }
+        let s0 = self.shape(nodes[0]).clone();
+        for (i, n) in nodes.iter().enumerate().skip(1) {
+            let s = self.shape(*n).clone();
+            let differ = if s.len() != s0.len() {
+                Some(Vec::new())
+            } else {
+                s0.iter().zip(&s).find_map(|(a, b)| match self.compare(a, b) {
+                    Verdict::Differ(asg) => Some(asg),
+                    Verdict::Same => None,
+                })
+            };
+            if let Some(asg) = differ {
+                let cand = |j: usize| (format!("candidate {j}"), self.loc(f, candidates.span));
+                let (a, al) = cand(0);
+                let (b, bl) = cand(i);
+                return self.err(TypeError::AlternativesDiffer {
+                    at: bl,
+                    label: "input choice".into(),
+                    first: (a, al, self.show_shape(&s0)),
+                    second: (b, bl, self.show_shape(&s)),
+                    counterexample: self.show_assignment(&asg),
+                });
+            }
+        }
+        let reduce = match reduce.map(|r| r.name.as_str()) {
+            None | Some("sum") => Reduce::Sum,
+            Some("mean") => Reduce::Mean,
+            _ => Reduce::Concat,
+        };
+        let k = k as usize;
+        let Some((label, _)) = self.label(f, naming, hint, "input", LabelKind::Input, Domain::Inputs { n: nodes.len(), k }, span) else { return Value::Poison };
+        let mut shape = s0;
+        if reduce == Reduce::Concat && shape.len() >= 2 {
+            match Sym::binary(BinOp::Mul, shape[1].clone(), Sym::int(k as i64)) {
+                Ok(s) => shape[1] = s,
+                Err(err) => return self.eval_err(f, span, err),
+            }
+        }
+        let node = self.node(NodeKind::InputChoice { label, candidates: nodes, k, reduce }, shape, self.loc(f, span));
+        Value::Tensor(node)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn repeat(&mut self, f: &mut Frame, naming: &ast::ChoiceName, depth: &ast::Depth, var: &ast::Ident, body: &Expr, hint: Option<&str>, span: Span) -> Value {
+        let Some(init) = f.lookup(&var.name).cloned() else { return Value::Poison };
+        match depth {
+            ast::Depth::Fixed(d) => {
+                let dv = self.expr(f, d, None);
+                let Some(n) = self.const_int(f, dv, d.span, "a repeat's depth") else { return Value::Poison };
+                if !(0..=10_000).contains(&n) {
+                    return self.err(TypeError::Eval { at: self.loc(f, d.span), error: format!("a repeat's depth must be between 0 and 10,000, not {n}") });
+                }
+                let mut cur = init;
+                for i in 0..n as usize {
+                    f.scopes.push(HashMap::from([(var.name.clone(), cur)]));
+                    f.loops.push(i);
+                    cur = self.expr(f, body, None);
+                    f.loops.pop();
+                    f.scopes.pop();
+                    if matches!(cur, Value::Poison) {
+                        return cur;
+                    }
+                }
+                cur
+            }
+            ast::Depth::Choice { values, .. } => {
+                let mut depths = Vec::new();
+                for v in values {
+                    let dv = self.expr(f, v, None);
+                    let Some(d) = self.const_int(f, dv, v.span, "a candidate depth") else { return Value::Poison };
+                    if !(0..=10_000).contains(&d) {
+                        return self.err(TypeError::Eval { at: self.loc(f, v.span), error: format!("a repeat's depth must be between 0 and 10,000, not {d}") });
+                    }
+                    depths.push(d);
+                }
+                let domain = Domain::Values { values: depths.iter().map(|d| Const::Int(*d)).collect() };
+                let Some((label, local)) = self.label(f, naming, hint, "repeat", LabelKind::Depth, domain, span) else { return Value::Poison };
+                let Value::Tensor(first) = init else {
+                    return self.err(TypeError::WrongKind { at: self.loc(f, var.span), expected: "a tensor".into(), found: init.kind_name().into(), what: "the value a repeat with a depth choice carries".into() });
+                };
+                let max = *depths.iter().max().unwrap_or(&0) as usize;
+                let mut after = vec![first];
+                let mut cur = Value::Tensor(first);
+                let saved_prefix = f.prefix.clone();
+                let suffix = f.loop_suffix();
+                let saved_loops = std::mem::take(&mut f.loops);
+                for i in 0..max {
+                    f.prefix = format!("{saved_prefix}{local}{suffix}[{i}]/");
+                    let saved = self.enter_region(RegionKind::Repetition { label, index: i }, self.loc(f, body.span));
+                    f.scopes.push(HashMap::from([(var.name.clone(), cur)]));
+                    cur = self.expr(f, body, None);
+                    f.scopes.pop();
+                    self.region = saved;
+                    match &cur {
+                        Value::Tensor(n) => after.push(*n),
+                        Value::Poison => break,
+                        other => {
+                            self.err(TypeError::WrongKind { at: self.loc(f, body.span), expected: "a tensor".into(), found: other.kind_name().into(), what: "the body of a repeat".into() });
+                            cur = Value::Poison;
+                            break;
+                        }
+                    }
+                }
+                f.prefix = saved_prefix;
+                f.loops = saved_loops;
+                if matches!(cur, Value::Poison) {
+                    return Value::Poison;
+                }
+                let outputs: Vec<NodeId> = depths.iter().map(|d| after[*d as usize]).collect();
+                let s0 = self.shape(outputs[0]).clone();
+                for (i, o) in outputs.iter().enumerate().skip(1) {
+                    let s = self.shape(*o).clone();
+                    let differ = if s.len() != s0.len() {
+                        Some(Vec::new())
+                    } else {
+                        s0.iter().zip(&s).find_map(|(a, b)| match self.compare(a, b) {
+                            Verdict::Differ(asg) => Some(asg),
+                            Verdict::Same => None,
+                        })
+                    };
+                    if let Some(asg) = differ {
+                        let at = self.loc(f, values[i].span);
+                        return self.err(TypeError::AlternativesDiffer {
+                            at,
+                            label: self.graph.label_name(label),
+                            first: (format!("depth {}", depths[0]), self.loc(f, values[0].span), self.show_shape(&s0)),
+                            second: (format!("depth {}", depths[i]), at, self.show_shape(&s)),
+                            counterexample: self.show_assignment(&asg),
+                        });
+                    }
+                }
+                let node = self.node(NodeKind::Repeat { label, depths, outputs }, s0, self.loc(f, span));
+                Value::Tensor(node)
+            }
+        }
+    }
+}

@@ -1,0 +1,213 @@
+//! Facts of a space, computed from the IR alone (no network is built): the number of
+//! architectures, the range of parameter counts and FLOPs, and whether the constraints can be
+//! met.
+//!
+//! Where the space has at most [`EXACT_LIMIT`] architectures every one is costed, so the
+//! ranges are exact; otherwise they are sound bounds: the minimum counts only operators that
+//! run in every architecture (at their cheapest), the maximum takes, at every layer choice,
+//! the costliest alternative.
+
+use crate::arch::{cost, enumerate};
+use crate::ir::{Const, Domain, Graph, LabelId, Measure, NodeKind, RegionId, RegionKind, Sym};
+use num_bigint::BigUint;
+use serde::Serialize;
+
+/// Spaces with at most this many architectures get exact ranges.
+pub const EXACT_LIMIT: u64 = 20_000;
+
+/// A range of a measure over the space.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Range {
+    /// The smallest value (or a lower bound).
+    pub min: u64,
+    /// The largest value (or an upper bound).
+    pub max: u64,
+    /// Whether `min` and `max` are attained (exact) or bounds.
+    pub exact: bool,
+}
+
+/// What `nasc check` says about a space.
+#[derive(Debug, Clone, Serialize)]
+pub struct Facts {
+    /// How many architectures: the product of every label's domain size.
+    #[serde(serialize_with = "big_as_string")]
+    pub architectures: BigUint,
+    /// Trainable parameters.
+    pub params: Range,
+    /// Multiply-accumulates per sample.
+    pub flops: Range,
+    /// How many architectures meet the constraints, when every one was costed.
+    pub satisfying: Option<u64>,
+    /// Whether the constraints can be met: `Some(false)` when no architecture can.
+    pub satisfiable: Option<bool>,
+}
+
+fn big_as_string<S: serde::Serializer>(b: &BigUint, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&b.to_string())
+}
+
+/// Computes the facts of `g`.
+pub fn facts(g: &Graph) -> Facts {
+    let mut count = BigUint::from(1u32);
+    for l in &g.labels.labels {
+        count *= match &l.domain {
+            Domain::Inputs { n, k } => binomial_big(*n, *k),
+            d => BigUint::from(d.size().unwrap_or(0)),
+        };
+    }
+    if let Some(all) = enumerate(g, EXACT_LIMIT) {
+        let mut p = (u64::MAX, 0u64);
+        let mut f = (u64::MAX, 0u64);
+        let mut satisfying = 0;
+        for a in &all {
+            let Ok((params, flops)) = cost(g, a) else { continue };
+            p = (p.0.min(params), p.1.max(params));
+            f = (f.0.min(flops), f.1.max(flops));
+            let ok = g.constraints.iter().all(|c| c.holds(match c.measure {
+                Measure::Params => params as f64,
+                Measure::Flops => flops as f64,
+            }));
+            satisfying += u64::from(ok);
+        }
+        return Facts {
+            architectures: count,
+            params: Range { min: p.0.min(p.1), max: p.1, exact: true },
+            flops: Range { min: f.0.min(f.1), max: f.1, exact: true },
+            satisfying: Some(satisfying),
+            satisfiable: Some(satisfying > 0),
+        };
+    }
+    let (params, flops) = bounds(g);
+    let satisfiable = if g.constraints.iter().any(|c| {
+        let r = match c.measure {
+            Measure::Params => params,
+            Measure::Flops => flops,
+        };
+        // The constraint fails for every value in [min, max]?
+        !c.holds(r.min as f64) && !c.holds(r.max as f64) && matches!(c.op, crate::syntax::ast::BinOp::Le | crate::syntax::ast::BinOp::Lt | crate::syntax::ast::BinOp::Ge | crate::syntax::ast::BinOp::Gt)
+    }) {
+        Some(false)
+    } else {
+        None
+    };
+    Facts { architectures: count, params, flops, satisfying: None, satisfiable }
+}
+
+fn binomial_big(n: usize, k: usize) -> BigUint {
+    if k > n {
+        return BigUint::from(0u32);
+    }
+    let mut r = BigUint::from(1u32);
+    for i in 0..k {
+        r = r * BigUint::from(n - i) / BigUint::from(i + 1);
+    }
+    r
+}
+
+/// The smallest and largest value of `s` over the labels it depends on.
+fn sym_range(g: &Graph, s: &Sym) -> (u64, u64) {
+    let labels = s.labels();
+    let domains: Vec<Vec<Const>> = labels
+        .iter()
+        .map(|l| match &g.labels.get(*l).domain {
+            Domain::Values { values } => values.clone(),
+            _ => vec![Const::Int(0)],
+        })
+        .collect();
+    let mut idx = vec![0usize; labels.len()];
+    let (mut lo, mut hi) = (u64::MAX, 0u64);
+    for _ in 0..100_000 {
+        let lookup = |l: LabelId| {
+            let i = labels.iter().position(|x| *x == l).unwrap_or(0);
+            domains[i][idx[i]].clone()
+        };
+        if let Ok(c) = s.eval(&lookup, &|_| Some(1)) {
+            let v = c.as_f64().unwrap_or(0.0).max(0.0) as u64;
+            lo = lo.min(v);
+            hi = hi.max(v);
+        }
+        let mut k = 0;
+        loop {
+            if k == idx.len() {
+                return (lo.min(hi), hi);
+            }
+            idx[k] += 1;
+            if idx[k] < domains[k].len() {
+                break;
+            }
+            idx[k] = 0;
+            k += 1;
+        }
+    }
+    (0, u64::MAX)
+}
+
+/// Sound bounds on params and FLOPs for spaces too large to enumerate.
+fn bounds(g: &Graph) -> (Range, Range) {
+    let n = g.nodes.len();
+    let ranges: Vec<((u64, u64), (u64, u64))> = g
+        .nodes
+        .iter()
+        .map(|(_, node)| match &node.kind {
+            NodeKind::Op { params, flops, .. } => (sym_range(g, params), sym_range(g, flops)),
+            _ => ((0, 0), (0, 0)),
+        })
+        .collect();
+    // Lower bound: operators reached from the output through operators alone run always.
+    let mut always = vec![false; n];
+    let mut stack = vec![g.output];
+    while let Some(h) = stack.pop() {
+        if always[h.index()] {
+            continue;
+        }
+        always[h.index()] = true;
+        if let NodeKind::Op { inputs, .. } = &g.nodes.get(h).kind {
+            stack.extend(inputs.iter().copied());
+        }
+    }
+    let min_p = (0..n).filter(|i| always[*i]).map(|i| ranges[i].0 .0).fold(0u64, u64::saturating_add);
+    let min_f = (0..n).filter(|i| always[*i]).map(|i| ranges[i].1 .0).fold(0u64, u64::saturating_add);
+    // Upper bound: per region, its own operators plus, for each layer choice region group, the
+    // costliest alternative.
+    let nr = g.regions.len();
+    let mut own = vec![(0u64, 0u64); nr];
+    for (h, node) in g.nodes.iter() {
+        let r = node.region.index();
+        own[r].0 = own[r].0.saturating_add(ranges[h.index()].0 .1);
+        own[r].1 = own[r].1.saturating_add(ranges[h.index()].1 .1);
+    }
+    // Regions are created after their parents, so children have larger indices.
+    let mut total = own.clone();
+    for r in (1..nr).rev() {
+        let rid = RegionId::new(r);
+        let region = g.regions.get(rid);
+        let Some(parent) = region.parent else { continue };
+        match region.kind {
+            RegionKind::Alternative { label, index } => {
+                // Add only the costliest sibling alternative: handled by taking the max when
+                // the first alternative (index 0) of the group is reached.
+                if index == 0 {
+                    let siblings: Vec<usize> = (1..nr)
+                        .filter(|s| {
+                            let sr = g.regions.get(RegionId::new(*s));
+                            sr.parent == Some(parent) && matches!(sr.kind, RegionKind::Alternative { label: l, .. } if l == label)
+                        })
+                        .collect();
+                    let best_p = siblings.iter().map(|s| total[*s].0).max().unwrap_or(0);
+                    let best_f = siblings.iter().map(|s| total[*s].1).max().unwrap_or(0);
+                    total[parent.index()].0 = total[parent.index()].0.saturating_add(best_p);
+                    total[parent.index()].1 = total[parent.index()].1.saturating_add(best_f);
+                }
+            }
+            RegionKind::Repetition { .. } => {
+                total[parent.index()].0 = total[parent.index()].0.saturating_add(total[r].0);
+                total[parent.index()].1 = total[parent.index()].1.saturating_add(total[r].1);
+            }
+            RegionKind::Root => {}
+        }
+    }
+    (
+        Range { min: min_p, max: total[0].0.max(min_p), exact: false },
+        Range { min: min_f, max: total[0].1.max(min_f), exact: false },
+    )
+}
