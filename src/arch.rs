@@ -221,6 +221,11 @@ pub fn liveness(g: &Graph, arch: &Architecture) -> Vec<bool> {
                     stack.push(outputs[i]);
                 }
             }
+            NodeKind::Select { cond, then, otherwise } => match arch.eval(g, cond) {
+                Ok(Const::Bool(true)) => stack.push(*then),
+                Ok(Const::Bool(false)) => stack.push(*otherwise),
+                _ => {}
+            },
         }
     }
     live
@@ -341,6 +346,14 @@ pub fn fix(g: &Graph, arch: &Architecture) -> Result<FixedGraph, EvalError> {
             NodeKind::Repeat { label, outputs, .. } => {
                 let Choice::Index(i) = arch.choices[label.0 as usize] else { continue };
                 map[h.index()] = Some(get(&map, outputs[i])?);
+            }
+            NodeKind::Select { cond, then, otherwise } => {
+                let pick = match arch.eval(g, cond)? {
+                    Const::Bool(true) => *then,
+                    Const::Bool(false) => *otherwise,
+                    other => return Err(EvalError::Type(format!("`if` needs a bool, not {other}"))),
+                };
+                map[h.index()] = Some(get(&map, pick)?);
             }
             NodeKind::InputChoice { label, candidates, reduce, .. } => {
                 let Choice::Subset(s) = &arch.choices[label.0 as usize] else { continue };

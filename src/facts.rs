@@ -13,7 +13,10 @@ use num_bigint::BigUint;
 use serde::Serialize;
 
 /// Spaces with at most this many architectures get exact ranges.
-pub const EXACT_LIMIT: u64 = 20_000;
+pub const EXACT_LIMIT: u64 = 100_000;
+/// Graphs with at most this many nodes get the tighter lower bound (it needs a set of nodes per
+/// node).
+pub const MUST_LIVE_LIMIT: usize = 20_000;
 
 /// A range of a measure over the space.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -29,9 +32,14 @@ pub struct Range {
 /// What `nasc check` says about a space.
 #[derive(Debug, Clone, Serialize)]
 pub struct Facts {
-    /// How many architectures: the product of every label's domain size.
+    /// How many assignments of every label there are: the product of the domain sizes (what
+    /// NNI reports as the size of a space).
     #[serde(serialize_with = "big_as_string")]
     pub architectures: BigUint,
+    /// How many distinct networks those assignments give, when every one was enumerated: two
+    /// assignments that differ only in labels the network does not use (a choice inside an
+    /// alternative not taken, a repetition beyond the depth) are one network.
+    pub distinct: Option<u64>,
     /// Trainable parameters.
     pub params: Range,
     /// Multiply-accumulates per sample.
@@ -59,7 +67,12 @@ pub fn facts(g: &Graph) -> Facts {
         let mut p = (u64::MAX, 0u64);
         let mut f = (u64::MAX, 0u64);
         let mut satisfying = 0;
+        let mut seen = std::collections::HashSet::new();
         for a in &all {
+            let key = active_key(g, a);
+            if !seen.insert(key) {
+                continue;
+            }
             let Ok((params, flops)) = cost(g, a) else { continue };
             p = (p.0.min(params), p.1.max(params));
             f = (f.0.min(flops), f.1.max(flops));
@@ -71,6 +84,7 @@ pub fn facts(g: &Graph) -> Facts {
         }
         return Facts {
             architectures: count,
+            distinct: Some(seen.len() as u64),
             params: Range { min: p.0.min(p.1), max: p.1, exact: true },
             flops: Range { min: f.0.min(f.1), max: f.1, exact: true },
             satisfying: Some(satisfying),
@@ -90,7 +104,7 @@ pub fn facts(g: &Graph) -> Facts {
     } else {
         None
     };
-    Facts { architectures: count, params, flops, satisfying: None, satisfiable }
+    Facts { architectures: count, distinct: None, params, flops, satisfying: None, satisfiable }
 }
 
 fn binomial_big(n: usize, k: usize) -> BigUint {
@@ -153,18 +167,7 @@ fn bounds(g: &Graph) -> (Range, Range) {
             _ => ((0, 0), (0, 0)),
         })
         .collect();
-    // Lower bound: operators reached from the output through operators alone run always.
-    let mut always = vec![false; n];
-    let mut stack = vec![g.output];
-    while let Some(h) = stack.pop() {
-        if always[h.index()] {
-            continue;
-        }
-        always[h.index()] = true;
-        if let NodeKind::Op { inputs, .. } = &g.nodes.get(h).kind {
-            stack.extend(inputs.iter().copied());
-        }
-    }
+    let always = must_live(g);
     let min_p = (0..n).filter(|i| always[*i]).map(|i| ranges[i].0 .0).fold(0u64, u64::saturating_add);
     let min_f = (0..n).filter(|i| always[*i]).map(|i| ranges[i].1 .0).fold(0u64, u64::saturating_add);
     // Upper bound: per region, its own operators plus, for each layer choice region group, the
@@ -199,7 +202,7 @@ fn bounds(g: &Graph) -> (Range, Range) {
                     total[parent.index()].1 = total[parent.index()].1.saturating_add(best_f);
                 }
             }
-            RegionKind::Repetition { .. } => {
+            RegionKind::Repetition { .. } | RegionKind::Branch { .. } => {
                 total[parent.index()].0 = total[parent.index()].0.saturating_add(total[r].0);
                 total[parent.index()].1 = total[parent.index()].1.saturating_add(total[r].1);
             }
@@ -210,4 +213,89 @@ fn bounds(g: &Graph) -> (Range, Range) {
         Range { min: min_p, max: total[0].0.max(min_p), exact: false },
         Range { min: min_f, max: total[0].1.max(min_f), exact: false },
     )
+}
+
+/// The labels an architecture uses, with their values: the identity of the network it gives.
+fn active_key(g: &Graph, a: &crate::arch::Architecture) -> Vec<(u32, crate::arch::Choice)> {
+    let live = crate::arch::liveness(g, a);
+    let mut used: Vec<LabelId> = Vec::new();
+    for (h, node) in g.nodes.iter() {
+        if !live[h.index()] {
+            continue;
+        }
+        match &node.kind {
+            NodeKind::LayerChoice { label, .. } | NodeKind::InputChoice { label, .. } | NodeKind::Repeat { label, .. } => used.push(*label),
+            NodeKind::Op { attrs, params, flops, .. } => {
+                for (_, s) in attrs {
+                    used.extend(s.labels());
+                }
+                used.extend(params.labels());
+                used.extend(flops.labels());
+            }
+            NodeKind::Select { cond, .. } => used.extend(cond.labels()),
+            NodeKind::Input { .. } => {}
+        }
+        for d in &node.shape {
+            used.extend(d.labels());
+        }
+    }
+    used.sort();
+    used.dedup();
+    used.into_iter().map(|l| (l.0, a.choices[l.0 as usize].clone())).collect()
+}
+
+/// Nodes that run in every architecture (a sound under-approximation for graphs over
+/// [`MUST_LIVE_LIMIT`] nodes: then only operators reached through operators count).
+fn must_live(g: &Graph) -> Vec<bool> {
+    let n = g.nodes.len();
+    if n > MUST_LIVE_LIMIT {
+        let mut always = vec![false; n];
+        let mut stack = vec![g.output];
+        while let Some(h) = stack.pop() {
+            if always[h.index()] {
+                continue;
+            }
+            always[h.index()] = true;
+            if let NodeKind::Op { inputs, .. } = &g.nodes.get(h).kind {
+                stack.extend(inputs.iter().copied());
+            }
+        }
+        return always;
+    }
+    let words = n.div_ceil(64);
+    // must[i]: the nodes that run whenever node i runs (including i).
+    let mut must: Vec<Vec<u64>> = Vec::with_capacity(n);
+    let union = |sets: &[&Vec<u64>]| {
+        let mut out = vec![0u64; words];
+        for s in sets {
+            for (o, w) in out.iter_mut().zip(s.iter()) {
+                *o |= w;
+            }
+        }
+        out
+    };
+    let inter = |sets: &[&Vec<u64>]| {
+        let mut out = vec![u64::MAX; words];
+        for s in sets {
+            for (o, w) in out.iter_mut().zip(s.iter()) {
+                *o &= w;
+            }
+        }
+        if sets.is_empty() {
+            out = vec![0; words];
+        }
+        out
+    };
+    for (h, node) in g.nodes.iter() {
+        let ins: Vec<&Vec<u64>> = node.kind.inputs().iter().map(|i| &must[i.index()]).collect();
+        let mut set = match &node.kind {
+            NodeKind::Input { .. } | NodeKind::Op { .. } => union(&ins),
+            NodeKind::InputChoice { k, candidates, .. } if *k == candidates.len() => union(&ins),
+            _ => inter(&ins),
+        };
+        set[h.index() / 64] |= 1u64 << (h.index() % 64);
+        must.push(set);
+    }
+    let out = &must[g.output.index()];
+    (0..n).map(|i| out[i / 64] >> (i % 64) & 1 == 1).collect()
 }

@@ -177,6 +177,13 @@ impl<'p> Elab<'p> {
         self.graph.shape_text(s)
     }
 
+    /// A shape with the labels of a counterexample filled in: `[n, 16, 26, 26]`.
+    fn show_shape_under(&self, s: &[Sym], a: &Assignment) -> String {
+        let value = |l: LabelId| a.iter().find(|(x, _)| *x == l).map(|(_, v)| v.clone());
+        let filled: Vec<Sym> = s.iter().map(|d| d.substitute(&value)).collect();
+        self.show_shape(&filled)
+    }
+
     fn show_assignment(&self, a: &Assignment) -> Option<String> {
         if a.is_empty() {
             return None;
@@ -497,8 +504,8 @@ impl<'p> Elab<'p> {
                                     at: self.loc(f, at),
                                     what: what.into(),
                                     dim: di,
-                                    expected: self.show(&expected),
-                                    found: self.show(&actual),
+                                    expected: self.show_shape_under(std::slice::from_ref(&expected), &a).trim_matches(['[', ']']).to_string(),
+                                    found: self.show_shape_under(std::slice::from_ref(&actual), &a).trim_matches(['[', ']']).to_string(),
                                     counterexample: self.show_assignment(&a),
                                     declared: self.loc(f, e.span),
                                 });
@@ -571,9 +578,12 @@ impl<'p> Elab<'p> {
         }
         let callee_module = r.module;
         let callee_file = self.program.modules[callee_module].file;
-        let segment = {
+        // Blocks open a new level of derived labels; operators have no choices inside.
+        let segment = if matches!(item, Item::Block(_)) {
             let base = hint.map(str::to_string).unwrap_or_else(|| callee.name.clone());
             self.unique(format!("{}{}{}", f.prefix, base, f.loop_suffix()))
+        } else {
+            String::new()
         };
         let mut inner = Frame { module: callee_module, file: callee_file, scopes: vec![HashMap::new()], prefix: format!("{segment}/"), loops: Vec::new() };
         let mut inputs = Vec::new();
@@ -698,7 +708,7 @@ impl<'p> Elab<'p> {
                 return self.err(TypeError::EmptyDim {
                     at: call,
                     op: o.name.name.clone(),
-                    shape: self.show_shape(&shape),
+                    shape: self.show_shape_under(&shape, &a),
                     dim: i,
                     counterexample: self.show_assignment(&a),
                 });
@@ -842,15 +852,34 @@ impl<'p> Elab<'p> {
                     Sym::Const(Const::Bool(false)) => self.expr(f, otherwise, hint),
                     Sym::Const(other) => self.err(TypeError::WrongKind { at: self.loc(f, cond.span), expected: "`bool`".into(), found: format!("{}", other.ty()), what: "a condition".into() }),
                     c => {
+                        let saved = self.enter_region(RegionKind::Branch { cond: c.clone(), taken: true }, self.loc(f, then.span));
                         let a = self.expr(f, then, hint);
+                        self.region = saved;
+                        let saved = self.enter_region(RegionKind::Branch { cond: c.clone(), taken: false }, self.loc(f, otherwise.span));
                         let b = self.expr(f, otherwise, hint);
+                        self.region = saved;
                         match (a, b) {
                             (Value::Scalar(a), Value::Scalar(b)) => match Sym::cond(c, a, b) {
                                 Ok(s) => Value::Scalar(s),
                                 Err(err) => self.eval_err(f, e.span, err),
                             },
+                            (Value::Tensor(a), Value::Tensor(b)) => {
+                                let (sa, sb) = (self.shape(a).clone(), self.shape(b).clone());
+                                if sa.len() != sb.len() {
+                                    return self.err(TypeError::NotConstant { at: self.loc(f, cond.span), what: "a condition that selects tensors of different ranks".into() });
+                                }
+                                let mut shape = Vec::new();
+                                for (x, y) in sa.into_iter().zip(sb) {
+                                    match Sym::cond(c.clone(), x, y) {
+                                        Ok(d) => shape.push(d),
+                                        Err(err) => return self.eval_err(f, e.span, err),
+                                    }
+                                }
+                                let n = self.node(NodeKind::Select { cond: c, then: a, otherwise: b }, shape, self.loc(f, e.span));
+                                Value::Tensor(n)
+                            }
                             (Value::Poison, _) | (_, Value::Poison) => Value::Poison,
-                            _ => self.err(TypeError::NotConstant { at: self.loc(f, cond.span), what: "a condition that selects tensors (use a layer choice)".into() }),
+                            _ => self.err(TypeError::NotConstant { at: self.loc(f, cond.span), what: "a condition that selects between values of different kinds".into() }),
                         }
                     }
                 }
@@ -918,8 +947,8 @@ impl<'p> Elab<'p> {
                     if let Verdict::Differ(asg) = self.compare(a, b) {
                         return self.err(TypeError::OperandShapes {
                             at: self.loc(f, op_span),
-                            left: self.show_shape(&sx),
-                            right: self.show_shape(&sy),
+                            left: self.show_shape_under(&sx, &asg),
+                            right: self.show_shape_under(&sy, &asg),
                             counterexample: self.show_assignment(&asg),
                             lhs: self.loc(f, lhs.span),
                             rhs: self.loc(f, rhs.span),
@@ -993,8 +1022,8 @@ impl<'p> Elab<'p> {
                 return self.err(TypeError::AlternativesDiffer {
                     at: self.loc(f, lb.name.span),
                     label: self.graph.label_name(label),
-                    first: (la.name.name.clone(), self.loc(f, la.name.span), self.show_shape(&s0)),
-                    second: (lb.name.name.clone(), self.loc(f, lb.name.span), self.show_shape(&s)),
+                    first: (la.name.name.clone(), self.loc(f, la.name.span), self.show_shape_under(&s0, &asg)),
+                    second: (lb.name.name.clone(), self.loc(f, lb.name.span), self.show_shape_under(&s, &asg)),
                     counterexample: self.show_assignment(&asg),
                 });
             }
@@ -1041,8 +1070,8 @@ impl<'p> Elab<'p> {
                 return self.err(TypeError::AlternativesDiffer {
                     at: bl,
                     label: "input choice".into(),
-                    first: (a, al, self.show_shape(&s0)),
-                    second: (b, bl, self.show_shape(&s)),
+                    first: (a, al, self.show_shape_under(&s0, &asg)),
+                    second: (b, bl, self.show_shape_under(&s, &asg)),
                     counterexample: self.show_assignment(&asg),
                 });
             }
@@ -1068,6 +1097,9 @@ impl<'p> Elab<'p> {
     #[allow(clippy::too_many_arguments)]
     fn repeat(&mut self, f: &mut Frame, naming: &ast::ChoiceName, depth: &ast::Depth, var: &ast::Ident, body: &Expr, hint: Option<&str>, span: Span) -> Value {
         let Some(init) = f.lookup(&var.name).cloned() else { return Value::Poison };
+        if matches!(init, Value::Poison) {
+            return Value::Poison;
+        }
         match depth {
             ast::Depth::Fixed(d) => {
                 let dv = self.expr(f, d, None);
@@ -1148,8 +1180,8 @@ impl<'p> Elab<'p> {
                         return self.err(TypeError::AlternativesDiffer {
                             at,
                             label: self.graph.label_name(label),
-                            first: (format!("depth {}", depths[0]), self.loc(f, values[0].span), self.show_shape(&s0)),
-                            second: (format!("depth {}", depths[i]), at, self.show_shape(&s)),
+                            first: (format!("depth {}", depths[0]), self.loc(f, values[0].span), self.show_shape_under(&s0, &asg)),
+                            second: (format!("depth {}", depths[i]), at, self.show_shape_under(&s, &asg)),
                             counterexample: self.show_assignment(&asg),
                         });
                     }

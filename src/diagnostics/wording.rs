@@ -482,7 +482,14 @@ pub fn space_summary(g: &crate::ir::Graph, f: &crate::facts::Facts) -> String {
         };
         let _ = writeln!(out, "    {:width$}  {kind:12}  {}", l.name, l.domain.describe());
     }
-    let _ = writeln!(out, "  architectures: {}", thousands(&f.architectures));
+    match f.distinct {
+        Some(d) => {
+            let _ = writeln!(out, "  architectures: {} distinct networks ({} assignments of every label)", thousands(d), thousands(&f.architectures));
+        }
+        None => {
+            let _ = writeln!(out, "  architectures: {} assignments of every label", thousands(&f.architectures));
+        }
+    }
     let how = |r: &crate::facts::Range| if r.exact { "exact, every architecture costed" } else { "bounds: the space is too large to cost every architecture" };
     let _ = writeln!(out, "  params: {} to {} ({})", thousands(f.params.min), thousands(f.params.max), how(&f.params));
     let _ = writeln!(out, "  flops:  {} to {} multiply-adds per sample ({})", thousands(f.flops.min), thousands(f.flops.max), how(&f.flops));
@@ -492,7 +499,7 @@ pub fn space_summary(g: &crate::ir::Graph, f: &crate::facts::Facts) -> String {
             crate::ir::Measure::Flops => "flops",
         };
         let verdict = match (f.satisfying, f.satisfiable) {
-            (Some(n), _) => format!("met by {} of {} architectures", thousands(n), thousands(&f.architectures)),
+            (Some(n), _) => format!("met by {} of the {} distinct networks", thousands(n), thousands(f.distinct.unwrap_or(0))),
             (None, Some(false)) => "cannot be met by any architecture".to_string(),
             (None, _) => "can be met (within the bounds above)".to_string(),
         };

@@ -170,6 +170,14 @@ pub enum RegionKind {
         /// The repetition, from 0.
         index: usize,
     },
+    /// Active when `cond` evaluates to `taken` (a branch of an `if` whose condition depends on
+    /// value choices).
+    Branch {
+        /// The condition.
+        cond: Sym,
+        /// Which branch.
+        taken: bool,
+    },
 }
 
 /// How an input choice combines the inputs it picks (NNI's `reduction`).
@@ -237,6 +245,15 @@ pub enum NodeKind {
         /// How they are combined.
         reduce: Reduce,
     },
+    /// `if cond then a else b` on tensors where `cond` depends on value choices.
+    Select {
+        /// The condition.
+        cond: Sym,
+        /// The value when it holds.
+        then: NodeId,
+        /// The value when it does not.
+        otherwise: NodeId,
+    },
     /// A repeat with a depth choice: `outputs[i]` is the value after the depth `depths[i]`.
     Repeat {
         /// The depth label.
@@ -257,6 +274,7 @@ impl NodeKind {
             NodeKind::LayerChoice { alternatives, .. } => alternatives.clone(),
             NodeKind::InputChoice { candidates, .. } => candidates.clone(),
             NodeKind::Repeat { outputs, .. } => outputs.clone(),
+            NodeKind::Select { then, otherwise, .. } => vec![*then, *otherwise],
         }
     }
 }

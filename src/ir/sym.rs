@@ -200,6 +200,19 @@ impl Sym {
         }
     }
 
+    /// This value with some labels replaced by constants (`value` returns `None` for the labels
+    /// to keep), folded again.
+    pub fn substitute(&self, value: &dyn Fn(LabelId) -> Option<Const>) -> Sym {
+        let fold = |r: Result<Sym, EvalError>, orig: &Sym| r.unwrap_or_else(|_| orig.clone());
+        match self {
+            Sym::Const(_) | Sym::Var(_) => self.clone(),
+            Sym::Label(l) => value(*l).map(Sym::Const).unwrap_or_else(|| self.clone()),
+            Sym::Unary(op, x) => fold(Sym::unary(*op, x.substitute(value)), self),
+            Sym::Binary(op, a, b) => fold(Sym::binary(*op, a.substitute(value), b.substitute(value)), self),
+            Sym::If(c, a, b) => fold(Sym::cond(c.substitute(value), a.substitute(value), b.substitute(value)), self),
+        }
+    }
+
     /// Every label this value depends on, sorted, without repeats.
     pub fn labels(&self) -> Vec<LabelId> {
         let mut out = Vec::new();

@@ -35,6 +35,12 @@ pub fn to_text(graph: &Graph) -> String {
                         place = format!("  ; when {} = {}", graph.label_name(label), alt);
                     }
                 }
+                RegionKind::Branch { ref cond, taken } => {
+                    depth += 1;
+                    if place.is_empty() {
+                        place = format!("  ; when ({}) is {taken}", cond.display(&names));
+                    }
+                }
                 RegionKind::Repetition { label, index } => {
                     depth += 1;
                     if place.is_empty() {
@@ -61,6 +67,7 @@ pub fn to_text(graph: &Graph) -> String {
                 candidates.iter().map(|a| format!("{a:?}")).collect::<Vec<_>>().join(", "),
                 reduce
             ),
+            NodeKind::Select { cond, then, otherwise } => format!("if {} then {then:?} else {otherwise:?}", cond.display(&names)),
             NodeKind::Repeat { label, depths, outputs } => format!(
                 "repeat {} {:?} -> [{}]",
                 graph.label_name(*label),

@@ -123,7 +123,7 @@ pub fn validate(g: &Graph) -> Result<(), ValidationError> {
                     _ => return Err(ValidationError::Arity { node: h.index(), why: "depths differ from the domain".into() }),
                 }
             }
-            NodeKind::Input { .. } | NodeKind::Op { .. } => {}
+            NodeKind::Input { .. } | NodeKind::Op { .. } | NodeKind::Select { .. } => {}
         }
     }
     if g.output.index() >= g.nodes.len() {
