@@ -164,15 +164,6 @@ impl<'p> Elab<'p> {
         &self.graph.nodes.get(n).shape
     }
 
-    fn names(&self) -> impl Fn(LabelId) -> String + '_ {
-        move |l| self.graph.label_name(l)
-    }
-
-    fn show(&self, s: &Sym) -> String {
-        let names = self.names();
-        s.display(&names).to_string()
-    }
-
     fn show_shape(&self, s: &[Sym]) -> String {
         self.graph.shape_text(s)
     }
@@ -1141,13 +1132,14 @@ impl<'p> Elab<'p> {
                 let saved_prefix = f.prefix.clone();
                 let suffix = f.loop_suffix();
                 let saved_loops = std::mem::take(&mut f.loops);
+                // Repetition i+1 runs only when repetition i does: its region nests inside.
+                let outer_region = self.region;
                 for i in 0..max {
                     f.prefix = format!("{saved_prefix}{local}{suffix}[{i}]/");
-                    let saved = self.enter_region(RegionKind::Repetition { label, index: i }, self.loc(f, body.span));
+                    self.enter_region(RegionKind::Repetition { label, index: i }, self.loc(f, body.span));
                     f.scopes.push(HashMap::from([(var.name.clone(), cur)]));
                     cur = self.expr(f, body, None);
                     f.scopes.pop();
-                    self.region = saved;
                     match &cur {
                         Value::Tensor(n) => after.push(*n),
                         Value::Poison => break,
@@ -1158,6 +1150,7 @@ impl<'p> Elab<'p> {
                         }
                     }
                 }
+                self.region = outer_region;
                 f.prefix = saved_prefix;
                 f.loops = saved_loops;
                 if matches!(cur, Value::Poison) {

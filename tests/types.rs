@@ -1,0 +1,302 @@
+//! The type stage, the IR, the facts of a space, architectures and `fix`, on real spaces.
+
+use nasc::arch::{self, Architecture, Choice};
+use nasc::check::check_program;
+use nasc::diagnostics::wording;
+use nasc::facts::facts;
+use nasc::ir::{self, Const, Graph, NodeKind};
+use nasc::resolve::load_bytes;
+use nasc::source::Origin;
+use rand::SeedableRng;
+use std::path::Path;
+
+/// Loads, resolves and elaborates `text`; panics with the rendered diagnostics on any error.
+fn graphs_of(name: &str, text: &str) -> Vec<Graph> {
+    let (program, errors) = load_bytes(name, Origin::Memory, text.as_bytes());
+    assert!(errors.is_empty(), "{name}: {:?}", errors);
+    let (graphs, errors) = check_program(&program);
+    let diags: Vec<_> = errors.iter().map(wording::type_error).collect();
+    assert!(diags.is_empty(), "{name}:\n{}", nasc::diagnostics::render_plain(&diags, &program.sources));
+    graphs
+}
+
+fn graph_of_file(path: &str) -> Graph {
+    let (program, errors) = nasc::resolve::load_path(Path::new(path)).expect("readable");
+    assert!(errors.is_empty(), "{path}: {errors:?}");
+    let (mut graphs, errors) = check_program(&program);
+    let diags: Vec<_> = errors.iter().map(wording::type_error).collect();
+    assert!(diags.is_empty(), "{path}:\n{}", nasc::diagnostics::render_plain(&diags, &program.sources));
+    assert_eq!(graphs.len(), 1, "{path} has one network");
+    graphs.remove(0)
+}
+
+/// Type errors of `text`, rendered without colour.
+fn type_errors(text: &str) -> (Vec<&'static str>, String) {
+    let (program, errors) = load_bytes("test.nas", Origin::Memory, text.as_bytes());
+    assert!(errors.is_empty(), "{errors:?}");
+    let (_, errors) = check_program(&program);
+    let diags: Vec<_> = errors.iter().map(wording::type_error).collect();
+    (diags.iter().map(|d| d.code).collect(), nasc::diagnostics::render_plain(&diags, &program.sources))
+}
+
+fn nas_files(dir: &str, out: &mut Vec<String>) {
+    for e in std::fs::read_dir(dir).expect("dir") {
+        let p = e.expect("entry").path();
+        if p.is_dir() {
+            if !p.ends_with("errors") && !p.ends_with("data") {
+                nas_files(p.to_str().expect("utf8"), out);
+            }
+        } else if p.extension().is_some_and(|x| x == "nas") {
+            out.push(p.to_str().expect("utf8").to_string());
+        }
+    }
+}
+
+#[test]
+fn every_network_in_examples_and_stdlib_elaborates_into_a_valid_ir() {
+    let mut files = Vec::new();
+    nas_files("examples", &mut files);
+    nas_files("stdlib", &mut files);
+    let mut networks = 0;
+    for f in &files {
+        let (program, errors) = nasc::resolve::load_path(Path::new(f)).expect("readable");
+        assert!(errors.is_empty(), "{f}: {errors:?}");
+        let (graphs, errors) = check_program(&program);
+        assert!(errors.is_empty(), "{f}: {errors:?}");
+        for g in &graphs {
+            ir::validate(g).unwrap_or_else(|e| panic!("{f}: {e}"));
+            networks += 1;
+        }
+    }
+    assert!(networks >= 4, "found only {networks} networks");
+}
+
+#[test]
+fn a_tiny_network_costs_what_pytorch_would_count() {
+    // conv 1->8, 3x3, no bias: 72; batch norm: 16; linear 8->10 with bias: 90. Total 178.
+    // MACs: conv 1*3*3*8 per output pixel * 26*26 pixels = 48,672; linear 80. Total 48,752.
+    let g = &graphs_of(
+        "tiny.nas",
+        "network T(x: Tensor[n, 1, 28, 28]) -> Tensor[n, 10] {
+            let h = batch_norm(conv2d(x, out: 8, kernel: 3))
+            return linear(global_avg_pool(h), out: 10)
+        }",
+    )[0];
+    assert_eq!(g.shape_text(&g.nodes.get(g.output).shape), "[n, 10]");
+    let f = facts(g);
+    assert_eq!((f.params.min, f.params.max, f.params.exact), (178, 178, true));
+    assert_eq!((f.flops.min, f.flops.max), (48_752, 48_752));
+    assert_eq!(f.distinct, Some(1));
+}
+
+#[test]
+fn mnist_space_facts_are_exact_and_match_hand_counts() {
+    let g = graph_of_file("examples/mnist.nas");
+    let f = facts(&g);
+    // width 3 x (5 + 5^2 + 5^3) x (5 + 5^2) = 13,950 distinct networks; 56,250 assignments.
+    assert_eq!(f.distinct, Some(13_950));
+    assert_eq!(f.architectures.to_string(), "56250");
+    assert!(f.params.exact);
+    // Worked out by hand when the example was written: width 64, every block a 5x5 conv.
+    assert_eq!(f.params.max, 513_994);
+    assert_eq!(f.satisfying, Some(13_949));
+}
+
+#[test]
+fn a_choice_whose_alternatives_differ_gets_a_counterexample() {
+    let (codes, text) = type_errors(
+        "block B(x: Tensor[n, c, h, w]) -> Tensor[n, c, h, w] {
+            let y = choice op {
+                conv: conv2d(x, out: c, kernel: choice kernel [3, 5], padding: 1),
+                skip: x,
+            }
+            return x + y
+        }
+        network N(x: Tensor[n, 1, 28, 28]) -> Tensor[n, 10] {
+            let h = B(conv2d(x, out: 16, kernel: 1))
+            return linear(global_avg_pool(h), out: 10)
+        }",
+    );
+    assert_eq!(codes, vec!["E0103"], "{text}");
+    assert!(text.contains("with h/op/kernel = 5, conv yields [n, 16, 26, 26] but skip yields [n, 16, 28, 28]") || text.contains("kernel = 5"), "{text}");
+    assert!(text.contains("[n, 16, 26, 26]"), "{text}");
+}
+
+#[test]
+fn operator_requirements_and_empty_outputs_are_caught_for_every_architecture() {
+    let (codes, text) = type_errors(
+        "network N(x: Tensor[n, 1, 28, 28]) -> Tensor[n, 10] {
+            let h = conv2d(x, out: 6, kernel: 3, groups: choice g [1, 2])
+            return linear(global_avg_pool(h), out: 10)
+        }",
+    );
+    assert_eq!(codes, vec!["E0104"], "{text}");
+    assert!(text.contains("with g = 2") && text.contains("divisible by groups"), "{text}");
+
+    let (codes, text) = type_errors(
+        "network N(x: Tensor[n, 3, 8, 8]) -> Tensor[n, 10] {
+            let h = conv2d(x, out: 4, kernel: 3, stride: choice s [1, 16])
+            let h = conv2d(h, out: 4, kernel: 3)
+            return linear(global_avg_pool(h), out: 10)
+        }",
+    );
+    assert_eq!(codes, vec!["E0104"], "{text}");
+    assert!(text.contains("with s = 16"), "{text}");
+}
+
+#[test]
+fn wrong_shapes_at_calls_name_the_dimension() {
+    let (codes, text) = type_errors(
+        "block B(x: Tensor[n, 16, h, w]) -> Tensor[n, 16, h, w] { return relu(x) }
+        network N(x: Tensor[n, 1, 28, 28]) -> Tensor[n, 10] {
+            let h = B(conv2d(x, out: 8, kernel: 3))
+            return linear(global_avg_pool(h), out: 10)
+        }",
+    );
+    assert_eq!(codes, vec!["E0101"], "{text}");
+    assert!(text.contains("dimension 1") && text.contains("expected 16, found 8"), "{text}");
+
+    let (codes, text) = type_errors(
+        "network N(x: Tensor[n, 1, 28, 28]) -> Tensor[n, 10] {
+            return linear(x, out: 10)
+        }",
+    );
+    assert_eq!(codes, vec!["E0102"], "{text}");
+}
+
+#[test]
+fn ir_of_the_mnist_example_is_pinned() {
+    let g = graph_of_file("examples/mnist.nas");
+    insta::assert_snapshot!("mnist_ir", ir::to_text(&g));
+}
+
+#[test]
+fn architectures_round_trip_through_json_and_fix_into_plain_graphs() {
+    let g = graph_of_file("examples/mnist.nas");
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+    for _ in 0..50 {
+        let a = Architecture::random(&g, &mut rng);
+        let json = serde_json::Value::Object(a.to_json(&g)).to_string();
+        let back = Architecture::from_json(&g, &json).expect("own JSON reads back");
+        assert_eq!(back, a);
+        let fixed = arch::fix(&g, &a).expect("fixes");
+        let (p, f) = arch::cost(&g, &a).expect("costs");
+        assert_eq!((fixed.params, fixed.flops), (p, f));
+        // Every convolution's output size follows PyTorch's formula from its own attributes.
+        for node in &fixed.nodes {
+            assert!(node.inputs.iter().all(|i| *i < fixed.nodes.len()));
+            if node.op == "conv2d" {
+                let attr = |k: &str| match node.attrs.iter().find(|(n, _)| n == k).map(|(_, v)| v) {
+                    Some(Const::Int(i)) => *i,
+                    other => panic!("{k}: {other:?}"),
+                };
+                let input = &fixed.nodes[node.inputs[0]].shape;
+                let hin = input[2].expect("height");
+                let expect = (hin + 2 * attr("padding") - attr("dilation") * (attr("kernel") - 1) - 1).div_euclid(attr("stride")) + 1;
+                assert_eq!(node.shape[2], Some(expect));
+                assert_eq!(node.shape[1], Some(attr("out")));
+            }
+        }
+        assert_eq!(fixed.nodes[fixed.output].shape, vec![None, Some(10)]);
+    }
+}
+
+#[test]
+fn a_broken_architecture_names_every_bad_label() {
+    let g = graph_of_file("examples/mnist.nas");
+    let errors = Architecture::from_json(&g, r#"{"width": 48, "depth": 2, "depth2": 1, "bogus": 1, "depth[0]/SearchedBlock/operation": "conv7"}"#)
+        .expect_err("invalid");
+    let text = format!("{errors:?}");
+    assert!(text.contains("OutOfDomain { label: \"width\""), "{text}");
+    assert!(text.contains("Unknown { label: \"bogus\""), "{text}");
+    assert!(text.contains("OutOfDomain { label: \"depth[0]/SearchedBlock/operation\""), "{text}");
+    assert!(text.contains("Missing { label: \"depth[1]/SearchedBlock/operation\""), "{text}");
+    assert!(matches!(Architecture::from_json(&g, "{"), Err(e) if matches!(e[0], arch::ArchError::Json { .. })));
+    assert!(matches!(Architecture::from_json(&g, "[1]"), Err(e) if e[0] == arch::ArchError::NotAnObject));
+}
+
+#[test]
+fn layer_choices_accept_names_and_indices_like_nni() {
+    let g = graph_of_file("examples/mnist.nas");
+    let mut m = serde_json::Map::new();
+    for l in &g.labels.labels {
+        let v = match l.kind {
+            ir::LabelKind::Layer => serde_json::json!(1),
+            _ => match &l.domain {
+                ir::Domain::Values { values } => serde_json::to_value(&values[0]).expect("json"),
+                _ => unreachable!(),
+            },
+        };
+        m.insert(l.name.clone(), v);
+    }
+    let a = Architecture::from_json(&g, &serde_json::Value::Object(m).to_string()).expect("valid");
+    let layer = g.labels.find("depth[0]/SearchedBlock/operation").expect("label");
+    assert_eq!(a.choices[layer.0 as usize], Choice::Index(1));
+    assert_eq!(a.to_json(&g)["depth[0]/SearchedBlock/operation"], "conv5");
+}
+
+#[test]
+fn input_choices_and_select_nodes_fix_correctly() {
+    let g = &graphs_of(
+        "pick.nas",
+        "network P(x: Tensor[n, 4, 8, 8]) -> Tensor[n, 10] {
+            let a = conv2d(x, out: 4, kernel: 1)
+            let b = conv2d(x, out: 4, kernel: 1, bias: true)
+            let c = relu(x)
+            let e = choice e [1, 2]
+            let m = pick inp 2 of [a, b, c] reduce concat
+            let m = if e == 1 then relu(m) else conv2d(m, out: 8, kernel: 1)
+            return linear(global_avg_pool(m), out: 10)
+        }",
+    )[0];
+    ir::validate(g).expect("valid IR");
+    let inp = g.labels.find("inp").expect("label");
+    let e = g.labels.find("e").expect("label");
+    let mut a = Architecture { choices: vec![Choice::Index(0); g.labels.len()] };
+    a.choices[inp.0 as usize] = Choice::Subset(vec![0, 2]);
+    a.choices[e.0 as usize] = Choice::Index(0);
+    let fixed = arch::fix(g, &a).expect("fixes");
+    let ops: Vec<&str> = fixed.nodes.iter().map(|n| n.op.as_str()).collect();
+    assert_eq!(ops, vec!["input", "conv2d", "relu", "concat", "relu", "global_avg_pool", "linear"]);
+    // conv a (16) + linear (8*10+10 = 90); conv b is not picked.
+    assert_eq!(fixed.params, 16 + 90);
+    a.choices[e.0 as usize] = Choice::Index(1);
+    let fixed = arch::fix(g, &a).expect("fixes");
+    assert_eq!(fixed.params, 16 + 8 * 8 + 90);
+    assert!(fixed.nodes.iter().any(|n| matches!(n.op.as_str(), "conv2d") && n.shape[1] == Some(8)));
+    assert!(g.nodes.iter().any(|(_, n)| matches!(n.kind, NodeKind::Select { .. })));
+}
+
+#[test]
+fn equal_explicit_labels_are_one_decision() {
+    let g = &graphs_of(
+        "tie.nas",
+        "network T(x: Tensor[n, 3, 8, 8]) -> Tensor[n, 10] {
+            let a = conv2d(x, out: choice label \"w\" [8, 16], kernel: 1)
+            let b = conv2d(a, out: choice label \"w\" [8, 16], kernel: 1)
+            return linear(global_avg_pool(b), out: 10)
+        }",
+    )[0];
+    assert_eq!(g.labels.len(), 1);
+    assert_eq!(facts(g).distinct, Some(2));
+    let (codes, _) = type_errors(
+        "block B(x: Tensor[n, c, h, w], k: int) -> Tensor[n, k, h, w] {
+            return conv2d(x, out: k, kernel: 1, groups: choice label \"g\" [1, k])
+        }
+        network T(x: Tensor[n, 8, 8, 8]) -> Tensor[n, 10] {
+            let a = B(x, k: 8)
+            let b = B(a, k: 4)
+            return linear(global_avg_pool(b), out: 10)
+        }",
+    );
+    assert_eq!(codes, vec!["E0020"]);
+}
+
+#[test]
+fn a_recursive_block_is_an_error_not_a_hang() {
+    let (codes, _) = type_errors(
+        "block R(x: Tensor[n, c, h, w]) -> Tensor[n, c, h, w] { return R(x) }
+        network N(x: Tensor[n, 1, 8, 8]) -> Tensor[n, 1, 8, 8] { return R(x) }",
+    );
+    assert_eq!(codes, vec!["E0111"]);
+}
