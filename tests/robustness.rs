@@ -1,6 +1,6 @@
 fn gen(which: &str, n: usize) -> String {
     match which {
-        "paren" => format!("block B(x: int) -> int {{ return {}x{} }}", "(".repeat(n), ")".repeat(n)),
+        "paren" => format!("block B(x: int) -> int {{ return {}y{} }}", "(".repeat(n), ")".repeat(n)),
         "call" => format!("block B(x: int) -> int {{ return {}x{} }}", "f(".repeat(n), ")".repeat(n)),
         "list" => format!("block B(x: int) -> int {{ return {}x{} }}", "[".repeat(n), "]".repeat(n)),
         "neg" => format!("block B(x: int) -> int {{ return {}x }}", "- ".repeat(n)),
@@ -45,4 +45,9 @@ fn probe_stack() {
         while hi - lo > 1 { let mid = (lo + hi) / 2; if ok(&which, mid, kb) { lo = mid } else { hi = mid } }
         eprintln!("{which} {kb}KiB: max n {lo}  => ~{} bytes/level", (kb << 10) / lo.max(1));
     }
+}
+#[test]
+fn sizes() {
+    use nasc::syntax::ast::*;
+    eprintln!("Expr {} SyntaxError {} Res {} Stmt {} Ident {}", std::mem::size_of::<Expr>(), std::mem::size_of::<nasc::syntax::parser::SyntaxError>(), std::mem::size_of::<Result<(Expr, usize), nasc::syntax::parser::SyntaxError>>(), std::mem::size_of::<Stmt>(), std::mem::size_of::<Ident>());
 }

@@ -30,23 +30,47 @@ pub const MAX_CALL_DEPTH: usize = 64;
 ///
 /// Returns the graphs that elaborated without error and every error found.
 pub fn check_program(program: &Program) -> (Vec<Graph>, Vec<TypeLocated>) {
+    let (graphs, errors, _) = elaborate(program, false);
+    (graphs, errors)
+}
+
+/// The type of an expression at a place, as elaboration found it (for hover in editors). A
+/// block called in several places, or an expression inside a loop, has one entry per
+/// instance.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TypeAt {
+    /// The expression.
+    pub loc: Loc,
+    /// Its type written out: `Tensor[n, 16, 14, 14]`, `int = 3`, `int = width * 2`.
+    pub ty: String,
+}
+
+/// Like [`check_program`], and also records the type of every expression elaborated.
+pub fn check_program_with_types(program: &Program) -> (Vec<Graph>, Vec<TypeLocated>, Vec<TypeAt>) {
+    elaborate(program, true)
+}
+
+fn elaborate(program: &Program, record: bool) -> (Vec<Graph>, Vec<TypeLocated>, Vec<TypeAt>) {
     let mut graphs = Vec::new();
     let mut errors = Vec::new();
+    let mut types = Vec::new();
     let root = &program.modules[0];
     for (i, item) in root.ast.items.iter().enumerate() {
         if let Item::Block(b) = item {
             if b.kind == ast::BlockKind::Network {
                 let mut e = Elab::new(program, &b.name.name);
+                e.record = record;
                 let ok = e.network(ItemRef { module: 0, item: i });
                 let failed = !e.errors.is_empty();
                 errors.append(&mut e.errors);
+                types.append(&mut e.types);
                 if ok && !failed {
                     graphs.push(e.graph);
                 }
             }
         }
     }
-    (graphs, errors)
+    (graphs, errors, types)
 }
 
 /// A value during elaboration.
@@ -127,6 +151,8 @@ struct Elab<'p> {
     region: RegionId,
     depth: usize,
     used_names: HashSet<String>,
+    record: bool,
+    types: Vec<TypeAt>,
 }
 
 type Assignment = Vec<(LabelId, Const)>;
@@ -144,7 +170,7 @@ impl<'p> Elab<'p> {
             labels: LabelTable::default(),
             constraints: Vec::new(),
         };
-        Elab { program, graph, errors: Vec::new(), region: root, depth: 0, used_names: HashSet::new() }
+        Elab { program, graph, errors: Vec::new(), region: root, depth: 0, used_names: HashSet::new(), record: false, types: Vec::new() }
     }
 
     fn err(&mut self, error: TypeError) -> Value {
@@ -785,6 +811,26 @@ impl<'p> Elab<'p> {
     }
 
     fn expr(&mut self, f: &mut Frame, e: &Expr, hint: Option<&str>) -> Value {
+        let v = self.expr_inner(f, e, hint);
+        if self.record {
+            let ty = match &v {
+                Value::Tensor(n) => Some(format!("Tensor{}", self.show_shape(self.shape(*n)))),
+                Value::Scalar(s) => {
+                    let t = self.scalar_type(s).map(|t| t.to_string()).unwrap_or_else(|| "scalar".into());
+                    Some(format!("{t} = {}", self.show_shape(std::slice::from_ref(s)).trim_matches(['[', ']'])))
+                }
+                Value::List(items) => Some(format!("list of {}", items.len())),
+                Value::Dims(ds) => Some(format!("dims {}", self.show_shape(ds))),
+                Value::Poison => None,
+            };
+            if let Some(ty) = ty {
+                self.types.push(TypeAt { loc: self.loc(f, e.span), ty });
+            }
+        }
+        v
+    }
+
+    fn expr_inner(&mut self, f: &mut Frame, e: &Expr, hint: Option<&str>) -> Value {
         match &e.kind {
             ExprKind::Int(i) => Value::Scalar(Sym::int(*i)),
             ExprKind::Float(x) => Value::Scalar(Sym::Const(Const::Float(*x))),
