@@ -19,7 +19,7 @@ use crate::ir::*;
 use crate::resolve::{ItemRef, Program};
 use crate::source::{FileId, Loc, Span};
 use crate::syntax::ast::{self, BinOp, Dim, Expr, ExprKind, Item, Stmt, TypeExpr};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 /// How many label combinations a shape comparison evaluates at most.
 pub const ENUMERATION_LIMIT: usize = 4096;
@@ -107,9 +107,24 @@ struct Frame {
     scopes: Vec<HashMap<String, Value>>,
     prefix: String,
     loops: Vec<usize>,
+    /// Names already used in this instance (full label or prefix -> times used).
+    used: HashMap<String, usize>,
+    /// Inside a labelled call: derived labels are shared by every instance, not made unique.
+    tied: bool,
 }
 
 impl Frame {
+    /// A name not yet used in this instance: `name`, then `name_1`, `name_2`, ...
+    fn unique(&mut self, name: String) -> String {
+        let n = self.used.entry(name.clone()).or_insert(0);
+        *n += 1;
+        if *n == 1 {
+            name
+        } else {
+            format!("{name}_{}", *n - 1)
+        }
+    }
+
     fn lookup(&self, name: &str) -> Option<&Value> {
         self.scopes.iter().rev().find_map(|s| s.get(name))
     }
@@ -150,7 +165,6 @@ struct Elab<'p> {
     errors: Vec<TypeLocated>,
     region: RegionId,
     depth: usize,
-    used_names: HashSet<String>,
     record: bool,
     types: Vec<TypeAt>,
 }
@@ -170,7 +184,7 @@ impl<'p> Elab<'p> {
             labels: LabelTable::default(),
             constraints: Vec::new(),
         };
-        Elab { program, graph, errors: Vec::new(), region: root, depth: 0, used_names: HashSet::new(), record: false, types: Vec::new() }
+        Elab { program, graph, errors: Vec::new(), region: root, depth: 0, record: false, types: Vec::new() }
     }
 
     fn err(&mut self, error: TypeError) -> Value {
@@ -305,21 +319,7 @@ impl<'p> Elab<'p> {
     // Labels.
     // ----------------------------------------------------------------------------------------
 
-    fn unique(&mut self, name: String) -> String {
-        if self.used_names.insert(name.clone()) {
-            return name;
-        }
-        let mut k = 1;
-        loop {
-            let candidate = format!("{name}_{k}");
-            if self.used_names.insert(candidate.clone()) {
-                return candidate;
-            }
-            k += 1;
-        }
-    }
-
-    fn label(&mut self, f: &Frame, naming: &ast::ChoiceName, hint: Option<&str>, default: &str, kind: LabelKind, domain: Domain, span: Span) -> Option<(LabelId, String)> {
+    fn label(&mut self, f: &mut Frame, naming: &ast::ChoiceName, hint: Option<&str>, default: &str, kind: LabelKind, domain: Domain, span: Span) -> Option<(LabelId, String)> {
         let loc = self.loc(f, span);
         let local = naming.name.as_ref().map(|n| n.name.clone()).or(hint.map(str::to_string)).unwrap_or_else(|| default.to_string());
         if let Some(l) = &naming.label {
@@ -333,12 +333,24 @@ impl<'p> Elab<'p> {
                 self.graph.labels.labels[id.0 as usize].uses.push(loc);
                 return Some((id, local));
             }
-            self.used_names.insert(l.value.clone());
             self.graph.labels.labels.push(LabelInfo { name: l.value.clone(), kind, domain, explicit: true, uses: vec![loc] });
             return Some((LabelId(self.graph.labels.len() as u32 - 1), local));
         }
-        let name = self.unique(format!("{}{}{}", f.prefix, local, f.loop_suffix()));
-        self.graph.labels.labels.push(LabelInfo { name, kind, domain, explicit: false, uses: vec![loc] });
+        let name = f.unique(format!("{}{}{}", f.prefix, local, f.loop_suffix()));
+        if f.tied {
+            // Inside a labelled call: the same name in another instance is the same decision.
+            if let Some(id) = self.graph.labels.find(&name) {
+                let info = self.graph.labels.get(id);
+                if info.kind != kind || info.domain != domain {
+                    let (first, first_domain) = (info.uses[0], info.domain.describe());
+                    self.err(TypeError::LabelConflict { at: loc, label: name, domain: domain.describe(), first, first_domain });
+                    return None;
+                }
+                self.graph.labels.labels[id.0 as usize].uses.push(loc);
+                return Some((id, local));
+            }
+        }
+        self.graph.labels.labels.push(LabelInfo { name, kind, domain, explicit: f.tied, uses: vec![loc] });
         Some((LabelId(self.graph.labels.len() as u32 - 1), local))
     }
 
@@ -349,7 +361,7 @@ impl<'p> Elab<'p> {
     fn network(&mut self, r: ItemRef) -> bool {
         let Item::Block(b) = self.program.item(r) else { return false };
         let file = self.program.modules[r.module].file;
-        let mut f = Frame { module: r.module, file, scopes: vec![HashMap::new()], prefix: String::new(), loops: Vec::new() };
+        let mut f = Frame { module: r.module, file, scopes: vec![HashMap::new()], prefix: String::new(), loops: Vec::new(), used: HashMap::new(), tied: false };
         let mut n_inputs = 0;
         for p in &b.params {
             match &p.ty {
@@ -558,7 +570,8 @@ impl<'p> Elab<'p> {
         }
     }
 
-    fn call(&mut self, f: &mut Frame, callee: &ast::Ident, args: &[ast::Arg], span: Span, hint: Option<&str>) -> Value {
+    #[allow(clippy::too_many_arguments)]
+    fn call(&mut self, f: &mut Frame, callee: &ast::Ident, args: &[ast::Arg], call_label: Option<&ast::StrLit>, span: Span, hint: Option<&str>) -> Value {
         let Some(&r) = self.program.modules[f.module].scope.get(&callee.name) else {
             return Value::Poison;
         };
@@ -596,13 +609,23 @@ impl<'p> Elab<'p> {
         let callee_module = r.module;
         let callee_file = self.program.modules[callee_module].file;
         // Blocks open a new level of derived labels; operators have no choices inside.
-        let segment = if matches!(item, Item::Block(_)) {
-            let base = hint.map(str::to_string).unwrap_or_else(|| callee.name.clone());
-            self.unique(format!("{}{}{}", f.prefix, base, f.loop_suffix()))
-        } else {
-            String::new()
+        let segment = match (item, call_label) {
+            (Item::Block(_), Some(l)) => l.value.clone(),
+            (Item::Block(_), None) => {
+                let base = hint.map(str::to_string).unwrap_or_else(|| callee.name.clone());
+                f.unique(format!("{}{}{}", f.prefix, base, f.loop_suffix()))
+            }
+            _ => String::new(),
         };
-        let mut inner = Frame { module: callee_module, file: callee_file, scopes: vec![HashMap::new()], prefix: format!("{segment}/"), loops: Vec::new() };
+        let mut inner = Frame {
+            module: callee_module,
+            file: callee_file,
+            scopes: vec![HashMap::new()],
+            prefix: format!("{segment}/"),
+            loops: Vec::new(),
+            used: HashMap::new(),
+            tied: f.tied || call_label.is_some(),
+        };
         let mut inputs = Vec::new();
         let mut attrs = Vec::new();
         for (p, g) in params.iter().zip(given) {
@@ -865,7 +888,7 @@ impl<'p> Elab<'p> {
                 }
             }
             ExprKind::Binary { op, lhs, rhs, op_span } => self.binary(f, *op, lhs, rhs, *op_span, e.span),
-            ExprKind::Call { callee, args } => self.call(f, callee, args, e.span, hint),
+            ExprKind::Call { callee, args, label } => self.call(f, callee, args, label.as_ref(), e.span, hint),
             ExprKind::Index { base, index } => {
                 let b = self.expr(f, base, None);
                 let i = self.expr(f, index, None);

@@ -539,7 +539,7 @@ impl Checker<'_> {
                 self.expr(lhs);
                 self.expr(rhs);
             }
-            ExprKind::Call { callee, args } => self.call(callee, args, e.span),
+            ExprKind::Call { callee, args, .. } => self.call(callee, args, e.span),
             ExprKind::Index { base, index } => {
                 self.expr(base);
                 self.expr(index);

@@ -444,6 +444,9 @@ pub enum ExprKind {
         callee: Ident,
         /// The arguments in order.
         args: Vec<Arg>,
+        /// `label "normal"`: the choices inside are labelled `normal/...` and shared by every
+        /// call with the same label.
+        label: Option<StrLit>,
     },
     /// `xs[i]`
     Index {

@@ -805,8 +805,14 @@ impl Builder {
                 let mut it = children(p);
                 let callee = self.ident(it.next().expect("grammar: callee"));
                 let mut args = Vec::new();
+                let mut label = None;
                 let mut h = 0;
                 for a in it {
+                    if a.as_rule() == Rule::label_clause {
+                        let s = children(a).find(|x| x.as_rule() == Rule::string).expect("grammar: label string");
+                        label = Some(self.string(s)?);
+                        continue;
+                    }
                     let aspan = self.span(&a);
                     let mut name = None;
                     let mut value = None;
@@ -824,7 +830,7 @@ impl Builder {
                         span: aspan,
                     });
                 }
-                (ExprKind::Call { callee, args }, h + 1)
+                (ExprKind::Call { callee, args, label }, h + 1)
             }
             Rule::if_expr => {
                 let mut es = Vec::new();
