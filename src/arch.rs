@@ -122,13 +122,17 @@ impl Architecture {
             .map_err(|e| vec![ArchError::Json { message: e.to_string(), line: e.line(), column: e.column() }])?;
         let serde_json::Value::Object(map) = value else { return Err(vec![ArchError::NotAnObject]) };
         let mut errors = Vec::new();
+        let mut missing = Vec::new();
         let mut choices = Vec::new();
         for id in g.labels.ids() {
             let info = g.labels.get(id);
             let allowed = info.domain.describe();
             let Some(v) = map.get(&info.name) else {
-                errors.push(ArchError::Missing { label: info.name.clone(), allowed });
-                choices.push(Choice::Index(0));
+                missing.push((id, ArchError::Missing { label: info.name.clone(), allowed }));
+                choices.push(match &info.domain {
+                    Domain::Inputs { k, .. } => Choice::Subset((0..*k).collect()),
+                    _ => Choice::Index(0),
+                });
                 continue;
             };
             let out = || ArchError::OutOfDomain { label: info.name.clone(), value: v.to_string(), allowed: allowed.clone() };
@@ -156,9 +160,19 @@ impl Architecture {
                 Some(c) => choices.push(c),
                 None => {
                     errors.push(out());
-                    choices.push(Choice::Index(0));
+                    choices.push(match &info.domain {
+                        Domain::Inputs { k, .. } => Choice::Subset((0..*k).collect()),
+                        _ => Choice::Index(0),
+                    });
                 }
             }
+        }
+        // A label may be left out when the architecture does not use it (a choice inside an
+        // alternative not taken, a repetition beyond the chosen depth).
+        // (Values that were out of domain count as their domain's first value here.)
+        if !missing.is_empty() {
+            let active = active_labels(g, &Architecture { choices: choices.clone() });
+            errors.extend(missing.into_iter().filter(|(id, _)| active.contains(id)).map(|(_, e)| e));
         }
         for key in map.keys() {
             if g.labels.find(key).is_none() {
@@ -229,6 +243,36 @@ pub fn liveness(g: &Graph, arch: &Architecture) -> Vec<bool> {
         }
     }
     live
+}
+
+/// The labels an architecture uses: those of the choices that run, and the value choices that
+/// the operators that run depend on. Sorted.
+pub fn active_labels(g: &Graph, a: &Architecture) -> Vec<LabelId> {
+    let live = liveness(g, a);
+    let mut used: Vec<LabelId> = Vec::new();
+    for (h, node) in g.nodes.iter() {
+        if !live[h.index()] {
+            continue;
+        }
+        match &node.kind {
+            NodeKind::LayerChoice { label, .. } | NodeKind::InputChoice { label, .. } | NodeKind::Repeat { label, .. } => used.push(*label),
+            NodeKind::Op { attrs, params, flops, .. } => {
+                for (_, s) in attrs {
+                    used.extend(s.labels());
+                }
+                used.extend(params.labels());
+                used.extend(flops.labels());
+            }
+            NodeKind::Select { cond, .. } => used.extend(cond.labels()),
+            NodeKind::Input { .. } => {}
+        }
+        for d in &node.shape {
+            used.extend(d.labels());
+        }
+    }
+    used.sort();
+    used.dedup();
+    used
 }
 
 /// Parameter count and multiply-accumulates (per sample) of one architecture, from the IR

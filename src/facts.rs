@@ -217,31 +217,7 @@ fn bounds(g: &Graph) -> (Range, Range) {
 
 /// The labels an architecture uses, with their values: the identity of the network it gives.
 fn active_key(g: &Graph, a: &crate::arch::Architecture) -> Vec<(u32, crate::arch::Choice)> {
-    let live = crate::arch::liveness(g, a);
-    let mut used: Vec<LabelId> = Vec::new();
-    for (h, node) in g.nodes.iter() {
-        if !live[h.index()] {
-            continue;
-        }
-        match &node.kind {
-            NodeKind::LayerChoice { label, .. } | NodeKind::InputChoice { label, .. } | NodeKind::Repeat { label, .. } => used.push(*label),
-            NodeKind::Op { attrs, params, flops, .. } => {
-                for (_, s) in attrs {
-                    used.extend(s.labels());
-                }
-                used.extend(params.labels());
-                used.extend(flops.labels());
-            }
-            NodeKind::Select { cond, .. } => used.extend(cond.labels()),
-            NodeKind::Input { .. } => {}
-        }
-        for d in &node.shape {
-            used.extend(d.labels());
-        }
-    }
-    used.sort();
-    used.dedup();
-    used.into_iter().map(|l| (l.0, a.choices[l.0 as usize].clone())).collect()
+    crate::arch::active_labels(g, a).into_iter().map(|l| (l.0, a.choices[l.0 as usize].clone())).collect()
 }
 
 /// Nodes that run in every architecture (a sound under-approximation for graphs over
