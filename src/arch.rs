@@ -118,8 +118,8 @@ impl Architecture {
     /// Reads an architecture from JSON text, checking it against `g`'s labels. Every problem
     /// is returned, each naming its label.
     pub fn from_json(g: &Graph, text: &str) -> Result<Architecture, Vec<ArchError>> {
-        let value: serde_json::Value = serde_json::from_str(text)
-            .map_err(|e| vec![ArchError::Json { message: e.to_string(), line: e.line(), column: e.column() }])?;
+        let value: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| vec![ArchError::Json { message: e.to_string(), line: e.line(), column: e.column() }])?;
         let serde_json::Value::Object(map) = value else { return Err(vec![ArchError::NotAnObject]) };
         let mut errors = Vec::new();
         let mut missing = Vec::new();
@@ -367,7 +367,15 @@ pub fn fix(g: &Graph, arch: &Architecture) -> Result<FixedGraph, EvalError> {
             NodeKind::Input { name, .. } => {
                 inputs.push(nodes.len());
                 map[h.index()] = Some(nodes.len());
-                nodes.push(FixedNode { op: "input".into(), inputs: Vec::new(), attrs: vec![("name".into(), Const::Str(name.clone()))], shape: shape_of(&node.shape)?, params: 0, flops: 0, loc });
+                nodes.push(FixedNode {
+                    op: "input".into(),
+                    inputs: Vec::new(),
+                    attrs: vec![("name".into(), Const::Str(name.clone()))],
+                    shape: shape_of(&node.shape)?,
+                    params: 0,
+                    flops: 0,
+                    loc,
+                });
             }
             NodeKind::Op { op, inputs: ins, attrs, params, flops } => {
                 let ins = ins.iter().map(|i| get(&map, *i)).collect::<Result<Vec<_>, _>>()?;

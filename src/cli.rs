@@ -8,11 +8,11 @@ use crate::check;
 use crate::diagnostics::{self, wording, Diagnostic};
 use crate::facts;
 use crate::ir::{self, Graph};
-use rand::SeedableRng;
 use crate::resolve::{self, Program};
 use crate::syntax::ast::{walk_module, BlockKind, Depth, ExprKind, Item};
 use crate::syntax::lexer;
 use clap::{Parser, Subcommand, ValueEnum};
+use rand::SeedableRng;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -30,7 +30,8 @@ pub struct Cli {
 pub enum Format {
     /// Rendered for people (codespan-reporting).
     Text,
-    /// One JSON array of diagnostics on standard output, for tools.
+    /// One JSON object on standard output, for tools: `{"path", "diagnostics": [...],
+    /// "networks": [...], "architecture"}`.
     Json,
 }
 
@@ -94,6 +95,8 @@ pub enum Command {
         /// The `.nas` file.
         file: PathBuf,
     },
+    /// Run the language server (LSP over standard input and output), for editors.
+    Lsp,
 }
 
 /// Runs the command line; returns the process exit code.
@@ -104,6 +107,7 @@ pub fn main() -> ExitCode {
         Command::Sample { file, seed, count } => sample(&file, seed, count),
         Command::Ast { file } => ast(&file),
         Command::Tokens { file } => tokens(&file),
+        Command::Lsp => crate::lsp::run(),
     }
 }
 
@@ -126,14 +130,35 @@ pub struct Checked {
 
 /// Loads, resolves and type-checks `file`.
 pub fn check_file(file: &std::path::Path) -> Result<Checked, resolve::ReadError> {
-    let (program, mut diagnostics) = compile(file)?;
+    let (program, diagnostics) = compile(file)?;
+    Ok(check_resolved(program, diagnostics, false).0)
+}
+
+/// Loads, resolves and type-checks a root file given as bytes (an editor buffer) named `name`;
+/// relative imports resolve next to `origin` when it is on disk. Also returns the type of every
+/// expression elaborated (for hover).
+pub fn check_bytes(name: &str, origin: crate::source::Origin, bytes: &[u8]) -> (Checked, Vec<check::TypeAt>) {
+    let (program, errors) = resolve::load_bytes(name, origin, bytes);
+    let diagnostics = errors.iter().map(wording::resolve_error).collect();
+    check_resolved(program, diagnostics, true)
+}
+
+/// The type stage, run only when resolution found no errors.
+fn check_resolved(program: Program, mut diagnostics: Vec<Diagnostic>, with_types: bool) -> (Checked, Vec<check::TypeAt>) {
     let mut graphs = Vec::new();
+    let mut types = Vec::new();
     if diagnostics.is_empty() {
-        let (g, errors) = check::check_program(&program);
+        let (g, errors, t) = if with_types {
+            check::check_program_with_types(&program)
+        } else {
+            let (g, e) = check::check_program(&program);
+            (g, e, Vec::new())
+        };
         diagnostics.extend(errors.iter().map(wording::type_error));
         graphs = g;
+        types = t;
     }
-    Ok(Checked { program, diagnostics, graphs })
+    (Checked { program, diagnostics, graphs }, types)
 }
 
 fn color_choice(color: Color) -> codespan_reporting::term::termcolor::ColorChoice {
@@ -174,7 +199,10 @@ fn check(file: &std::path::Path, format: Format, color: Color, emit: Option<Emit
         if let Some(g) = graphs.first() {
             match Architecture::from_json(g, &text) {
                 Ok(a) => match arch::cost(g, &a) {
-                    Ok((p, fl)) => arch_report = Some((p, fl, g.constraints.iter().all(|c| c.holds(if c.measure == crate::ir::Measure::Params { p as f64 } else { fl as f64 })))),
+                    Ok((p, fl)) => {
+                        arch_report =
+                            Some((p, fl, g.constraints.iter().all(|c| c.holds(if c.measure == crate::ir::Measure::Params { p as f64 } else { fl as f64 }))))
+                    }
                     Err(e) => eprintln!("error: cannot cost the architecture: {e}"),
                 },
                 Err(errors) => diagnostics.extend(errors.iter().map(|e| wording::arch_error(id, &text, e))),
@@ -275,13 +303,7 @@ fn summary(program: &Program, path: &str) -> String {
     walk_module(&root.ast, &mut |e| {
         choices += usize::from(matches!(
             &e.kind,
-            ExprKind::LayerChoice { .. }
-                | ExprKind::ValueChoice { .. }
-                | ExprKind::Pick { .. }
-                | ExprKind::Repeat {
-                    depth: Depth::Choice { .. },
-                    ..
-                }
+            ExprKind::LayerChoice { .. } | ExprKind::ValueChoice { .. } | ExprKind::Pick { .. } | ExprKind::Repeat { depth: Depth::Choice { .. }, .. }
         ));
     });
     wording::check_ok(path, &networks, blocks, choices)
@@ -305,18 +327,11 @@ fn ast(file: &std::path::Path) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    println!(
-        "{}",
-        serde_json::to_string_pretty(&program.modules[0].ast).expect("AST serialises")
-    );
+    println!("{}", serde_json::to_string_pretty(&program.modules[0].ast).expect("AST serialises"));
     if diags.is_empty() {
         ExitCode::SUCCESS
     } else {
-        diagnostics::emit_stderr(
-            &diags,
-            &program.sources,
-            codespan_reporting::term::termcolor::ColorChoice::Never,
-        );
+        diagnostics::emit_stderr(&diags, &program.sources, codespan_reporting::term::termcolor::ColorChoice::Never);
         ExitCode::from(1)
     }
 }
@@ -329,13 +344,7 @@ fn tokens(file: &std::path::Path) -> ExitCode {
     let mut bad = false;
     for (tok, span) in lexer::tokenize(&text) {
         bad |= tok == lexer::Token::Error;
-        println!(
-            "{}..{}\t{:?}\t{}",
-            span.start,
-            span.end,
-            tok,
-            text[span.start..span.end].escape_debug()
-        );
+        println!("{}..{}\t{:?}\t{}", span.start, span.end, tok, text[span.start..span.end].escape_debug());
     }
     if bad {
         ExitCode::from(1)

@@ -76,10 +76,12 @@ pub fn facts(g: &Graph) -> Facts {
             let Ok((params, flops)) = cost(g, a) else { continue };
             p = (p.0.min(params), p.1.max(params));
             f = (f.0.min(flops), f.1.max(flops));
-            let ok = g.constraints.iter().all(|c| c.holds(match c.measure {
-                Measure::Params => params as f64,
-                Measure::Flops => flops as f64,
-            }));
+            let ok = g.constraints.iter().all(|c| {
+                c.holds(match c.measure {
+                    Measure::Params => params as f64,
+                    Measure::Flops => flops as f64,
+                })
+            });
             satisfying += u64::from(ok);
         }
         return Facts {
@@ -98,7 +100,9 @@ pub fn facts(g: &Graph) -> Facts {
             Measure::Flops => flops,
         };
         // The constraint fails for every value in [min, max]?
-        !c.holds(r.min as f64) && !c.holds(r.max as f64) && matches!(c.op, crate::syntax::ast::BinOp::Le | crate::syntax::ast::BinOp::Lt | crate::syntax::ast::BinOp::Ge | crate::syntax::ast::BinOp::Gt)
+        !c.holds(r.min as f64)
+            && !c.holds(r.max as f64)
+            && matches!(c.op, crate::syntax::ast::BinOp::Le | crate::syntax::ast::BinOp::Lt | crate::syntax::ast::BinOp::Ge | crate::syntax::ast::BinOp::Gt)
     }) {
         Some(false)
     } else {
@@ -209,10 +213,7 @@ fn bounds(g: &Graph) -> (Range, Range) {
             RegionKind::Root => {}
         }
     }
-    (
-        Range { min: min_p, max: total[0].0.max(min_p), exact: false },
-        Range { min: min_f, max: total[0].1.max(min_f), exact: false },
-    )
+    (Range { min: min_p, max: total[0].0.max(min_p), exact: false }, Range { min: min_f, max: total[0].1.max(min_f), exact: false })
 }
 
 /// The labels an architecture uses, with their values: the identity of the network it gives.

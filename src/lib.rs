@@ -5,13 +5,14 @@
 //! (types and IR, lowering, runtime, strategies, experiment). [`diagnostics`] renders every
 //! stage's typed errors in one place; [`cli`] is the `nasc` command.
 
+pub mod arch;
+pub mod check;
 pub mod cli;
 pub mod diagnostics;
+pub mod facts;
+pub mod ir;
+pub mod lsp;
 pub mod resolve;
 pub mod source;
 pub mod stdlib;
 pub mod syntax;
-pub mod check;
-pub mod ir;
-pub mod arch;
-pub mod facts;

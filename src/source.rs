@@ -65,12 +65,7 @@ impl SourceFile {
     /// Wraps a file's text, computing its line table.
     pub fn new(name: impl Into<String>, origin: Origin, text: String) -> Self {
         let line_starts = codespan_reporting::files::line_starts(&text).collect();
-        SourceFile {
-            name: name.into(),
-            origin,
-            text,
-            line_starts,
-        }
+        SourceFile { name: name.into(), origin, text, line_starts }
     }
 
     /// One-based (line, column) of a byte offset; the column counts characters.
@@ -81,11 +76,7 @@ impl SourceFile {
             Err(i) => i - 1,
         };
         let start = self.line_starts[line];
-        let col = self
-            .text
-            .get(start..offset)
-            .map(|s| s.chars().count())
-            .unwrap_or(offset - start);
+        let col = self.text.get(start..offset).map(|s| s.chars().count()).unwrap_or(offset - start);
         (line + 1, col + 1)
     }
 }
@@ -125,54 +116,25 @@ impl<'a> codespan_reporting::files::Files<'a> for SourceMap {
     type Source = &'a str;
 
     fn name(&'a self, id: FileId) -> Result<&'a str, codespan_reporting::files::Error> {
-        self.files
-            .get(id.0)
-            .map(|f| f.name.as_str())
-            .ok_or(codespan_reporting::files::Error::FileMissing)
+        self.files.get(id.0).map(|f| f.name.as_str()).ok_or(codespan_reporting::files::Error::FileMissing)
     }
 
     fn source(&'a self, id: FileId) -> Result<&'a str, codespan_reporting::files::Error> {
-        self.files
-            .get(id.0)
-            .map(|f| f.text.as_str())
-            .ok_or(codespan_reporting::files::Error::FileMissing)
+        self.files.get(id.0).map(|f| f.text.as_str()).ok_or(codespan_reporting::files::Error::FileMissing)
     }
 
-    fn line_index(
-        &'a self,
-        id: FileId,
-        byte_index: usize,
-    ) -> Result<usize, codespan_reporting::files::Error> {
-        let f = self
-            .files
-            .get(id.0)
-            .ok_or(codespan_reporting::files::Error::FileMissing)?;
+    fn line_index(&'a self, id: FileId, byte_index: usize) -> Result<usize, codespan_reporting::files::Error> {
+        let f = self.files.get(id.0).ok_or(codespan_reporting::files::Error::FileMissing)?;
         Ok(match f.line_starts.binary_search(&byte_index) {
             Ok(i) => i,
             Err(i) => i.saturating_sub(1),
         })
     }
 
-    fn line_range(
-        &'a self,
-        id: FileId,
-        line_index: usize,
-    ) -> Result<Range<usize>, codespan_reporting::files::Error> {
-        let f = self
-            .files
-            .get(id.0)
-            .ok_or(codespan_reporting::files::Error::FileMissing)?;
-        let start = *f.line_starts.get(line_index).ok_or(
-            codespan_reporting::files::Error::LineTooLarge {
-                given: line_index,
-                max: f.line_starts.len() - 1,
-            },
-        )?;
-        let end = f
-            .line_starts
-            .get(line_index + 1)
-            .copied()
-            .unwrap_or(f.text.len());
+    fn line_range(&'a self, id: FileId, line_index: usize) -> Result<Range<usize>, codespan_reporting::files::Error> {
+        let f = self.files.get(id.0).ok_or(codespan_reporting::files::Error::FileMissing)?;
+        let start = *f.line_starts.get(line_index).ok_or(codespan_reporting::files::Error::LineTooLarge { given: line_index, max: f.line_starts.len() - 1 })?;
+        let end = f.line_starts.get(line_index + 1).copied().unwrap_or(f.text.len());
         Ok(start..end)
     }
 }

@@ -204,8 +204,8 @@ fn architectures_round_trip_through_json_and_fix_into_plain_graphs() {
 #[test]
 fn a_broken_architecture_names_every_bad_label() {
     let g = graph_of_file("examples/mnist.nas");
-    let errors = Architecture::from_json(&g, r#"{"width": 48, "depth": 2, "depth2": 1, "bogus": 1, "depth[0]/SearchedBlock/operation": "conv7"}"#)
-        .expect_err("invalid");
+    let errors =
+        Architecture::from_json(&g, r#"{"width": 48, "depth": 2, "depth2": 1, "bogus": 1, "depth[0]/SearchedBlock/operation": "conv7"}"#).expect_err("invalid");
     let text = format!("{errors:?}");
     assert!(text.contains("OutOfDomain { label: \"width\""), "{text}");
     assert!(text.contains("Unknown { label: \"bogus\""), "{text}");

@@ -111,6 +111,8 @@ struct Frame {
     used: HashMap<String, usize>,
     /// Inside a labelled call: derived labels are shared by every instance, not made unique.
     tied: bool,
+    /// The expression of the last `return` reached (for errors about the returned value).
+    returned: Option<Span>,
 }
 
 impl Frame {
@@ -319,7 +321,19 @@ impl<'p> Elab<'p> {
     // Labels.
     // ----------------------------------------------------------------------------------------
 
-    fn label(&mut self, f: &mut Frame, naming: &ast::ChoiceName, hint: Option<&str>, default: &str, kind: LabelKind, domain: Domain, span: Span) -> Option<(LabelId, String)> {
+    /// Finds or creates the label of a choice: derived from its place unless written, checked
+    /// against an earlier use of the same label (same kind and domain).
+    #[allow(clippy::too_many_arguments)]
+    fn label(
+        &mut self,
+        f: &mut Frame,
+        naming: &ast::ChoiceName,
+        hint: Option<&str>,
+        default: &str,
+        kind: LabelKind,
+        domain: Domain,
+        span: Span,
+    ) -> Option<(LabelId, String)> {
         let loc = self.loc(f, span);
         let local = naming.name.as_ref().map(|n| n.name.clone()).or(hint.map(str::to_string)).unwrap_or_else(|| default.to_string());
         if let Some(l) = &naming.label {
@@ -361,7 +375,16 @@ impl<'p> Elab<'p> {
     fn network(&mut self, r: ItemRef) -> bool {
         let Item::Block(b) = self.program.item(r) else { return false };
         let file = self.program.modules[r.module].file;
-        let mut f = Frame { module: r.module, file, scopes: vec![HashMap::new()], prefix: String::new(), loops: Vec::new(), used: HashMap::new(), tied: false };
+        let mut f = Frame {
+            module: r.module,
+            file,
+            scopes: vec![HashMap::new()],
+            prefix: String::new(),
+            loops: Vec::new(),
+            used: HashMap::new(),
+            tied: false,
+            returned: None,
+        };
         let mut n_inputs = 0;
         for p in &b.params {
             match &p.ty {
@@ -408,7 +431,8 @@ impl<'p> Elab<'p> {
         match ret {
             Value::Tensor(n) => {
                 let what = format!("the value returned by `{}`", b.name.name);
-                if !self.check_type(&mut f, &b.ret, &Value::Tensor(n), false, &what, b.body.span) {
+                let at = f.returned.unwrap_or(b.body.span);
+                if !self.check_type(&mut f, &b.ret, &Value::Tensor(n), false, &what, at) {
                     return false;
                 }
                 self.graph.output = n;
@@ -416,7 +440,12 @@ impl<'p> Elab<'p> {
             }
             Value::Poison => false,
             other => {
-                self.err(TypeError::WrongKind { at: self.loc(&f, b.name.span), expected: "a tensor".into(), found: other.kind_name().into(), what: format!("the value returned by network `{}`", b.name.name) });
+                self.err(TypeError::WrongKind {
+                    at: self.loc(&f, b.name.span),
+                    expected: "a tensor".into(),
+                    found: other.kind_name().into(),
+                    what: format!("the value returned by network `{}`", b.name.name),
+                });
                 false
             }
         }
@@ -524,7 +553,12 @@ impl<'p> Elab<'p> {
                                 Value::Scalar(s) => s,
                                 Value::Poison => return false,
                                 other => {
-                                    self.err(TypeError::WrongKind { at: self.loc(f, e.span), expected: "an integer dimension".into(), found: other.kind_name().into(), what: "a tensor dimension".into() });
+                                    self.err(TypeError::WrongKind {
+                                        at: self.loc(f, e.span),
+                                        expected: "an integer dimension".into(),
+                                        found: other.kind_name().into(),
+                                        what: "a tensor dimension".into(),
+                                    });
                                     return false;
                                 }
                             };
@@ -575,15 +609,14 @@ impl<'p> Elab<'p> {
         let Some(&r) = self.program.modules[f.module].scope.get(&callee.name) else {
             return Value::Poison;
         };
-        let arg_values: Vec<(Option<String>, Value, Span)> = args
-            .iter()
-            .map(|a| (a.name.as_ref().map(|n| n.name.clone()), self.expr(f, &a.value, None), a.span))
-            .collect();
+        let is_block = matches!(self.program.item(r), Item::Block(_));
+        if is_block && self.depth >= MAX_CALL_DEPTH {
+            return self.err(TypeError::Recursion { at: self.loc(f, span), block: callee.name.clone() });
+        }
+        let arg_values: Vec<(Option<String>, Value, Span)> =
+            args.iter().map(|a| (a.name.as_ref().map(|n| n.name.clone()), self.expr(f, &a.value, None), a.span)).collect();
         if arg_values.iter().any(|(_, v, _)| matches!(v, Value::Poison)) {
             return Value::Poison;
-        }
-        if self.depth >= MAX_CALL_DEPTH {
-            return self.err(TypeError::Recursion { at: self.loc(f, span), block: callee.name.clone() });
         }
         let item = self.program.item(r);
         let params = match item {
@@ -625,6 +658,7 @@ impl<'p> Elab<'p> {
             loops: Vec::new(),
             used: HashMap::new(),
             tied: f.tied || call_label.is_some(),
+            returned: None,
         };
         let mut inputs = Vec::new();
         let mut attrs = Vec::new();
@@ -655,7 +689,7 @@ impl<'p> Elab<'p> {
             }
             inner.define(&p.name.name, value);
         }
-        self.depth += 1;
+        self.depth += usize::from(is_block);
         let result = match item {
             Item::Op(o) => self.apply_op(&mut inner, o, inputs, attrs, self.loc(f, span)),
             Item::Block(b) => {
@@ -663,7 +697,8 @@ impl<'p> Elab<'p> {
                 match ret {
                     Some(v @ Value::Tensor(_)) => {
                         let what = format!("the value returned by `{}`", b.name.name);
-                        if self.check_type(&mut inner, &b.ret, &v, false, &what, b.ret.span()) {
+                        let at = inner.returned.unwrap_or(b.ret.span());
+                        if self.check_type(&mut inner, &b.ret, &v, false, &what, at) {
                             v
                         } else {
                             Value::Poison
@@ -671,7 +706,8 @@ impl<'p> Elab<'p> {
                     }
                     Some(v @ (Value::Scalar(_) | Value::List(_))) => {
                         let what = format!("the value returned by `{}`", b.name.name);
-                        if self.check_type(&mut inner, &b.ret, &v, false, &what, b.ret.span()) {
+                        let at = inner.returned.unwrap_or(b.ret.span());
+                        if self.check_type(&mut inner, &b.ret, &v, false, &what, at) {
                             v
                         } else {
                             Value::Poison
@@ -682,7 +718,7 @@ impl<'p> Elab<'p> {
             }
             Item::Import(_) => Value::Poison,
         };
-        self.depth -= 1;
+        self.depth -= usize::from(is_block);
         result
     }
 
@@ -728,7 +764,12 @@ impl<'p> Elab<'p> {
             }
         }
         let TypeExpr::Tensor { dims, .. } = &o.ret else {
-            return self.err(TypeError::WrongKind { at: self.loc(f, o.ret.span()), expected: "a tensor type".into(), found: "a scalar type".into(), what: format!("the output of operator `{}`", o.name.name) });
+            return self.err(TypeError::WrongKind {
+                at: self.loc(f, o.ret.span()),
+                expected: "a tensor type".into(),
+                found: "a scalar type".into(),
+                what: format!("the output of operator `{}`", o.name.name),
+            });
         };
         let mut shape = Vec::new();
         for d in dims {
@@ -782,7 +823,12 @@ impl<'p> Elab<'p> {
                         Value::List(items) => items,
                         Value::Poison => continue,
                         other => {
-                            self.err(TypeError::WrongKind { at: self.loc(f, iter.span), expected: "a list or a range".into(), found: other.kind_name().into(), what: "what a `for` loop ranges over".into() });
+                            self.err(TypeError::WrongKind {
+                                at: self.loc(f, iter.span),
+                                expected: "a list or a range".into(),
+                                found: other.kind_name().into(),
+                                what: "what a `for` loop ranges over".into(),
+                            });
                             continue;
                         }
                     };
@@ -797,7 +843,10 @@ impl<'p> Elab<'p> {
                         }
                     }
                 }
-                Stmt::Return { value, .. } => return Some(self.expr(f, value, None)),
+                Stmt::Return { value, .. } => {
+                    f.returned = Some(value.span);
+                    return Some(self.expr(f, value, None));
+                }
             }
         }
         None
@@ -866,7 +915,12 @@ impl<'p> Elab<'p> {
                     Value::List(items) => items,
                     Value::Poison => return Value::Poison,
                     other => {
-                        return self.err(TypeError::WrongKind { at: self.loc(f, iter.span), expected: "a list or a range".into(), found: other.kind_name().into(), what: "what a comprehension ranges over".into() })
+                        return self.err(TypeError::WrongKind {
+                            at: self.loc(f, iter.span),
+                            expected: "a list or a range".into(),
+                            found: other.kind_name().into(),
+                            what: "what a comprehension ranges over".into(),
+                        })
                     }
                 };
                 let mut out = Vec::with_capacity(items.len());
@@ -896,7 +950,14 @@ impl<'p> Elab<'p> {
                     Value::List(items) => items,
                     Value::Dims(ds) => ds.into_iter().map(Value::Scalar).collect(),
                     Value::Poison => return Value::Poison,
-                    other => return self.err(TypeError::WrongKind { at: self.loc(f, base.span), expected: "a list".into(), found: other.kind_name().into(), what: "an indexed value".into() }),
+                    other => {
+                        return self.err(TypeError::WrongKind {
+                            at: self.loc(f, base.span),
+                            expected: "a list".into(),
+                            found: other.kind_name().into(),
+                            what: "an indexed value".into(),
+                        })
+                    }
                 };
                 let Some(i) = self.const_int(f, i, index.span, "a list index") else { return Value::Poison };
                 match usize::try_from(i).ok().and_then(|i| items.get(i)) {
@@ -910,7 +971,12 @@ impl<'p> Elab<'p> {
                 match c {
                     Sym::Const(Const::Bool(true)) => self.expr(f, then, hint),
                     Sym::Const(Const::Bool(false)) => self.expr(f, otherwise, hint),
-                    Sym::Const(other) => self.err(TypeError::WrongKind { at: self.loc(f, cond.span), expected: "`bool`".into(), found: format!("{}", other.ty()), what: "a condition".into() }),
+                    Sym::Const(other) => self.err(TypeError::WrongKind {
+                        at: self.loc(f, cond.span),
+                        expected: "`bool`".into(),
+                        found: format!("{}", other.ty()),
+                        what: "a condition".into(),
+                    }),
                     c => {
                         let saved = self.enter_region(RegionKind::Branch { cond: c.clone(), taken: true }, self.loc(f, then.span));
                         let a = self.expr(f, then, hint);
@@ -926,7 +992,10 @@ impl<'p> Elab<'p> {
                             (Value::Tensor(a), Value::Tensor(b)) => {
                                 let (sa, sb) = (self.shape(a).clone(), self.shape(b).clone());
                                 if sa.len() != sb.len() {
-                                    return self.err(TypeError::NotConstant { at: self.loc(f, cond.span), what: "a condition that selects tensors of different ranks".into() });
+                                    return self.err(TypeError::NotConstant {
+                                        at: self.loc(f, cond.span),
+                                        what: "a condition that selects tensors of different ranks".into(),
+                                    });
                                 }
                                 let mut shape = Vec::new();
                                 for (x, y) in sa.into_iter().zip(sb) {
@@ -939,7 +1008,10 @@ impl<'p> Elab<'p> {
                                 Value::Tensor(n)
                             }
                             (Value::Poison, _) | (_, Value::Poison) => Value::Poison,
-                            _ => self.err(TypeError::NotConstant { at: self.loc(f, cond.span), what: "a condition that selects between values of different kinds".into() }),
+                            _ => self.err(TypeError::NotConstant {
+                                at: self.loc(f, cond.span),
+                                what: "a condition that selects between values of different kinds".into(),
+                            }),
                         }
                     }
                 }
@@ -967,7 +1039,12 @@ impl<'p> Elab<'p> {
                 }
                 let ty = consts[0].ty();
                 if let Some(bad) = consts.iter().position(|c| c.ty() != ty) {
-                    return self.err(TypeError::WrongKind { at: self.loc(f, values[bad].span), expected: format!("`{ty}` like the first value"), found: format!("{}", consts[bad].ty()), what: "a value of a value choice".into() });
+                    return self.err(TypeError::WrongKind {
+                        at: self.loc(f, values[bad].span),
+                        expected: format!("`{ty}` like the first value"),
+                        found: format!("{}", consts[bad].ty()),
+                        what: "a value of a value choice".into(),
+                    });
                 }
                 match self.label(f, naming, hint, "choice", LabelKind::Value, Domain::Values { values: consts.clone() }, e.span) {
                     Some((id, _)) if consts.len() > 1 => Value::Scalar(Sym::Label(id)),
@@ -1001,7 +1078,14 @@ impl<'p> Elab<'p> {
             (BinOp::Add, Value::Tensor(x), Value::Tensor(y)) => {
                 let (sx, sy) = (self.shape(x).clone(), self.shape(y).clone());
                 if sx.len() != sy.len() {
-                    return self.err(TypeError::OperandShapes { at: self.loc(f, op_span), left: self.show_shape(&sx), right: self.show_shape(&sy), counterexample: None, lhs: self.loc(f, lhs.span), rhs: self.loc(f, rhs.span) });
+                    return self.err(TypeError::OperandShapes {
+                        at: self.loc(f, op_span),
+                        left: self.show_shape(&sx),
+                        right: self.show_shape(&sy),
+                        counterexample: None,
+                        lhs: self.loc(f, lhs.span),
+                        rhs: self.loc(f, rhs.span),
+                    });
                 }
                 for (a, b) in sx.iter().zip(&sy) {
                     if let Verdict::Differ(asg) = self.compare(a, b) {
@@ -1016,7 +1100,11 @@ impl<'p> Elab<'p> {
                     }
                 }
                 let zero = Sym::int(0);
-                let n = self.node(NodeKind::Op { op: "add".into(), inputs: vec![x, y], attrs: Vec::new(), params: zero.clone(), flops: zero }, sx, self.loc(f, span));
+                let n = self.node(
+                    NodeKind::Op { op: "add".into(), inputs: vec![x, y], attrs: Vec::new(), params: zero.clone(), flops: zero },
+                    sx,
+                    self.loc(f, span),
+                );
                 Value::Tensor(n)
             }
             (op, Value::Scalar(x), Value::Scalar(y)) => match Sym::binary(op, x, y) {
@@ -1054,7 +1142,12 @@ impl<'p> Elab<'p> {
                 Value::Tensor(n) => outs.push((n, i)),
                 Value::Poison => poisoned = true,
                 other => {
-                    self.err(TypeError::WrongKind { at: self.loc(f, alt.value.span), expected: "a tensor".into(), found: other.kind_name().into(), what: format!("alternative `{}` (use a value choice for scalars)", alt.name.name) });
+                    self.err(TypeError::WrongKind {
+                        at: self.loc(f, alt.value.span),
+                        expected: "a tensor".into(),
+                        found: other.kind_name().into(),
+                        what: format!("alternative `{}` (use a value choice for scalars)", alt.name.name),
+                    });
                     poisoned = true;
                 }
             }
@@ -1093,20 +1186,43 @@ impl<'p> Elab<'p> {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn pick(&mut self, f: &mut Frame, naming: &ast::ChoiceName, count: &Expr, candidates: &Expr, reduce: Option<&ast::Ident>, hint: Option<&str>, span: Span) -> Value {
+    fn pick(
+        &mut self,
+        f: &mut Frame,
+        naming: &ast::ChoiceName,
+        count: &Expr,
+        candidates: &Expr,
+        reduce: Option<&ast::Ident>,
+        hint: Option<&str>,
+        span: Span,
+    ) -> Value {
         let c = self.expr(f, count, None);
         let Some(k) = self.const_int(f, c, count.span, "the number of inputs picked") else { return Value::Poison };
         let items = match self.expr(f, candidates, None) {
             Value::List(items) => items,
             Value::Poison => return Value::Poison,
-            other => return self.err(TypeError::WrongKind { at: self.loc(f, candidates.span), expected: "a list of tensors".into(), found: other.kind_name().into(), what: "the candidates of an input choice".into() }),
+            other => {
+                return self.err(TypeError::WrongKind {
+                    at: self.loc(f, candidates.span),
+                    expected: "a list of tensors".into(),
+                    found: other.kind_name().into(),
+                    what: "the candidates of an input choice".into(),
+                })
+            }
         };
         let mut nodes = Vec::new();
         for it in items {
             match it {
                 Value::Tensor(n) => nodes.push(n),
                 Value::Poison => return Value::Poison,
-                other => return self.err(TypeError::WrongKind { at: self.loc(f, candidates.span), expected: "a list of tensors".into(), found: format!("a list holding {}", other.kind_name()), what: "the candidates of an input choice".into() }),
+                other => {
+                    return self.err(TypeError::WrongKind {
+                        at: self.loc(f, candidates.span),
+                        expected: "a list of tensors".into(),
+                        found: format!("a list holding {}", other.kind_name()),
+                        what: "the candidates of an input choice".into(),
+                    })
+                }
             }
         }
         if k < 1 || k as usize > nodes.len() {
@@ -1193,7 +1309,12 @@ impl<'p> Elab<'p> {
                 let domain = Domain::Values { values: depths.iter().map(|d| Const::Int(*d)).collect() };
                 let Some((label, local)) = self.label(f, naming, hint, "repeat", LabelKind::Depth, domain, span) else { return Value::Poison };
                 let Value::Tensor(first) = init else {
-                    return self.err(TypeError::WrongKind { at: self.loc(f, var.span), expected: "a tensor".into(), found: init.kind_name().into(), what: "the value a repeat with a depth choice carries".into() });
+                    return self.err(TypeError::WrongKind {
+                        at: self.loc(f, var.span),
+                        expected: "a tensor".into(),
+                        found: init.kind_name().into(),
+                        what: "the value a repeat with a depth choice carries".into(),
+                    });
                 };
                 let max = *depths.iter().max().unwrap_or(&0) as usize;
                 let mut after = vec![first];
@@ -1213,7 +1334,12 @@ impl<'p> Elab<'p> {
                         Value::Tensor(n) => after.push(*n),
                         Value::Poison => break,
                         other => {
-                            self.err(TypeError::WrongKind { at: self.loc(f, body.span), expected: "a tensor".into(), found: other.kind_name().into(), what: "the body of a repeat".into() });
+                            self.err(TypeError::WrongKind {
+                                at: self.loc(f, body.span),
+                                expected: "a tensor".into(),
+                                found: other.kind_name().into(),
+                                what: "the body of a repeat".into(),
+                            });
                             cur = Value::Poison;
                             break;
                         }

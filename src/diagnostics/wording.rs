@@ -64,10 +64,7 @@ fn diag(code: &'static str, message: String, primary: Loc, label: impl Into<Stri
         code,
         severity: Severity::Error,
         message,
-        primary: Label {
-            loc: primary,
-            message: label.into(),
-        },
+        primary: Label { loc: primary, message: label.into() },
         secondary: Vec::new(),
         notes: Vec::new(),
         help: None,
@@ -76,10 +73,7 @@ fn diag(code: &'static str, message: String, primary: Loc, label: impl Into<Stri
 
 impl Diagnostic {
     fn with_secondary(mut self, loc: Loc, message: impl Into<String>) -> Self {
-        self.secondary.push(Label {
-            loc,
-            message: message.into(),
-        });
+        self.secondary.push(Label { loc, message: message.into() });
         self
     }
     fn with_help(mut self, help: Option<String>) -> Self {
@@ -104,9 +98,7 @@ pub fn describe_rule(r: Rule) -> &'static str {
         int => "an integer",
         float => "a number",
         string | str_body => "a string",
-        kw_import | kw_block | kw_network | kw_operator => {
-            "an item (`import`, `block`, `network` or `operator`)"
-        }
+        kw_import | kw_block | kw_network | kw_operator => "an item (`import`, `block`, `network` or `operator`)",
         kw_let => "`let`",
         kw_return => "`return`",
         kw_for => "`for`",
@@ -117,7 +109,8 @@ pub fn describe_rule(r: Rule) -> &'static str {
         kw_then => "`then`",
         kw_else => "`else`",
         kw_where => "`where`",
-        kw_label => "`label`",
+        // `label "..."` may follow any call; naming it after every call only adds noise.
+        kw_label | label_clause => "something else",
         kw_require => "`require`",
         kw_choice => "`choice`",
         kw_pick => "`pick`",
@@ -125,10 +118,7 @@ pub fn describe_rule(r: Rule) -> &'static str {
         kw_if => "`if`",
         kw_tensor | tensor_type => "a type",
         named_type => "a type",
-        label_clause => "`label \"...\"`",
-        import_decl | block_decl | network_decl | op_decl | file => {
-            "an item (`import`, `block`, `network` or `operator`)"
-        }
+        import_decl | block_decl | network_decl | op_decl | file => "an item (`import`, `block`, `network` or `operator`)",
         import_list => "`.{`",
         module_path => "a module path",
         param | param_list => "a parameter",
@@ -174,55 +164,29 @@ fn join_or(words: &[String]) -> String {
 pub fn syntax_error(file: crate::source::FileId, e: &SyntaxError) -> Diagnostic {
     let at = |s: Span| Loc::new(file, s);
     match e {
-        SyntaxError::Unexpected {
-            span,
-            found,
-            expected,
-        } => {
+        SyntaxError::Unexpected { span, found, expected } => {
             let words = expected_words(expected);
             let found_words = match found {
                 Found::EndOfFile => "the end of the file".to_string(),
                 Found::Token(t) => format!("`{t}`"),
             };
-            let message = if words.is_empty() {
-                format!("unexpected {found_words}")
-            } else {
-                format!("expected {}, found {found_words}", join_or(&words))
-            };
-            let label = if words.is_empty() {
-                "not expected here".to_string()
-            } else {
-                format!("expected {}", join_or(&words))
-            };
+            let message = if words.is_empty() { format!("unexpected {found_words}") } else { format!("expected {}, found {found_words}", join_or(&words)) };
+            let label = if words.is_empty() { "not expected here".to_string() } else { format!("expected {}", join_or(&words)) };
             diag("E0001", message, at(*span), label)
         }
-        SyntaxError::TooDeep { span } => diag(
-            "E0002",
-            format!("expressions nest too deeply (the limit is {MAX_NESTING} levels)"),
-            at(*span),
-            "nesting limit reached here",
-        )
-        .with_help(Some("split the expression with `let` bindings".into())),
-        SyntaxError::NumberOutOfRange { span } => diag(
-            "E0003",
-            "number literal out of range".into(),
-            at(*span),
-            "integers must fit in 64 bits, floats must be finite",
-        ),
-        SyntaxError::BadEscape { span, escape } => diag(
-            "E0004",
-            format!("unknown escape `\\{escape}` in a string"),
-            at(*span),
-            "unknown escape",
-        )
-        .with_help(Some("strings know `\\\"`, `\\\\`, `\\n` and `\\t`".into())),
-        SyntaxError::UnterminatedString { span } => diag(
-            "E0005",
-            "unterminated string".into(),
-            at(Span::new(span.start, span.start + 1)),
-            "this string is never closed on its line",
-        )
-        .with_help(Some("add a closing `\"`".into())),
+        SyntaxError::TooDeep { span } => {
+            diag("E0002", format!("expressions nest too deeply (the limit is {MAX_NESTING} levels)"), at(*span), "nesting limit reached here")
+                .with_help(Some("split the expression with `let` bindings".into()))
+        }
+        SyntaxError::NumberOutOfRange { span } => {
+            diag("E0003", "number literal out of range".into(), at(*span), "integers must fit in 64 bits, floats must be finite")
+        }
+        SyntaxError::BadEscape { span, escape } => diag("E0004", format!("unknown escape `\\{escape}` in a string"), at(*span), "unknown escape")
+            .with_help(Some("strings know `\\\"`, `\\\\`, `\\n` and `\\t`".into())),
+        SyntaxError::UnterminatedString { span } => {
+            diag("E0005", "unterminated string".into(), at(Span::new(span.start, span.start + 1)), "this string is never closed on its line")
+                .with_help(Some("add a closing `\"`".into()))
+        }
     }
 }
 
@@ -233,13 +197,10 @@ pub fn resolve_error(e: &Located) -> Diagnostic {
     let at = |s: Span| Loc::new(file, s);
     match &e.error {
         Syntax(s) => syntax_error(file, s),
-        InvalidUtf8 { offset } => diag(
-            "E0006",
-            format!("file is not valid UTF-8 (first bad byte at offset {offset})"),
-            at(Span::new(*offset, *offset)),
-            "invalid UTF-8 starts here",
-        )
-        .with_help(Some("save the file as UTF-8 text".into())),
+        InvalidUtf8 { offset } => {
+            diag("E0006", format!("file is not valid UTF-8 (first bad byte at offset {offset})"), at(Span::new(*offset, *offset)), "invalid UTF-8 starts here")
+                .with_help(Some("save the file as UTF-8 text".into()))
+        }
         UnknownName { span, name, suggestion } => {
             diag("E0010", format!("cannot find `{name}` in this scope"), at(*span), "not found").with_help(did_you_mean(suggestion))
         }
@@ -250,11 +211,9 @@ pub fn resolve_error(e: &Located) -> Diagnostic {
         Duplicate { span, name, what, first } => diag("E0012", format!("the {what} `{name}` is defined twice"), at(*span), "defined again here")
             .with_secondary(*first, "first defined here")
             .with_help(Some(format!("rename one of the two {what}s"))),
-        UnknownModule { span, module, looked_at, suggestion } => {
-            diag("E0013", format!("cannot find module `{module}`"), at(*span), "no such module")
-                .with_note(format!("looked in {looked_at}"))
-                .with_help(did_you_mean(suggestion))
-        }
+        UnknownModule { span, module, looked_at, suggestion } => diag("E0013", format!("cannot find module `{module}`"), at(*span), "no such module")
+            .with_note(format!("looked in {looked_at}"))
+            .with_help(did_you_mean(suggestion)),
         ImportCycle { span, cycle } => diag("E0014", "modules import each other".into(), at(*span), "this import closes a cycle")
             .with_note(format!("cycle: {}", cycle.join(" -> ")))
             .with_help(Some("move the shared items into a module that both import".into())),
@@ -284,37 +243,33 @@ pub fn resolve_error(e: &Located) -> Diagnostic {
             .with_secondary(*def, format!("`{callee}` is defined here"))
             .with_help(Some(format!("pass {}", missing.iter().map(|m| format!("`{m}: ...`")).collect::<Vec<_>>().join(", "))))
         }
-        ArgumentTwice { span, name, first } => diag("E0019", format!("argument `{name}` is given twice"), at(*span), "given again here")
-            .with_secondary(at(*first), "first given here"),
-        LabelDomain { span, label, domain, first, first_domain } => diag(
-            "E0020",
-            format!("label `{label}` is used for choices with different domains"),
-            at(*span),
-            format!("here its domain is {domain}"),
-        )
-        .with_secondary(*first, format!("here its domain is {first_domain}"))
-        .with_note("choices with the same explicit label are one decision, so they must offer the same values".into())
-        .with_help(Some("give one of them another label, or the same values".into())),
+        ArgumentTwice { span, name, first } => {
+            diag("E0019", format!("argument `{name}` is given twice"), at(*span), "given again here").with_secondary(at(*first), "first given here")
+        }
+        LabelDomain { span, label, domain, first, first_domain } => {
+            diag("E0020", format!("label `{label}` is used for choices with different domains"), at(*span), format!("here its domain is {domain}"))
+                .with_secondary(*first, format!("here its domain is {first_domain}"))
+                .with_note("choices with the same explicit label are one decision, so they must offer the same values".into())
+                .with_help(Some("give one of them another label, or the same values".into()))
+        }
         UnknownType { span, name, suggestion } => diag("E0021", format!("unknown type `{name}`"), at(*span), "not a type")
             .with_help(did_you_mean(suggestion).or_else(|| Some("types are `int`, `float`, `bool`, `str`, `list[...]` and `Tensor[...]`".into()))),
-        UnknownReduction { span, name, suggestion } => {
-            diag("E0022", format!("unknown reduction `{name}`"), at(*span), "not a reduction")
-                .with_help(did_you_mean(suggestion).or_else(|| Some("reductions are `sum`, `mean` and `concat`".into())))
-        }
+        UnknownReduction { span, name, suggestion } => diag("E0022", format!("unknown reduction `{name}`"), at(*span), "not a reduction")
+            .with_help(did_you_mean(suggestion).or_else(|| Some("reductions are `sum`, `mean` and `concat`".into()))),
         MissingReturn { span, block, end } => diag("E0023", format!("`{block}` does not end with `return`"), at(*span), "this block returns nothing")
             .with_secondary(at(*end), "the body ends here")
             .with_help(Some("end the body with `return <expression>`".into())),
         UnknownMeasure { span, name, suggestion } => {
-            diag("E0024", format!("operators declare `params` and `flops`, not `{name}`"), at(*span), "unknown measure")
-                .with_help(did_you_mean(suggestion))
+            diag("E0024", format!("operators declare `params` and `flops`, not `{name}`"), at(*span), "unknown measure").with_help(did_you_mean(suggestion))
         }
         NotCallable { span, name, bound } => diag("E0025", format!("`{name}` is a value, not a block or operator"), at(*span), "called here")
             .with_secondary(at(*bound), format!("`{name}` is bound here")),
         NotAValue { span, name, def } => diag("E0026", format!("`{name}` is a block or operator, not a value"), at(*span), "used as a value")
             .with_secondary(*def, "defined here")
             .with_help(Some(format!("call it: `{name}(...)`"))),
-        AfterReturn { span, ret } => diag("E0027", "statement after `return`".into(), at(*span), "this is never reached")
-            .with_secondary(at(*ret), "the block returns here"),
+        AfterReturn { span, ret } => {
+            diag("E0027", "statement after `return`".into(), at(*span), "this is never reached").with_secondary(at(*ret), "the block returns here")
+        }
     }
 }
 
@@ -328,28 +283,14 @@ fn join_and(words: &[String]) -> String {
 
 /// `nasc check`'s line for a file with no errors.
 pub fn check_ok(path: &str, networks: &[String], blocks: usize, choices: usize) -> String {
-    let nets = if networks.is_empty() {
-        "no network".to_string()
-    } else {
-        format!(
-            "network{} {}",
-            if networks.len() == 1 { "" } else { "s" },
-            networks.join(", ")
-        )
-    };
-    format!(
-        "{path}: ok: {nets}; {blocks} block{}; {choices} choice{} written",
-        if blocks == 1 { "" } else { "s" },
-        if choices == 1 { "" } else { "s" }
-    )
+    let nets =
+        if networks.is_empty() { "no network".to_string() } else { format!("network{} {}", if networks.len() == 1 { "" } else { "s" }, networks.join(", ")) };
+    format!("{path}: ok: {nets}; {blocks} block{}; {choices} choice{} written", if blocks == 1 { "" } else { "s" }, if choices == 1 { "" } else { "s" })
 }
 
 /// The closing line when a file has errors.
 pub fn error_count(errors: usize) -> String {
-    format!(
-        "error: could not compile: {errors} error{} found",
-        if errors == 1 { "" } else { "s" }
-    )
+    format!("error: {errors} error{} found", if errors == 1 { "" } else { "s" })
 }
 
 fn with_counterexample(d: Diagnostic, c: &Option<String>) -> Diagnostic {
@@ -392,7 +333,7 @@ pub fn type_error(e: &TypeLocated) -> Diagnostic {
             let when = counterexample.as_ref().map(|c| format!("{c}, ")).unwrap_or_default();
             diag(
                 "E0103",
-                format!("the alternatives of `{label}` yield different shapes: {when}{} yields {} but {} yields {}", first.0, first.2, second.0, second.2),
+                format!("the alternatives of `{label}` yield different shapes: {when}`{}` yields {} but `{}` yields {}", first.0, first.2, second.0, second.2),
                 *at,
                 format!("`{}` yields {}", second.0, second.2),
             )
@@ -401,22 +342,17 @@ pub fn type_error(e: &TypeLocated) -> Diagnostic {
         }
         RequireFailed { at, op, message, counterexample, clause } => {
             let when = counterexample.as_ref().map(|c| format!(" {c}")).unwrap_or_default();
-            diag("E0104", format!("`{op}` cannot be applied here{when}: {message}"), *at, message.clone())
-                .with_secondary(*clause, "required here")
+            diag("E0104", format!("`{op}` cannot be applied here{when}: {message}"), *at, message.clone()).with_secondary(*clause, "required here")
         }
         EmptyDim { at, op, shape, dim, counterexample } => {
             let when = counterexample.as_ref().map(|c| format!(" {c}")).unwrap_or_default();
             diag("E0105", format!("`{op}` produces an empty tensor{when}: dimension {dim} of {shape} is below 1"), *at, "the output would be empty")
-                .with_help(Some("use a smaller kernel or stride, or add padding".into()))
+                .with_note(format!("the input is too small for `{op}` with these arguments"))
         }
-        WrongKind { at, expected, found, what } => {
-            diag("E0106", format!("{what} must be {expected}, but it is {found}"), *at, format!("this is {found}"))
-        }
+        WrongKind { at, expected, found, what } => diag("E0106", format!("{what} must be {expected}, but it is {found}"), *at, format!("this is {found}")),
         NotConstant { at, what } => diag("E0107", format!("{what} must be known without choosing an architecture"), *at, "this depends on a choice")
             .with_help(Some("compute it from constants and parameters, not from choices".into())),
-        IndexOutOfRange { at, index, len } => {
-            diag("E0108", format!("index {index} is out of range for a list of {len}"), *at, "out of range")
-        }
+        IndexOutOfRange { at, index, len } => diag("E0108", format!("index {index} is out of range for a list of {len}"), *at, "out of range"),
         PickCount { at, k, n } => diag("E0109", format!("an input choice cannot pick {k} of {n} candidates"), *at, format!("pick between 1 and {n}")),
         Eval { at, error } => diag("E0110", format!("cannot evaluate this expression: {error}"), *at, error.clone()),
         Recursion { at, block } => diag("E0111", format!("`{block}` calls itself (or block calls nest too deeply)"), *at, "recursive call")
@@ -431,14 +367,11 @@ pub fn type_error(e: &TypeLocated) -> Diagnostic {
                 .with_secondary(*lhs, format!("this is {left}"))
                 .with_secondary(*rhs, format!("this is {right}"))
         }
-        LabelConflict { at, label, domain, first, first_domain } => diag(
-            "E0020",
-            format!("label `{label}` is used for choices with different domains"),
-            *at,
-            format!("here its domain is {domain}"),
-        )
-        .with_secondary(*first, format!("here its domain is {first_domain}"))
-        .with_note("choices with the same explicit label are one decision, so they must offer the same values".into()),
+        LabelConflict { at, label, domain, first, first_domain } => {
+            diag("E0020", format!("label `{label}` is used for choices with different domains"), *at, format!("here its domain is {domain}"))
+                .with_secondary(*first, format!("here its domain is {first_domain}"))
+                .with_note("choices with the same explicit label are one decision, so they must offer the same values".into())
+        }
     }
 }
 
@@ -520,27 +453,68 @@ pub fn unsatisfiable(g: &crate::ir::Graph) -> Option<Diagnostic> {
 /// Diagnostics for a broken architecture JSON file, each naming the label.
 pub fn arch_error(file: crate::source::FileId, text: &str, e: &crate::arch::ArchError) -> Diagnostic {
     use crate::arch::ArchError::*;
-    let find = |label: &str| {
+    // The key `"label"` (a string followed by `:`), and the value after it.
+    let key_at = |label: &str| {
         let key = format!("\"{label}\"");
-        match text.find(&key) {
-            Some(i) => Span::new(i, i + key.len()),
-            None => Span::new(0, 0),
+        let mut from = 0;
+        while let Some(i) = text[from..].find(&key).map(|i| i + from) {
+            let after = text[i + key.len()..].trim_start();
+            if after.starts_with(':') {
+                return Some(i);
+            }
+            from = i + key.len();
         }
+        None
+    };
+    let find = |label: &str| match key_at(label) {
+        Some(i) => Span::new(i, i + label.len() + 2),
+        None => Span::new(0, 0),
+    };
+    let find_value = |label: &str| match key_at(label) {
+        Some(i) => {
+            let colon = i + text[i..].find(':').unwrap_or(0) + 1;
+            let start = colon + (text[colon..].len() - text[colon..].trim_start().len());
+            let mut depth = 0i32;
+            let mut end = start;
+            let mut in_str = false;
+            for (j, ch) in text[start..].char_indices() {
+                match ch {
+                    '"' => in_str = !in_str,
+                    '[' | '{' if !in_str => depth += 1,
+                    ']' | '}' if !in_str && depth > 0 => depth -= 1,
+                    ',' | '}' | ']' if !in_str && depth == 0 => break,
+                    _ => {}
+                }
+                end = start + j + ch.len_utf8();
+            }
+            let trimmed = text[start..end].trim_end().len();
+            Span::new(start, start + trimmed)
+        }
+        None => Span::new(0, 0),
     };
     let at = |s: Span| Loc::new(file, s);
     match e {
         Json { message, line, column } => {
+            let message = message.split(" at line ").next().unwrap_or(message);
             let offset = text.split_inclusive('\n').take(line.saturating_sub(1)).map(str::len).sum::<usize>() + column.saturating_sub(1);
             let offset = offset.min(text.len());
             diag("E0201", format!("the architecture is not valid JSON: {message}"), at(Span::new(offset, offset)), "here")
         }
-        NotAnObject => diag("E0202", "an architecture must be a JSON object `{\"label\": value, ...}`".into(), at(Span::new(0, text.len().min(1))), "not an object"),
-        Missing { label, allowed } => diag("E0203", format!("the architecture has no value for label `{label}`"), at(Span::new(0, text.len().min(1))), format!("`{label}` is missing"))
-            .with_help(Some(format!("add \"{label}\": one of {allowed}"))),
-        Unknown { label, suggestion } => diag("E0204", format!("`{label}` is not a label of this space"), at(find(label)), "unknown label")
-            .with_help(did_you_mean(suggestion)),
-        OutOfDomain { label, value, allowed } => diag("E0205", format!("{value} is not a value of label `{label}`"), at(find(label)), format!("allowed: {allowed}"))
-            .with_help(Some(format!("choose one of {allowed}"))),
+        NotAnObject => {
+            diag("E0202", "an architecture must be a JSON object `{\"label\": value, ...}`".into(), at(Span::new(0, text.len().min(1))), "not an object")
+        }
+        Missing { label, allowed } => {
+            diag("E0203", format!("the architecture has no value for label `{label}`"), at(Span::new(0, text.len().min(1))), format!("`{label}` is missing"))
+                .with_help(Some(format!("add \"{label}\": one of {allowed}")))
+        }
+        Unknown { label, suggestion } => {
+            diag("E0204", format!("`{label}` is not a label of this space"), at(find(label)), "unknown label").with_help(did_you_mean(suggestion))
+        }
+        OutOfDomain { label, value, allowed } => {
+            diag("E0205", format!("{value} is not a value of label `{label}`"), at(find_value(label)), format!("allowed: {allowed}"))
+                .with_secondary(at(find(label)), "for this label")
+                .with_help(Some(format!("choose one of {allowed}")))
+        }
     }
 }
 

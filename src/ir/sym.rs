@@ -467,12 +467,7 @@ mod tests {
     #[test]
     fn conv_formula_folds_to_the_pytorch_size() {
         // floor((28 + 2*1 - 1*(3-1) - 1) / 2) + 1 = 14
-        let s = Sym::binary(
-            BinOp::Add,
-            Sym::binary(BinOp::Div, Sym::int(28 + 2 - 2 - 1), Sym::int(2)).unwrap(),
-            Sym::int(1),
-        )
-        .unwrap();
+        let s = Sym::binary(BinOp::Add, Sym::binary(BinOp::Div, Sym::int(28 + 2 - 2 - 1), Sym::int(2)).unwrap(), Sym::int(1)).unwrap();
         assert_eq!(s, Sym::int(14));
     }
 

@@ -68,12 +68,9 @@ pub fn to_text(graph: &Graph) -> String {
                 reduce
             ),
             NodeKind::Select { cond, then, otherwise } => format!("if {} then {then:?} else {otherwise:?}", cond.display(&names)),
-            NodeKind::Repeat { label, depths, outputs } => format!(
-                "repeat {} {:?} -> [{}]",
-                graph.label_name(*label),
-                depths,
-                outputs.iter().map(|a| format!("{a:?}")).collect::<Vec<_>>().join(", ")
-            ),
+            NodeKind::Repeat { label, depths, outputs } => {
+                format!("repeat {} {:?} -> [{}]", graph.label_name(*label), depths, outputs.iter().map(|a| format!("{a:?}")).collect::<Vec<_>>().join(", "))
+            }
         };
         let _ = writeln!(out, "{indent}{h:?} = {body} : {}{place}", graph.shape_text(&node.shape));
     }

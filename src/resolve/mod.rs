@@ -286,32 +286,16 @@ pub struct ReadError {
 /// Errors: a [`ReadError`] if `path` itself cannot be read; problems inside the files are
 /// returned as located errors, sorted by file and position, next to the program.
 pub fn load_path(path: &Path) -> Result<(Program, Vec<Located>), ReadError> {
-    let bytes = std::fs::read(path).map_err(|source| ReadError {
-        path: path.display().to_string(),
-        source,
-    })?;
-    Ok(load_bytes(
-        &path.display().to_string(),
-        Origin::Disk(path.to_path_buf()),
-        &bytes,
-    ))
+    let bytes = std::fs::read(path).map_err(|source| ReadError { path: path.display().to_string(), source })?;
+    Ok(load_bytes(&path.display().to_string(), Origin::Disk(path.to_path_buf()), &bytes))
 }
 
 /// Loads a root file given as bytes (an editor buffer, a test) named `name`, resolving
 /// relative imports against `origin`'s directory when it is on disk.
 pub fn load_bytes(name: &str, origin: Origin, bytes: &[u8]) -> (Program, Vec<Located>) {
-    let mut loader = Loader {
-        program: Program::default(),
-        errors: Vec::new(),
-        by_key: HashMap::new(),
-        stack: Vec::new(),
-    };
+    let mut loader = Loader { program: Program::default(), errors: Vec::new(), by_key: HashMap::new(), stack: Vec::new(), shown: Vec::new() };
     loader.load(name.to_string(), origin, bytes.to_vec(), None);
-    let Loader {
-        mut program,
-        mut errors,
-        ..
-    } = loader;
+    let Loader { mut program, mut errors, .. } = loader;
     let mut resolved = check_names(&mut program);
     errors.append(&mut resolved);
     errors.sort_by_key(|e| (e.file, primary_span(&e.error).start));
@@ -345,16 +329,31 @@ pub fn primary_span(e: &ResolveError) -> Span {
     }
 }
 
+/// Names longer than this (in bytes) get no suggestion and are never suggested: the edit
+/// distance takes time and memory proportional to the product of the two lengths, and a
+/// 100 MB name must not take minutes and gigabytes to report.
+const SUGGEST_MAX_LEN: usize = 256;
+
 /// The closest candidate to `name` by edit distance, if it is close enough to be a likely typo.
 pub fn suggest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
+    if name.len() > SUGGEST_MAX_LEN {
+        return None;
+    }
+    let name_len = name.chars().count();
     let mut best: Option<(usize, &str)> = None;
     for c in candidates {
-        if c == name {
+        if c == name || c.len() > SUGGEST_MAX_LEN {
+            continue;
+        }
+        let c_len = c.chars().count();
+        // One edit in three characters: no suggestion at all for one- and two-letter names.
+        let limit = name_len.max(c_len) / 3;
+        // The distance is at least the difference in length.
+        if name_len.abs_diff(c_len) > limit {
             continue;
         }
         let d = strsim::damerau_levenshtein(name, c);
-        let limit = (name.chars().count().max(c.chars().count()) / 3).max(1);
-        if d <= limit && best.is_none_or(|(bd, bc)| d < bd || (d == bd && c < bc)) {
+        if d > 0 && d <= limit && best.is_none_or(|(bd, bc)| d < bd || (d == bd && c < bc)) {
             best = Some((d, c));
         }
     }
@@ -368,6 +367,8 @@ struct Loader {
     by_key: HashMap<String, usize>,
     /// Keys of the modules being loaded, outermost first, for cycle detection.
     stack: Vec<String>,
+    /// The same modules as users name them (the root's path, then the imports as written).
+    shown: Vec<String>,
 }
 
 /// A module found for an import.
@@ -382,10 +383,7 @@ impl Loader {
             Ok(t) => (t, None),
             Err(e) => {
                 let offset = e.utf8_error().valid_up_to();
-                (
-                    String::from_utf8_lossy(e.as_bytes()).into_owned(),
-                    Some(offset),
-                )
+                (String::from_utf8_lossy(e.as_bytes()).into_owned(), Some(offset))
             }
         };
         let is_prelude = matches!(&origin, Origin::Stdlib(m) if m == stdlib::PRELUDE);
@@ -394,44 +392,29 @@ impl Loader {
             _ => None,
         };
         let from_std = matches!(origin, Origin::Stdlib(_));
-        let file = self
-            .program
-            .sources
-            .add(SourceFile::new(name.clone(), origin, text));
+        let file = self.program.sources.add(SourceFile::new(name.clone(), origin, text));
         let key = key.unwrap_or_else(|| match &self.program.sources.get(file).origin {
-            Origin::Disk(p) => std::fs::canonicalize(p)
-                .unwrap_or_else(|_| p.clone())
-                .display()
-                .to_string(),
+            Origin::Disk(p) => std::fs::canonicalize(p).unwrap_or_else(|_| p.clone()).display().to_string(),
             _ => name.clone(),
         });
         let (ast, syntax_errors) = match bad {
             Some(offset) => {
-                self.errors.push(Located {
-                    file,
-                    error: ResolveError::InvalidUtf8 { offset },
-                });
+                self.errors.push(Located { file, error: ResolveError::InvalidUtf8 { offset } });
                 (ast::Module::default(), Vec::new())
             }
             None => parse_module(&self.program.sources.get(file).text),
         };
         for e in syntax_errors {
-            self.errors.push(Located {
-                file,
-                error: ResolveError::Syntax(e),
-            });
+            self.errors.push(Located { file, error: ResolveError::Syntax(e) });
         }
         let index = self.program.modules.len();
-        self.program.modules.push(LoadedModule {
-            name,
-            file,
-            ast,
-            scope: HashMap::new(),
-            imports: Vec::new(),
-            prelude: None,
-        });
+        self.program.modules.push(LoadedModule { name, file, ast, scope: HashMap::new(), imports: Vec::new(), prelude: None });
         self.by_key.insert(key.clone(), index);
         self.stack.push(key);
+        self.shown.push(match &self.program.sources.get(file).origin {
+            Origin::Stdlib(m) => m.clone(),
+            _ => self.program.modules[index].name.clone(),
+        });
 
         let mut imports = Vec::new();
         let prelude = if is_prelude {
@@ -459,21 +442,14 @@ impl Loader {
                 Err(looked_at) => {
                     let all = stdlib::modules();
                     let suggestion = suggest(&dotted, all.iter().map(String::as_str));
-                    self.errors.push(Located {
-                        file,
-                        error: ResolveError::UnknownModule {
-                            span: imp.path_span(),
-                            module: dotted,
-                            looked_at,
-                            suggestion,
-                        },
-                    });
+                    self.errors.push(Located { file, error: ResolveError::UnknownModule { span: imp.path_span(), module: dotted, looked_at, suggestion } });
                     None
                 }
             };
             imports.push(target);
         }
         self.stack.pop();
+        self.shown.pop();
         self.program.modules[index].imports = imports;
         self.program.modules[index].prelude = prelude;
         index
@@ -504,12 +480,9 @@ impl Loader {
 
     fn check_cycle(&mut self, key: &str, file: FileId, span: Span) -> bool {
         if let Some(pos) = self.stack.iter().position(|k| k == key) {
-            let mut cycle: Vec<String> = self.stack[pos..].to_vec();
-            cycle.push(key.to_string());
-            self.errors.push(Located {
-                file,
-                error: ResolveError::ImportCycle { span, cycle },
-            });
+            let mut cycle: Vec<String> = self.shown[pos..].to_vec();
+            cycle.push(self.shown[pos].clone());
+            self.errors.push(Located { file, error: ResolveError::ImportCycle { span, cycle } });
             return true;
         }
         false
@@ -523,23 +496,12 @@ impl Loader {
             return Some(i);
         }
         let text = stdlib::source(module)?;
-        let name = format!(
-            "<stdlib>/{}.nas",
-            module.trim_start_matches("std.").replace('.', "/")
-        );
-        Some(self.load(
-            name,
-            Origin::Stdlib(module.to_string()),
-            text.as_bytes().to_vec(),
-            Some(module.to_string()),
-        ))
+        let name = format!("<stdlib>/{}.nas", module.trim_start_matches("std.").replace('.', "/"));
+        Some(self.load(name, Origin::Stdlib(module.to_string()), text.as_bytes().to_vec(), Some(module.to_string())))
     }
 
     fn load_disk(&mut self, path: &Path, file: FileId, span: Span) -> Option<usize> {
-        let key = std::fs::canonicalize(path)
-            .unwrap_or_else(|_| path.to_path_buf())
-            .display()
-            .to_string();
+        let key = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf()).display().to_string();
         if self.check_cycle(&key, file, span) {
             return None;
         }
@@ -547,12 +509,7 @@ impl Loader {
             return Some(i);
         }
         match std::fs::read(path) {
-            Ok(bytes) => Some(self.load(
-                path.display().to_string(),
-                Origin::Disk(path.to_path_buf()),
-                bytes,
-                Some(key),
-            )),
+            Ok(bytes) => Some(self.load(path.display().to_string(), Origin::Disk(path.to_path_buf()), bytes, Some(key))),
             Err(e) => {
                 self.errors.push(Located {
                     file,

@@ -20,15 +20,8 @@ pub fn check_names(program: &mut Program) -> Vec<Located> {
     let program: &Program = program;
     let mut labels: HashMap<String, (Loc, String)> = HashMap::new();
     for m in 0..program.modules.len() {
-        let mut c = Checker {
-            program,
-            module: m,
-            file: program.modules[m].file,
-            scopes: Vec::new(),
-            errors: &mut errors,
-            labels: &mut labels,
-            measures: false,
-        };
+        let mut c =
+            Checker { program, module: m, file: program.modules[m].file, scopes: Vec::new(), errors: &mut errors, labels: &mut labels, measures: false };
         for item in &program.modules[m].ast.items {
             c.item(item);
         }
@@ -38,14 +31,7 @@ pub fn check_names(program: &mut Program) -> Vec<Located> {
 
 fn item_name(item: &Item) -> Option<(&Ident, &'static str)> {
     match item {
-        Item::Block(b) => Some((
-            &b.name,
-            if b.kind == BlockKind::Network {
-                "network"
-            } else {
-                "block"
-            },
-        )),
+        Item::Block(b) => Some((&b.name, if b.kind == BlockKind::Network { "network" } else { "block" })),
         Item::Op(o) => Some((&o.name, "operator")),
         Item::Import(_) => None,
     }
@@ -60,23 +46,9 @@ fn build_scopes(program: &mut Program, errors: &mut Vec<Located>) {
             if let Some((name, what)) = item_name(item) {
                 if let Some(prev) = scope.get(&name.name) {
                     let first = program.item_loc(*prev);
-                    errors.push(Located {
-                        file: m.file,
-                        error: ResolveError::Duplicate {
-                            span: name.span,
-                            name: name.name.clone(),
-                            what,
-                            first,
-                        },
-                    });
+                    errors.push(Located { file: m.file, error: ResolveError::Duplicate { span: name.span, name: name.name.clone(), what, first } });
                 } else {
-                    scope.insert(
-                        name.name.clone(),
-                        ItemRef {
-                            module: mi,
-                            item: ii,
-                        },
-                    );
+                    scope.insert(name.name.clone(), ItemRef { module: mi, item: ii });
                 }
             }
         }
@@ -97,8 +69,7 @@ fn build_scopes(program: &mut Program, errors: &mut Vec<Located>) {
                     for n in names {
                         match own[t].get(&n.name) {
                             None => {
-                                let suggestion =
-                                    suggest(&n.name, own[t].keys().map(String::as_str));
+                                let suggestion = suggest(&n.name, own[t].keys().map(String::as_str));
                                 errors.push(Located {
                                     file: m.file,
                                     error: ResolveError::UnknownImport {
@@ -177,10 +148,7 @@ struct Checker<'a> {
 
 impl Checker<'_> {
     fn err(&mut self, error: ResolveError) {
-        self.errors.push(Located {
-            file: self.file,
-            error,
-        });
+        self.errors.push(Located { file: self.file, error });
     }
 
     fn lookup(&self, name: &str) -> Option<Binding> {
@@ -214,9 +182,9 @@ impl Checker<'_> {
                 }
                 self.measures = false;
                 self.stmts(&b.body.stmts);
-                match b.body.stmts.last() {
-                    Some(Stmt::Return { .. }) => {}
-                    _ => self.err(ResolveError::MissingReturn {
+                match b.body.stmts.iter().any(|s| matches!(s, Stmt::Return { .. })) {
+                    true => {}
+                    false => self.err(ResolveError::MissingReturn {
                         span: b.name.span,
                         block: b.name.name.clone(),
                         end: Span::new(b.body.span.end.saturating_sub(1), b.body.span.end),
@@ -241,12 +209,7 @@ impl Checker<'_> {
                                 });
                             } else if let Some(first) = seen.get(name.name.as_str()) {
                                 let first = Loc::new(self.file, *first);
-                                self.err(ResolveError::Duplicate {
-                                    span: name.span,
-                                    name: name.name.clone(),
-                                    what: "measure",
-                                    first,
-                                });
+                                self.err(ResolveError::Duplicate { span: name.span, name: name.name.clone(), what: "measure", first });
                             } else {
                                 seen.insert(&name.name, name.span);
                             }
@@ -268,12 +231,7 @@ impl Checker<'_> {
             }
             if let Some(first) = seen.get(p.name.name.as_str()) {
                 let first = Loc::new(self.file, *first);
-                self.err(ResolveError::Duplicate {
-                    span: p.name.span,
-                    name: p.name.name.clone(),
-                    what: "parameter",
-                    first,
-                });
+                self.err(ResolveError::Duplicate { span: p.name.span, name: p.name.name.clone(), what: "parameter", first });
             } else {
                 seen.insert(&p.name.name, p.name.span);
             }
@@ -294,10 +252,7 @@ impl Checker<'_> {
                                 self.unknown(id);
                             }
                         }
-                        Dim::Expr(Expr {
-                            kind: ExprKind::Name(id),
-                            ..
-                        }) if binds && self.lookup(&id.name).is_none() => self.bind(id),
+                        Dim::Expr(Expr { kind: ExprKind::Name(id), .. }) if binds && self.lookup(&id.name).is_none() => self.bind(id),
                         Dim::Expr(e) => self.expr(e),
                     }
                 }
@@ -307,10 +262,7 @@ impl Checker<'_> {
                     self.err(ResolveError::UnknownType {
                         span: name.span,
                         name: name.name.clone(),
-                        suggestion: suggest(
-                            &name.name,
-                            TYPE_NAMES.iter().copied().chain(["Tensor"]),
-                        ),
+                        suggestion: suggest(&name.name, TYPE_NAMES.iter().copied().chain(["Tensor"])),
                     });
                 }
                 if let Some(a) = arg {
@@ -324,24 +276,17 @@ impl Checker<'_> {
         let mut returned: Option<Span> = None;
         for s in stmts {
             if let Some(ret) = returned.take() {
-                self.err(ResolveError::AfterReturn {
-                    span: s.span(),
-                    ret,
-                });
+                self.err(ResolveError::AfterReturn { span: s.span(), ret });
             }
             match s {
-                Stmt::Let {
-                    name, ty, value, ..
-                } => {
+                Stmt::Let { name, ty, value, .. } => {
                     if let Some(t) = ty {
                         self.ty(t, false);
                     }
                     self.expr(value);
                     self.bind(name);
                 }
-                Stmt::For {
-                    var, iter, body, ..
-                } => {
+                Stmt::For { var, iter, body, .. } => {
                     self.expr(iter);
                     self.scopes.push(HashMap::new());
                     self.bind(var);
@@ -359,20 +304,12 @@ impl Checker<'_> {
     fn unknown(&mut self, id: &Ident) {
         if let Some(r) = self.program.modules[self.module].scope.get(&id.name) {
             let def = self.program.item_loc(*r);
-            self.err(ResolveError::NotAValue {
-                span: id.span,
-                name: id.name.clone(),
-                def,
-            });
+            self.err(ResolveError::NotAValue { span: id.span, name: id.name.clone(), def });
             return;
         }
         let names = self.local_names();
         let suggestion = suggest(&id.name, names.iter().map(String::as_str));
-        self.err(ResolveError::UnknownName {
-            span: id.span,
-            name: id.name.clone(),
-            suggestion,
-        });
+        self.err(ResolveError::UnknownName { span: id.span, name: id.name.clone(), suggestion });
     }
 
     fn label(&mut self, naming: &ChoiceName, domain: String) {
@@ -381,13 +318,7 @@ impl Checker<'_> {
             match self.labels.get(&l.value) {
                 Some((first, first_domain)) if *first_domain != domain => {
                     let (first, first_domain) = (*first, first_domain.clone());
-                    self.err(ResolveError::LabelDomain {
-                        span: l.span,
-                        label: l.value.clone(),
-                        domain,
-                        first,
-                        first_domain,
-                    });
+                    self.err(ResolveError::LabelDomain { span: l.span, label: l.value.clone(), domain, first, first_domain });
                 }
                 Some(_) => {}
                 None => {
@@ -399,22 +330,11 @@ impl Checker<'_> {
 
     fn text(&self, span: Span) -> String {
         let t = &self.program.sources.get(self.file).text;
-        t.get(span.start..span.end)
-            .unwrap_or("")
-            .split_whitespace()
-            .collect::<Vec<_>>()
-            .join(" ")
+        t.get(span.start..span.end).unwrap_or("").split_whitespace().collect::<Vec<_>>().join(" ")
     }
 
     fn values_domain(&self, values: &[Expr]) -> String {
-        format!(
-            "[{}]",
-            values
-                .iter()
-                .map(|v| self.text(v.span))
-                .collect::<Vec<_>>()
-                .join(", ")
-        )
+        format!("[{}]", values.iter().map(|v| self.text(v.span)).collect::<Vec<_>>().join(", "))
     }
 
     fn call(&mut self, callee: &Ident, args: &[Arg], span: Span) {
@@ -422,21 +342,13 @@ impl Checker<'_> {
             self.expr(&a.value);
         }
         if let Some(b) = self.lookup(&callee.name) {
-            self.err(ResolveError::NotCallable {
-                span: callee.span,
-                name: callee.name.clone(),
-                bound: b.span,
-            });
+            self.err(ResolveError::NotCallable { span: callee.span, name: callee.name.clone(), bound: b.span });
             return;
         }
         let scope = &self.program.modules[self.module].scope;
         let Some(&r) = scope.get(&callee.name) else {
             let suggestion = suggest(&callee.name, scope.keys().map(String::as_str));
-            self.err(ResolveError::UnknownCallee {
-                span: callee.span,
-                name: callee.name.clone(),
-                suggestion,
-            });
+            self.err(ResolveError::UnknownCallee { span: callee.span, name: callee.name.clone(), suggestion });
             return;
         };
         let def = self.program.item_loc(r);
@@ -454,22 +366,12 @@ impl Checker<'_> {
                     if positional >= params.len() {
                         if !too_many {
                             let n = args.iter().filter(|a| a.name.is_none()).count();
-                            self.err(ResolveError::TooManyArguments {
-                                span: a.span,
-                                callee: callee.name.clone(),
-                                expected: params.len(),
-                                given: n,
-                                def,
-                            });
+                            self.err(ResolveError::TooManyArguments { span: a.span, callee: callee.name.clone(), expected: params.len(), given: n, def });
                             too_many = true;
                         }
                     } else {
                         if let Some(first) = given[positional] {
-                            self.err(ResolveError::ArgumentTwice {
-                                span: a.span,
-                                name: params[positional].name.name.clone(),
-                                first,
-                            });
+                            self.err(ResolveError::ArgumentTwice { span: a.span, name: params[positional].name.name.clone(), first });
                         }
                         given[positional] = Some(a.span);
                     }
@@ -477,42 +379,21 @@ impl Checker<'_> {
                 }
                 Some(k) => match params.iter().position(|p| p.name.name == k.name) {
                     None => {
-                        let suggestion =
-                            suggest(&k.name, params.iter().map(|p| p.name.name.as_str()));
-                        self.err(ResolveError::UnknownKeyword {
-                            span: k.span,
-                            name: k.name.clone(),
-                            callee: callee.name.clone(),
-                            suggestion,
-                            def,
-                        });
+                        let suggestion = suggest(&k.name, params.iter().map(|p| p.name.name.as_str()));
+                        self.err(ResolveError::UnknownKeyword { span: k.span, name: k.name.clone(), callee: callee.name.clone(), suggestion, def });
                     }
                     Some(i) => {
                         if let Some(first) = given[i] {
-                            self.err(ResolveError::ArgumentTwice {
-                                span: a.span,
-                                name: k.name.clone(),
-                                first,
-                            });
+                            self.err(ResolveError::ArgumentTwice { span: a.span, name: k.name.clone(), first });
                         }
                         given[i] = Some(a.span);
                     }
                 },
             }
         }
-        let missing: Vec<String> = params
-            .iter()
-            .zip(&given)
-            .filter(|(p, g)| g.is_none() && p.default.is_none())
-            .map(|(p, _)| p.name.name.clone())
-            .collect();
+        let missing: Vec<String> = params.iter().zip(&given).filter(|(p, g)| g.is_none() && p.default.is_none()).map(|(p, _)| p.name.name.clone()).collect();
         if !missing.is_empty() {
-            self.err(ResolveError::MissingArguments {
-                span,
-                callee: callee.name.clone(),
-                missing,
-                def,
-            });
+            self.err(ResolveError::MissingArguments { span, callee: callee.name.clone(), missing, def });
         }
     }
 
@@ -520,9 +401,7 @@ impl Checker<'_> {
         match &e.kind {
             ExprKind::Int(_) | ExprKind::Float(_) | ExprKind::Str(_) | ExprKind::Bool(_) => {}
             ExprKind::Name(id) => {
-                if self.lookup(&id.name).is_none()
-                    && !(self.measures && MEASURES.contains(&id.name.as_str()))
-                {
+                if self.lookup(&id.name).is_none() && !(self.measures && MEASURES.contains(&id.name.as_str())) {
                     self.unknown(id);
                 }
             }
@@ -544,11 +423,7 @@ impl Checker<'_> {
                 self.expr(base);
                 self.expr(index);
             }
-            ExprKind::If {
-                cond,
-                then,
-                otherwise,
-            } => {
+            ExprKind::If { cond, then, otherwise } => {
                 self.expr(cond);
                 self.expr(then);
                 self.expr(otherwise);
@@ -559,33 +434,18 @@ impl Checker<'_> {
                 self.expr(value);
                 self.scopes.pop();
             }
-            ExprKind::LayerChoice {
-                naming,
-                alternatives,
-            } => {
+            ExprKind::LayerChoice { naming, alternatives } => {
                 let mut seen: HashMap<&str, Span> = HashMap::new();
                 for a in alternatives {
                     if let Some(first) = seen.get(a.name.name.as_str()) {
                         let first = Loc::new(self.file, *first);
-                        self.err(ResolveError::Duplicate {
-                            span: a.name.span,
-                            name: a.name.name.clone(),
-                            what: "alternative",
-                            first,
-                        });
+                        self.err(ResolveError::Duplicate { span: a.name.span, name: a.name.name.clone(), what: "alternative", first });
                     } else {
                         seen.insert(&a.name.name, a.name.span);
                     }
                     self.expr(&a.value);
                 }
-                let domain = format!(
-                    "{{{}}}",
-                    alternatives
-                        .iter()
-                        .map(|a| a.name.name.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                );
+                let domain = format!("{{{}}}", alternatives.iter().map(|a| a.name.name.as_str()).collect::<Vec<_>>().join(", "));
                 self.label(naming, domain);
             }
             ExprKind::ValueChoice { naming, values } => {
@@ -593,12 +453,7 @@ impl Checker<'_> {
                 let domain = self.values_domain(values);
                 self.label(naming, domain);
             }
-            ExprKind::Pick {
-                naming,
-                count,
-                candidates,
-                reduce,
-            } => {
+            ExprKind::Pick { naming, count, candidates, reduce } => {
                 self.expr(candidates);
                 let mut r = "sum".to_string();
                 if let Some(red) = reduce {
@@ -611,20 +466,10 @@ impl Checker<'_> {
                         });
                     }
                 }
-                let domain = format!(
-                    "pick {} of {} reduce {}",
-                    self.text(count.span),
-                    self.text(candidates.span),
-                    r
-                );
+                let domain = format!("pick {} of {} reduce {}", self.text(count.span), self.text(candidates.span), r);
                 self.label(naming, domain);
             }
-            ExprKind::Repeat {
-                naming,
-                depth,
-                var,
-                body,
-            } => {
+            ExprKind::Repeat { naming, depth, var, body } => {
                 let domain = match depth {
                     Depth::Choice { values, .. } => {
                         values.iter().for_each(|v| self.expr(v));

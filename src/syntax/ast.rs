@@ -73,11 +73,7 @@ pub struct Import {
 impl Import {
     /// The dotted module path (`std.ops`).
     pub fn dotted(&self) -> String {
-        self.path
-            .iter()
-            .map(|i| i.name.as_str())
-            .collect::<Vec<_>>()
-            .join(".")
+        self.path.iter().map(|i| i.name.as_str()).collect::<Vec<_>>().join(".")
     }
 
     /// The span of the module path alone.
@@ -580,11 +576,7 @@ fn walk_stmts(stmts: &[Stmt], f: &mut impl FnMut(&Expr)) {
 pub fn walk_expr(e: &Expr, f: &mut impl FnMut(&Expr)) {
     f(e);
     match &e.kind {
-        ExprKind::Int(_)
-        | ExprKind::Float(_)
-        | ExprKind::Str(_)
-        | ExprKind::Bool(_)
-        | ExprKind::Name(_) => {}
+        ExprKind::Int(_) | ExprKind::Float(_) | ExprKind::Str(_) | ExprKind::Bool(_) | ExprKind::Name(_) => {}
         ExprKind::List(items) => items.iter().for_each(|i| walk_expr(i, f)),
         ExprKind::ListComp { elem, iter, .. } => {
             walk_expr(elem, f);
@@ -600,11 +592,7 @@ pub fn walk_expr(e: &Expr, f: &mut impl FnMut(&Expr)) {
             walk_expr(base, f);
             walk_expr(index, f);
         }
-        ExprKind::If {
-            cond,
-            then,
-            otherwise,
-        } => {
+        ExprKind::If { cond, then, otherwise } => {
             walk_expr(cond, f);
             walk_expr(then, f);
             walk_expr(otherwise, f);
@@ -613,13 +601,9 @@ pub fn walk_expr(e: &Expr, f: &mut impl FnMut(&Expr)) {
             walk_stmts(stmts, f);
             walk_expr(value, f);
         }
-        ExprKind::LayerChoice { alternatives, .. } => {
-            alternatives.iter().for_each(|a| walk_expr(&a.value, f))
-        }
+        ExprKind::LayerChoice { alternatives, .. } => alternatives.iter().for_each(|a| walk_expr(&a.value, f)),
         ExprKind::ValueChoice { values, .. } => values.iter().for_each(|v| walk_expr(v, f)),
-        ExprKind::Pick {
-            count, candidates, ..
-        } => {
+        ExprKind::Pick { count, candidates, .. } => {
             walk_expr(count, f);
             walk_expr(candidates, f);
         }

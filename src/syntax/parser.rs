@@ -21,8 +21,23 @@ use pest::Parser as _;
 #[grammar = "../grammar/nas.pest"]
 pub struct NasParser;
 
-/// How deeply expressions may nest (each call, operator, choice or list is one level).
+/// How deeply expressions may nest (each call, operator, choice, list or pair of parentheses is
+/// one level).
 pub const MAX_NESTING: usize = 200;
+
+/// The nesting from which building the AST also checks that enough native stack is left.
+const STACK_CHECK_FROM: usize = 8;
+
+/// Whether the native stack is nearly used up (less than the 64 KiB that pest's guard keeps in
+/// reserve), measured by pest's own guard: a parser call refused for lack of stack fails an
+/// empty parse. `false` where the stack's bounds are unknown.
+///
+/// [`MAX_NESTING`] levels of the AST builder do not fit in every thread's stack (a level takes
+/// several KiB in unoptimised builds, and test and language-server threads have 2 MiB), so
+/// from [`STACK_CHECK_FROM`] on, running out of stack is reported as nesting too deep.
+fn stack_is_low() -> bool {
+    pest::state::<Rule, _>("", |s| s.optional(Ok)).is_err()
+}
 
 /// What a syntax error expected to find: a kind of construct or an exact token.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -105,10 +120,7 @@ pub fn parse_module(src: &str) -> (Module, Vec<SyntaxError>) {
         match NasParser::parse(Rule::file, text) {
             Ok(mut pairs) => {
                 let file = pairs.next().expect("the file rule yields one pair");
-                let mut b = Builder {
-                    offset: start,
-                    errors: Vec::new(),
-                };
+                let mut b = Builder { offset: start, errors: Vec::new() };
                 for pair in children(file) {
                     if pair.as_rule() == Rule::EOI {
                         continue;
@@ -134,10 +146,7 @@ pub fn parse_expr(src: &str) -> Result<Expr, SyntaxError> {
         Ok(mut pairs) => {
             let top = pairs.next().expect("expr_only yields one pair");
             let pair = children(top).next().expect("expr_only holds an expr");
-            let mut b = Builder {
-                offset: 0,
-                errors: Vec::new(),
-            };
+            let mut b = Builder { offset: 0, errors: Vec::new() };
             let (e, _) = b.expr(pair, 0)?;
             match b.errors.into_iter().next() {
                 Some(err) => Err(err),
@@ -162,9 +171,7 @@ fn chunks(src: &str, tokens: &[(Token, Span)]) -> Vec<(usize, usize)> {
                 continue;
             }
             Token::LineComment => continue,
-            Token::Import | Token::Block | Token::Network | Token::Operator
-                if at_line_start(src, span.start) =>
-            {
+            Token::Import | Token::Block | Token::Network | Token::Operator if at_line_start(src, span.start) => {
                 let s = doc_start.unwrap_or(span.start);
                 if s > 0 {
                     starts.push(s);
@@ -188,12 +195,7 @@ fn at_line_start(src: &str, offset: usize) -> bool {
 }
 
 /// Converts a pest error (positions relative to a chunk at `offset`) into a [`SyntaxError`].
-fn convert_error(
-    src: &str,
-    offset: usize,
-    tokens: &[(Token, Span)],
-    e: pest::error::Error<Rule>,
-) -> SyntaxError {
+fn convert_error(src: &str, offset: usize, tokens: &[(Token, Span)], e: pest::error::Error<Rule>) -> SyntaxError {
     let pos = match e.location {
         pest::error::InputLocation::Pos(p) => p,
         pest::error::InputLocation::Span((s, _)) => s,
@@ -205,16 +207,10 @@ fn convert_error(
             if let Some(Token::Str) | None = token_kind_at(tokens, pos) {
                 if src[pos..].starts_with('"') && !closes_on_line(&src[pos..]) {
                     let end = src[pos..].find('\n').map(|i| pos + i).unwrap_or(src.len());
-                    return SyntaxError::UnterminatedString {
-                        span: Span::new(pos, end),
-                    };
+                    return SyntaxError::UnterminatedString { span: Span::new(pos, end) };
                 }
             }
-            let mut expected: Vec<Expected> = positives
-                .iter()
-                .filter_map(|r| visible_rule(*r))
-                .map(Expected::Rule)
-                .collect();
+            let mut expected: Vec<Expected> = positives.iter().filter_map(|r| visible_rule(*r)).map(Expected::Rule).collect();
             if let Some(attempts) = e.parse_attempts() {
                 for t in attempts.expected_tokens() {
                     let token = t.to_string();
@@ -225,11 +221,7 @@ fn convert_error(
             }
             expected.sort();
             expected.dedup();
-            SyntaxError::Unexpected {
-                span,
-                found,
-                expected,
-            }
+            SyntaxError::Unexpected { span, found, expected }
         }
     }
 }
@@ -251,10 +243,7 @@ fn closes_on_line(s: &str) -> bool {
 
 fn token_kind_at(tokens: &[(Token, Span)], pos: usize) -> Option<Token> {
     let i = tokens.partition_point(|(_, s)| s.end <= pos);
-    tokens
-        .get(i)
-        .filter(|(_, s)| s.start <= pos)
-        .map(|(t, _)| *t)
+    tokens.get(i).filter(|(_, s)| s.start <= pos).map(|(t, _)| *t)
 }
 
 /// The token that starts at (or covers) `pos`, for "found ..." and the error's span.
@@ -262,20 +251,12 @@ fn found_at(src: &str, tokens: &[(Token, Span)], pos: usize) -> (Found, Span) {
     let i = tokens.partition_point(|(_, s)| s.end <= pos);
     match tokens.get(i) {
         Some(&(_, span)) => {
-            let span = if span.start <= pos {
-                span
-            } else {
-                Span::new(pos, pos)
-            };
+            let span = if span.start <= pos { span } else { Span::new(pos, pos) };
             if span.start == span.end {
                 return next_char(src, pos);
             }
             let text = &src[span.start..span.end];
-            let shown: String = if text.chars().count() > 24 {
-                text.chars().take(21).chain("...".chars()).collect()
-            } else {
-                text.to_string()
-            };
+            let shown: String = if text.chars().count() > 24 { text.chars().take(21).chain("...".chars()).collect() } else { text.to_string() };
             (Found::Token(shown), span)
         }
         None => next_char(src, pos),
@@ -287,20 +268,14 @@ fn next_char(src: &str, pos: usize) -> (Found, Span) {
         None => (Found::EndOfFile, Span::new(src.len(), src.len())),
         Some(c) => {
             let at = pos + src[pos..].find(c).unwrap_or(0);
-            (
-                Found::Token(c.to_string()),
-                Span::new(at, at + c.len_utf8()),
-            )
+            (Found::Token(c.to_string()), Span::new(at, at + c.len_utf8()))
         }
     }
 }
 
 /// Punctuation worth naming in "expected ..." (letters tried inside names are not).
 fn is_punctuation(t: &str) -> bool {
-    matches!(
-        t,
-        "(" | ")" | "[" | "]" | "{" | "}" | "," | ":" | ";" | "." | "..." | "->" | "=" | "\""
-    )
+    matches!(t, "(" | ")" | "[" | "]" | "{" | "}" | "," | ":" | ";" | "." | "..." | "->" | "=" | "\"")
 }
 
 /// Rules that mean something to a user; the rest are folded into these or dropped.
@@ -309,9 +284,10 @@ fn visible_rule(r: Rule) -> Option<Rule> {
     Some(match r {
         EOI => EOI,
         // Anything that can start an expression is "an expression".
-        expr | neg | kw_not | postfix_expr | choice_expr | pick_expr | repeat_expr | if_expr
-        | call | list_comp | list | block_expr | paren | float | int | string | kw_true
-        | kw_false => expr,
+        expr | neg | kw_not | postfix_expr | choice_expr | pick_expr | repeat_expr | if_expr | call | list | block_expr | paren | float | int | string
+        | kw_true | kw_false => expr,
+        // The `for` part of a comprehension.
+        list_comp => kw_for,
         ident | choice_name => ident,
         // Infix operators fold into one entry.
         range | or | and | eq | ne | le | ge | lt | gt | add | sub | mul | div | rem | pow => add,
@@ -342,10 +318,7 @@ impl Builder {
     }
 
     fn ident(&self, p: Pair<'_, Rule>) -> Ident {
-        Ident {
-            name: p.as_str().to_string(),
-            span: self.span(&p),
-        }
+        Ident { name: p.as_str().to_string(), span: self.span(&p) }
     }
 
     /// Builds one item; an item with an error inside is reported and left out.
@@ -388,12 +361,7 @@ impl Builder {
                 _ => {}
             }
         }
-        Ok(Import {
-            docs,
-            path,
-            names,
-            span,
-        })
+        Ok(Import { docs, path, names, span })
     }
 
     fn block(&mut self, p: Pair<'_, Rule>, kind: BlockKind) -> Res<BlockDecl> {
@@ -449,28 +417,19 @@ impl Builder {
                         let cspan = self.span(&cl);
                         match cl.as_rule() {
                             Rule::require => {
-                                let mut it =
-                                    children(cl).filter(|x| x.as_rule() != Rule::kw_require);
+                                let mut it = children(cl).filter(|x| x.as_rule() != Rule::kw_require);
                                 let cond = self.expr(it.next().expect("grammar: condition"), 1)?.0;
                                 let message = match it.next() {
                                     Some(s) => Some(self.string(s)?),
                                     None => None,
                                 };
-                                clauses.push(OpClause::Require {
-                                    cond,
-                                    message,
-                                    span: cspan,
-                                });
+                                clauses.push(OpClause::Require { cond, message, span: cspan });
                             }
                             Rule::measure => {
                                 let mut it = children(cl);
                                 let name = self.ident(it.next().expect("grammar: measure name"));
                                 let value = self.expr(it.next().expect("grammar: formula"), 1)?.0;
-                                clauses.push(OpClause::Measure {
-                                    name,
-                                    value,
-                                    span: cspan,
-                                });
+                                clauses.push(OpClause::Measure { name, value, span: cspan });
                             }
                             _ => {}
                         }
@@ -479,14 +438,7 @@ impl Builder {
                 _ => {}
             }
         }
-        Ok(OpDecl {
-            docs,
-            name: name.expect("grammar: op name"),
-            params,
-            ret: ret.expect("grammar: op type"),
-            clauses,
-            span,
-        })
+        Ok(OpDecl { docs, name: name.expect("grammar: op name"), params, ret: ret.expect("grammar: op type"), clauses, span })
     }
 
     fn params(&mut self, p: Pair<'_, Rule>) -> Res<Vec<Param>> {
@@ -506,19 +458,21 @@ impl Builder {
                     _ => {}
                 }
             }
-            out.push(Param {
-                docs,
-                name: name.expect("grammar: param name"),
-                ty: ty.expect("grammar: param type"),
-                default,
-                span,
-            });
+            out.push(Param { docs, name: name.expect("grammar: param name"), ty: ty.expect("grammar: param type"), default, span });
         }
         Ok(out)
     }
 
     fn ty(&mut self, p: Pair<'_, Rule>) -> Res<TypeExpr> {
+        self.ty_at(p, 1)
+    }
+
+    /// Builds a type nested `level` deep (`list[list[int]]` nests 2 deep).
+    fn ty_at(&mut self, p: Pair<'_, Rule>, level: usize) -> Res<TypeExpr> {
         let span = self.span(&p);
+        if level > MAX_NESTING || (level >= STACK_CHECK_FROM && stack_is_low()) {
+            return Err(SyntaxError::TooDeep { span });
+        }
         match p.as_rule() {
             Rule::tensor_type => {
                 let mut dims = Vec::new();
@@ -538,7 +492,7 @@ impl Builder {
                 let mut it = children(p);
                 let name = self.ident(it.next().expect("grammar: type name"));
                 let arg = match it.next() {
-                    Some(a) => Some(Box::new(self.ty(a)?)),
+                    Some(a) => Some(Box::new(self.ty_at(a, level + 1)?)),
                     None => None,
                 };
                 Ok(TypeExpr::Named { name, arg, span })
@@ -574,16 +528,7 @@ impl Builder {
                     }
                 }
                 let (value, h) = value.expect("grammar: let value");
-                Ok((
-                    Stmt::Let {
-                        docs,
-                        name: name.expect("grammar: let name"),
-                        ty,
-                        value,
-                        span,
-                    },
-                    h,
-                ))
+                Ok((Stmt::Let { docs, name: name.expect("grammar: let name"), ty, value, span }, h))
             }
             Rule::for_stmt => {
                 let mut var = None;
@@ -608,9 +553,7 @@ impl Builder {
                 ))
             }
             Rule::return_stmt => {
-                let e = children(p)
-                    .find(|c| c.as_rule() == Rule::expr)
-                    .expect("grammar: return value");
+                let e = children(p).find(|c| c.as_rule() == Rule::expr).expect("grammar: return value");
                 let (value, h) = self.expr(e, level)?;
                 Ok((Stmt::Return { value, span }, h))
             }
@@ -627,68 +570,37 @@ impl Builder {
     }
 
     /// Builds an expression at nesting `level`; returns it with its height.
+    ///
+    /// `expr`, `postfix`, `primary` and `prim_paren` are what every level of nesting passes
+    /// through, so they keep few locals (the work is done in [`Operands`] and [`index_into`]):
+    /// in unoptimised builds each local gets its own stack slot, and [`MAX_NESTING`] levels
+    /// must fit in a 2 MiB thread.
     fn expr(&mut self, p: Pair<'_, Rule>, level: usize) -> Res<(Expr, usize)> {
-        let span = self.span(&p);
-        self.check_level(level, span)?;
-        // Flatten `prefix* operand (infix prefix* operand)*` and apply precedence.
-        let mut operands: Vec<(Expr, usize)> = Vec::new();
-        let mut ops: Vec<(BinOp, Span)> = Vec::new();
-        let mut prefixes: Vec<(UnaryOp, Span)> = Vec::new();
-        let n_ops = children(p.clone())
-            .filter(|c| binop(c.as_rule()).is_some())
-            .count();
-        self.check_level(level + n_ops, span)?;
+        let mut parts = Operands::new(self.offset, &p, level)?;
         for c in children(p) {
-            let r = c.as_rule();
-            if let Some(op) = binop(r) {
-                ops.push((op, self.span(&c)));
-                continue;
-            }
-            match r {
-                Rule::neg => prefixes.push((UnaryOp::Neg, self.span(&c))),
-                Rule::kw_not => prefixes.push((UnaryOp::Not, self.span(&c))),
-                Rule::postfix_expr => {
-                    let inner_level = level + n_ops + prefixes.len();
-                    let (mut e, mut h) = self.postfix(c, inner_level)?;
-                    while let Some((op, ospan)) = prefixes.pop() {
-                        let s = ospan.to(e.span);
-                        e = Expr {
-                            kind: ExprKind::Unary {
-                                op,
-                                operand: Box::new(e),
-                            },
-                            span: s,
-                        };
-                        h += 1;
-                    }
-                    operands.push((e, h));
-                }
-                other => unreachable!("the grammar has no expression part {other:?}"),
+            if c.as_rule() == Rule::postfix_expr {
+                let built = self.postfix(c, parts.operand_level());
+                parts.push_operand(built)?;
+            } else {
+                parts.push_token(&c);
             }
         }
-        Ok(climb(operands, ops))
+        Ok(parts.finish())
     }
 
     fn postfix(&mut self, p: Pair<'_, Rule>, level: usize) -> Res<(Expr, usize)> {
         let n_idx = children(p.clone()).count().saturating_sub(1);
         let mut it = children(p);
         self.check_level(level + n_idx, Span::default())?;
-        let (mut e, mut h) = self.primary(it.next().expect("grammar: primary"), level + n_idx)?;
+        let first = it.next().expect("grammar: primary");
+        let mut acc = self.primary(first, level + n_idx);
         for idx in it {
             let ispan = self.span(&idx);
             let inner = children(idx).next().expect("grammar: index expr");
-            let (i, ih) = self.expr(inner, level + n_idx)?;
-            let s = e.span.to(ispan);
-            e = Expr {
-                kind: ExprKind::Index {
-                    base: Box::new(e),
-                    index: Box::new(i),
-                },
-                span: s,
-            };
-            h = h.max(ih) + 1;
+            let built = self.expr(inner, level + n_idx);
+            acc = index_into(acc, built, ispan);
         }
-        Ok((e, h))
+        acc
     }
 
     fn exprs(&mut self, p: Pair<'_, Rule>, level: usize) -> Res<(Vec<Expr>, usize)> {
@@ -714,9 +626,7 @@ impl Builder {
                 value.push(c);
                 continue;
             }
-            let (j, e) = chars
-                .next()
-                .expect("grammar: a backslash is followed by a character");
+            let (j, e) = chars.next().expect("grammar: a backslash is followed by a character");
             match e {
                 'n' => value.push('\n'),
                 't' => value.push('\t'),
@@ -724,27 +634,18 @@ impl Builder {
                 '\\' => value.push('\\'),
                 other => {
                     let start = span.start + 1 + i;
-                    return Err(SyntaxError::BadEscape {
-                        span: Span::new(start, span.start + 1 + j + other.len_utf8()),
-                        escape: other,
-                    });
+                    return Err(SyntaxError::BadEscape { span: Span::new(start, span.start + 1 + j + other.len_utf8()), escape: other });
                 }
             }
         }
         Ok(StrLit { value, span })
     }
 
-    fn naming(
-        &mut self,
-        name: Option<Pair<'_, Rule>>,
-        label: Option<Pair<'_, Rule>>,
-    ) -> Res<ChoiceName> {
+    fn naming(&mut self, name: Option<Pair<'_, Rule>>, label: Option<Pair<'_, Rule>>) -> Res<ChoiceName> {
         let name = name.map(|n| self.ident(children(n).next().expect("grammar: choice name")));
         let label = match label {
             Some(l) => {
-                let s = children(l)
-                    .find(|x| x.as_rule() == Rule::string)
-                    .expect("grammar: label string");
+                let s = children(l).find(|x| x.as_rule() == Rule::string).expect("grammar: label string");
                 Some(self.string(s)?)
             }
             None => None,
@@ -752,11 +653,33 @@ impl Builder {
         Ok(ChoiceName { name, label })
     }
 
+    /// Builds a primary expression. Every kind is built by its own method, so that this
+    /// function, which each level of nesting passes through, keeps a small stack frame: with
+    /// all kinds' locals in one frame, a level took about 34 KiB of stack in unoptimised
+    /// builds, and [`MAX_NESTING`] levels overflowed a 2 MiB thread.
     fn primary(&mut self, p: Pair<'_, Rule>, level: usize) -> Res<(Expr, usize)> {
         let span = self.span(&p);
-        self.check_level(level, span)?;
+        if level > MAX_NESTING || (level >= STACK_CHECK_FROM && stack_is_low()) {
+            return Err(SyntaxError::TooDeep { span });
+        }
         let next = level + 1;
-        let (kind, h) = match p.as_rule() {
+        let built = match p.as_rule() {
+            // Parentheses add no level to the AST, but one to the builder's recursion.
+            Rule::paren => return self.prim_paren(p, next, span),
+            Rule::list => self.prim_list(p, next),
+            Rule::call => self.prim_call(p, next),
+            Rule::if_expr => self.prim_if(p, next),
+            Rule::block_expr => self.prim_block(p, next),
+            Rule::choice_expr => self.prim_choice(p, next),
+            Rule::pick_expr => self.prim_pick(p, next),
+            Rule::repeat_expr => self.prim_repeat(p, next),
+            _ => self.prim_atom(p, span),
+        };
+        finish_primary(built, level, span)
+    }
+
+    fn prim_atom(&mut self, p: Pair<'_, Rule>, span: Span) -> Res<(ExprKind, usize)> {
+        Ok(match p.as_rule() {
             Rule::int => {
                 let digits: String = p.as_str().chars().filter(|&c| c != '_').collect();
                 match digits.parse::<i64>() {
@@ -775,235 +698,191 @@ impl Builder {
             Rule::kw_true => (ExprKind::Bool(true), 1),
             Rule::kw_false => (ExprKind::Bool(false), 1),
             Rule::ident => (ExprKind::Name(self.ident(p)), 1),
-            Rule::paren => {
-                let e = children(p).next().expect("grammar: parenthesised expr");
-                let (mut inner, h) = self.expr(e, level)?;
-                inner.span = span;
-                return Ok((inner, h));
-            }
-            Rule::list => {
-                let (items, h) = self.exprs(p, next)?;
-                (ExprKind::List(items), h + 1)
-            }
-            Rule::list_comp => {
-                let mut it = children(p);
-                let (elem, h1) = self.expr(it.next().expect("grammar: element"), next)?;
-                let _for = it.next();
-                let var = self.ident(it.next().expect("grammar: variable"));
-                let _in = it.next();
-                let (iter, h2) = self.expr(it.next().expect("grammar: iterable"), next)?;
-                (
-                    ExprKind::ListComp {
-                        elem: Box::new(elem),
-                        var,
-                        iter: Box::new(iter),
-                    },
-                    h1.max(h2) + 1,
-                )
-            }
-            Rule::call => {
-                let mut it = children(p);
-                let callee = self.ident(it.next().expect("grammar: callee"));
-                let mut args = Vec::new();
-                let mut label = None;
-                let mut h = 0;
-                for a in it {
-                    if a.as_rule() == Rule::label_clause {
-                        let s = children(a).find(|x| x.as_rule() == Rule::string).expect("grammar: label string");
-                        label = Some(self.string(s)?);
-                        continue;
-                    }
-                    let aspan = self.span(&a);
-                    let mut name = None;
-                    let mut value = None;
-                    for x in children(a) {
-                        match x.as_rule() {
-                            Rule::ident => name = Some(self.ident(x)),
-                            _ => value = Some(self.expr(x, next)?),
-                        }
-                    }
-                    let (value, vh) = value.expect("grammar: argument value");
-                    h = h.max(vh);
-                    args.push(Arg {
-                        name,
-                        value,
-                        span: aspan,
-                    });
-                }
-                (ExprKind::Call { callee, args, label }, h + 1)
-            }
-            Rule::if_expr => {
-                let mut es = Vec::new();
-                let mut h = 0;
-                for c in children(p).filter(|c| c.as_rule() == Rule::expr) {
-                    let (e, eh) = self.expr(c, next)?;
-                    h = h.max(eh);
-                    es.push(e);
-                }
-                let otherwise = Box::new(es.pop().expect("grammar: else"));
-                let then = Box::new(es.pop().expect("grammar: then"));
-                let cond = Box::new(es.pop().expect("grammar: condition"));
-                (
-                    ExprKind::If {
-                        cond,
-                        then,
-                        otherwise,
-                    },
-                    h + 1,
-                )
-            }
-            Rule::block_expr => {
-                let (stmts, value, h) = self.block_expr(p, next)?;
-                (
-                    ExprKind::Block {
-                        stmts,
-                        value: Box::new(value),
-                    },
-                    h + 1,
-                )
-            }
-            Rule::choice_expr => {
-                let mut name = None;
-                let mut label = None;
-                let mut result = None;
-                for c in children(p) {
-                    match c.as_rule() {
-                        Rule::choice_name => name = Some(c),
-                        Rule::label_clause => label = Some(c),
-                        Rule::alternatives => {
-                            let mut alts = Vec::new();
-                            let mut h = 0;
-                            for a in children(c) {
-                                let aspan = self.span(&a);
-                                let mut docs = Vec::new();
-                                let mut aname = None;
-                                let mut value = None;
-                                for x in children(a) {
-                                    match x.as_rule() {
-                                        Rule::doc => docs = self.docs(x),
-                                        Rule::ident => aname = Some(self.ident(x)),
-                                        _ => value = Some(self.expr(x, next)?),
-                                    }
-                                }
-                                let (value, vh) = value.expect("grammar: alternative value");
-                                h = h.max(vh);
-                                alts.push(Alternative {
-                                    docs,
-                                    name: aname.expect("grammar: alternative name"),
-                                    value,
-                                    span: aspan,
-                                });
-                            }
-                            result = Some((true, alts, Vec::new(), h));
-                        }
-                        Rule::values => {
-                            let (vals, h) = self.exprs(c, next)?;
-                            result = Some((false, Vec::new(), vals, h));
-                        }
-                        _ => {}
-                    }
-                }
-                let naming = self.naming(name, label)?;
-                let (layer, alternatives, values, h) = result.expect("grammar: choice body");
-                if layer {
-                    (
-                        ExprKind::LayerChoice {
-                            naming,
-                            alternatives,
-                        },
-                        h + 1,
-                    )
-                } else {
-                    (ExprKind::ValueChoice { naming, values }, h + 1)
-                }
-            }
-            Rule::pick_expr => {
-                let mut name = None;
-                let mut label = None;
-                let mut count = None;
-                let mut candidates = None;
-                let mut reduce = None;
-                for c in children(p) {
-                    match c.as_rule() {
-                        Rule::choice_name => name = Some(c),
-                        Rule::label_clause => label = Some(c),
-                        Rule::int => count = Some(self.primary(c, next)?.0),
-                        Rule::expr => candidates = Some(self.expr(c, next)?),
-                        Rule::ident => reduce = Some(self.ident(c)),
-                        _ => {}
-                    }
-                }
-                let naming = self.naming(name, label)?;
-                let (candidates, h) = candidates.expect("grammar: pick candidates");
-                (
-                    ExprKind::Pick {
-                        naming,
-                        count: Box::new(count.expect("grammar: pick count")),
-                        candidates: Box::new(candidates),
-                        reduce,
-                    },
-                    h + 1,
-                )
-            }
-            Rule::repeat_expr => {
-                let mut name = None;
-                let mut label = None;
-                let mut depth = None;
-                let mut var = None;
-                let mut body = None;
-                let mut h = 0;
-                for c in children(p) {
-                    match c.as_rule() {
-                        Rule::choice_name => name = Some(c),
-                        Rule::label_clause => label = Some(c),
-                        Rule::values => {
-                            let vspan = self.span(&c);
-                            let (values, vh) = self.exprs(c, next)?;
-                            h = h.max(vh);
-                            depth = Some(Depth::Choice {
-                                values,
-                                span: vspan,
-                            });
-                        }
-                        Rule::fixed_depth => {
-                            let e = children(c).next().expect("grammar: depth");
-                            let (e, eh) = self.expr(e, next)?;
-                            h = h.max(eh);
-                            depth = Some(Depth::Fixed(Box::new(e)));
-                        }
-                        Rule::ident => var = Some(self.ident(c)),
-                        Rule::block_expr => {
-                            let bspan = self.span(&c);
-                            let (stmts, value, bh) = self.block_expr(c, next)?;
-                            h = h.max(bh);
-                            body = Some(Expr {
-                                kind: ExprKind::Block {
-                                    stmts,
-                                    value: Box::new(value),
-                                },
-                                span: bspan,
-                            });
-                        }
-                        _ => {}
-                    }
-                }
-                let naming = self.naming(name, label)?;
-                (
-                    ExprKind::Repeat {
-                        naming,
-                        depth: depth.expect("grammar: depth"),
-                        var: var.expect("grammar: carried variable"),
-                        body: Box::new(body.expect("grammar: repeat body")),
-                    },
-                    h + 2,
-                )
-            }
             other => unreachable!("the grammar has no primary {other:?}"),
-        };
-        if level + h > MAX_NESTING {
-            return Err(SyntaxError::TooDeep { span });
+        })
+    }
+
+    fn prim_paren(&mut self, p: Pair<'_, Rule>, level: usize, span: Span) -> Res<(Expr, usize)> {
+        let e = children(p).next().expect("grammar: parenthesised expr");
+        let mut built = self.expr(e, level);
+        if let Ok((inner, _)) = &mut built {
+            inner.span = span;
         }
-        Ok((Expr { kind, span }, h))
+        built
+    }
+
+    /// A list, or a comprehension when the `for` part (`list_comp`) follows the first element.
+    fn prim_list(&mut self, p: Pair<'_, Rule>, next: usize) -> Res<(ExprKind, usize)> {
+        let Some(comp) = children(p.clone()).find(|c| c.as_rule() == Rule::list_comp) else {
+            let (items, h) = self.exprs(p, next)?;
+            return Ok((ExprKind::List(items), h + 1));
+        };
+        let elem = children(p).next().expect("grammar: element");
+        let (elem, h1) = self.expr(elem, next)?;
+        let mut it = children(comp);
+        let _for = it.next();
+        let var = self.ident(it.next().expect("grammar: variable"));
+        let _in = it.next();
+        let (iter, h2) = self.expr(it.next().expect("grammar: iterable"), next)?;
+        Ok((ExprKind::ListComp { elem: Box::new(elem), var, iter: Box::new(iter) }, h1.max(h2) + 1))
+    }
+
+    fn prim_call(&mut self, p: Pair<'_, Rule>, next: usize) -> Res<(ExprKind, usize)> {
+        let mut it = children(p);
+        let callee = self.ident(it.next().expect("grammar: callee"));
+        let mut args = Vec::new();
+        let mut label = None;
+        let mut h = 0;
+        for a in it {
+            if a.as_rule() == Rule::label_clause {
+                let s = children(a).find(|x| x.as_rule() == Rule::string).expect("grammar: label string");
+                label = Some(self.string(s)?);
+                continue;
+            }
+            let aspan = self.span(&a);
+            let mut name = None;
+            let mut value = None;
+            for x in children(a) {
+                match x.as_rule() {
+                    Rule::ident => name = Some(self.ident(x)),
+                    _ => value = Some(self.expr(x, next)?),
+                }
+            }
+            let (value, vh) = value.expect("grammar: argument value");
+            h = h.max(vh);
+            args.push(Arg { name, value, span: aspan });
+        }
+        Ok((ExprKind::Call { callee, args, label }, h + 1))
+    }
+
+    fn prim_if(&mut self, p: Pair<'_, Rule>, next: usize) -> Res<(ExprKind, usize)> {
+        let mut es = Vec::new();
+        let mut h = 0;
+        for c in children(p).filter(|c| c.as_rule() == Rule::expr) {
+            let (e, eh) = self.expr(c, next)?;
+            h = h.max(eh);
+            es.push(e);
+        }
+        let otherwise = Box::new(es.pop().expect("grammar: else"));
+        let then = Box::new(es.pop().expect("grammar: then"));
+        let cond = Box::new(es.pop().expect("grammar: condition"));
+        Ok((ExprKind::If { cond, then, otherwise }, h + 1))
+    }
+
+    fn prim_block(&mut self, p: Pair<'_, Rule>, next: usize) -> Res<(ExprKind, usize)> {
+        let (stmts, value, h) = self.block_expr(p, next)?;
+        Ok((ExprKind::Block { stmts, value: Box::new(value) }, h + 1))
+    }
+
+    fn prim_choice(&mut self, p: Pair<'_, Rule>, next: usize) -> Res<(ExprKind, usize)> {
+        let mut name = None;
+        let mut label = None;
+        let mut result = None;
+        for c in children(p) {
+            match c.as_rule() {
+                Rule::choice_name => name = Some(c),
+                Rule::label_clause => label = Some(c),
+                Rule::alternatives => {
+                    let mut alts = Vec::new();
+                    let mut h = 0;
+                    for a in children(c) {
+                        let aspan = self.span(&a);
+                        let mut docs = Vec::new();
+                        let mut aname = None;
+                        let mut value = None;
+                        for x in children(a) {
+                            match x.as_rule() {
+                                Rule::doc => docs = self.docs(x),
+                                Rule::ident => aname = Some(self.ident(x)),
+                                _ => value = Some(self.expr(x, next)?),
+                            }
+                        }
+                        let (value, vh) = value.expect("grammar: alternative value");
+                        h = h.max(vh);
+                        alts.push(Alternative { docs, name: aname.expect("grammar: alternative name"), value, span: aspan });
+                    }
+                    result = Some((true, alts, Vec::new(), h));
+                }
+                Rule::values => {
+                    let (vals, h) = self.exprs(c, next)?;
+                    result = Some((false, Vec::new(), vals, h));
+                }
+                _ => {}
+            }
+        }
+        let naming = self.naming(name, label)?;
+        let (layer, alternatives, values, h) = result.expect("grammar: choice body");
+        if layer {
+            Ok((ExprKind::LayerChoice { naming, alternatives }, h + 1))
+        } else {
+            Ok((ExprKind::ValueChoice { naming, values }, h + 1))
+        }
+    }
+
+    fn prim_pick(&mut self, p: Pair<'_, Rule>, next: usize) -> Res<(ExprKind, usize)> {
+        let mut name = None;
+        let mut label = None;
+        let mut count = None;
+        let mut candidates = None;
+        let mut reduce = None;
+        for c in children(p) {
+            match c.as_rule() {
+                Rule::choice_name => name = Some(c),
+                Rule::label_clause => label = Some(c),
+                Rule::int => count = Some(self.primary(c, next)?.0),
+                Rule::expr => candidates = Some(self.expr(c, next)?),
+                Rule::ident => reduce = Some(self.ident(c)),
+                _ => {}
+            }
+        }
+        let naming = self.naming(name, label)?;
+        let (candidates, h) = candidates.expect("grammar: pick candidates");
+        Ok((ExprKind::Pick { naming, count: Box::new(count.expect("grammar: pick count")), candidates: Box::new(candidates), reduce }, h + 1))
+    }
+
+    fn prim_repeat(&mut self, p: Pair<'_, Rule>, next: usize) -> Res<(ExprKind, usize)> {
+        let mut name = None;
+        let mut label = None;
+        let mut depth = None;
+        let mut var = None;
+        let mut body = None;
+        let mut h = 0;
+        for c in children(p) {
+            match c.as_rule() {
+                Rule::choice_name => name = Some(c),
+                Rule::label_clause => label = Some(c),
+                Rule::values => {
+                    let vspan = self.span(&c);
+                    let (values, vh) = self.exprs(c, next)?;
+                    h = h.max(vh);
+                    depth = Some(Depth::Choice { values, span: vspan });
+                }
+                Rule::fixed_depth => {
+                    let e = children(c).next().expect("grammar: depth");
+                    let (e, eh) = self.expr(e, next)?;
+                    h = h.max(eh);
+                    depth = Some(Depth::Fixed(Box::new(e)));
+                }
+                Rule::ident => var = Some(self.ident(c)),
+                Rule::block_expr => {
+                    let bspan = self.span(&c);
+                    let (stmts, value, bh) = self.block_expr(c, next)?;
+                    h = h.max(bh);
+                    body = Some(Expr { kind: ExprKind::Block { stmts, value: Box::new(value) }, span: bspan });
+                }
+                _ => {}
+            }
+        }
+        let naming = self.naming(name, label)?;
+        Ok((
+            ExprKind::Repeat {
+                naming,
+                depth: depth.expect("grammar: depth"),
+                var: var.expect("grammar: carried variable"),
+                body: Box::new(body.expect("grammar: repeat body")),
+            },
+            h + 2,
+        ))
     }
 
     fn block_expr(&mut self, p: Pair<'_, Rule>, level: usize) -> Res<(Vec<Stmt>, Expr, usize)> {
@@ -1023,6 +902,84 @@ impl Builder {
         }
         Ok((stmts, value.expect("grammar: block value"), h))
     }
+}
+
+/// The parts of one `expr` being built: operands with the prefix operators before them, and the
+/// infix operators between them. Kept out of [`Builder::expr`] so that its frame stays small.
+struct Operands {
+    offset: usize,
+    level: usize,
+    n_ops: usize,
+    operands: Vec<(Expr, usize)>,
+    ops: Vec<(BinOp, Span)>,
+    prefixes: Vec<(UnaryOp, Span)>,
+}
+
+impl Operands {
+    /// Checks the nesting the expression's operators add at `level`.
+    fn new(offset: usize, p: &Pair<'_, Rule>, level: usize) -> Res<Operands> {
+        let s = p.as_span();
+        let span = Span::new(s.start() + offset, s.end() + offset);
+        let n_ops = children(p.clone()).filter(|c| binop(c.as_rule()).is_some()).count();
+        if level + n_ops > MAX_NESTING {
+            return Err(SyntaxError::TooDeep { span });
+        }
+        Ok(Operands { offset, level, n_ops, operands: Vec::new(), ops: Vec::new(), prefixes: Vec::new() })
+    }
+
+    /// The level of the next operand, below every operator of the expression and its prefixes.
+    fn operand_level(&self) -> usize {
+        self.level + self.n_ops + self.prefixes.len()
+    }
+
+    /// An infix or prefix operator.
+    fn push_token(&mut self, c: &Pair<'_, Rule>) {
+        let s = c.as_span();
+        let span = Span::new(s.start() + self.offset, s.end() + self.offset);
+        let r = c.as_rule();
+        if let Some(op) = binop(r) {
+            self.ops.push((op, span));
+            return;
+        }
+        match r {
+            Rule::neg => self.prefixes.push((UnaryOp::Neg, span)),
+            Rule::kw_not => self.prefixes.push((UnaryOp::Not, span)),
+            other => unreachable!("the grammar has no expression part {other:?}"),
+        }
+    }
+
+    /// An operand, wrapped in the prefix operators written before it.
+    fn push_operand(&mut self, built: Res<(Expr, usize)>) -> Res<()> {
+        let (mut e, mut h) = built?;
+        while let Some((op, ospan)) = self.prefixes.pop() {
+            let s = ospan.to(e.span);
+            e = Expr { kind: ExprKind::Unary { op, operand: Box::new(e) }, span: s };
+            h += 1;
+        }
+        self.operands.push((e, h));
+        Ok(())
+    }
+
+    fn finish(self) -> (Expr, usize) {
+        climb(self.operands, self.ops)
+    }
+}
+
+/// `base[index]`, from the two built parts.
+fn index_into(base: Res<(Expr, usize)>, index: Res<(Expr, usize)>, ispan: Span) -> Res<(Expr, usize)> {
+    let (e, h) = base?;
+    let (i, ih) = index?;
+    let s = e.span.to(ispan);
+    Ok((Expr { kind: ExprKind::Index { base: Box::new(e), index: Box::new(i) }, span: s }, h.max(ih) + 1))
+}
+
+/// A primary expression from its built kind, if the nesting it adds at `level` is allowed.
+fn finish_primary(built: Res<(ExprKind, usize)>, level: usize, span: Span) -> Res<(Expr, usize)> {
+    let (kind, h) = built?;
+    if level + h > MAX_NESTING {
+        return Err(SyntaxError::TooDeep { span });
+    }
+    Ok((Expr { kind, span }, h))
 }
 
 fn binop(r: Rule) -> Option<BinOp> {
@@ -1068,18 +1025,7 @@ fn climb(operands: Vec<(Expr, usize)>, ops: Vec<(BinOp, Span)>) -> (Expr, usize)
         let (rhs, rh) = out.pop().expect("operand");
         let (lhs, lh) = out.pop().expect("operand");
         let span = lhs.span.to(rhs.span);
-        out.push((
-            Expr {
-                kind: ExprKind::Binary {
-                    op,
-                    op_span,
-                    lhs: Box::new(lhs),
-                    rhs: Box::new(rhs),
-                },
-                span,
-            },
-            lh.max(rh) + 1,
-        ));
+        out.push((Expr { kind: ExprKind::Binary { op, op_span, lhs: Box::new(lhs), rhs: Box::new(rhs) }, span }, lh.max(rh) + 1));
     }
     let mut operands = operands.into_iter();
     out.push(operands.next().expect("an expression has an operand"));

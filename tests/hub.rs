@@ -1,0 +1,167 @@
+//! The model-space hub (`stdlib/spaces/`): every published space compiles, has the published
+//! number of architectures, and reproduces published parameter counts.
+
+use nasc::arch::{self, Architecture};
+use nasc::check::check_program;
+use nasc::diagnostics::wording;
+use nasc::facts::facts;
+use nasc::ir::Graph;
+use std::collections::HashSet;
+use std::io::Read;
+use std::path::Path;
+
+/// Loads and elaborates `path`; panics with the rendered diagnostics on any error. Returns
+/// every network of the file, by name.
+fn networks(path: &str) -> Vec<(String, Graph)> {
+    let (program, errors) = nasc::resolve::load_path(Path::new(path)).expect("readable");
+    assert!(errors.is_empty(), "{path}: {errors:?}");
+    let (graphs, errors) = check_program(&program);
+    let diags: Vec<_> = errors.iter().map(wording::type_error).collect();
+    assert!(diags.is_empty(), "{path}:\n{}", nasc::diagnostics::render_plain(&diags, &program.sources));
+    graphs.into_iter().map(|g| (g.name.clone(), g)).collect()
+}
+
+fn network(path: &str, name: &str) -> Graph {
+    networks(path).into_iter().find(|(n, _)| n == name).unwrap_or_else(|| panic!("{path} has no network {name}")).1
+}
+
+/// Reads an architecture JSON file against a space; panics naming every bad label.
+fn arch_file(g: &Graph, path: &str) -> Architecture {
+    let text = std::fs::read_to_string(path).expect("readable architecture");
+    Architecture::from_json(g, &text).unwrap_or_else(|e| panic!("{path}: {e:?}"))
+}
+
+// ---------------------------------------------------------------------------------------------
+// NAS-Bench-201.
+// ---------------------------------------------------------------------------------------------
+
+const NB201: &str = "stdlib/spaces/nasbench201.nas";
+
+/// The benchmark's architecture string `|op~0|+|op~0|op~1|+|op~0|op~1|op~2|` as nasc's JSON:
+/// group i (from 1), position j is the label `cell/edge[i][j]`.
+fn nb201_json(arch: &str) -> String {
+    let mut m = serde_json::Map::new();
+    for (i, group) in arch.split('+').enumerate() {
+        for (j, entry) in group.trim_matches('|').split('|').enumerate() {
+            let (op, from) = entry.split_once('~').expect("op~j");
+            assert_eq!(from.parse::<usize>().expect("source node"), j, "{arch}");
+            m.insert(format!("cell/edge[{}][{j}]", i + 1), serde_json::Value::from(op));
+        }
+    }
+    serde_json::Value::Object(m).to_string()
+}
+
+#[test]
+fn nasbench201_has_exactly_the_benchmarks_15625_architectures() {
+    let g = network(NB201, "NasBench201");
+    let names: Vec<&str> = g.labels.labels.iter().map(|l| l.name.as_str()).collect();
+    assert_eq!(names, ["cell/edge[1][0]", "cell/edge[2][0]", "cell/edge[2][1]", "cell/edge[3][0]", "cell/edge[3][1]", "cell/edge[3][2]"]);
+    let f = facts(&g);
+    assert_eq!(f.architectures.to_string(), "15625");
+    assert_eq!(f.distinct, Some(15_625));
+    // All edges `none`: stem, two residual blocks, final batch norm and classifier only.
+    // Every edge `nor_conv_3x3`: the benchmark's largest network, 1.5316 MB.
+    assert!(f.params.exact);
+    assert_eq!((f.params.min, f.params.max), (73_306, 1_531_546));
+}
+
+/// Benchmark indices whose `cifar10valid_params_mb` is not the parameter count of the row's own
+/// architecture. This is a known bug of the benchmark's 200-epoch records (NATS-Bench issue
+/// #36, "get_cost_info(hp="200") returns weird value for some models", labelled a bug; also
+/// AutoDL-Projects issue #134): for some architectures, the 200-epoch cost record (and so this
+/// table) carries the parameter count of another architecture, while the 12-epoch record has
+/// the right one. Issue #36's three examples are 15474 (0.802426 at 12 epochs, as nasc says),
+/// 7268 and 15033. Every row here is off by exactly one convolution edge (28,000 parameters for
+/// a 1x1, 243,040 for a 3x3, over the 15 cells), and the table's training times follow the
+/// row's own architecture, not the parameter count. Pinned so that any change is noticed.
+const NB201_WRONG_PARAMS_IN_TABLE: [u32; 150] = [
+    327, 737, 768, 770, 775, 1151, 2958, 3034, 3077, 3103, 3113, 3400, 3681, 3899, 4024, 4070, 4137, 4165, 4227, 4248, 4464, 4578, 4650, 4815, 4982, 5010,
+    5065, 5694, 5751, 5824, 5835, 6545, 6547, 6769, 6877, 6912, 6977, 7263, 7268, 7326, 7358, 7396, 7629, 7717, 7785, 7793, 7894, 7950, 7981, 8181, 8280, 8322,
+    8423, 8447, 8533, 8540, 8557, 8719, 8809, 8965, 9043, 9141, 9172, 9270, 9296, 9444, 9473, 9597, 9632, 9654, 9735, 10107, 10118, 10162, 10167, 10207, 10212,
+    10281, 10308, 10340, 10369, 10597, 10709, 10821, 10906, 10947, 10978, 11073, 11096, 11167, 11222, 11238, 11259, 11370, 11374, 11511, 11514, 11581, 11676,
+    11843, 11911, 11961, 11964, 12016, 12121, 12187, 12204, 12271, 12316, 12317, 12464, 12540, 12542, 12568, 12707, 12748, 12822, 12844, 12939, 13003, 13223,
+    13326, 13479, 13492, 13599, 13970, 14264, 14267, 14293, 14412, 14419, 14529, 14648, 14661, 14684, 14689, 14995, 15033, 15036, 15040, 15107, 15347, 15372,
+    15386, 15392, 15403, 15435, 15474, 15484, 15539,
+];
+
+#[test]
+fn nasbench201_parameter_counts_match_the_benchmark_for_all_15625_architectures() {
+    let g = network(NB201, "NasBench201");
+    let mut gz = flate2::read::GzDecoder::new(std::fs::File::open("tests/data/nb201_compact.csv.gz").expect("data"));
+    let mut text = String::new();
+    gz.read_to_string(&mut text).expect("gzip");
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().expect("header").split(',').collect();
+    let col = |name: &str| header.iter().position(|h| *h == name).unwrap_or_else(|| panic!("no column {name}"));
+    let (index_col, arch_col, params_col) = (col("index"), col("arch"), col("cifar10valid_params_mb"));
+    let start = std::time::Instant::now();
+    let mut seen = HashSet::new();
+    let (mut matching, mut mismatches) = (0, Vec::new());
+    for line in lines {
+        let fields: Vec<&str> = line.split(',').collect();
+        let a = Architecture::from_json(&g, &nb201_json(fields[arch_col])).unwrap_or_else(|e| panic!("{line}: {e:?}"));
+        let (params, _) = arch::cost(&g, &a).expect("costs");
+        let mb: f64 = fields[params_col].parse().expect("params_mb");
+        // The table rounds to 4 decimals in millions: within 50 parameters.
+        let diff = params as f64 - mb * 1e6;
+        if diff.abs() <= 50.0 + 1e-6 {
+            matching += 1;
+        } else {
+            // One edge's convolution more or fewer than the row's own architecture.
+            let one_edge = [28_000.0, 243_040.0].iter().any(|e| (diff.abs() - e).abs() <= 50.0 + 1e-6);
+            assert!(one_edge, "{}: nasc {params}, table {mb} M", fields[arch_col]);
+            mismatches.push(fields[index_col].parse::<u32>().expect("index"));
+        }
+        seen.insert(a);
+    }
+    eprintln!("costed 15,625 NAS-Bench-201 architectures in {:?}", start.elapsed());
+    assert_eq!(seen.len(), 15_625, "every architecture of the space, each once");
+    assert_eq!(matching, 15_625 - 150);
+    assert_eq!(mismatches, NB201_WRONG_PARAMS_IN_TABLE);
+}
+
+// ---------------------------------------------------------------------------------------------
+// DARTS.
+// ---------------------------------------------------------------------------------------------
+
+const DARTS: &str = "stdlib/spaces/darts.nas";
+
+#[test]
+fn darts_shares_one_normal_and_one_reduction_genotype() {
+    let g = network(DARTS, "Darts");
+    // Per cell type: 14 edges of 8 operations and 4 input choices (2 of 2, 3, 4, 5 states).
+    let mut expected = Vec::new();
+    for cell in ["normal", "reduce"] {
+        for i in 0..4 {
+            for j in 0..2 + i {
+                expected.push(format!("{cell}/edge[{i}][{j}]/op"));
+            }
+            expected.push(format!("{cell}/node[{i}]"));
+        }
+    }
+    let mut names: Vec<String> = g.labels.labels.iter().map(|l| l.name.clone()).collect();
+    names.sort();
+    expected.sort();
+    assert_eq!(names, expected);
+    // The product of the domains: (8^14 x 1 x 3 x 6 x 10)^2.
+    let per_cell = num_bigint::BigUint::from(8u32).pow(14) * 180u32;
+    assert_eq!(facts(&g).architectures, per_cell.pow(2));
+    // The paper's count of genotypes (no `none`): per node C(k,2) x 7^2, (180 x 7^8)^2 ~ 10^18.
+    let genotypes = (180u128 * 7u128.pow(8)).pow(2);
+    assert_eq!(genotypes, 1_076_746_950_455_072_400);
+}
+
+/// The paper reports DARTS (second order) on CIFAR-10 with "3.3M" parameters; the reference
+/// code logs `param size = 3.349342MB` for DARTS_V2 (auxiliary head excluded), and its
+/// genotypes.py notes "528M" multiply-adds. nasc reproduces both exactly.
+#[test]
+fn darts_v2_at_36_channels_and_20_cells_has_the_published_parameters() {
+    let g = network(DARTS, "DartsEval");
+    let a = arch_file(&g, "examples/archs/darts_v2.json");
+    let (params, flops) = arch::cost(&g, &a).expect("costs");
+    assert_eq!((params, flops), (3_349_342, 528_359_040));
+    // The search network (16 channels, 8 cells, no affine batch norm) with the same genotype.
+    let search = network(DARTS, "Darts");
+    let a = arch_file(&search, "examples/archs/darts_v2.json");
+    assert_eq!(arch::cost(&search, &a).expect("costs").0, 239_898);
+}
