@@ -102,12 +102,27 @@ pub enum Command {
 /// Runs the command line; returns the process exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    if !matches!(cli.command, Command::Lsp) {
+        restore_sigpipe();
+    }
     match cli.command {
         Command::Check { file, format, color, emit, arch } => check(&file, format, color, emit, arch.as_deref()),
         Command::Sample { file, seed, count } => sample(&file, seed, count),
         Command::Ast { file } => ast(&file),
         Command::Tokens { file } => tokens(&file),
         Command::Lsp => crate::lsp::run(),
+    }
+}
+
+/// Lets a closed standard output end the process quietly, as other Unix tools do
+/// (`nasc check big.nas | head`): Rust ignores SIGPIPE, which turns every later `println!`
+/// into a panic. The language server keeps Rust's default and sees the write error instead.
+fn restore_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: called once at start-up, before any thread is spawned; SIG_DFL is a valid
+    // disposition for SIGPIPE.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
 

@@ -290,3 +290,25 @@ fn every_golden_file_fails_with_its_code_on_the_command_line() {
     }
     assert!(failed.is_empty(), "{}", failed.join("\n"));
 }
+
+/// A reader that stops early (`nasc check ... | head -1`) ends nasc quietly, not with a panic
+/// about a broken pipe.
+#[test]
+fn closed_stdout_is_not_a_panic() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_nasc"))
+        .args(["check", "stdlib/spaces/darts.nas", "--emit", "ir"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the nasc binary runs");
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().expect("piped stdout")).read_line(&mut first).expect("one line");
+    assert!(!first.is_empty());
+    // The pipe's reading end is dropped here, with most of the output still unwritten.
+    let out = child.wait_with_output().expect("nasc ends");
+    let err = stderr(&out);
+    assert!(!err.contains("panicked"), "{err}");
+}
