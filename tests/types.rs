@@ -300,3 +300,25 @@ fn a_recursive_block_is_an_error_not_a_hang() {
     );
     assert_eq!(codes, vec!["E0111"]);
 }
+
+/// A body may rebind a dimension's name (`let w = conv2d(..)`): the declared return type
+/// still means the signature's `w`, in blocks and in networks.
+#[test]
+fn the_return_type_is_read_in_the_signatures_scope() {
+    let text = "block B(x: Tensor[n, c, h, w]) -> Tensor[n, c, h, w] {
+    let w = conv2d(x, out: c, kernel: 3, padding: 1)
+    let h = relu(w)
+    return h
+}
+network N(x: Tensor[n, 4, 8, 8]) -> Tensor[n, 4, 8, 8] {
+    let n = B(x)
+    return n
+}
+";
+    let graphs = graphs_of("rebind.nas", text);
+    assert_eq!(graphs.len(), 1);
+    assert_eq!(graphs[0].shape_text(&graphs[0].nodes.get(graphs[0].output).shape), "[n, 4, 8, 8]");
+    // A wrong return value is still caught with the rebinding in place.
+    let (codes, _) = type_errors(&text.replace("return h\n}", "return conv2d(h, out: 2 * c)\n}"));
+    assert_eq!(codes, vec!["E0101"], "{codes:?}");
+}

@@ -427,7 +427,11 @@ impl<'p> Elab<'p> {
         for c in &b.constraints {
             self.constraint(&mut f, c);
         }
+        // The declared return type speaks of the signature's names, not of the body's `let`s
+        // (a body may rebind `w` to a tensor while the return type means the width `w`).
+        let signature = f.scopes.clone();
         let Some(ret) = self.stmts(&mut f, &b.body.stmts) else { return false };
+        f.scopes = signature;
         match ret {
             Value::Tensor(n) => {
                 let what = format!("the value returned by `{}`", b.name.name);
@@ -693,7 +697,10 @@ impl<'p> Elab<'p> {
         let result = match item {
             Item::Op(o) => self.apply_op(&mut inner, o, inputs, attrs, self.loc(f, span)),
             Item::Block(b) => {
+                // The return type is read in the signature's scope (see `network`).
+                let signature = inner.scopes.clone();
                 let ret = self.stmts(&mut inner, &b.body.stmts);
+                inner.scopes = signature;
                 match ret {
                     Some(v @ Value::Tensor(_)) => {
                         let what = format!("the value returned by `{}`", b.name.name);
