@@ -9,6 +9,8 @@ use crate::diagnostics::{self, wording, Diagnostic};
 use crate::facts;
 use crate::ir::{self, Graph};
 use crate::resolve::{self, Program};
+use crate::runtime::train::{OptimizerKind, Schedule, Task, TrainConfig};
+use crate::runtime::{DeviceKind, RuntimeError};
 use crate::syntax::ast::{walk_module, BlockKind, Depth, ExprKind, Item};
 use crate::syntax::lexer;
 use clap::{Parser, Subcommand, ValueEnum};
@@ -95,8 +97,142 @@ pub enum Command {
         /// The `.nas` file.
         file: PathBuf,
     },
+    /// Train one architecture of a space on real data, print its test metric, and write its
+    /// weights (`model.bpk`, burn's record format) and `metrics.json` to `--out`.
+    Train {
+        /// The `.nas` file.
+        file: PathBuf,
+        /// The architecture (NNI's flat JSON `{"label": value}`); may be omitted for a space
+        /// without choices.
+        #[arg(long)]
+        arch: Option<PathBuf>,
+        /// Training settings.
+        #[command(flatten)]
+        opts: TrainOpts,
+        /// Where to write `model.bpk` and `metrics.json`.
+        #[arg(long, default_value = "nasc-train")]
+        out: PathBuf,
+    },
+    /// Measure saved weights on the test split of the data (reproduces `nasc train`'s test
+    /// metric).
+    Eval {
+        /// The `.nas` file.
+        file: PathBuf,
+        /// The architecture the weights belong to.
+        #[arg(long)]
+        arch: Option<PathBuf>,
+        /// The weights (`model.bpk` written by `nasc train`).
+        #[arg(long)]
+        weights: PathBuf,
+        /// The dataset: `mnist:DIR`, `fashion-mnist:DIR`, `cifar10:DIR`, `cifar100:DIR` or
+        /// `npy:X.npy,Y.npy`.
+        #[arg(long, default_value = "mnist:examples/data/mnist")]
+        data: String,
+        /// Classification (accuracy) or regression (mean squared error).
+        #[arg(long, value_enum, default_value = "classification")]
+        task: Task,
+        /// Samples per batch.
+        #[arg(long, default_value_t = 256)]
+        batch_size: usize,
+        /// Where to run.
+        #[arg(long, value_enum, default_value = "flex")]
+        device: DeviceKind,
+    },
     /// Run the language server (LSP over standard input and output), for editors.
     Lsp,
+}
+
+/// The learning-rate schedules of `--schedule`.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum ScheduleArg {
+    /// The same rate throughout.
+    Constant,
+    /// Cosine annealing to 0.
+    Cosine,
+    /// Multiply by `--gamma` every `--step-epochs` epochs.
+    Step,
+}
+
+/// Training settings shared by `nasc train` and, later, `nasc search`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct TrainOpts {
+    /// The dataset: `mnist:DIR`, `fashion-mnist:DIR`, `cifar10:DIR`, `cifar100:DIR` or
+    /// `npy:X.npy,Y.npy`.
+    #[arg(long, default_value = "mnist:examples/data/mnist")]
+    pub data: String,
+    /// Classification (cross-entropy, accuracy) or regression (mean squared error).
+    #[arg(long, value_enum, default_value = "classification")]
+    pub task: Task,
+    /// Passes over the training data.
+    #[arg(long, default_value_t = 1)]
+    pub epochs: usize,
+    /// Samples per step.
+    #[arg(long, default_value_t = 64)]
+    pub batch_size: usize,
+    /// Initial learning rate.
+    #[arg(long, default_value_t = 0.025)]
+    pub lr: f64,
+    /// The optimizer.
+    #[arg(long, value_enum, default_value = "sgd")]
+    pub optimizer: OptimizerKind,
+    /// SGD momentum.
+    #[arg(long, default_value_t = 0.9)]
+    pub momentum: f64,
+    /// L2 weight decay.
+    #[arg(long, default_value_t = 3e-4)]
+    pub weight_decay: f64,
+    /// The learning-rate schedule.
+    #[arg(long, value_enum, default_value = "cosine")]
+    pub schedule: ScheduleArg,
+    /// Epochs between decays of the step schedule.
+    #[arg(long, default_value_t = 30)]
+    pub step_epochs: usize,
+    /// Decay factor of the step schedule.
+    #[arg(long, default_value_t = 0.1)]
+    pub gamma: f64,
+    /// Clip each parameter's gradient to this L2 norm (0 turns clipping off).
+    #[arg(long, default_value_t = 5.0)]
+    pub grad_clip: f32,
+    /// Seed of the weights, the validation split, shuffling and augmentation.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Fraction of the training split held out for validation.
+    #[arg(long, default_value_t = 0.1)]
+    pub val_fraction: f64,
+    /// Random crop (padding 4) and horizontal flip of training images.
+    #[arg(long)]
+    pub augment: bool,
+    /// Stop each epoch after this many steps.
+    #[arg(long)]
+    pub max_steps: Option<usize>,
+    /// Where to run: flex (CPU) or wgpu (needs a build with `--features wgpu`).
+    #[arg(long, value_enum, default_value = "flex")]
+    pub device: DeviceKind,
+}
+
+impl TrainOpts {
+    /// The runtime's training configuration.
+    pub fn config(&self) -> TrainConfig {
+        TrainConfig {
+            task: self.task,
+            epochs: self.epochs,
+            batch_size: self.batch_size,
+            lr: self.lr,
+            optimizer: self.optimizer,
+            momentum: self.momentum,
+            weight_decay: self.weight_decay,
+            schedule: match self.schedule {
+                ScheduleArg::Constant => Schedule::Constant,
+                ScheduleArg::Cosine => Schedule::Cosine,
+                ScheduleArg::Step => Schedule::Step { epochs: self.step_epochs, gamma: self.gamma },
+            },
+            grad_clip: (self.grad_clip > 0.0).then_some(self.grad_clip),
+            seed: self.seed,
+            val_fraction: self.val_fraction,
+            augment: self.augment,
+            max_steps: self.max_steps,
+        }
+    }
 }
 
 /// Runs the command line; returns the process exit code.
@@ -110,6 +246,8 @@ pub fn main() -> ExitCode {
         Command::Sample { file, seed, count } => sample(&file, seed, count),
         Command::Ast { file } => ast(&file),
         Command::Tokens { file } => tokens(&file),
+        Command::Train { file, arch, opts, out } => train(&file, arch.as_deref(), &opts, &out),
+        Command::Eval { file, arch, weights, data, task, batch_size, device } => eval(&file, arch.as_deref(), &weights, &data, task, batch_size, device),
         Command::Lsp => crate::lsp::run(),
     }
 }
@@ -365,5 +503,217 @@ fn tokens(file: &std::path::Path) -> ExitCode {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
+    }
+}
+
+/// A space compiled and one architecture of it fixed: what `nasc train` and `nasc eval` run.
+struct Fixed {
+    program: Program,
+    graph: Graph,
+    arch: Architecture,
+    fixed: arch::FixedGraph,
+}
+
+/// Compiles `file`, reads the architecture (or takes the only one of a space without
+/// choices), and fixes it. Prints diagnostics and returns the exit code on failure.
+fn load_fixed(file: &std::path::Path, arch_path: Option<&std::path::Path>) -> Result<Fixed, ExitCode> {
+    let Checked { mut program, diagnostics, graphs } = check_file(file).map_err(|e| {
+        eprintln!("error: {e}");
+        ExitCode::from(2)
+    })?;
+    if !diagnostics.is_empty() {
+        diagnostics::emit_stderr(&diagnostics, &program.sources, color_choice(Color::Auto));
+        eprintln!("{}", wording::error_count(diagnostics.len()));
+        return Err(ExitCode::from(1));
+    }
+    let Some(graph) = graphs.into_iter().next() else {
+        eprintln!("{}", wording::no_network(&file.display().to_string()));
+        return Err(ExitCode::from(1));
+    };
+    let text = match arch_path {
+        Some(path) => String::from_utf8_lossy(&std::fs::read(path).map_err(|e| {
+            eprintln!("error: cannot read {}: {e}", path.display());
+            ExitCode::from(2)
+        })?)
+        .into_owned(),
+        None if graph.labels.is_empty() => "{}".to_string(),
+        None => {
+            eprintln!(
+                "error: `{}` has {} labels; pass an architecture with --arch (`nasc sample {}` prints one)",
+                graph.name,
+                graph.labels.len(),
+                file.display()
+            );
+            return Err(ExitCode::from(2));
+        }
+    };
+    let arch = match Architecture::from_json(&graph, &text) {
+        Ok(a) => a,
+        Err(errors) => {
+            let name = arch_path.map_or("<architecture>".to_string(), |p| p.display().to_string());
+            let path = arch_path.map_or(crate::source::Origin::Memory, |p| crate::source::Origin::Disk(p.to_path_buf()));
+            let id = program.sources.add(crate::source::SourceFile::new(name, path, text.clone()));
+            let diags: Vec<Diagnostic> = errors.iter().map(|e| wording::arch_error(id, &text, e)).collect();
+            diagnostics::emit_stderr(&diags, &program.sources, color_choice(Color::Auto));
+            eprintln!("{}", wording::error_count(diags.len()));
+            return Err(ExitCode::from(1));
+        }
+    };
+    let fixed = arch::fix(&graph, &arch).map_err(|e| {
+        eprintln!("error: cannot fix the architecture: {e}");
+        ExitCode::from(1)
+    })?;
+    Ok(Fixed { program, graph, arch, fixed })
+}
+
+/// Prints a runtime error: a diagnostic at the operator's `.nas` place when it has one.
+fn report_runtime(program: &Program, e: &RuntimeError) -> ExitCode {
+    match wording::runtime_error(e) {
+        Some(d) => diagnostics::emit_stderr(&[d], &program.sources, color_choice(Color::Auto)),
+        None => eprintln!("error: {e}"),
+    }
+    ExitCode::from(1)
+}
+
+fn load_data(spec: &str) -> Result<crate::data::Splits, ExitCode> {
+    let spec: crate::data::DataSpec = spec.parse().map_err(|e| {
+        eprintln!("error: {e}");
+        ExitCode::from(2)
+    })?;
+    crate::data::load(&spec).map_err(|e| {
+        eprintln!("error: {e}");
+        ExitCode::from(1)
+    })
+}
+
+/// Progress of a training run on standard error: an indicatif bar with ETA on a terminal,
+/// one plain line per epoch otherwise.
+struct Progress {
+    bar: Option<indicatif::ProgressBar>,
+    metric: &'static str,
+}
+
+impl crate::runtime::train::Observer for Progress {
+    fn start(&mut self, epochs: usize, steps: usize) {
+        if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+            let bar = indicatif::ProgressBar::new((epochs * steps) as u64);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template("{spinner} epoch {prefix} [{bar:30}] {pos}/{len} steps, loss {msg}, {elapsed} elapsed, ETA {eta}")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+                    .progress_chars("=> "),
+            );
+            self.bar = Some(bar);
+        }
+    }
+    fn step(&mut self, epoch: usize, _step: usize, loss: f64) {
+        if let Some(bar) = &self.bar {
+            bar.set_prefix(epoch.to_string());
+            bar.set_message(format!("{loss:.4}"));
+            bar.inc(1);
+        }
+    }
+    fn epoch(&mut self, m: &crate::runtime::train::EpochMetrics) {
+        let val = match (m.val_loss, m.val_metric) {
+            (Some(l), Some(v)) if self.metric == "accuracy" => format!(", val loss {l:.4}, val accuracy {:.2}%", 100.0 * v),
+            (Some(l), Some(v)) => format!(", val loss {l:.4}, val mse {v:.6}"),
+            _ => String::new(),
+        };
+        let line = format!("epoch {}: train loss {:.4}{val}, lr {:.5}, {:.1} s", m.epoch, m.train_loss, m.lr, m.seconds);
+        match &self.bar {
+            Some(bar) => bar.println(line),
+            None => eprintln!("{line}"),
+        }
+    }
+}
+
+fn train(file: &std::path::Path, arch_path: Option<&std::path::Path>, opts: &TrainOpts, out: &std::path::Path) -> ExitCode {
+    let Fixed { program, graph, arch, fixed } = match load_fixed(file, arch_path) {
+        Ok(f) => f,
+        Err(c) => return c,
+    };
+    let data = match load_data(&opts.data) {
+        Ok(d) => d,
+        Err(c) => return c,
+    };
+    let device = match opts.device.device() {
+        Ok(d) => d,
+        Err(e) => return report_runtime(&program, &e),
+    };
+    let cfg = opts.config();
+    let mut progress = Progress { bar: None, metric: cfg.task.metric() };
+    let result = crate::runtime::train::train(&fixed, &data, &cfg, &device, &mut progress);
+    if let Some(bar) = &progress.bar {
+        bar.finish_and_clear();
+    }
+    let (net, report) = match result {
+        Ok(r) => r,
+        Err(e) => return report_runtime(&program, &e),
+    };
+    if let Err(e) = std::fs::create_dir_all(out) {
+        eprintln!("error: cannot create {}: {e}", out.display());
+        return ExitCode::from(1);
+    }
+    let weights = out.join("model.bpk");
+    if let Err(e) = net.save(&weights) {
+        eprintln!("error: {e}");
+        return ExitCode::from(1);
+    }
+    let metrics = serde_json::json!({
+        "space": file.display().to_string(),
+        "network": graph.name,
+        "architecture": serde_json::Value::Object(arch.to_json(&graph)),
+        "data": opts.data,
+        "device": opts.device,
+        "config": cfg,
+        "report": report,
+    });
+    let path = out.join("metrics.json");
+    if let Err(e) = std::fs::write(&path, serde_json::to_string_pretty(&metrics).expect("metrics serialise") + "\n") {
+        eprintln!("error: cannot write {}: {e}", path.display());
+        return ExitCode::from(1);
+    }
+    println!("{}", wording::trained(&report, out));
+    ExitCode::SUCCESS
+}
+
+fn eval(
+    file: &std::path::Path,
+    arch_path: Option<&std::path::Path>,
+    weights: &std::path::Path,
+    data: &str,
+    task: Task,
+    batch_size: usize,
+    device: DeviceKind,
+) -> ExitCode {
+    let Fixed { program, fixed, .. } = match load_fixed(file, arch_path) {
+        Ok(f) => f,
+        Err(c) => return c,
+    };
+    let splits = match load_data(data) {
+        Ok(d) => d,
+        Err(c) => return c,
+    };
+    let device = match device.device() {
+        Ok(d) => d,
+        Err(e) => return report_runtime(&program, &e),
+    };
+    let result = crate::runtime::train::catch_panics(|| {
+        let net = crate::runtime::Network::build(&fixed, &device, 0)?;
+        let net = net.load(weights)?;
+        let normalization = crate::data::Normalization::fit(&splits.train);
+        let mut test = splits.test.clone();
+        normalization.apply(&mut test);
+        crate::runtime::train::evaluate(&net, std::sync::Arc::new(test), task, batch_size, &device)
+    });
+    match result {
+        Ok((loss, metric)) => {
+            if task == Task::Classification {
+                println!("test accuracy {:.2}% (test loss {loss:.4})", 100.0 * metric);
+            } else {
+                println!("test mse {metric:.6} (test loss {loss:.4})");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => report_runtime(&program, &e),
     }
 }

@@ -8,11 +8,13 @@
 pub mod arch;
 pub mod check;
 pub mod cli;
+pub mod data;
 pub mod diagnostics;
 pub mod facts;
 pub mod ir;
 pub mod lsp;
 pub mod resolve;
+pub mod runtime;
 pub mod source;
 pub mod stdlib;
 pub mod syntax;

@@ -537,3 +537,26 @@ pub fn no_network(path: &str) -> String {
 pub fn sample_gave_up(found: usize, wanted: usize, tries: u64) -> String {
     format!("error: found only {found} of {wanted} architectures meeting the constraints in {tries} random tries")
 }
+
+/// The diagnostic for an operator that failed while a network ran (E0301), at the operator's
+/// `.nas` place; `None` for runtime errors that have no place (printed as plain errors).
+pub fn runtime_error(e: &crate::runtime::RuntimeError) -> Option<Diagnostic> {
+    let loc = e.loc()?;
+    Some(
+        diag("E0301", format!("the network failed at run time: {e}"), loc, "in this operator")
+            .with_help(Some("the type checker proved every shape from the network's declared input; check that the data has that shape".into())),
+    )
+}
+
+/// What `nasc train` prints at the end: the test metric.
+pub fn trained(report: &crate::runtime::train::TrainReport, out: &std::path::Path) -> String {
+    let metric =
+        if report.metric == "accuracy" { format!("test accuracy {:.2}%", 100.0 * report.test_metric) } else { format!("test mse {:.6}", report.test_metric) };
+    format!(
+        "{metric} (test loss {:.4}); {} params; {:.1} s\nweights and metrics written to {}",
+        report.test_loss,
+        thousands(report.params),
+        report.seconds,
+        out.display()
+    )
+}

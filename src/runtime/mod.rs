@@ -1,0 +1,125 @@
+//! The runtime: the only module of nasc that uses burn (pinned to 0.22.1). It builds a burn
+//! module from a [`crate::arch::FixedGraph`] ([`network`]), feeds it data through burn's
+//! dataset and data-loader API ([`loader`]) and trains and evaluates it ([`train`]).
+//!
+//! The backend is chosen at run time from the device (burn 0.22 dispatches on [`Device`]):
+//! Flex, burn's pure-Rust CPU backend, by default; Wgpu when nasc is built with the `wgpu`
+//! feature and run with `--device wgpu`.
+
+pub mod loader;
+pub mod network;
+pub mod train;
+
+pub use burn::tensor::Device;
+pub use network::{Network, Value};
+
+use crate::source::Loc;
+
+/// The devices a network can run on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeviceKind {
+    /// Flex, burn's pure-Rust CPU backend (the default).
+    Flex,
+    /// burn's Wgpu backend (WGSL shaders): a GPU, or a software Vulkan driver. Needs nasc built
+    /// with `--features wgpu`.
+    Wgpu,
+}
+
+impl DeviceKind {
+    /// The burn device, without autodiff (for inference); call `.autodiff()` to train.
+    ///
+    /// Errors: [`RuntimeError::Device`] when this build of nasc lacks the backend.
+    pub fn device(self) -> Result<Device, RuntimeError> {
+        match self {
+            DeviceKind::Flex => Ok(Device::flex()),
+            #[cfg(feature = "wgpu")]
+            DeviceKind::Wgpu => Ok(Device::wgpu(burn::tensor::DeviceKind::DefaultDevice)),
+            #[cfg(not(feature = "wgpu"))]
+            DeviceKind::Wgpu => {
+                Err(RuntimeError::Device("this nasc was built without the Wgpu backend; rebuild with `cargo install --path . --features wgpu`".into()))
+            }
+        }
+    }
+}
+
+/// Everything that can go wrong while building, running or training a network. Every variant
+/// that comes from an operator carries the `.nas` place it was written.
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeError {
+    /// An operator the runtime cannot build.
+    #[error("cannot build `{op}`: {why}")]
+    Unsupported {
+        /// The operator.
+        op: String,
+        /// Where it was written.
+        loc: Loc,
+        /// Why.
+        why: String,
+    },
+    /// An operator attribute that is missing or of the wrong type.
+    #[error("argument `{name}` of `{op}` {problem}")]
+    Attribute {
+        /// The operator.
+        op: String,
+        /// The attribute.
+        name: String,
+        /// Where the operator was written.
+        loc: Loc,
+        /// What is wrong.
+        problem: String,
+    },
+    /// A value of another shape than the type checker proved (usually data of the wrong size).
+    #[error("`{op}` expected {expected} but got {found}")]
+    Shape {
+        /// The operator.
+        op: String,
+        /// Where it was written.
+        loc: Loc,
+        /// The proved shape.
+        expected: String,
+        /// The shape seen.
+        found: String,
+    },
+    /// The loss became NaN or infinite: the trial diverged.
+    #[error("the training loss is {value} at epoch {epoch}, step {step}: training diverged (try a smaller learning rate)")]
+    Diverged {
+        /// The epoch, from 1.
+        epoch: usize,
+        /// The step within the epoch, from 1.
+        step: usize,
+        /// The loss value.
+        value: f64,
+    },
+    /// The data does not fit the network or the evaluator.
+    #[error("{0}")]
+    Data(String),
+    /// A bad training setting.
+    #[error("{0}")]
+    Config(String),
+    /// The device is not available.
+    #[error("{0}")]
+    Device(String),
+    /// Saving or loading weights failed.
+    #[error("{path}: {message}")]
+    Record {
+        /// The weights file.
+        path: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// burn panicked inside an operator (a bug in nasc or burn): the message is kept and the
+    /// run ends with an error instead of a crash.
+    #[error("internal error in the tensor library: {0}")]
+    Panic(String),
+}
+
+impl RuntimeError {
+    /// The `.nas` place the error comes from, if it comes from an operator.
+    pub fn loc(&self) -> Option<Loc> {
+        match self {
+            RuntimeError::Unsupported { loc, .. } | RuntimeError::Attribute { loc, .. } | RuntimeError::Shape { loc, .. } => Some(*loc),
+            _ => None,
+        }
+    }
+}
