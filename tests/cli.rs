@@ -312,3 +312,89 @@ fn closed_stdout_is_not_a_panic() {
     let err = stderr(&out);
     assert!(!err.contains("panicked"), "{err}");
 }
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("nasc-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+/// A float32 NPY file (version 1.0) of zeros with this shape.
+fn write_npy_zeros(path: &Path, shape: &[usize]) {
+    let dims = shape.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", ");
+    let dims = if shape.len() == 1 { format!("{dims},") } else { dims };
+    let mut header = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({dims}), }}");
+    while (10 + header.len() + 1) % 64 != 0 {
+        header.push(' ');
+    }
+    header.push('\n');
+    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+    bytes.extend((header.len() as u16).to_le_bytes());
+    bytes.extend(header.as_bytes());
+    bytes.extend(std::iter::repeat_n(0u8, 4 * shape.iter().product::<usize>()));
+    std::fs::write(path, bytes).expect("write npy");
+}
+
+#[test]
+fn train_writes_weights_and_metrics_and_eval_reproduces_the_test_accuracy() {
+    let out = temp_dir("train");
+    let out_s = out.to_str().expect("utf8");
+    let arch = "examples/archs/mnist_small.json";
+    let o = nasc(&["train", "examples/mnist.nas", "--arch", arch, "--epochs", "1", "--max-steps", "5", "--out", out_s]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    // Standard error is not a terminal here: plain lines instead of a progress bar.
+    assert!(stderr(&o).starts_with("epoch 1: train loss "), "{}", stderr(&o));
+    let printed = stdout(&o);
+    let accuracy = printed.lines().next().and_then(|l| l.split(" (").next()).expect("a first line").to_string();
+    assert!(accuracy.starts_with("test accuracy "), "{printed}");
+    let metrics: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("metrics.json")).expect("metrics.json")).expect("JSON");
+    assert_eq!(metrics["architecture"]["width"], 32);
+    assert_eq!(metrics["report"]["epochs"].as_array().map(Vec::len), Some(1));
+    assert_eq!(metrics["report"]["params"], 12_714);
+    let weights = out.join("model.bpk");
+    let o = nasc(&["eval", "examples/mnist.nas", "--arch", arch, "--weights", weights.to_str().expect("utf8"), "--batch-size", "64"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(stdout(&o).starts_with(&accuracy), "train printed `{accuracy}`, eval printed `{}`", stdout(&o));
+    // Weights of another architecture are refused with the file's name.
+    let o = nasc(&["eval", "examples/mnist.nas", "--arch", "examples/archs/mnist_small.json", "--weights", "examples/mnist.nas"]);
+    assert_eq!(code(&o), 1);
+    assert!(stderr(&o).contains("examples/mnist.nas") && !stderr(&o).contains("panicked"), "{}", stderr(&o));
+}
+
+#[test]
+fn train_refuses_data_that_does_not_fit_the_network_at_its_input() {
+    let dir = temp_dir("misfit");
+    write_npy_zeros(&dir.join("x.npy"), &[10, 3, 32, 32]);
+    write_npy_zeros(&dir.join("y.npy"), &[10]);
+    // Integer labels are needed for classification: zeros as int64 would do, but the data
+    // shape is checked first.
+    let spec = format!("npy:{},{}", dir.join("x.npy").display(), dir.join("y.npy").display());
+    let o = nasc(&["train", "examples/mnist.nas", "--arch", "examples/archs/mnist_small.json", "--data", &spec, "--task", "regression"]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    insta::assert_snapshot!("train_E0301", stderr(&o));
+}
+
+#[test]
+fn train_reports_bad_data_and_bad_architectures_clearly() {
+    let o = nasc(&["train", "examples/mnist.nas", "--arch", "examples/archs/mnist_small.json", "--data", "mnist:no/such/dir"]);
+    assert_eq!(code(&o), 1);
+    assert!(stderr(&o).contains("no/such/dir"), "{}", stderr(&o));
+    let o = nasc(&["train", "examples/mnist.nas", "--arch", "examples/archs/mnist_small.json", "--data", "imagenet:x"]);
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).contains("mnist:") && stderr(&o).contains("npy:"), "{}", stderr(&o));
+    let o = nasc(&["train", "examples/mnist.nas"]);
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).contains("--arch"), "{}", stderr(&o));
+    let dir = temp_dir("badarch");
+    std::fs::write(dir.join("a.json"), r#"{"width": 48, "depth": 1, "depth2": 1}"#).expect("write");
+    let o = nasc(&["train", "examples/mnist.nas", "--arch", dir.join("a.json").to_str().expect("utf8")]);
+    assert_eq!(code(&o), 1);
+    assert!(stderr(&o).contains("E0205") && stderr(&o).contains("width"), "{}", stderr(&o));
+    let o = nasc(&["train", "examples/mnist.nas", "--arch", "examples/archs/mnist_small.json", "--device", "wgpu"]);
+    if cfg!(feature = "wgpu") {
+        return;
+    }
+    assert_eq!(code(&o), 1);
+    assert!(stderr(&o).contains("--features wgpu"), "{}", stderr(&o));
+}

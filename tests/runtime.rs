@@ -406,3 +406,18 @@ fn built_networks_have_the_parameter_count_of_the_ir() {
         }
     }
 }
+
+/// E0302, rendered: an operator's failure points at its place in the `.nas` file.
+#[test]
+fn an_operator_failure_renders_as_a_diagnostic_at_its_place() {
+    let text = "network Net(x: Tensor[n, 1, 8, 8]) -> Tensor[n, 4] {\n    return global_avg_pool(conv2d(x, out: 4, kernel: 3))\n}\n";
+    let (program, errors) = load_bytes("net.nas", Origin::Memory, text.as_bytes());
+    assert!(errors.is_empty());
+    let (graphs, _) = check_program(&program);
+    let f = arch::fix(&graphs[0], &Architecture::from_json(&graphs[0], "{}").expect("valid")).expect("fixes");
+    let net = Network::build(&f, &Device::flex(), 0).expect("builds");
+    let err = net.forward_map(Tensor::zeros([1, 1, 9, 9], &Device::flex())).expect_err("9x9");
+    let d = wording::runtime_error(&err).expect("it has a place");
+    assert_eq!(d.code, "E0302");
+    insta::assert_snapshot!(nasc::diagnostics::render_plain(&[d], &program.sources));
+}

@@ -162,7 +162,7 @@ fn a_diverging_run_is_an_error() {
 fn data_of_the_wrong_shape_is_refused() {
     let f = fixed("network C(x: Tensor[n, 3, 32, 32]) -> Tensor[n, 10] { return linear(global_avg_pool(x), out: 10) }");
     let err = train::train(&f, &mnist(), &TrainConfig::default(), &Device::flex(), &mut Quiet).expect_err("MNIST is 1x28x28");
-    assert!(matches!(err, RuntimeError::Data(_)), "{err:?}");
+    assert!(matches!(err, RuntimeError::DataShape { .. }), "{err:?}");
     assert!(err.to_string().contains("[1, 28, 28]") && err.to_string().contains("[3, 32, 32]"), "{err}");
 }
 

@@ -538,14 +538,26 @@ pub fn sample_gave_up(found: usize, wanted: usize, tries: u64) -> String {
     format!("error: found only {found} of {wanted} architectures meeting the constraints in {tries} random tries")
 }
 
-/// The diagnostic for an operator that failed while a network ran (E0301), at the operator's
-/// `.nas` place; `None` for runtime errors that have no place (printed as plain errors).
+/// Codes of the errors found while a network runs (`nasc train`, `nasc eval`), with titles;
+/// each has a page under `docs/errors/`. They come from data and weights, not from `nasc check`.
+pub const RUNTIME_CODES: &[(&str, &str)] = &[("E0301", "the data does not fit the network"), ("E0302", "an operator failed at run time")];
+
+/// The diagnostic for a runtime error that has a `.nas` place: data that does not fit the
+/// network's input (E0301), or an operator that failed (E0302). `None` for runtime errors
+/// without a place (printed as plain errors).
 pub fn runtime_error(e: &crate::runtime::RuntimeError) -> Option<Diagnostic> {
+    use crate::runtime::RuntimeError::*;
     let loc = e.loc()?;
-    Some(
-        diag("E0301", format!("the network failed at run time: {e}"), loc, "in this operator")
-            .with_help(Some("the type checker proved every shape from the network's declared input; check that the data has that shape".into())),
-    )
+    Some(match e {
+        DataShape { expected, found, .. } => {
+            diag("E0301", format!("the data's items are {found} but the network's input is {expected}"), loc, format!("the network takes {expected}"))
+                .with_help(Some("pass data of this shape with --data, or declare the input the data has".into()))
+        }
+        Shape { op, .. } if op == "input" => diag("E0302", format!("an operator failed at run time: {e}"), loc, "the network's input is declared here")
+            .with_note("the type checker proved every shape from the network's declared input; this is a bug in nasc if the data has that shape".into()),
+        _ => diag("E0302", format!("an operator failed at run time: {e}"), loc, "in this operator")
+            .with_note("the type checker proved every shape from the network's declared input; this is a bug in nasc if the data has that shape".into()),
+    })
 }
 
 /// What `nasc train` prints at the end: the test metric.

@@ -81,6 +81,16 @@ pub enum RuntimeError {
         /// The shape seen.
         found: String,
     },
+    /// Data whose items have another shape than the network's input.
+    #[error("the data's items are {found} but the network's input is {expected}")]
+    DataShape {
+        /// The network's input parameter.
+        loc: Loc,
+        /// The input shape after the batch, as the network declares it.
+        expected: String,
+        /// The shape of one item of the data.
+        found: String,
+    },
     /// The loss became NaN or infinite: the trial diverged.
     #[error("the training loss is {value} at epoch {epoch}, step {step}: training diverged (try a smaller learning rate)")]
     Diverged {
@@ -118,7 +128,10 @@ impl RuntimeError {
     /// The `.nas` place the error comes from, if it comes from an operator.
     pub fn loc(&self) -> Option<Loc> {
         match self {
-            RuntimeError::Unsupported { loc, .. } | RuntimeError::Attribute { loc, .. } | RuntimeError::Shape { loc, .. } => Some(*loc),
+            RuntimeError::Unsupported { loc, .. }
+            | RuntimeError::Attribute { loc, .. }
+            | RuntimeError::Shape { loc, .. }
+            | RuntimeError::DataShape { loc, .. } => Some(*loc),
             _ => None,
         }
     }

@@ -379,9 +379,10 @@ impl Network {
         })
     }
 
-    /// The expected input shapes (dimensions after the batch), one per network input.
-    pub fn input_shapes(&self) -> Vec<Vec<Option<i64>>> {
-        self.steps.iter().filter(|s| matches!(s.kind, Kind::Input(_))).map(|s| s.shape[1..].to_vec()).collect()
+    /// The expected input shapes (dimensions after the batch), one per network input, with the
+    /// place each input is declared.
+    pub fn input_shapes(&self) -> Vec<(Vec<Option<i64>>, Loc)> {
+        self.steps.iter().filter(|s| matches!(s.kind, Kind::Input(_))).map(|s| (s.shape[1..].to_vec(), s.loc)).collect()
     }
 
     /// Trainable parameters: every weight, bias, and batch-norm scale and shift (PyTorch's

@@ -204,17 +204,17 @@ fn check_config(cfg: &TrainConfig) -> Result<(), RuntimeError> {
 /// Checks that a dataset fits the network's input and the task, before any step runs.
 pub fn check_fit(net: &Network, ds: &Dataset, task: Task) -> Result<(), RuntimeError> {
     let shapes = net.input_shapes();
-    let [shape] = shapes.as_slice() else {
+    let [(shape, loc)] = shapes.as_slice() else {
         return Err(RuntimeError::Data(format!("the network takes {} inputs; training feeds exactly one", shapes.len())));
     };
     let matches = shape.len() == ds.item_shape.len() && shape.iter().zip(&ds.item_shape).all(|(e, d)| e.is_none_or(|e| e == *d as i64));
     if !matches {
         let show = |v: Vec<String>| format!("[{}]", v.join(", "));
-        return Err(RuntimeError::Data(format!(
-            "the data's items are {} but the network takes {}",
-            show(ds.item_shape.iter().map(|d| d.to_string()).collect()),
-            show(shape.iter().map(|d| d.map_or("?".into(), |d| d.to_string())).collect())
-        )));
+        return Err(RuntimeError::DataShape {
+            loc: *loc,
+            expected: show(shape.iter().map(|d| d.map_or("?".into(), |d| d.to_string())).collect()),
+            found: show(ds.item_shape.iter().map(|d| d.to_string()).collect()),
+        });
     }
     match (task, &ds.targets) {
         (Task::Classification, Targets::Classes { .. }) | (Task::Regression, Targets::Values { .. }) => Ok(()),
