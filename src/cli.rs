@@ -138,8 +138,84 @@ pub enum Command {
         #[arg(long, value_enum, default_value = "flex")]
         device: DeviceKind,
     },
+    /// Search a space: a multi-trial strategy proposes architectures and each is trained as a
+    /// trial; everything is kept in an experiment directory (SQLite), resumable after a kill.
+    Search {
+        /// The `.nas` file (not needed with --resume).
+        file: Option<PathBuf>,
+        /// The strategy: random, grid, evolution, tpe.
+        #[arg(long, default_value = "random")]
+        strategy: String,
+        /// A strategy option, `NAME=VALUE` (repeatable): `population_size=50`, `dedup=false`.
+        #[arg(long = "option", value_name = "NAME=VALUE")]
+        options: Vec<String>,
+        /// Stop proposing after this many trials.
+        #[arg(long)]
+        max_trials: Option<usize>,
+        /// Stop proposing after this long (`90s`, `30m`, `2h`); running trials finish.
+        #[arg(long)]
+        max_duration: Option<String>,
+        /// Trials trained at the same time.
+        #[arg(long, default_value_t = 1)]
+        concurrency: usize,
+        /// What to optimise (default: val_acc, or val_mse with --task regression).
+        #[arg(long, value_enum)]
+        metric: Option<crate::experiment::search::Metric>,
+        /// Maximise or minimise the metric (default: the metric's natural direction).
+        #[arg(long, value_enum)]
+        mode: Option<ModeArg>,
+        /// The experiment directory (default: runs/<space>-<strategy>-<time>).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Continue the experiment in this directory after an interruption.
+        #[arg(long, conflicts_with_all = ["file", "out"])]
+        resume: Option<PathBuf>,
+        /// How each trial trains.
+        #[command(flatten)]
+        opts: TrainOpts,
+    },
+    /// List the experiments under a directory (default `runs`), or show one.
+    Runs {
+        /// `show DIR`: the top trials of one experiment.
+        #[command(subcommand)]
+        action: Option<RunsAction>,
+        /// Where the experiments are.
+        #[arg(long, default_value = "runs")]
+        root: PathBuf,
+    },
+    /// Write the best architectures of an experiment as NNI's flat JSON, ready for
+    /// `nasc train --arch`.
+    Export {
+        /// The experiment directory.
+        dir: PathBuf,
+        /// How many of the best trials.
+        #[arg(long, default_value_t = 1)]
+        top: usize,
+    },
     /// Run the language server (LSP over standard input and output), for editors.
     Lsp,
+}
+
+/// `nasc runs show`.
+#[derive(Debug, Subcommand)]
+pub enum RunsAction {
+    /// The top trials of one experiment.
+    Show {
+        /// The experiment directory.
+        dir: PathBuf,
+        /// How many trials.
+        #[arg(long, default_value_t = 10)]
+        top: usize,
+    },
+}
+
+/// `--mode`.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum ModeArg {
+    /// Larger is better.
+    Max,
+    /// Smaller is better.
+    Min,
 }
 
 /// The learning-rate schedules of `--schedule`.
@@ -248,6 +324,16 @@ pub fn main() -> ExitCode {
         Command::Tokens { file } => tokens(&file),
         Command::Train { file, arch, opts, out } => train(&file, arch.as_deref(), &opts, &out),
         Command::Eval { file, arch, weights, data, task, batch_size, device } => eval(&file, arch.as_deref(), &weights, &data, task, batch_size, device),
+        Command::Search { file, strategy, options, max_trials, max_duration, concurrency, metric, mode, out, resume, opts } => {
+            let args = SearchArgs { file, strategy, options, max_trials, max_duration, concurrency, metric, mode, out, opts };
+            match resume {
+                Some(dir) => resume_search(&dir),
+                None => search(args),
+            }
+        }
+        Command::Runs { action: None, root } => runs(&root),
+        Command::Runs { action: Some(RunsAction::Show { dir, top }), .. } => runs_show(&dir, top),
+        Command::Export { dir, top } => export(&dir, top),
         Command::Lsp => crate::lsp::run(),
     }
 }
@@ -716,4 +802,401 @@ fn eval(
         }
         Err(e) => report_runtime(&program, &e),
     }
+}
+
+/// The arguments of `nasc search` (without `--resume`).
+struct SearchArgs {
+    file: Option<PathBuf>,
+    strategy: String,
+    options: Vec<String>,
+    max_trials: Option<usize>,
+    max_duration: Option<String>,
+    concurrency: usize,
+    metric: Option<crate::experiment::search::Metric>,
+    mode: Option<ModeArg>,
+    out: Option<PathBuf>,
+    opts: TrainOpts,
+}
+
+/// `90`, `90s`, `30m`, `2h` as seconds.
+fn parse_duration(text: &str) -> Option<f64> {
+    let text = text.trim();
+    let (number, unit) = match text.char_indices().find(|(_, c)| c.is_ascii_alphabetic()) {
+        Some((i, _)) => (&text[..i], &text[i..]),
+        None => (text, "s"),
+    };
+    let v: f64 = number.trim().parse().ok().filter(|v: &f64| v.is_finite() && *v >= 0.0)?;
+    Some(match unit {
+        "s" | "sec" => v,
+        "m" | "min" => v * 60.0,
+        "h" => v * 3600.0,
+        _ => return None,
+    })
+}
+
+/// Compiles a space for a search: its one network's IR, or the exit code after diagnostics.
+fn compile_space(file: &std::path::Path) -> Result<Graph, ExitCode> {
+    let Checked { program, diagnostics, graphs } = check_file(file).map_err(|e| {
+        eprintln!("error: {e}");
+        ExitCode::from(2)
+    })?;
+    if !diagnostics.is_empty() {
+        diagnostics::emit_stderr(&diagnostics, &program.sources, color_choice(Color::Auto));
+        eprintln!("{}", wording::error_count(diagnostics.len()));
+        return Err(ExitCode::from(1));
+    }
+    graphs.into_iter().next().ok_or_else(|| {
+        eprintln!("{}", wording::no_network(&file.display().to_string()));
+        ExitCode::from(1)
+    })
+}
+
+fn search(args: SearchArgs) -> ExitCode {
+    use crate::experiment::search::{Metric, SearchConfig};
+    let Some(file) = args.file else {
+        eprintln!("error: nasc search needs a space file (or --resume DIR)");
+        return ExitCode::from(2);
+    };
+    let Some(kind) = crate::strategy::StrategyKind::ALL.into_iter().find(|k| k.name() == args.strategy) else {
+        let names: Vec<&str> = crate::strategy::StrategyKind::ALL.iter().map(|k| k.name()).collect();
+        eprintln!("error: unknown strategy `{}`; the strategies are {}", args.strategy, names.join(", "));
+        return ExitCode::from(2);
+    };
+    let mut options = Vec::new();
+    for o in &args.options {
+        let Some((k, v)) = o.split_once('=') else {
+            eprintln!("error: --option takes NAME=VALUE, not `{o}`");
+            return ExitCode::from(2);
+        };
+        let (k, v) = (k.trim().to_string(), v.trim().to_string());
+        if let Err(e) = crate::strategy::Options::default().set(kind, &k, &v) {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+        options.push((k, v));
+    }
+    let max_duration = match args.max_duration.as_deref().map(|d| (d, parse_duration(d))) {
+        None => None,
+        Some((_, Some(d))) => Some(d),
+        Some((d, None)) => {
+            eprintln!("error: --max-duration takes a duration such as 90s, 30m or 2h, not `{d}`");
+            return ExitCode::from(2);
+        }
+    };
+    if args.max_trials.is_none() && max_duration.is_none() && kind != crate::strategy::StrategyKind::Grid {
+        eprintln!("error: give the search a budget: --max-trials N or --max-duration 30m");
+        return ExitCode::from(2);
+    }
+    let train = args.opts.config();
+    let metric = args.metric.unwrap_or(if train.task == Task::Regression { Metric::ValMse } else { Metric::ValAcc });
+    if train.val_fraction <= 0.0 && matches!(metric, Metric::ValAcc | Metric::ValLoss | Metric::ValMse) {
+        eprintln!("error: --metric {} needs a validation split (--val-fraction above 0)", metric.name());
+        return ExitCode::from(2);
+    }
+    let mode = match args.mode {
+        Some(ModeArg::Max) => crate::strategy::Mode::Max,
+        Some(ModeArg::Min) => crate::strategy::Mode::Min,
+        None => metric.default_mode(),
+    };
+    let cfg = SearchConfig {
+        strategy: kind,
+        options,
+        seed: args.opts.seed,
+        metric,
+        mode,
+        max_trials: args.max_trials,
+        max_duration,
+        concurrency: args.concurrency,
+        data: args.opts.data.clone(),
+        train,
+        device: args.opts.device,
+    };
+    let text = match std::fs::read(&file) {
+        Ok(b) => String::from_utf8_lossy(&b).into_owned(),
+        Err(e) => {
+            eprintln!("error: cannot read {}: {e}", file.display());
+            return ExitCode::from(2);
+        }
+    };
+    let graph = match compile_space(&file) {
+        Ok(g) => g,
+        Err(c) => return c,
+    };
+    let dir = args.out.unwrap_or_else(|| {
+        let stem = file.file_stem().map_or("space".into(), |s| s.to_string_lossy().into_owned());
+        let time = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        PathBuf::from("runs").join(format!("{stem}-{}-{time}", kind.name()))
+    });
+    let command = std::env::args().collect::<Vec<_>>().join(" ");
+    let config = serde_json::to_value(&cfg).expect("the configuration serialises");
+    let store = match crate::experiment::Store::create(&dir, &command, &file.display().to_string(), &text, &config) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    eprintln!(
+        "experiment {}: {} search of {} ({} labels), metric {} ({})",
+        dir.display(),
+        kind.name(),
+        file.display(),
+        graph.labels.len(),
+        metric.name(),
+        if mode == crate::strategy::Mode::Max { "max" } else { "min" }
+    );
+    run_search(store, &graph, &cfg, args.opts.device)
+}
+
+fn resume_search(dir: &std::path::Path) -> ExitCode {
+    use crate::experiment::search::SearchConfig;
+    let store = match crate::experiment::Store::open(dir) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let (info, cfg) = match store.info().map(|i| (serde_json::from_value::<SearchConfig>(i.config.clone()), i)) {
+        Ok((Ok(cfg), info)) => (info, cfg),
+        Ok((Err(e), _)) => {
+            eprintln!("error: {}: the experiment's configuration is not one this nasc can resume: {e}", dir.display());
+            return ExitCode::from(1);
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let file = PathBuf::from(&info.space_path);
+    let text = match std::fs::read(&file) {
+        Ok(b) => String::from_utf8_lossy(&b).into_owned(),
+        Err(e) => {
+            eprintln!("error: cannot read the experiment's space {}: {e}", file.display());
+            return ExitCode::from(1);
+        }
+    };
+    if crate::experiment::hash_space(&text) != info.space_hash {
+        eprintln!("error: {} changed since the experiment started; resuming would mix two spaces (start a new experiment instead)", file.display());
+        return ExitCode::from(1);
+    }
+    let graph = match compile_space(&file) {
+        Ok(g) => g,
+        Err(c) => return c,
+    };
+    let device = cfg.device;
+    eprintln!("resuming experiment {}: {} search of {}", dir.display(), cfg.strategy.name(), file.display());
+    run_search(store, &graph, &cfg, device)
+}
+
+/// Progress of a search on standard error: a bar with trials done, the best so far, elapsed
+/// time and ETA on a terminal; one line per finished trial otherwise.
+struct SearchProgress {
+    bar: Option<indicatif::ProgressBar>,
+    metric: &'static str,
+    total: Option<usize>,
+}
+
+impl crate::experiment::search::SearchObserver for SearchProgress {
+    fn start(&mut self, done: usize, total: Option<usize>) {
+        self.total = total;
+        if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+            let bar = match total {
+                Some(t) => indicatif::ProgressBar::new(t as u64),
+                None => indicatif::ProgressBar::no_length(),
+            };
+            bar.set_style(
+                indicatif::ProgressStyle::with_template("{spinner} [{bar:30}] {pos}/{len} trials, best {msg}, {elapsed} elapsed, ETA {eta}")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+                    .progress_chars("=> "),
+            );
+            bar.set_position(done as u64);
+            bar.set_message("-");
+            self.bar = Some(bar);
+        }
+    }
+    fn trial(&mut self, t: &crate::experiment::TrialRecord, best: Option<f64>) {
+        let best_text = best.map_or("-".to_string(), |b| format!("{b:.4}"));
+        let result = match (t.metric, &t.error) {
+            (Some(m), _) => format!("{} {m:.4}", self.metric),
+            (None, Some(e)) => format!("failed: {e}"),
+            (None, None) => "failed".to_string(),
+        };
+        let of = self.total.map_or(String::new(), |t| format!("/{t}"));
+        let line = format!("trial {}{of}: {result} ({:.1} s, {} params); best {best_text}", t.id.0, t.duration.unwrap_or(0.0), wording::thousands(t.params));
+        match &self.bar {
+            Some(bar) => {
+                bar.inc(1);
+                bar.set_message(best_text);
+                bar.println(line);
+            }
+            None => eprintln!("{line}"),
+        }
+    }
+}
+
+fn run_search(store: crate::experiment::Store, graph: &Graph, cfg: &crate::experiment::search::SearchConfig, device: DeviceKind) -> ExitCode {
+    let data = match load_data(&cfg.data) {
+        Ok(d) => std::sync::Arc::new(d),
+        Err(c) => return c,
+    };
+    let device = match device.device() {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let store = std::sync::Arc::new(store);
+    let mut progress = SearchProgress { bar: None, metric: cfg.metric.name(), total: cfg.max_trials };
+    let result = crate::experiment::search::run(store.clone(), graph, data, cfg, &device, &mut progress);
+    if let Some(bar) = &progress.bar {
+        bar.finish_and_clear();
+    }
+    let summary = match result {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    println!("{} trials succeeded, {} failed; stopped: {}", summary.succeeded, summary.failed, summary.stopped);
+    match summary.best {
+        Some(best) => {
+            let path = store.dir().join("best.json");
+            let pretty = serde_json::from_str::<serde_json::Value>(&best.arch)
+                .map(|v| serde_json::to_string_pretty(&v).unwrap_or(best.arch.clone()))
+                .unwrap_or(best.arch.clone());
+            if let Err(e) = std::fs::write(&path, pretty + "\n") {
+                eprintln!("error: cannot write {}: {e}", path.display());
+                return ExitCode::from(1);
+            }
+            println!(
+                "best: trial {}, {} {:.4}, {} params; architecture in {}",
+                best.id.0,
+                cfg.metric.name(),
+                best.metric.unwrap_or(f64::NAN),
+                wording::thousands(best.params),
+                path.display()
+            );
+            ExitCode::SUCCESS
+        }
+        None => {
+            eprintln!("error: no trial succeeded");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// Every experiment directory under `root`, sorted.
+fn experiment_dirs(root: &std::path::Path) -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(root)
+        .map(|rd| rd.filter_map(Result::ok).map(|e| e.path()).filter(|p| p.join(crate::experiment::DB_FILE).is_file()).collect())
+        .unwrap_or_default();
+    dirs.sort();
+    dirs
+}
+
+/// Whether an experiment maximises its metric, from its stored configuration.
+fn maximizes(info: &crate::experiment::ExperimentInfo) -> bool {
+    info.config["mode"].as_str() != Some("min")
+}
+
+fn runs(root: &std::path::Path) -> ExitCode {
+    let dirs = experiment_dirs(root);
+    if dirs.is_empty() {
+        println!("no experiments under {}", root.display());
+        return ExitCode::SUCCESS;
+    }
+    println!("{:<40} {:<10} {:<10} {:>7} {:>7} {:>10}", "experiment", "strategy", "status", "trials", "failed", "best");
+    for dir in dirs {
+        let row = crate::experiment::Store::open(&dir).and_then(|s| Ok((s.info()?, s.trials()?, s.best(false)?, s.best(true)?)));
+        match row {
+            Ok((info, trials, low, high)) => {
+                let best = if maximizes(&info) { high } else { low };
+                let failed = trials.iter().filter(|t| t.status == crate::experiment::TrialStatus::Failed).count();
+                println!(
+                    "{:<40} {:<10} {:<10} {:>7} {:>7} {:>10}",
+                    dir.display(),
+                    info.config["strategy"].as_str().unwrap_or("?"),
+                    info.status.as_str(),
+                    trials.len(),
+                    failed,
+                    best.and_then(|b| b.metric).map_or("-".into(), |m| format!("{m:.4}"))
+                );
+            }
+            Err(e) => println!("{:<40} error: {e}", dir.display()),
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+/// The finished trials of an experiment, best first.
+fn ranked(dir: &std::path::Path) -> Result<(crate::experiment::ExperimentInfo, Vec<crate::experiment::TrialRecord>), ExitCode> {
+    let store = crate::experiment::Store::open(dir).map_err(|e| {
+        eprintln!("error: {e}");
+        ExitCode::from(1)
+    })?;
+    let (info, mut trials) = store.info().and_then(|i| Ok((i, store.trials()?))).map_err(|e| {
+        eprintln!("error: {e}");
+        ExitCode::from(1)
+    })?;
+    trials.retain(|t| t.metric.is_some());
+    let max = maximizes(&info);
+    trials.sort_by(|a, b| {
+        let (x, y) = (a.metric.unwrap_or(f64::NAN), b.metric.unwrap_or(f64::NAN));
+        let o = if max { y.total_cmp(&x) } else { x.total_cmp(&y) };
+        o.then(a.id.0.cmp(&b.id.0))
+    });
+    Ok((info, trials))
+}
+
+fn runs_show(dir: &std::path::Path, top: usize) -> ExitCode {
+    let (info, trials) = match ranked(dir) {
+        Ok(r) => r,
+        Err(c) => return c,
+    };
+    println!("{}: {} search of {}, {}", dir.display(), info.config["strategy"].as_str().unwrap_or("?"), info.space_path, info.status.as_str());
+    println!("command: {}", info.command);
+    let metric = info.config["metric"].as_str().unwrap_or("metric");
+    println!("{:>5} {:>6} {:>10} {:>12} {:>9}  architecture", "rank", "trial", metric, "params", "seconds");
+    for (rank, t) in trials.iter().take(top).enumerate() {
+        println!(
+            "{:>5} {:>6} {:>10.4} {:>12} {:>9.1}  {}",
+            rank + 1,
+            t.id.0,
+            t.metric.unwrap_or(f64::NAN),
+            wording::thousands(t.params),
+            t.duration.unwrap_or(0.0),
+            t.arch
+        );
+    }
+    ExitCode::SUCCESS
+}
+
+fn export(dir: &std::path::Path, top: usize) -> ExitCode {
+    let (_, trials) = match ranked(dir) {
+        Ok(r) => r,
+        Err(c) => return c,
+    };
+    if trials.is_empty() {
+        eprintln!("error: {} has no succeeded trial to export", dir.display());
+        return ExitCode::from(1);
+    }
+    let out = dir.join("export");
+    if let Err(e) = std::fs::create_dir_all(&out) {
+        eprintln!("error: cannot create {}: {e}", out.display());
+        return ExitCode::from(1);
+    }
+    for (rank, t) in trials.iter().take(top).enumerate() {
+        let path = out.join(format!("top{}-trial{}.json", rank + 1, t.id.0));
+        let pretty =
+            serde_json::from_str::<serde_json::Value>(&t.arch).map(|v| serde_json::to_string_pretty(&v).unwrap_or(t.arch.clone())).unwrap_or(t.arch.clone());
+        if let Err(e) = std::fs::write(&path, pretty + "\n") {
+            eprintln!("error: cannot write {}: {e}", path.display());
+            return ExitCode::from(1);
+        }
+        println!("{}", path.display());
+    }
+    ExitCode::SUCCESS
 }

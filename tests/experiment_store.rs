@@ -450,7 +450,7 @@ fn sigkill_writer_child() {
         store.start(id).unwrap();
         store.epoch(id, &epoch(0)).unwrap();
         store.epoch(id, &epoch(1)).unwrap();
-        let line = if id.0 % 7 == 0 {
+        let line = if id.0.is_multiple_of(7) {
             store.fail(id, &format!("trial {id} failed on purpose"), 0.5).unwrap();
             format!("FAILED {id}")
         } else {

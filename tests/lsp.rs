@@ -270,7 +270,7 @@ fn a_session_diagnostics_hover_definition_fix_shutdown() {
     // Semantic tokens: five numbers a token.
     let t = c.request("textDocument/semanticTokens/full", json!({"textDocument": {"uri": main_uri}}));
     let data = t["result"]["data"].as_array().unwrap();
-    assert!(!data.is_empty() && data.len() % 5 == 0);
+    assert!(!data.is_empty() && data.len().is_multiple_of(5));
     // The first token is the comment: 61 UTF-16 units (60 characters, 67 bytes).
     assert_eq!(&data[..4], &[json!(0), json!(0), json!(61), json!(7)]);
 

@@ -109,7 +109,7 @@ impl Normalization {
     /// set than the one fitted).
     pub fn apply_item(&self, item: &mut [f32]) {
         let channels = self.mean.len().max(1);
-        assert!(item.len() % channels == 0, "an item of {} values cannot be normalised as {channels} channels", item.len());
+        assert!(item.len().is_multiple_of(channels), "an item of {} values cannot be normalised as {channels} channels", item.len());
         let plane = item.len() / channels;
         if plane == 0 {
             return;

@@ -1,11 +1,13 @@
 //! The runtime: the only module of nasc that uses burn (pinned to 0.22.1). It builds a burn
 //! module from a [`crate::arch::FixedGraph`] ([`network`]), feeds it data through burn's
-//! dataset and data-loader API ([`loader`]) and trains and evaluates it ([`train`]).
+//! dataset and data-loader API ([`loader`]) and trains and evaluates it ([`train`]). It also
+//! holds the LSTM policy of the `ppo` search strategy ([`controller`]).
 //!
 //! The backend is chosen at run time from the device (burn 0.22 dispatches on [`Device`]):
 //! Flex, burn's pure-Rust CPU backend, by default; Wgpu when nasc is built with the `wgpu`
 //! feature and run with `--device wgpu`.
 
+pub mod controller;
 pub mod loader;
 pub mod network;
 pub mod train;

@@ -262,6 +262,7 @@ fn loss_and_metric(task: Task, out: Value, targets: BatchTargets, device: &Devic
 /// statistics, no dropout): `(mean loss, accuracy in [0, 1] or MSE)`.
 pub fn evaluate(net: &Network, ds: Arc<Dataset>, task: Task, batch_size: usize, device: &Device) -> Result<(f64, f64), RuntimeError> {
     check_fit(net, &ds, task)?;
+    tune_allocator();
     let net = net.valid();
     let device = device.clone().inner();
     let len = ds.len();
@@ -279,6 +280,35 @@ pub fn evaluate(net: &Network, ds: Arc<Dataset>, task: Task, batch_size: usize, 
         metric_sum += metric;
     }
     Ok((loss_sum / len as f64, metric_sum / len as f64))
+}
+
+/// Tunes glibc's allocator for training, once per process: buffers of up to 32 MiB come from the
+/// heap instead of fresh `mmap`s, and freed memory stays with the process (up to 256 MiB of free
+/// heap top) instead of going back to the system after every step.
+///
+/// Each training step allocates and frees the same large buffers (activations, im2col tiles,
+/// gradients of a few MiB each). With glibc's defaults they are often mapped and unmapped again
+/// every step, and every page faults on first touch: about 15% of a step of the reference CNN of
+/// `benches/train_step.rs` (docs/benchmarks.md). The cost of the setting is memory the process
+/// keeps after its peak. [`train`] and [`evaluate`] call this; anything else that trains or runs
+/// networks for long may call it too. Settings made through glibc's environment variables
+/// (`MALLOC_MMAP_THRESHOLD_`, `MALLOC_TRIM_THRESHOLD_`, `GLIBC_TUNABLES`) are left alone. Does
+/// nothing on other platforms.
+pub fn tune_allocator() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        static ONCE: std::sync::Once = std::sync::Once::new();
+        ONCE.call_once(|| {
+            let set_by_user = ["MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "GLIBC_TUNABLES"].iter().any(|v| std::env::var_os(v).is_some());
+            if !set_by_user {
+                // SAFETY: mallopt only changes allocator parameters; glibc takes its own lock.
+                unsafe {
+                    libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
+                    libc::mallopt(libc::M_TRIM_THRESHOLD, 256 << 20);
+                }
+            }
+        });
+    }
 }
 
 /// Builds the optimizer `cfg` asks for (PyTorch's conventions: SGD momentum without dampening,
@@ -304,12 +334,48 @@ pub fn learning_rate(cfg: &TrainConfig, t: usize, total: usize, per_epoch: usize
     }
 }
 
+/// A dataset ready for training: the input normalisation fitted on the training split and
+/// applied to every split, and the seeded validation split held out. Preparing once and
+/// training many networks on it ([`train_prepared`]) is what a search does.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    /// The training part, normalised.
+    pub train: Arc<Dataset>,
+    /// The validation part held out of the training split (empty without one), normalised.
+    pub val: Arc<Dataset>,
+    /// The test split, normalised.
+    pub test: Arc<Dataset>,
+    /// The normalisation, fitted on the whole training split.
+    pub normalization: Normalization,
+}
+
+/// Normalises `data` and holds out `val_fraction` of its training split (seeded by `seed`).
+///
+/// Errors: [`RuntimeError::Config`] for a fraction outside [0, 1); [`RuntimeError::Data`] when
+/// nothing is left to train on.
+pub fn prepare(data: &Splits, val_fraction: f64, seed: u64) -> Result<Prepared, RuntimeError> {
+    if !(0.0..1.0).contains(&val_fraction) {
+        return Err(RuntimeError::Config("the validation fraction must be in [0, 1)".into()));
+    }
+    let normalization = Normalization::fit(&data.train);
+    let mut train = data.train.clone();
+    normalization.apply(&mut train);
+    let mut test = data.test.clone();
+    normalization.apply(&mut test);
+    let (train, val) = if val_fraction > 0.0 { data::split(&train, val_fraction, seed) } else { (train.clone(), train.subset(&[])) };
+    if train.is_empty() {
+        return Err(RuntimeError::Data("the training split is empty".into()));
+    }
+    Ok(Prepared { train: Arc::new(train), val: Arc::new(val), test: Arc::new(test), normalization })
+}
+
 /// Trains a fresh network for `graph` on `data` (see the module documentation) and returns it
 /// with its report. The device should have autodiff (`Device::flex().autodiff()`).
 ///
 /// Errors: a bad setting ([`RuntimeError::Config`]), data that does not fit the network
-/// ([`RuntimeError::Data`]), a diverged loss ([`RuntimeError::Diverged`]), an operator that
-/// fails (with its `.nas` place), or a panic inside burn ([`RuntimeError::Panic`]).
+/// ([`RuntimeError::Data`], [`RuntimeError::DataShape`]), a diverged loss
+/// ([`RuntimeError::Diverged`]), an operator that fails (with its `.nas` place), or a panic
+/// inside burn ([`RuntimeError::Panic`]).
 pub fn train(
     graph: &FixedGraph,
     data: &Splits,
@@ -319,23 +385,35 @@ pub fn train(
 ) -> Result<(Network, TrainReport), RuntimeError> {
     check_config(cfg)?;
     let started = Instant::now();
+    let prepared = prepare(data, cfg.val_fraction, cfg.seed)?;
+    let (net, mut report) = train_prepared(graph, &prepared, cfg, device, observer)?;
+    report.seconds = started.elapsed().as_secs_f64();
+    Ok((net, report))
+}
+
+/// [`train`] on data already [`prepare`]d (with `cfg.val_fraction` and `cfg.seed`, which this
+/// function does not read again).
+///
+/// Errors: as [`train`].
+pub fn train_prepared(
+    graph: &FixedGraph,
+    data: &Prepared,
+    cfg: &TrainConfig,
+    device: &Device,
+    observer: &mut dyn Observer,
+) -> Result<(Network, TrainReport), RuntimeError> {
+    check_config(cfg)?;
+    tune_allocator();
+    let started = Instant::now();
     let device = device.clone().autodiff();
     // Weights come from the seed alone; the device's generator (dropout masks) is seeded too,
     // but it is global to the process, so dropout is reproducible only when one network
     // trains at a time.
     device.seed(cfg.seed);
     let net = Network::build(graph, &device, cfg.seed)?;
-    let normalization = Normalization::fit(&data.train);
-    let mut train = data.train.clone();
-    normalization.apply(&mut train);
-    let mut test = data.test.clone();
-    normalization.apply(&mut test);
-    check_fit(&net, &train, cfg.task)?;
-    let (train, val) = if cfg.val_fraction > 0.0 { data::split(&train, cfg.val_fraction, cfg.seed) } else { (train.clone(), train.subset(&[])) };
-    if train.is_empty() {
-        return Err(RuntimeError::Data("the training split is empty".into()));
-    }
-    let (train, val, test) = (Arc::new(train), Arc::new(val), Arc::new(test));
+    check_fit(&net, &data.train, cfg.task)?;
+    let normalization = data.normalization.clone();
+    let (train, val, test) = (data.train.clone(), data.val.clone(), data.test.clone());
     if cfg.augment && train.item_shape.len() != 3 {
         return Err(RuntimeError::Config("--augment crops and flips images; these items are flat features".into()));
     }

@@ -1,0 +1,736 @@
+//! The policy of the `ppo` strategy: an LSTM controller that emits one action per decision of a
+//! model space, trained with PPO's clipped objective (Schulman, Wolski, Dhariwal, Radford &
+//! Klimov, "Proximal Policy Optimization Algorithms", 2017).
+//!
+//! The network is the one of NNI's `PolicyBasedRL` (its default policy in
+//! `nni/nas/strategy/_rl_impl.py`), itself the controller of Zoph & Le, "Neural Architecture
+//! Search with Reinforcement Learning", ICLR 2017, and of ENAS (Pham et al. 2018): at step `t`
+//! the input is the embedding of the previous action (a start token at the first step; one
+//! table shared by every step, action `a` is token `a + 1`) concatenated with a one-hot code of
+//! `t`; an LSTM of 64 units, a linear layer with ReLU, and one linear head as wide as the widest
+//! decision give the logits, and the logits beyond the step's domain are masked out, so those
+//! actions have probability zero. Weights start as PyTorch's defaults (embedding `N(0, 1)`,
+//! LSTM `U(+-1/sqrt(hidden))`, linear `U(+-1/sqrt(fan_in))`), drawn from the controller's own
+//! seeded generator.
+//!
+//! The API is burn-free: [`Controller::sample`] draws a sequence of actions with their
+//! log-probabilities, [`Controller::update`] runs PPO on finished episodes. Sampling runs on a
+//! plain copy of the weights (no tensors: a proposal costs tens of microseconds and needs no
+//! device), refreshed after every update; training runs on burn's Flex backend with autodiff.
+//! Everything random (initial weights, actions, minibatch order) comes from one `ChaCha8Rng`,
+//! so a controller is determined by its seed and the calls made to it, whatever else runs in
+//! the process.
+
+use super::RuntimeError;
+use burn::module::{Module, Param};
+use burn::nn::{Embedding, EmbeddingConfig, Initializer, Linear, LinearConfig, Lstm, LstmConfig};
+use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
+use burn::tensor::activation::{log_softmax, relu};
+use burn::tensor::{Device, Int, Tensor, TensorData};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rand_distr::Distribution;
+
+/// The logit given to actions outside a step's domain: `exp` of it is exactly zero in `f32`,
+/// and unlike `-inf` it keeps the entropy's `p * log p` at zero instead of NaN.
+const MASKED: f32 = -1.0e9;
+
+/// One decision of the model space, as the controller sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    /// One action among this many values.
+    Categorical(usize),
+    /// `k` actions among `n` values, without replacement: each step masks the values already
+    /// chosen in the earlier steps of the decision.
+    Subset {
+        /// How many values.
+        n: usize,
+        /// How many are chosen.
+        k: usize,
+    },
+}
+
+/// The settings of the controller and of its PPO updates. The defaults are NNI's
+/// (`PolicyBasedRL`'s `update_kwargs` and `default_policy_fn`, and tianshou's `PPOPolicy`
+/// defaults it inherits).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ControllerConfig {
+    /// LSTM units (and embedding and hidden-layer width): 64.
+    pub hidden: usize,
+    /// Adam's learning rate: 1e-4 (betas 0.9, 0.999; epsilon 1e-8, PyTorch's).
+    pub lr: f64,
+    /// PPO's clipping range epsilon: 0.2.
+    pub clip: f64,
+    /// Weight of the entropy bonus: 0.01 (tianshou's `ent_coef` default, which NNI keeps).
+    pub ent_coef: f64,
+    /// Transitions (one action each) per minibatch: 32.
+    pub batch_size: usize,
+    /// Epochs over the episodes of one update round: 5.
+    pub repeat: usize,
+    /// Update rounds per update, each starting from the current policy: 5.
+    pub update_times: usize,
+}
+
+impl Default for ControllerConfig {
+    fn default() -> Self {
+        ControllerConfig { hidden: 64, lr: 1e-4, clip: 0.2, ent_coef: 0.01, batch_size: 32, repeat: 5, update_times: 5 }
+    }
+}
+
+impl ControllerConfig {
+    /// Checks every setting.
+    ///
+    /// Errors: [`RuntimeError::Config`] naming the first setting out of range.
+    pub fn check(&self) -> Result<(), RuntimeError> {
+        let bad = |m: &str| Err(RuntimeError::Config(m.into()));
+        if self.hidden == 0 {
+            return bad("the controller needs at least one hidden unit");
+        }
+        if !(self.lr.is_finite() && self.lr > 0.0) {
+            return bad("the learning rate must be a positive number");
+        }
+        if !(self.clip.is_finite() && self.clip > 0.0) {
+            return bad("the clipping range must be a positive number");
+        }
+        if !(self.ent_coef.is_finite() && self.ent_coef >= 0.0) {
+            return bad("the entropy coefficient must be a non-negative number");
+        }
+        if self.batch_size == 0 || self.repeat == 0 || self.update_times == 0 {
+            return bad("the batch size, repeat and update times must be at least 1");
+        }
+        Ok(())
+    }
+}
+
+/// One sequence of actions drawn from the policy.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Episode {
+    /// One action per step, each inside its step's domain.
+    pub actions: Vec<usize>,
+    /// The log-probability of each action under the policy that drew it.
+    pub log_probs: Vec<f32>,
+}
+
+/// A finished episode for [`Controller::update`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Experience {
+    /// The episode.
+    pub episode: Episode,
+    /// Its advantage (the reward less a baseline), shared by all its actions.
+    pub advantage: f64,
+}
+
+/// What an update did.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct UpdateReport {
+    /// Optimizer steps taken.
+    pub steps: usize,
+    /// Mean clipped surrogate objective of the first minibatch step (before any change).
+    pub first_objective: f64,
+    /// Mean entropy of the policy's actions (nats per action) at the last step.
+    pub entropy: f64,
+    /// Steps skipped because the loss was not finite.
+    pub skipped: usize,
+}
+
+/// One step of an episode.
+#[derive(Debug, Clone, Copy)]
+struct Step {
+    /// How many actions.
+    size: usize,
+    /// The first step of its decision (steps of a [`Decision::Subset`] exclude the actions of
+    /// the earlier steps of the same decision).
+    start: usize,
+    /// Whether earlier actions of the decision are excluded.
+    subset: bool,
+}
+
+/// The policy network as a burn module.
+#[derive(Module, Debug)]
+struct Policy {
+    embedding: Embedding,
+    lstm: Lstm,
+    fc: Linear,
+    head: Linear,
+}
+
+impl Policy {
+    /// Logits `[batch, steps, width]` (unmasked) for episodes whose inputs are `tokens`
+    /// `[batch, steps]` (the previous action plus one, 0 at the start).
+    fn forward(&self, tokens: Tensor<2, Int>, one_hot: Tensor<3>) -> Tensor<3> {
+        let embedded = self.embedding.forward(tokens);
+        let x = Tensor::cat(vec![embedded, one_hot], 2);
+        let (out, _) = self.lstm.forward(x, None);
+        self.head.forward(relu(self.fc.forward(out)))
+    }
+}
+
+/// The weights of the policy as plain arrays, for sampling without tensors, with the four LSTM
+/// gates fused (input, forget, output, cell: `4 * hidden` outputs) and the input projections
+/// precomputed: every token's embedding through the gates' input weights plus both biases, and
+/// every step's one-hot row. Weights are `[in, out]` row-major, as burn stores them.
+#[derive(Debug, Clone)]
+struct Mirror {
+    hidden: usize,
+    /// `[width + 1, 4 * hidden]`.
+    tokens: Vec<f32>,
+    /// `[steps, 4 * hidden]`.
+    steps: Vec<f32>,
+    /// The gates' hidden weights, `[hidden, 4 * hidden]`.
+    recurrent: Vec<f32>,
+    fc: (Vec<f32>, Vec<f32>),
+    head: (Vec<f32>, Vec<f32>),
+}
+
+fn values<const D: usize>(p: &Param<Tensor<D>>) -> Result<Vec<f32>, RuntimeError> {
+    p.val().into_data().try_into_vec::<f32>().map_err(|e| RuntimeError::Panic(format!("cannot read the controller's weights: {e:?}")))
+}
+
+fn linear_values(l: &Linear, out: usize) -> Result<(Vec<f32>, Vec<f32>), RuntimeError> {
+    let b = match &l.bias {
+        Some(b) => values(b)?,
+        None => vec![0.0; out],
+    };
+    Ok((values(&l.weight)?, b))
+}
+
+impl Mirror {
+    fn of(p: &Policy, hidden: usize, width: usize, steps: usize) -> Result<Mirror, RuntimeError> {
+        let forget = p.lstm.forget_gate.as_ref().ok_or_else(|| RuntimeError::Panic("the controller's LSTM has no forget gate".into()))?;
+        let (hd, g4) = (hidden, 4 * hidden);
+        let embedding = values(&p.embedding.weight)?;
+        let mut tokens = vec![0.0f32; (width + 1) * g4];
+        let mut step_rows = vec![0.0f32; steps * g4];
+        let mut recurrent = vec![0.0f32; hd * g4];
+        for (g, gate) in [&p.lstm.input_gate, forget, &p.lstm.output_gate, &p.lstm.cell_gate].into_iter().enumerate() {
+            let (wx, bx) = linear_values(&gate.input_transform, hd)?;
+            let (wh, bh) = linear_values(&gate.hidden_transform, hd)?;
+            let cols = g * hd..(g + 1) * hd;
+            for v in 0..=width {
+                let row = &mut tokens[v * g4..(v + 1) * g4][cols.clone()];
+                for ((r, a), b) in row.iter_mut().zip(&bx).zip(&bh) {
+                    *r = a + b;
+                }
+                Self::affine(row, &embedding[v * hd..(v + 1) * hd], &wx[..hd * hd]);
+            }
+            for t in 0..steps {
+                step_rows[t * g4..(t + 1) * g4][cols.clone()].copy_from_slice(&wx[(hd + t) * hd..(hd + t + 1) * hd]);
+            }
+            for i in 0..hd {
+                recurrent[i * g4..(i + 1) * g4][cols.clone()].copy_from_slice(&wh[i * hd..(i + 1) * hd]);
+            }
+        }
+        Ok(Mirror { hidden, tokens, steps: step_rows, recurrent, fc: linear_values(&p.fc, hidden)?, head: linear_values(&p.head, width)? })
+    }
+
+    /// `y += x W` for `W` `[x.len(), y.len()]` row-major.
+    fn affine(y: &mut [f32], x: &[f32], w: &[f32]) {
+        let out = y.len();
+        for (xi, row) in x.iter().zip(w.chunks_exact(out)) {
+            if *xi != 0.0 {
+                for (yo, wo) in y.iter_mut().zip(row) {
+                    *yo += xi * wo;
+                }
+            }
+        }
+    }
+
+    /// One LSTM step from `token` at step `t`: updates `(h, c)` and returns the logits
+    /// `[width]`.
+    fn step(&self, token: usize, t: usize, h: &mut [f32], c: &mut [f32]) -> Vec<f32> {
+        let (hd, g4) = (self.hidden, 4 * self.hidden);
+        let mut z = self.tokens[token * g4..(token + 1) * g4].to_vec();
+        for (zo, so) in z.iter_mut().zip(&self.steps[t * g4..(t + 1) * g4]) {
+            *zo += so;
+        }
+        Self::affine(&mut z, h, &self.recurrent);
+        let sigmoid = |v: f32| 1.0 / (1.0 + (-v).exp());
+        for j in 0..hd {
+            let (i, f, o, g) = (sigmoid(z[j]), sigmoid(z[hd + j]), sigmoid(z[2 * hd + j]), z[3 * hd + j].tanh());
+            c[j] = f * c[j] + i * g;
+            h[j] = o * c[j].tanh();
+        }
+        let mut feature = self.fc.1.clone();
+        Self::affine(&mut feature, h, &self.fc.0);
+        for v in feature.iter_mut() {
+            *v = v.max(0.0);
+        }
+        let mut logits = self.head.1.clone();
+        Self::affine(&mut logits, &feature, &self.head.0);
+        logits
+    }
+}
+
+/// Log-probabilities of the allowed actions (`None` elsewhere), in `f64`.
+fn log_softmax_masked(logits: &[f32], allowed: &[bool]) -> Vec<Option<f64>> {
+    let max = logits.iter().zip(allowed).filter(|(_, a)| **a).map(|(l, _)| *l as f64).fold(f64::NEG_INFINITY, f64::max);
+    let sum: f64 = logits.iter().zip(allowed).filter(|(_, a)| **a).map(|(l, _)| (*l as f64 - max).exp()).sum();
+    let lse = max + sum.ln();
+    logits.iter().zip(allowed).map(|(l, a)| a.then(|| *l as f64 - lse)).collect()
+}
+
+/// The LSTM controller and its optimizer (see the module documentation).
+pub struct Controller {
+    steps: Vec<Step>,
+    width: usize,
+    config: ControllerConfig,
+    device: Device,
+    policy: Policy,
+    optim: ModuleOptimizer,
+    mirror: Mirror,
+    rng: ChaCha8Rng,
+}
+
+impl std::fmt::Debug for Controller {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Controller").field("steps", &self.steps.len()).field("width", &self.width).field("config", &self.config).finish()
+    }
+}
+
+/// Draws parameters from the controller's generator.
+struct Init<'a> {
+    rng: &'a mut ChaCha8Rng,
+    device: &'a Device,
+}
+
+impl Init<'_> {
+    fn param<const D: usize>(&mut self, shape: [usize; D], dist: impl Distribution<f32>) -> Param<Tensor<D>> {
+        let n: usize = shape.iter().product();
+        let values: Vec<f32> = (0..n).map(|_| dist.sample(&mut *self.rng)).collect();
+        Param::from_tensor(Tensor::from_data(TensorData::new(values, shape), self.device))
+    }
+
+    fn uniform(bound: f32) -> Result<rand_distr::Uniform<f32>, RuntimeError> {
+        rand_distr::Uniform::new_inclusive(-bound, bound).map_err(|e| RuntimeError::Config(e.to_string()))
+    }
+
+    /// A linear layer `[d_in, d_out]`, weight and bias uniform in `+-bound`.
+    fn linear(&mut self, d_in: usize, d_out: usize, bound: f32) -> Result<Linear, RuntimeError> {
+        let mut l = LinearConfig::new(d_in, d_out).with_initializer(Initializer::Zeros).init(self.device);
+        l.weight = self.param([d_in, d_out], Self::uniform(bound)?);
+        l.bias = Some(self.param([d_out], Self::uniform(bound)?));
+        Ok(l)
+    }
+}
+
+impl Controller {
+    /// A controller for `decisions` (in the order they are taken), with weights drawn from
+    /// `seed`.
+    ///
+    /// Errors: [`RuntimeError::Config`] for a setting out of range
+    /// ([`ControllerConfig::check`]) or a decision without any value.
+    pub fn new(decisions: &[Decision], config: &ControllerConfig, seed: u64) -> Result<Controller, RuntimeError> {
+        config.check()?;
+        let mut steps = Vec::new();
+        for d in decisions {
+            match *d {
+                Decision::Categorical(size) => {
+                    if size == 0 {
+                        return Err(RuntimeError::Config("a decision of the controller has no value".into()));
+                    }
+                    steps.push(Step { size, start: steps.len(), subset: false });
+                }
+                Decision::Subset { n, k } => {
+                    if k > n {
+                        return Err(RuntimeError::Config(format!("a decision of the controller chooses {k} of only {n} values")));
+                    }
+                    let start = steps.len();
+                    steps.extend((0..k).map(|_| Step { size: n, start, subset: true }));
+                }
+            }
+        }
+        let width = steps.iter().map(|s| s.size).max().unwrap_or(1);
+        let hidden = config.hidden;
+        let device = Device::flex().autodiff();
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let mut init = Init { rng: &mut rng, device: &device };
+        let mut embedding = EmbeddingConfig::new(width + 1, hidden).with_initializer(Initializer::Zeros).init(&device);
+        embedding.weight = init.param([width + 1, hidden], rand_distr::StandardNormal);
+        let d_in = hidden + steps.len();
+        let mut lstm = LstmConfig::new(d_in, hidden, true).with_initializer(Initializer::Zeros).init(&device);
+        let bound = 1.0 / (hidden as f32).sqrt();
+        let mut gate = |g: &mut burn::nn::GateController| -> Result<(), RuntimeError> {
+            g.input_transform = init.linear(d_in, hidden, bound)?;
+            g.hidden_transform = init.linear(hidden, hidden, bound)?;
+            Ok(())
+        };
+        gate(&mut lstm.input_gate)?;
+        if let Some(f) = lstm.forget_gate.as_mut() {
+            gate(f)?;
+        }
+        gate(&mut lstm.output_gate)?;
+        gate(&mut lstm.cell_gate)?;
+        let fc = init.linear(hidden, hidden, bound)?;
+        let head = init.linear(hidden, width, bound)?;
+        let policy = Policy { embedding, lstm, fc, head };
+        let mirror = Mirror::of(&policy, hidden, width, steps.len())?;
+        let optim = AdamConfig::new().with_epsilon(1e-8).init();
+        Ok(Controller { steps, width, config: config.clone(), device, policy, optim, mirror, rng })
+    }
+
+    /// How many actions an episode has (one per categorical decision, `k` per subset).
+    pub fn len(&self) -> usize {
+        self.steps.len()
+    }
+
+    /// Whether episodes are empty (no decisions).
+    pub fn is_empty(&self) -> bool {
+        self.steps.is_empty()
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &ControllerConfig {
+        &self.config
+    }
+
+    /// Which actions step `t` allows, given the earlier actions of the episode.
+    fn allowed(&self, t: usize, actions: &[usize]) -> Vec<bool> {
+        let s = self.steps[t];
+        let mut allowed: Vec<bool> = (0..self.width).map(|a| a < s.size).collect();
+        if s.subset {
+            for &a in &actions[s.start..t] {
+                allowed[a] = false;
+            }
+        }
+        allowed
+    }
+
+    /// Runs the policy along the `given` actions, or draws them with `rng`: the actions and
+    /// their log-probabilities.
+    fn walk(&self, given: Option<&[usize]>, rng: &mut ChaCha8Rng) -> Result<Episode, RuntimeError> {
+        let hd = self.mirror.hidden;
+        let (mut h, mut c) = (vec![0.0f32; hd], vec![0.0f32; hd]);
+        let mut actions: Vec<usize> = Vec::with_capacity(self.steps.len());
+        let mut log_probs = Vec::with_capacity(self.steps.len());
+        let mut token = 0;
+        for t in 0..self.steps.len() {
+            let logits = self.mirror.step(token, t, &mut h, &mut c);
+            let allowed = self.allowed(t, &actions);
+            let lp = log_softmax_masked(&logits, &allowed);
+            let a = match given {
+                Some(g) => {
+                    let a = g[t];
+                    if !allowed.get(a).copied().unwrap_or(false) {
+                        return Err(RuntimeError::Config(format!("action {a} at step {t} is outside its domain")));
+                    }
+                    a
+                }
+                None => {
+                    let u: f64 = rng.random();
+                    let mut acc = 0.0;
+                    let mut pick = None;
+                    for (a, l) in lp.iter().enumerate() {
+                        if let Some(l) = l {
+                            pick = Some(a);
+                            acc += l.exp();
+                            if u < acc {
+                                break;
+                            }
+                        }
+                    }
+                    pick.ok_or_else(|| RuntimeError::Config(format!("step {t} allows no action")))?
+                }
+            };
+            log_probs.push(lp[a].unwrap_or(f64::NEG_INFINITY) as f32);
+            actions.push(a);
+            token = a + 1;
+        }
+        Ok(Episode { actions, log_probs })
+    }
+
+    /// Draws an episode from the policy with the controller's generator.
+    pub fn sample(&mut self) -> Episode {
+        // Every step allows at least one action (checked when built), so this cannot fail.
+        let mut rng = self.rng.clone();
+        let episode = self.walk(None, &mut rng).unwrap_or_else(|_| Episode { actions: Vec::new(), log_probs: Vec::new() });
+        self.rng = rng;
+        episode
+    }
+
+    /// The log-probability of each of `actions` under the current policy.
+    ///
+    /// Errors: [`RuntimeError::Config`] when `actions` is not an episode of this controller
+    /// (wrong length, or an action outside its step's domain).
+    pub fn log_probs(&self, actions: &[usize]) -> Result<Vec<f32>, RuntimeError> {
+        if actions.len() != self.steps.len() {
+            return Err(RuntimeError::Config(format!("an episode has {} actions, not {}", self.steps.len(), actions.len())));
+        }
+        // The generator is not drawn from when the actions are given.
+        Ok(self.walk(Some(actions), &mut self.rng.clone())?.log_probs)
+    }
+
+    /// The probability of every action of step `t` after the earlier `actions` (zero outside the
+    /// step's domain), as the sampler sees it.
+    pub fn probabilities(&self, actions: &[usize]) -> Result<Vec<f64>, RuntimeError> {
+        let t = actions.len();
+        if t >= self.steps.len() {
+            return Err(RuntimeError::Config(format!("an episode has only {} steps", self.steps.len())));
+        }
+        let hd = self.mirror.hidden;
+        let (mut h, mut c) = (vec![0.0f32; hd], vec![0.0f32; hd]);
+        let mut token = 0;
+        for (s, &a) in actions.iter().enumerate() {
+            self.mirror.step(token, s, &mut h, &mut c);
+            token = a + 1;
+        }
+        let logits = self.mirror.step(token, t, &mut h, &mut c);
+        let allowed = self.allowed(t, actions);
+        Ok(log_softmax_masked(&logits, &allowed).into_iter().map(|l| l.map_or(0.0, f64::exp)).collect())
+    }
+
+    /// Log-probabilities `[episodes, steps]` of the actions of `episodes` under the burn policy,
+    /// and the per-action entropies, as tensors (the training path).
+    fn evaluate(&self, batch: &Batch) -> (Tensor<2>, Tensor<2>) {
+        let logits = self.policy.forward(batch.tokens.clone(), batch.one_hot.clone()) + batch.mask.clone();
+        let all = log_softmax(logits, 2);
+        let [b, l, _] = all.dims();
+        let chosen = all.clone().gather(2, batch.actions.clone()).reshape([b, l]);
+        let entropy = (all.clone().exp() * all).sum_dim(2).reshape([b, l]).neg();
+        (chosen, entropy)
+    }
+
+    /// The current policy's log-probabilities `[episode][step]` of the batch's actions (burn).
+    fn current_log_probs(&self, batch: &Batch) -> Result<Vec<f32>, RuntimeError> {
+        let (lp, _) = self.evaluate(batch);
+        lp.detach().into_data().try_into_vec::<f32>().map_err(|e| RuntimeError::Panic(format!("{e:?}")))
+    }
+
+    /// The tensors of a batch of episodes.
+    fn batch(&self, episodes: &[&Episode]) -> Batch {
+        let (b, l, w) = (episodes.len(), self.steps.len(), self.width);
+        let mut tokens = Vec::with_capacity(b * l);
+        let mut actions = Vec::with_capacity(b * l);
+        let mut mask = Vec::with_capacity(b * l * w);
+        for e in episodes {
+            for t in 0..l {
+                tokens.push(if t == 0 { 0 } else { e.actions[t - 1] as i64 + 1 });
+                actions.push(e.actions[t] as i64);
+                mask.extend(self.allowed(t, &e.actions).into_iter().map(|a| if a { 0.0f32 } else { MASKED }));
+            }
+        }
+        let mut one_hot = vec![0.0f32; b * l * l];
+        for e in 0..b {
+            for t in 0..l {
+                one_hot[(e * l + t) * l + t] = 1.0;
+            }
+        }
+        let d = &self.device;
+        Batch {
+            tokens: Tensor::from_data(TensorData::new(tokens, [b, l]), d),
+            one_hot: Tensor::from_data(TensorData::new(one_hot, [b, l, l]), d),
+            mask: Tensor::from_data(TensorData::new(mask, [b, l, w]), d),
+            actions: Tensor::from_data(TensorData::new(actions, [b, l, 1]), d),
+        }
+    }
+
+    /// Trains the policy on finished episodes with PPO's clipped surrogate objective plus an
+    /// entropy bonus, as tianshou's `PPOPolicy.learn` (which NNI calls): `update_times` rounds;
+    /// each round takes the log-probabilities of the actions under the policy as it is at the
+    /// round's start as the old ones (in the first round, the ones recorded when the episodes
+    /// were drawn, so that episodes drawn by an earlier policy are weighted correctly), then runs
+    /// `repeat` epochs over the transitions (one per action of a step with more than one
+    /// value), shuffled, in minibatches of `batch_size` (a short last minibatch joins the one
+    /// before), with the advantages normalised within each minibatch, one Adam step each.
+    /// The weights used by [`Controller::sample`] are refreshed at the end.
+    ///
+    /// Errors: [`RuntimeError::Config`] for an experience that is not an episode of this
+    /// controller; [`RuntimeError::Panic`] if burn fails (the policy is then left unchanged).
+    pub fn update(&mut self, experiences: &[Experience]) -> Result<UpdateReport, RuntimeError> {
+        for x in experiences {
+            let e = &x.episode;
+            if e.actions.len() != self.steps.len() || e.log_probs.len() != self.steps.len() || !x.advantage.is_finite() {
+                return Err(RuntimeError::Config("an experience is not an episode of this controller".into()));
+            }
+            for t in 0..self.steps.len() {
+                if !self.allowed(t, &e.actions).get(e.actions[t]).copied().unwrap_or(false) {
+                    return Err(RuntimeError::Config(format!("action {} at step {t} is outside its domain", e.actions[t])));
+                }
+            }
+        }
+        // Transitions that carry a gradient: steps with a choice.
+        let l = self.steps.len();
+        let transitions: Vec<(usize, usize)> =
+            (0..experiences.len()).flat_map(|e| (0..l).map(move |t| (e, t))).filter(|(_, t)| self.steps[*t].size > 1).collect();
+        if transitions.is_empty() {
+            return Ok(UpdateReport::default());
+        }
+        let episodes: Vec<&Episode> = experiences.iter().map(|x| &x.episode).collect();
+        let policy = self.policy.clone();
+        let optim_backup = self.optim.clone();
+        let result = super::train::catch_panics(|| self.run_update(experiences, &episodes, &transitions));
+        match result {
+            Ok(report) => {
+                self.mirror = Mirror::of(&self.policy, self.config.hidden, self.width, self.steps.len())?;
+                Ok(report)
+            }
+            Err(e) => {
+                self.policy = policy;
+                self.optim = optim_backup;
+                Err(e)
+            }
+        }
+    }
+
+    fn run_update(&mut self, experiences: &[Experience], episodes: &[&Episode], transitions: &[(usize, usize)]) -> Result<UpdateReport, RuntimeError> {
+        let (b, l) = (episodes.len(), self.steps.len());
+        let batch = self.batch(episodes);
+        let mut report = UpdateReport { first_objective: f64::NAN, ..Default::default() };
+        let mut order: Vec<usize> = (0..transitions.len()).collect();
+        for round in 0..self.config.update_times {
+            let old: Vec<f32> = if round == 0 { episodes.iter().flat_map(|e| e.log_probs.iter().copied()).collect() } else { self.current_log_probs(&batch)? };
+            let old = Tensor::<2>::from_data(TensorData::new(old, [b, l]), &self.device);
+            for _ in 0..self.config.repeat {
+                // Fisher-Yates with the controller's generator.
+                for i in (1..order.len()).rev() {
+                    let j = self.rng.random_range(0..=i);
+                    order.swap(i, j);
+                }
+                let mut chunks: Vec<&[usize]> = order.chunks(self.config.batch_size).collect();
+                if chunks.len() > 1 && chunks.last().is_some_and(|c| c.len() < self.config.batch_size) {
+                    let n = chunks.len();
+                    let merged = &order[(n - 2) * self.config.batch_size..];
+                    chunks.truncate(n - 2);
+                    chunks.push(merged);
+                }
+                for chunk in chunks {
+                    // Advantages normalised over the minibatch (tianshou: (adv - mean) / (std + eps),
+                    // the unbiased standard deviation).
+                    let advs: Vec<f64> = chunk.iter().map(|&i| experiences[transitions[i].0].advantage).collect();
+                    let n = advs.len() as f64;
+                    let mean = advs.iter().sum::<f64>() / n;
+                    let std = if advs.len() > 1 { (advs.iter().map(|a| (a - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt() } else { 0.0 };
+                    let mut weight = vec![0.0f32; b * l];
+                    let mut adv = vec![0.0f32; b * l];
+                    for (&i, a) in chunk.iter().zip(&advs) {
+                        let (e, t) = transitions[i];
+                        weight[e * l + t] += 1.0 / n as f32;
+                        adv[e * l + t] = ((a - mean) / (std + f32::EPSILON as f64)) as f32;
+                    }
+                    let weight = Tensor::<2>::from_data(TensorData::new(weight, [b, l]), &self.device);
+                    let adv = Tensor::<2>::from_data(TensorData::new(adv, [b, l]), &self.device);
+                    let (lp, entropy) = self.evaluate(&batch);
+                    let ratio = (lp - old.clone()).exp();
+                    let clipped = ratio.clone().clamp(1.0 - self.config.clip, 1.0 + self.config.clip);
+                    let objective = (ratio * adv.clone()).min_pair(clipped * adv);
+                    let objective = (objective * weight.clone()).sum();
+                    let entropy = (entropy * weight).sum();
+                    let loss = objective.clone().neg() - entropy.clone().mul_scalar(self.config.ent_coef);
+                    let value = loss.clone().into_scalar::<f64>();
+                    if report.first_objective.is_nan() {
+                        report.first_objective = objective.into_scalar::<f64>();
+                    }
+                    report.entropy = entropy.into_scalar::<f64>();
+                    if !value.is_finite() {
+                        report.skipped += 1;
+                        continue;
+                    }
+                    let grads = GradientsParams::from_grads(loss.backward(), &self.policy);
+                    self.policy = self.optim.step(self.config.lr, self.policy.clone(), grads);
+                    report.steps += 1;
+                }
+            }
+        }
+        Ok(report)
+    }
+}
+
+/// The tensors of a batch of episodes.
+struct Batch {
+    /// `[episodes, steps]`: the previous action plus one (0 at the start).
+    tokens: Tensor<2, Int>,
+    /// `[episodes, steps, steps]`: the one-hot code of each step.
+    one_hot: Tensor<3>,
+    /// `[episodes, steps, width]`: 0 for an allowed action, [`MASKED`] otherwise.
+    mask: Tensor<3>,
+    /// `[episodes, steps, 1]`: the actions taken.
+    actions: Tensor<3, Int>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decisions() -> Vec<Decision> {
+        vec![Decision::Categorical(3), Decision::Categorical(1), Decision::Subset { n: 5, k: 2 }, Decision::Categorical(7)]
+    }
+
+    #[test]
+    fn masked_actions_have_probability_zero_and_episodes_stay_in_their_domains() {
+        let mut c = Controller::new(&decisions(), &ControllerConfig::default(), 3).unwrap();
+        assert_eq!(c.len(), 5);
+        let p = c.probabilities(&[]).unwrap();
+        assert_eq!(p.len(), 7);
+        assert!(p[3..].iter().all(|x| *x == 0.0), "{p:?}");
+        assert!((p.iter().sum::<f64>() - 1.0).abs() < 1e-9);
+        let p = c.probabilities(&[2, 0, 4]).unwrap();
+        assert_eq!(p[4], 0.0, "a subset never picks a value twice");
+        assert!(p[5..].iter().all(|x| *x == 0.0) && p[..4].iter().all(|x| *x > 0.0), "{p:?}");
+        for _ in 0..200 {
+            let e = c.sample();
+            assert!(e.actions[0] < 3 && e.actions[1] == 0 && e.actions[2] < 5 && e.actions[3] < 5 && e.actions[4] < 7, "{e:?}");
+            assert_ne!(e.actions[2], e.actions[3]);
+            assert_eq!(e.log_probs[1], 0.0, "a single value is certain");
+        }
+    }
+
+    #[test]
+    fn the_sampler_and_the_trained_network_agree() {
+        let mut c = Controller::new(&decisions(), &ControllerConfig::default(), 5).unwrap();
+        let episodes: Vec<Episode> = (0..6).map(|_| c.sample()).collect();
+        let refs: Vec<&Episode> = episodes.iter().collect();
+        let burn = c.current_log_probs(&c.batch(&refs)).unwrap();
+        let plain: Vec<f32> = episodes.iter().flat_map(|e| e.log_probs.iter().copied()).collect();
+        for (a, b) in burn.iter().zip(&plain) {
+            assert!((a - b).abs() < 1e-4, "burn {a} vs plain {b}");
+        }
+    }
+
+    #[test]
+    fn an_update_moves_probability_towards_positive_advantages() {
+        let d = [Decision::Categorical(4), Decision::Categorical(4)];
+        let config = ControllerConfig { lr: 1e-2, ..Default::default() };
+        let mut c = Controller::new(&d, &config, 1).unwrap();
+        let before = c.probabilities(&[]).unwrap()[2];
+        let mut xs = Vec::new();
+        for _ in 0..40 {
+            let episode = c.sample();
+            let advantage = if episode.actions[0] == 2 { 1.0 } else { -0.2 };
+            xs.push(Experience { episode, advantage });
+        }
+        let report = c.update(&xs).unwrap();
+        assert!(report.steps > 0 && report.skipped == 0, "{report:?}");
+        assert!(report.first_objective.abs() < 1e-4, "PPO's objective starts at the normalised mean advantage, 0: {report:?}");
+        let after = c.probabilities(&[]).unwrap()[2];
+        assert!(after > before + 0.05, "p(2) {before} -> {after}");
+        // The sampler's weights were refreshed: they agree with burn again.
+        let e = c.sample();
+        let burn = c.current_log_probs(&c.batch(&[&e])).unwrap();
+        assert!(burn.iter().zip(&e.log_probs).all(|(a, b)| (a - b).abs() < 1e-4));
+    }
+
+    #[test]
+    fn bad_episodes_and_settings_are_errors() {
+        let mut c = Controller::new(&decisions(), &ControllerConfig::default(), 0).unwrap();
+        assert!(c.log_probs(&[0, 0, 1]).is_err());
+        assert!(c.log_probs(&[0, 0, 1, 1, 0]).is_err(), "a subset value twice");
+        let bad = Experience { episode: Episode { actions: vec![5, 0, 1, 2, 0], log_probs: vec![0.0; 5] }, advantage: 1.0 };
+        assert!(c.update(&[bad]).is_err());
+        assert!(Controller::new(&[Decision::Categorical(0)], &ControllerConfig::default(), 0).is_err());
+        assert!(Controller::new(&[], &ControllerConfig { lr: 0.0, ..Default::default() }, 0).is_err());
+        let mut empty = Controller::new(&[], &ControllerConfig::default(), 0).unwrap();
+        assert!(empty.sample().actions.is_empty());
+        assert_eq!(empty.update(&[]).unwrap().steps, 0);
+    }
+
+    #[test]
+    fn a_seed_determines_the_controller() {
+        let run = |seed| {
+            let mut c = Controller::new(&decisions(), &ControllerConfig::default(), seed).unwrap();
+            let xs: Vec<Experience> = (0..20).map(|i| Experience { episode: c.sample(), advantage: i as f64 }).collect();
+            c.update(&xs).unwrap();
+            (0..5).map(|_| c.sample()).collect::<Vec<_>>()
+        };
+        assert_eq!(run(7), run(7));
+        assert_ne!(run(7), run(8));
+    }
+}

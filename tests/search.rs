@@ -1,0 +1,214 @@
+//! `nasc search` as a user runs it: trials recorded in the experiment database, results
+//! exported, a grid that exhausts its space, failed trials that do not stop the search, and a
+//! search killed with SIGKILL that resumes without losing or rerunning a finished trial.
+
+use nasc::experiment::{Store, TrialStatus};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const SPACE: &str = "tests/data/tiny_search.nas";
+
+fn nasc(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_nasc")).args(args).current_dir(env!("CARGO_MANIFEST_DIR")).output().expect("the nasc binary runs")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("nasc-search-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+/// A quick per-trial budget: one epoch of a few steps.
+const QUICK: [&str; 6] = ["--epochs", "1", "--max-steps", "3", "--batch-size", "32"];
+
+fn search(dir: &Path, extra: &[&str]) -> Output {
+    let mut args = vec!["search", SPACE, "--out", dir.to_str().expect("utf8")];
+    args.extend(QUICK);
+    args.extend(extra);
+    nasc(&args)
+}
+
+#[test]
+fn a_search_records_every_trial_and_exports_the_best() {
+    let root = temp_dir("record");
+    let dir = root.join("exp");
+    let o = search(&dir, &["--strategy", "random", "--max-trials", "4", "--seed", "1"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert!(text(&o.stdout).contains("4 trials succeeded, 0 failed; stopped: max trials"), "{}", text(&o.stdout));
+    let store = Store::open(&dir).expect("the experiment opens");
+    let trials = store.trials().expect("trials");
+    assert_eq!(trials.len(), 4);
+    let mut archs: Vec<&str> = trials.iter().map(|t| t.arch.as_str()).collect();
+    archs.sort();
+    archs.dedup();
+    assert_eq!(archs.len(), 4, "random search with dedup never repeats an architecture");
+    for t in &trials {
+        assert_eq!(t.status, TrialStatus::Succeeded);
+        assert!(t.metric.is_some_and(|m| (0.0..=1.0).contains(&m)));
+        assert_eq!(store.epochs(t.id).expect("epochs").len(), 1, "per-epoch metrics are recorded");
+        assert!(t.params > 0);
+    }
+    let info = store.info().expect("info");
+    assert_eq!(info.config["strategy"], "random");
+    assert_eq!(info.config["metric"], "val_acc");
+    assert!(info.command.contains("--max-trials 4"));
+    // best.json is an architecture `nasc check --arch` (and so `nasc train --arch`) accepts.
+    let best = dir.join("best.json");
+    let o = nasc(&["check", SPACE, "--arch", best.to_str().expect("utf8")]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let best_metric = trials.iter().filter_map(|t| t.metric).fold(f64::MIN, f64::max);
+    // `nasc runs` lists it; `nasc runs show` ranks it; `nasc export` writes the top K.
+    let o = nasc(&["runs", "--root", root.to_str().expect("utf8")]);
+    assert!(text(&o.stdout).contains("exp") && text(&o.stdout).contains(&format!("{best_metric:.4}")), "{}", text(&o.stdout));
+    let o = nasc(&["runs", "show", dir.to_str().expect("utf8"), "--top", "2"]);
+    let shown = text(&o.stdout);
+    assert!(shown.lines().any(|l| l.trim_start().starts_with("1 ") && l.contains(&format!("{best_metric:.4}"))), "{shown}");
+    let o = nasc(&["export", dir.to_str().expect("utf8"), "--top", "2"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let files: Vec<&str> = text(&o.stdout).leak().lines().collect();
+    assert_eq!(files.len(), 2);
+    for f in files {
+        let o = nasc(&["check", SPACE, "--arch", f]);
+        assert_eq!(o.status.code(), Some(0), "{f}: {}", text(&o.stderr));
+    }
+    // The same directory cannot hold a second experiment.
+    let o = search(&dir, &["--strategy", "random", "--max-trials", "1"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o.stderr).contains("--resume"), "{}", text(&o.stderr));
+}
+
+#[test]
+fn grid_search_trains_every_architecture_once_and_stops() {
+    let dir = temp_dir("grid");
+    let o = search(&dir, &["--strategy", "grid"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert!(text(&o.stdout).contains("6 trials succeeded, 0 failed; stopped: space exhausted"), "{}", text(&o.stdout));
+    let trials = Store::open(&dir).expect("opens").trials().expect("trials");
+    let mut archs: Vec<String> = trials.iter().map(|t| t.arch.clone()).collect();
+    archs.sort();
+    archs.dedup();
+    assert_eq!(archs.len(), 6);
+}
+
+#[test]
+fn failed_trials_are_recorded_and_the_search_goes_on() {
+    // Regression targets of 1e30 make every trial's loss overflow.
+    let dir = temp_dir("fail");
+    let write = |name: &str, shape: &[usize], value: f32| {
+        let dims = shape.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", ");
+        let dims = if shape.len() == 1 { format!("{dims},") } else { dims };
+        let mut header = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({dims}), }}");
+        while (10 + header.len() + 1) % 64 != 0 {
+            header.push(' ');
+        }
+        header.push('\n');
+        let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+        bytes.extend((header.len() as u16).to_le_bytes());
+        bytes.extend(header.as_bytes());
+        for _ in 0..shape.iter().product::<usize>() {
+            bytes.extend(value.to_le_bytes());
+        }
+        std::fs::write(dir.join(name), bytes).expect("write");
+    };
+    write("x.npy", &[40, 1, 28, 28], 0.5);
+    write("y.npy", &[40, 10], 1e30);
+    let spec = format!("npy:{},{}", dir.join("x.npy").display(), dir.join("y.npy").display());
+    let exp = dir.join("exp");
+    let o = search(&exp, &["--strategy", "random", "--max-trials", "3", "--data", &spec, "--task", "regression"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    assert!(text(&o.stderr).contains("no trial succeeded"), "{}", text(&o.stderr));
+    let trials = Store::open(&exp).expect("opens").trials().expect("trials");
+    assert_eq!(trials.len(), 3, "the search went on after the first failure");
+    for t in trials {
+        assert_eq!(t.status, TrialStatus::Failed);
+        assert!(t.error.as_deref().is_some_and(|e| e.contains("diverged")), "{:?}", t.error);
+    }
+}
+
+/// The resume test: SIGKILL a running search, resume it, and compare with a search
+/// that was never interrupted.
+#[test]
+fn a_killed_search_resumes_without_losing_or_rerunning_trials() {
+    let root = temp_dir("kill");
+    let killed = root.join("killed");
+    let args = |dir: &Path| -> Vec<String> {
+        let mut a: Vec<String> =
+            ["search", SPACE, "--strategy", "evolution", "--option", "population_size=3", "--option", "sample_size=2", "--max-trials", "6", "--seed", "5"]
+                .iter()
+                .map(|s| s.to_string())
+                .collect();
+        a.extend(["--epochs", "1", "--max-steps", "15", "--batch-size", "32", "--out"].iter().map(|s| s.to_string()));
+        a.push(dir.display().to_string());
+        a
+    };
+    let mut child = Command::new(env!("CARGO_BIN_EXE_nasc"))
+        .args(args(&killed))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawns");
+    // Kill it once two trials have finished (a third is then running or about to be).
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let finished_before = loop {
+        std::thread::sleep(Duration::from_millis(50));
+        let done = Store::open(&killed).ok().and_then(|s| s.trials().ok()).map(|t| t.into_iter().filter(|t| t.status.is_finished()).collect::<Vec<_>>());
+        if let Some(done) = done.filter(|d| d.len() >= 2) {
+            child.kill().expect("SIGKILL");
+            child.wait().expect("reaped");
+            break done;
+        }
+        assert!(Instant::now() < deadline, "the search did not finish two trials in time");
+        assert!(child.try_wait().expect("status").is_none(), "the search ended before it could be killed");
+    };
+    // Trials may have finished between the last look and the kill: read them again.
+    let before = Store::open(&killed).expect("opens after the kill").trials().expect("trials");
+    assert!(before.iter().filter(|t| t.status.is_finished()).count() >= finished_before.len());
+    let o = nasc(&["search", "--resume", killed.to_str().expect("utf8")]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let after = Store::open(&killed).expect("opens").trials().expect("trials");
+    assert_eq!(after.len(), 6);
+    for b in before.iter().filter(|t| t.status.is_finished()) {
+        let a = after.iter().find(|a| a.id == b.id).expect("still there");
+        assert_eq!(
+            (a.status, a.metric, a.attempts, &a.arch),
+            (b.status, b.metric, 1, &b.arch),
+            "trial {} was finished before the kill: kept, not rerun",
+            b.id.0
+        );
+    }
+    assert!(after.iter().all(|t| t.status == TrialStatus::Succeeded));
+    // The same search, never interrupted, proposes the same architectures in the same order.
+    let clean = root.join("clean");
+    let o = Command::new(env!("CARGO_BIN_EXE_nasc")).args(args(&clean)).current_dir(env!("CARGO_MANIFEST_DIR")).output().expect("runs");
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let uninterrupted = Store::open(&clean).expect("opens").trials().expect("trials");
+    let archs = |t: &[nasc::experiment::TrialRecord]| t.iter().map(|t| t.arch.clone()).collect::<Vec<_>>();
+    assert_eq!(archs(&after), archs(&uninterrupted), "the strategy continued from the same state");
+    // A directory that holds no experiment is refused, naming it.
+    let o = nasc(&["search", "--resume", root.join("missing").to_str().expect("utf8")]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o.stderr).contains("missing"), "{}", text(&o.stderr));
+}
+
+#[test]
+fn resuming_after_the_space_changed_is_refused() {
+    let dir = temp_dir("changed");
+    let space = dir.join("space.nas");
+    std::fs::copy(SPACE, &space).expect("copy");
+    let exp = dir.join("exp");
+    let mut args = vec!["search", space.to_str().expect("utf8"), "--strategy", "random", "--max-trials", "1", "--out", exp.to_str().expect("utf8")];
+    args.extend(QUICK);
+    let o = nasc(&args);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    std::fs::write(&space, std::fs::read_to_string(SPACE).expect("read").replace("[4, 8, 12]", "[4, 8, 16]")).expect("edit");
+    let o = nasc(&["search", "--resume", exp.to_str().expect("utf8")]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o.stderr).contains("changed since the experiment started"), "{}", text(&o.stderr));
+}
