@@ -192,8 +192,40 @@ pub enum Command {
         #[arg(long, default_value_t = 1)]
         top: usize,
     },
+    /// Benchmark a strategy on a tabular NAS benchmark by lookup (no training).
+    Bench {
+        /// Which benchmark.
+        #[command(subcommand)]
+        which: BenchKind,
+    },
     /// Run the language server (LSP over standard input and output), for editors.
     Lsp,
+}
+
+/// `nasc bench`.
+#[derive(Debug, Subcommand)]
+pub enum BenchKind {
+    /// NAS-Bench-201 (Dong & Yang 2020) on CIFAR-10, by the benchmark's own multi-trial
+    /// protocol: a query returns the 12-epoch validation accuracy and costs 12/200 of the
+    /// 200-epoch training time; a run stops when the simulated budget is spent and reports the
+    /// 200-epoch test accuracy of its best architecture; mean and standard deviation over runs.
+    Nb201 {
+        /// The strategy: random, grid, evolution, tpe, ppo.
+        #[arg(long, default_value = "random")]
+        strategy: String,
+        /// A strategy option, `NAME=VALUE` (repeatable).
+        #[arg(long = "option", value_name = "NAME=VALUE")]
+        options: Vec<String>,
+        /// Independent runs (seeds 0, 1, ...).
+        #[arg(long, default_value_t = 100)]
+        runs: usize,
+        /// Simulated training budget of one run, seconds.
+        #[arg(long, default_value_t = crate::experiment::nb201::DEFAULT_BUDGET)]
+        budget: f64,
+        /// Print the whole report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// `nasc runs show`.
@@ -334,6 +366,7 @@ pub fn main() -> ExitCode {
         Command::Runs { action: None, root } => runs(&root),
         Command::Runs { action: Some(RunsAction::Show { dir, top }), .. } => runs_show(&dir, top),
         Command::Export { dir, top } => export(&dir, top),
+        Command::Bench { which: BenchKind::Nb201 { strategy, options, runs, budget, json } } => bench_nb201(&strategy, &options, runs, budget, json),
         Command::Lsp => crate::lsp::run(),
     }
 }
@@ -1199,4 +1232,50 @@ fn export(dir: &std::path::Path, top: usize) -> ExitCode {
         println!("{}", path.display());
     }
     ExitCode::SUCCESS
+}
+
+fn bench_nb201(strategy: &str, options: &[String], runs: usize, budget: f64, json: bool) -> ExitCode {
+    use crate::experiment::nb201;
+    let Some(kind) = crate::strategy::StrategyKind::ALL.into_iter().find(|k| k.name() == strategy) else {
+        let names: Vec<&str> = crate::strategy::StrategyKind::ALL.iter().map(|k| k.name()).collect();
+        eprintln!("error: unknown strategy `{strategy}`; the strategies are {}", names.join(", "));
+        return ExitCode::from(2);
+    };
+    let opts = match options.iter().map(|o| nb201::split_option(o)).collect::<Result<Vec<_>, _>>() {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let bar = std::io::IsTerminal::is_terminal(&std::io::stderr()).then(|| {
+        let bar = indicatif::ProgressBar::new(runs as u64);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("[{bar:30}] {pos}/{len} runs, {elapsed} elapsed, ETA {eta}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar
+    });
+    let result = nb201::run_with_progress(kind, &opts, runs, budget, &mut |_| {
+        if let Some(bar) = &bar {
+            bar.inc(1);
+        }
+    });
+    if let Some(bar) = &bar {
+        bar.finish_and_clear();
+    }
+    match result {
+        Ok(report) => {
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report).expect("the report serialises"));
+            } else {
+                println!("{report}");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(1)
+        }
+    }
 }

@@ -118,7 +118,9 @@ fn repeats_are_charged_again_without_dedup() {
 #[test]
 fn a_seed_gives_the_same_runs() {
     let options = [("population_size".to_string(), "10".to_string()), ("sample_size".to_string(), "3".to_string())];
-    let one = nb201::run(StrategyKind::Evolution, &options, 3, 3_000.0).expect("run");
+    let mut seen = Vec::new();
+    let one = nb201::run_with_progress(StrategyKind::Evolution, &options, 3, 3_000.0, &mut |o| seen.push(o.seed)).expect("run");
+    assert_eq!(seen, [0, 1, 2], "progress after each run");
     let two = nb201::run(StrategyKind::Evolution, &options, 3, 3_000.0).expect("run");
     let key = |r: &nb201::Nb201Report| r.per_run.iter().map(|o| (o.queries, o.best_arch.clone(), o.test_acc)).collect::<Vec<_>>();
     assert_eq!(key(&one), key(&two));

@@ -73,7 +73,8 @@ fn a_small_cnn_learns_mnist() {
     assert!(report.epochs[2].train_loss < report.epochs[0].train_loss, "{:?}", report.epochs);
     let val = report.epochs[2].val_metric.expect("a validation split");
     assert!(val > 0.9, "validation accuracy {val}");
-    assert!(report.test_metric >= 0.95, "test accuracy {} on the 2,000 held-out digits", report.test_metric);
+    let test = report.test_metric.expect("a test split");
+    assert!(test >= 0.95, "test accuracy {test} on the 2,000 held-out digits");
     assert_eq!(report.params, 16 * 9 + 32 + 16 * 32 * 9 + 64 + 32 * 49 * 10 + 10);
 }
 
@@ -107,8 +108,8 @@ fn saved_weights_reproduce_the_test_metric() {
     let mut test = data.test.clone();
     report.normalization.apply(&mut test);
     let (loss, metric) = train::evaluate(&loaded, Arc::new(test), Task::Classification, cfg.batch_size, &Device::flex()).expect("evaluates");
-    assert_eq!(metric, report.test_metric);
-    assert!((loss - report.test_loss).abs() < 1e-9);
+    assert_eq!(Some(metric), report.test_metric);
+    assert!((loss - report.test_loss.expect("a test split")).abs() < 1e-9);
     // Weights of another architecture are refused with the file's name, not a panic.
     let other = Network::build(&fixed(&SMALL_CNN.replace("out: 32", "out: 8").replace("32 * 49", "8 * 49")), &Device::flex(), 0).expect("builds");
     let err = other.load(&path).expect_err("another architecture");
@@ -133,7 +134,8 @@ fn regression_fits_a_linear_target() {
     let (_, report) = train::train(&f, &data, &cfg, &Device::flex(), &mut Quiet).expect("trains");
     assert_eq!(report.metric, "mse");
     let first = report.epochs[0].val_metric.expect("validation");
-    assert!(report.test_metric < 1e-3, "test mse {} (first epoch's validation mse {first})", report.test_metric);
+    let test = report.test_metric.expect("a test split");
+    assert!(test < 1e-3, "test mse {test} (first epoch's validation mse {first})");
     // Classification on real-valued targets is refused before any step.
     let err = train::train(&f, &data, &TrainConfig { task: Task::Classification, ..cfg }, &Device::flex(), &mut Quiet).expect_err("wrong task");
     assert!(err.to_string().contains("class labels"), "{err}");

@@ -562,11 +562,14 @@ pub fn runtime_error(e: &crate::runtime::RuntimeError) -> Option<Diagnostic> {
 
 /// What `nasc train` prints at the end: the test metric.
 pub fn trained(report: &crate::runtime::train::TrainReport, out: &std::path::Path) -> String {
-    let metric =
-        if report.metric == "accuracy" { format!("test accuracy {:.2}%", 100.0 * report.test_metric) } else { format!("test mse {:.6}", report.test_metric) };
+    let metric = if report.metric == "accuracy" {
+        format!("test accuracy {:.2}%", 100.0 * report.test_metric.unwrap_or(f64::NAN))
+    } else {
+        format!("test mse {:.6}", report.test_metric.unwrap_or(f64::NAN))
+    };
     format!(
         "{metric} (test loss {:.4}); {} params; {:.1} s\nweights and metrics written to {}",
-        report.test_loss,
+        report.test_loss.unwrap_or(f64::NAN),
         thousands(report.params),
         report.seconds,
         out.display()

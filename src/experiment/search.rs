@@ -202,8 +202,11 @@ pub fn run(
         return Err(SearchError::Config("--concurrency must be at least 1".into()));
     }
     let started = Instant::now();
-    // The data is normalised and split once; every trial trains on the same splits.
-    let data = Arc::new(train::prepare(&data, cfg.train.val_fraction, cfg.seed)?);
+    // The data is normalised and split once; every trial trains on the same splits. Trials
+    // are compared on the validation split; the test split is left for the final architecture.
+    let mut data = train::prepare(&data, cfg.train.val_fraction, cfg.seed)?;
+    data.test = Arc::new(data.test.subset(&[]));
+    let data = Arc::new(data);
     let mut options = strategy::Options::default();
     for (key, value) in &cfg.options {
         options.set(cfg.strategy, key, value)?;

@@ -63,7 +63,8 @@ pub struct ControllerConfig {
     pub clip: f64,
     /// Weight of the entropy bonus: 0.01 (tianshou's `ent_coef` default, which NNI keeps).
     pub ent_coef: f64,
-    /// Transitions (one action each) per minibatch: 32.
+    /// Transitions (one action each) per minibatch: 32 (a minibatch holds whole episodes, as
+    /// many as make up at least this many transitions).
     pub batch_size: usize,
     /// Epochs over the episodes of one update round: 5.
     pub repeat: usize,
@@ -524,14 +525,20 @@ impl Controller {
     }
 
     /// Trains the policy on finished episodes with PPO's clipped surrogate objective plus an
-    /// entropy bonus, as tianshou's `PPOPolicy.learn` (which NNI calls): `update_times` rounds;
-    /// each round takes the log-probabilities of the actions under the policy as it is at the
-    /// round's start as the old ones (in the first round, the ones recorded when the episodes
-    /// were drawn, so that episodes drawn by an earlier policy are weighted correctly), then runs
-    /// `repeat` epochs over the transitions (one per action of a step with more than one
-    /// value), shuffled, in minibatches of `batch_size` (a short last minibatch joins the one
-    /// before), with the advantages normalised within each minibatch, one Adam step each.
-    /// The weights used by [`Controller::sample`] are refreshed at the end.
+    /// entropy bonus, as tianshou's `PPOPolicy.learn` (which NNI calls) does: `update_times`
+    /// rounds; each round takes the log-probabilities of the actions under the policy as it is
+    /// at the round's start as the old ones (in the first round, the ones recorded when the
+    /// episodes were drawn, so that episodes drawn by an earlier policy are weighted correctly),
+    /// then runs `repeat` epochs over the transitions (one per action of a step with more than
+    /// one value) in minibatches of about `batch_size` transitions (a short last minibatch joins
+    /// the one before), one Adam step each. The weights used by [`Controller::sample`] are
+    /// refreshed at the end.
+    ///
+    /// Two departures from tianshou, both for speed (the tensors are small, so an update costs
+    /// what the LSTM costs, which grows with the episodes it runs): a minibatch holds whole
+    /// episodes, shuffled each epoch, rather than transitions drawn from all of them, and the
+    /// advantages are normalised (less their mean, over their standard deviation) over all the
+    /// episodes of the update rather than within each minibatch.
     ///
     /// Errors: [`RuntimeError::Config`] for an experience that is not an episode of this
     /// controller; [`RuntimeError::Panic`] if burn fails (the policy is then left unchanged).
@@ -547,17 +554,14 @@ impl Controller {
                 }
             }
         }
-        // Transitions that carry a gradient: steps with a choice.
-        let l = self.steps.len();
-        let transitions: Vec<(usize, usize)> =
-            (0..experiences.len()).flat_map(|e| (0..l).map(move |t| (e, t))).filter(|(_, t)| self.steps[*t].size > 1).collect();
-        if transitions.is_empty() {
+        // Only steps with a choice carry a gradient.
+        let per_episode = self.steps.iter().filter(|s| s.size > 1).count();
+        if experiences.is_empty() || per_episode == 0 {
             return Ok(UpdateReport::default());
         }
-        let episodes: Vec<&Episode> = experiences.iter().map(|x| &x.episode).collect();
         let policy = self.policy.clone();
         let optim_backup = self.optim.clone();
-        let result = super::train::catch_panics(|| self.run_update(experiences, &episodes, &transitions));
+        let result = super::train::catch_panics(|| self.run_update(experiences, per_episode));
         match result {
             Ok(report) => {
                 self.mirror = Mirror::of(&self.policy, self.config.hidden, self.width, self.steps.len())?;
@@ -571,45 +575,53 @@ impl Controller {
         }
     }
 
-    fn run_update(&mut self, experiences: &[Experience], episodes: &[&Episode], transitions: &[(usize, usize)]) -> Result<UpdateReport, RuntimeError> {
-        let (b, l) = (episodes.len(), self.steps.len());
-        let batch = self.batch(episodes);
+    fn run_update(&mut self, experiences: &[Experience], per_episode: usize) -> Result<UpdateReport, RuntimeError> {
+        let (n, l) = (experiences.len(), self.steps.len());
+        // Advantages normalised over the update (tianshou: (adv - mean) / (std + eps), with the
+        // unbiased standard deviation).
+        let advs: Vec<f64> = experiences.iter().map(|x| x.advantage).collect();
+        let mean = advs.iter().sum::<f64>() / n as f64;
+        let std = if n > 1 { (advs.iter().map(|a| (a - mean).powi(2)).sum::<f64>() / (n - 1) as f64).sqrt() } else { 0.0 };
+        let advs: Vec<f32> = advs.iter().map(|a| ((a - mean) / (std + f32::EPSILON as f64)) as f32).collect();
+        // The weight of each transition in a minibatch's mean: steps with a choice only.
+        let counted: Vec<f32> = self.steps.iter().map(|s| if s.size > 1 { 1.0 } else { 0.0 }).collect();
+        let group = self.config.batch_size.div_ceil(per_episode).max(1);
         let mut report = UpdateReport { first_objective: f64::NAN, ..Default::default() };
-        let mut order: Vec<usize> = (0..transitions.len()).collect();
+        let mut order: Vec<usize> = (0..n).collect();
+        let mut old: Vec<Vec<f32>> = experiences.iter().map(|x| x.episode.log_probs.clone()).collect();
         for round in 0..self.config.update_times {
-            let old: Vec<f32> = if round == 0 { episodes.iter().flat_map(|e| e.log_probs.iter().copied()).collect() } else { self.current_log_probs(&batch)? };
-            let old = Tensor::<2>::from_data(TensorData::new(old, [b, l]), &self.device);
+            if round > 0 {
+                let all: Vec<&Episode> = experiences.iter().map(|x| &x.episode).collect();
+                let lp = self.current_log_probs(&self.batch(&all))?;
+                old = lp.chunks(l).map(|c| c.to_vec()).collect();
+            }
             for _ in 0..self.config.repeat {
                 // Fisher-Yates with the controller's generator.
-                for i in (1..order.len()).rev() {
+                for i in (1..n).rev() {
                     let j = self.rng.random_range(0..=i);
                     order.swap(i, j);
                 }
-                let mut chunks: Vec<&[usize]> = order.chunks(self.config.batch_size).collect();
-                if chunks.len() > 1 && chunks.last().is_some_and(|c| c.len() < self.config.batch_size) {
-                    let n = chunks.len();
-                    let merged = &order[(n - 2) * self.config.batch_size..];
-                    chunks.truncate(n - 2);
+                let mut chunks: Vec<&[usize]> = order.chunks(group).collect();
+                if chunks.len() > 1 && chunks.last().is_some_and(|c| c.len() < group) {
+                    let k = chunks.len();
+                    let merged = &order[(k - 2) * group..];
+                    chunks.truncate(k - 2);
                     chunks.push(merged);
                 }
                 for chunk in chunks {
-                    // Advantages normalised over the minibatch (tianshou: (adv - mean) / (std + eps),
-                    // the unbiased standard deviation).
-                    let advs: Vec<f64> = chunk.iter().map(|&i| experiences[transitions[i].0].advantage).collect();
-                    let n = advs.len() as f64;
-                    let mean = advs.iter().sum::<f64>() / n;
-                    let std = if advs.len() > 1 { (advs.iter().map(|a| (a - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt() } else { 0.0 };
-                    let mut weight = vec![0.0f32; b * l];
-                    let mut adv = vec![0.0f32; b * l];
-                    for (&i, a) in chunk.iter().zip(&advs) {
-                        let (e, t) = transitions[i];
-                        weight[e * l + t] += 1.0 / n as f32;
-                        adv[e * l + t] = ((a - mean) / (std + f32::EPSILON as f64)) as f32;
-                    }
-                    let weight = Tensor::<2>::from_data(TensorData::new(weight, [b, l]), &self.device);
-                    let adv = Tensor::<2>::from_data(TensorData::new(adv, [b, l]), &self.device);
+                    let b = chunk.len();
+                    let episodes: Vec<&Episode> = chunk.iter().map(|&i| &experiences[i].episode).collect();
+                    let batch = self.batch(&episodes);
+                    let scale = 1.0 / (b * per_episode) as f32;
+                    let weight: Vec<f32> = chunk.iter().flat_map(|_| counted.iter().map(|c| c * scale)).collect();
+                    let adv: Vec<f32> = chunk.iter().flat_map(|&i| std::iter::repeat_n(advs[i], l)).collect();
+                    let old_lp: Vec<f32> = chunk.iter().flat_map(|&i| old[i].iter().copied()).collect();
+                    let d = &self.device;
+                    let weight = Tensor::<2>::from_data(TensorData::new(weight, [b, l]), d);
+                    let adv = Tensor::<2>::from_data(TensorData::new(adv, [b, l]), d);
+                    let old_lp = Tensor::<2>::from_data(TensorData::new(old_lp, [b, l]), d);
                     let (lp, entropy) = self.evaluate(&batch);
-                    let ratio = (lp - old.clone()).exp();
+                    let ratio = (lp - old_lp).exp();
                     let clipped = ratio.clone().clamp(1.0 - self.config.clip, 1.0 + self.config.clip);
                     let objective = (ratio * adv.clone()).min_pair(clipped * adv);
                     let objective = (objective * weight.clone()).sum();
@@ -688,7 +700,8 @@ mod tests {
     #[test]
     fn an_update_moves_probability_towards_positive_advantages() {
         let d = [Decision::Categorical(4), Decision::Categorical(4)];
-        let config = ControllerConfig { lr: 1e-2, ..Default::default() };
+        // One minibatch of all 40 episodes.
+        let config = ControllerConfig { lr: 1e-2, batch_size: 1000, ..Default::default() };
         let mut c = Controller::new(&d, &config, 1).unwrap();
         let before = c.probabilities(&[]).unwrap()[2];
         let mut xs = Vec::new();
@@ -698,8 +711,8 @@ mod tests {
             xs.push(Experience { episode, advantage });
         }
         let report = c.update(&xs).unwrap();
-        assert!(report.steps > 0 && report.skipped == 0, "{report:?}");
-        assert!(report.first_objective.abs() < 1e-4, "PPO's objective starts at the normalised mean advantage, 0: {report:?}");
+        assert_eq!((report.steps, report.skipped), (25, 0), "5 rounds of 5 epochs of one minibatch: {report:?}");
+        assert!(report.first_objective.abs() < 1e-4, "the ratios start at 1, so the objective starts at the mean normalised advantage, 0: {report:?}");
         let after = c.probabilities(&[]).unwrap()[2];
         assert!(after > before + 0.05, "p(2) {before} -> {after}");
         // The sampler's weights were refreshed: they agree with burn again.

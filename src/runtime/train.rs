@@ -151,9 +151,9 @@ pub struct TrainReport {
     /// One record per epoch.
     pub epochs: Vec<EpochMetrics>,
     /// Loss on the test split.
-    pub test_loss: f64,
+    pub test_loss: Option<f64>,
     /// The metric on the test split.
-    pub test_metric: f64,
+    pub test_metric: Option<f64>,
     /// Trainable parameters of the network.
     pub params: usize,
     /// Multiply-accumulates per sample (from the IR).
@@ -460,7 +460,14 @@ pub fn train_prepared(
         Ok((net, epochs))
     };
     let (net, epochs) = catch_panics(run)?;
-    let (test_loss, test_metric) = catch_panics(|| evaluate(&net, test.clone(), task, cfg.batch_size, &device))?;
+    // A search trains on data prepared without a test split: the test split is for the final
+    // architecture only.
+    let (test_loss, test_metric) = if test.is_empty() {
+        (None, None)
+    } else {
+        let (l, m) = catch_panics(|| evaluate(&net, test.clone(), task, cfg.batch_size, &device))?;
+        (Some(l), Some(m))
+    };
     let params = net.trainable_params();
     let report = TrainReport {
         metric: task.metric(),

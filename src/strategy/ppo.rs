@@ -32,7 +32,8 @@ pub const BASELINE_DECAY: f64 = 0.95;
 pub struct PpoOptions {
     /// Finished trials collected before each update of the policy: 20.
     pub samples_per_update: usize,
-    /// Transitions (one action each) per minibatch: 32.
+    /// Transitions (one action each) per minibatch: 32 (a minibatch holds whole episodes, as
+    /// many as make up at least this many transitions).
     pub batch_size: usize,
     /// Epochs over the collected trials per update round: 5.
     pub repeat: usize,
@@ -75,12 +76,6 @@ enum Encoding {
     Picks { k: usize },
 }
 
-/// A proposal whose result has not arrived.
-#[derive(Debug, Clone)]
-struct Proposal {
-    episode: Episode,
-}
-
 /// NNI's `PolicyBasedRL` with PPO.
 ///
 /// - **Actions.** One action per label, in label order: the index of a value, layer or depth
@@ -99,8 +94,9 @@ struct Proposal {
 ///   minimising). A failed trial (no metric, or NaN) is skipped, as NNI skips trials without a
 ///   metric. The advantage of a trial is its reward less a moving baseline
 ///   ([`BASELINE_DECAY`]; the baseline starts at the first reward); the controller then
-///   normalises advantages within each minibatch (tianshou's default), which also removes most
-///   of the baseline's effect. NNI estimates advantages with a learned critic and GAE instead.
+///   normalises the advantages of each update (less their mean, over their standard
+///   deviation, as tianshou does per minibatch), so the baseline matters only through its drift
+///   within a collection. NNI estimates advantages with a learned critic and GAE instead.
 /// - **Updates.** After every `samples_per_update` rewarded trials, PPO trains the policy on
 ///   them ([`Controller::update`]) and they are dropped (NNI's replay buffer holds exactly one
 ///   collection).
@@ -119,7 +115,8 @@ pub struct Ppo {
     controller: Controller,
     rng: ChaCha8Rng,
     sampler: Sampler,
-    pending: BTreeMap<Architecture, VecDeque<Proposal>>,
+    /// Proposals whose results have not arrived: their episodes, oldest first.
+    pending: BTreeMap<Architecture, VecDeque<Episode>>,
     collected: Vec<Experience>,
     baseline: Option<f64>,
     updates: usize,
@@ -283,7 +280,7 @@ impl Strategy for Ppo {
             },
         };
         self.sampler.mark(&a);
-        self.pending.entry(a.clone()).or_default().push_back(Proposal { episode });
+        self.pending.entry(a.clone()).or_default().push_back(episode);
         Ok(Some(a))
     }
 
@@ -305,7 +302,7 @@ impl Strategy for Ppo {
         self.sampler.mark(&a);
         let Some(reward) = usable(self.mode, metric) else { return };
         let episode = match proposal {
-            Some(p) => p.episode,
+            Some(e) => e,
             None => match self.episode_of(&a) {
                 Ok(e) => e,
                 Err(e) => {
