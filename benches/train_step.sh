@@ -44,6 +44,12 @@ ratio() {
     awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'
 }
 
+load1="$(cut -d' ' -f1 /proc/loadavg)"
+if awk -v l="$load1" -v n="$(nproc)" 'BEGIN { exit !(l > n / 4) }'; then
+    echo "warning: the machine is busy (load $load1 on $(nproc) cores): the figures are upper bounds and PyTorch's"
+    echo "         multi-threaded ones suffer most; RAYON_NUM_THREADS=1 compares more fairly on a busy machine"
+fi
+
 ratios=()
 for round in $(seq 1 "$rounds"); do
     echo
