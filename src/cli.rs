@@ -636,19 +636,7 @@ struct Fixed {
 /// Compiles `file`, reads the architecture (or takes the only one of a space without
 /// choices), and fixes it. Prints diagnostics and returns the exit code on failure.
 fn load_fixed(file: &std::path::Path, arch_path: Option<&std::path::Path>) -> Result<Fixed, ExitCode> {
-    let Checked { mut program, diagnostics, graphs } = check_file(file).map_err(|e| {
-        eprintln!("error: {e}");
-        ExitCode::from(2)
-    })?;
-    if !diagnostics.is_empty() {
-        diagnostics::emit_stderr(&diagnostics, &program.sources, color_choice(Color::Auto));
-        eprintln!("{}", wording::error_count(diagnostics.len()));
-        return Err(ExitCode::from(1));
-    }
-    let Some(graph) = graphs.into_iter().next() else {
-        eprintln!("{}", wording::no_network(&file.display().to_string()));
-        return Err(ExitCode::from(1));
-    };
+    let (mut program, graph) = compile_space(file)?;
     let text = match arch_path {
         Some(path) => String::from_utf8_lossy(&std::fs::read(path).map_err(|e| {
             eprintln!("error: cannot read {}: {e}", path.display());
@@ -867,8 +855,9 @@ fn parse_duration(text: &str) -> Option<f64> {
     })
 }
 
-/// Compiles a space for a search: its one network's IR, or the exit code after diagnostics.
-fn compile_space(file: &std::path::Path) -> Result<Graph, ExitCode> {
+/// Compiles a space: the loaded program and its (first) network's IR, or the exit code after
+/// printing the diagnostics.
+fn compile_space(file: &std::path::Path) -> Result<(Program, Graph), ExitCode> {
     let Checked { program, diagnostics, graphs } = check_file(file).map_err(|e| {
         eprintln!("error: {e}");
         ExitCode::from(2)
@@ -878,10 +867,13 @@ fn compile_space(file: &std::path::Path) -> Result<Graph, ExitCode> {
         eprintln!("{}", wording::error_count(diagnostics.len()));
         return Err(ExitCode::from(1));
     }
-    graphs.into_iter().next().ok_or_else(|| {
-        eprintln!("{}", wording::no_network(&file.display().to_string()));
-        ExitCode::from(1)
-    })
+    match graphs.into_iter().next() {
+        Some(g) => Ok((program, g)),
+        None => {
+            eprintln!("{}", wording::no_network(&file.display().to_string()));
+            Err(ExitCode::from(1))
+        }
+    }
 }
 
 fn search(args: SearchArgs) -> ExitCode {
@@ -952,7 +944,7 @@ fn search(args: SearchArgs) -> ExitCode {
         }
     };
     let graph = match compile_space(&file) {
-        Ok(g) => g,
+        Ok((_, g)) => g,
         Err(c) => return c,
     };
     let dir = args.out.unwrap_or_else(|| {
@@ -1014,7 +1006,7 @@ fn resume_search(dir: &std::path::Path) -> ExitCode {
         return ExitCode::from(1);
     }
     let graph = match compile_space(&file) {
-        Ok(g) => g,
+        Ok((_, g)) => g,
         Err(c) => return c,
     };
     let device = cfg.device;

@@ -4,6 +4,8 @@
 //! Exit codes: 0 for a clean file, 1 for a file with errors, 2 for a bad command line or an
 //! unreadable file.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -313,32 +315,9 @@ fn closed_stdout_is_not_a_panic() {
     assert!(!err.contains("panicked"), "{err}");
 }
 
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("nasc-cli-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir
-}
-
-/// A float32 NPY file (version 1.0) of zeros with this shape.
-fn write_npy_zeros(path: &Path, shape: &[usize]) {
-    let dims = shape.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", ");
-    let dims = if shape.len() == 1 { format!("{dims},") } else { dims };
-    let mut header = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({dims}), }}");
-    while (10 + header.len() + 1) % 64 != 0 {
-        header.push(' ');
-    }
-    header.push('\n');
-    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
-    bytes.extend((header.len() as u16).to_le_bytes());
-    bytes.extend(header.as_bytes());
-    bytes.extend(std::iter::repeat_n(0u8, 4 * shape.iter().product::<usize>()));
-    std::fs::write(path, bytes).expect("write npy");
-}
-
 #[test]
 fn train_writes_weights_and_metrics_and_eval_reproduces_the_test_accuracy() {
-    let out = temp_dir("train");
+    let out = common::temp_dir("cli-train");
     let out_s = out.to_str().expect("utf8");
     let arch = "examples/archs/mnist_small.json";
     let o = nasc(&["train", "examples/mnist.nas", "--arch", arch, "--epochs", "1", "--max-steps", "5", "--out", out_s]);
@@ -364,9 +343,9 @@ fn train_writes_weights_and_metrics_and_eval_reproduces_the_test_accuracy() {
 
 #[test]
 fn train_refuses_data_that_does_not_fit_the_network_at_its_input() {
-    let dir = temp_dir("misfit");
-    write_npy_zeros(&dir.join("x.npy"), &[10, 3, 32, 32]);
-    write_npy_zeros(&dir.join("y.npy"), &[10]);
+    let dir = common::temp_dir("cli-misfit");
+    common::write_npy(&dir.join("x.npy"), &[10, 3, 32, 32], &[0.0; 10 * 3 * 32 * 32]);
+    common::write_npy(&dir.join("y.npy"), &[10], &[0.0; 10]);
     // Integer labels are needed for classification: zeros as int64 would do, but the data
     // shape is checked first.
     let spec = format!("npy:{},{}", dir.join("x.npy").display(), dir.join("y.npy").display());
@@ -386,7 +365,7 @@ fn train_reports_bad_data_and_bad_architectures_clearly() {
     let o = nasc(&["train", "examples/mnist.nas"]);
     assert_eq!(code(&o), 2);
     assert!(stderr(&o).contains("--arch"), "{}", stderr(&o));
-    let dir = temp_dir("badarch");
+    let dir = common::temp_dir("cli-badarch");
     std::fs::write(dir.join("a.json"), r#"{"width": 48, "depth": 1, "depth2": 1}"#).expect("write");
     let o = nasc(&["train", "examples/mnist.nas", "--arch", dir.join("a.json").to_str().expect("utf8")]);
     assert_eq!(code(&o), 1);

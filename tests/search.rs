@@ -2,8 +2,10 @@
 //! exported, a grid that exhausts its space, failed trials that do not stop the search, and a
 //! search killed with SIGKILL that resumes without losing or rerunning a finished trial.
 
+mod common;
+
 use nasc::experiment::{Store, TrialStatus};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
@@ -15,13 +17,6 @@ fn nasc(args: &[&str]) -> Output {
 
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
-}
-
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("nasc-search-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir
 }
 
 /// A quick per-trial budget: one epoch of a few steps.
@@ -36,7 +31,7 @@ fn search(dir: &Path, extra: &[&str]) -> Output {
 
 #[test]
 fn a_search_records_every_trial_and_exports_the_best() {
-    let root = temp_dir("record");
+    let root = common::temp_dir("search-record");
     let dir = root.join("exp");
     let o = search(&dir, &["--strategy", "random", "--max-trials", "4", "--seed", "1"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
@@ -85,7 +80,7 @@ fn a_search_records_every_trial_and_exports_the_best() {
 
 #[test]
 fn grid_search_trains_every_architecture_once_and_stops() {
-    let dir = temp_dir("grid");
+    let dir = common::temp_dir("search-grid");
     let o = search(&dir, &["--strategy", "grid"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     assert!(text(&o.stdout).contains("6 trials succeeded, 0 failed; stopped: space exhausted"), "{}", text(&o.stdout));
@@ -99,25 +94,9 @@ fn grid_search_trains_every_architecture_once_and_stops() {
 #[test]
 fn failed_trials_are_recorded_and_the_search_goes_on() {
     // Regression targets of 1e30 make every trial's loss overflow.
-    let dir = temp_dir("fail");
-    let write = |name: &str, shape: &[usize], value: f32| {
-        let dims = shape.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", ");
-        let dims = if shape.len() == 1 { format!("{dims},") } else { dims };
-        let mut header = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({dims}), }}");
-        while (10 + header.len() + 1) % 64 != 0 {
-            header.push(' ');
-        }
-        header.push('\n');
-        let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
-        bytes.extend((header.len() as u16).to_le_bytes());
-        bytes.extend(header.as_bytes());
-        for _ in 0..shape.iter().product::<usize>() {
-            bytes.extend(value.to_le_bytes());
-        }
-        std::fs::write(dir.join(name), bytes).expect("write");
-    };
-    write("x.npy", &[40, 1, 28, 28], 0.5);
-    write("y.npy", &[40, 10], 1e30);
+    let dir = common::temp_dir("search-fail");
+    common::write_npy(&dir.join("x.npy"), &[40, 1, 28, 28], &vec![0.5; 40 * 28 * 28]);
+    common::write_npy(&dir.join("y.npy"), &[40, 10], &[1e30; 400]);
     let spec = format!("npy:{},{}", dir.join("x.npy").display(), dir.join("y.npy").display());
     let exp = dir.join("exp");
     let o = search(&exp, &["--strategy", "random", "--max-trials", "3", "--data", &spec, "--task", "regression"]);
@@ -135,7 +114,7 @@ fn failed_trials_are_recorded_and_the_search_goes_on() {
 /// that was never interrupted.
 #[test]
 fn a_killed_search_resumes_without_losing_or_rerunning_trials() {
-    let root = temp_dir("kill");
+    let root = common::temp_dir("search-kill");
     let killed = root.join("killed");
     let args = |dir: &Path| -> Vec<String> {
         let mut a: Vec<String> =
@@ -199,7 +178,7 @@ fn a_killed_search_resumes_without_losing_or_rerunning_trials() {
 
 #[test]
 fn resuming_after_the_space_changed_is_refused() {
-    let dir = temp_dir("changed");
+    let dir = common::temp_dir("search-changed");
     let space = dir.join("space.nas");
     std::fs::copy(SPACE, &space).expect("copy");
     let exp = dir.join("exp");

@@ -1,6 +1,8 @@
 //! Training fixed networks on real data: the evaluators, reproducibility, saved weights, and
 //! failures that are values (a diverged loss, data that does not fit the network).
 
+mod common;
+
 use nasc::arch::{self, Architecture, FixedGraph};
 use nasc::check::check_program;
 use nasc::data::{self, DataSpec, Splits};
@@ -8,7 +10,7 @@ use nasc::resolve::load_bytes;
 use nasc::runtime::train::{self, OptimizerKind, Quiet, Schedule, Task, TrainConfig};
 use nasc::runtime::{Device, Network, RuntimeError};
 use nasc::source::Origin;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 fn fixed(text: &str) -> FixedGraph {
@@ -30,31 +32,6 @@ const SMALL_CNN: &str = "network Small(x: Tensor[n, 1, 28, 28]) -> Tensor[n, 10]
     let h = conv_bn_relu(h, out: 32, kernel: 3, stride: 2)
     return linear(flatten(h), out: 10)
 }";
-
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("nasc-train-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir
-}
-
-/// Writes a little-endian float32 NPY file (format version 1.0).
-fn write_npy(path: &Path, shape: &[usize], values: &[f32]) {
-    let dims = shape.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", ");
-    let dims = if shape.len() == 1 { format!("{dims},") } else { dims };
-    let mut header = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({dims}), }}");
-    while (10 + header.len() + 1) % 64 != 0 {
-        header.push(' ');
-    }
-    header.push('\n');
-    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
-    bytes.extend((header.len() as u16).to_le_bytes());
-    bytes.extend(header.as_bytes());
-    for v in values {
-        bytes.extend(v.to_le_bytes());
-    }
-    std::fs::write(path, bytes).expect("write npy");
-}
 
 /// Two 3x3 convolutions with batch norm, ReLU and 2x2 max pooling, and a linear classifier.
 const MNIST_CNN: &str = "network Mnist(x: Tensor[n, 1, 28, 28]) -> Tensor[n, 10] {
@@ -100,7 +77,7 @@ fn saved_weights_reproduce_the_test_metric() {
     let data = mnist();
     let cfg = TrainConfig { epochs: 1, max_steps: Some(20), ..TrainConfig::default() };
     let (net, report) = train::train(&f, &data, &cfg, &Device::flex(), &mut Quiet).expect("trains");
-    let dir = temp_dir("weights");
+    let dir = common::temp_dir("train-weights");
     let path = dir.join("model.bpk");
     net.save(&path).expect("saves");
     let fresh = Network::build(&f, &Device::flex(), 0).expect("builds");
@@ -121,12 +98,12 @@ fn saved_weights_reproduce_the_test_metric() {
 /// NNI's Regression evaluator: mean squared error on NPY targets, minimised.
 #[test]
 fn regression_fits_a_linear_target() {
-    let dir = temp_dir("regression");
+    let dir = common::temp_dir("train-regression");
     let n = 512;
     let x: Vec<f32> = (0..n * 4).map(|i| (((i * 37) % 101) as f32 / 50.0) - 1.0).collect();
     let y: Vec<f32> = (0..n).map(|i| 2.0 * x[i * 4] - x[i * 4 + 1] + 0.5 * x[i * 4 + 3]).collect();
-    write_npy(&dir.join("x.npy"), &[n, 4], &x);
-    write_npy(&dir.join("y.npy"), &[n], &y);
+    common::write_npy(&dir.join("x.npy"), &[n, 4], &x);
+    common::write_npy(&dir.join("y.npy"), &[n], &y);
     let data = data::load(&DataSpec::Npy { x: dir.join("x.npy"), y: dir.join("y.npy") }).expect("loads");
     let f = fixed("network R(x: Tensor[n, 4]) -> Tensor[n, 1] { return linear(x, out: 1) }");
     let cfg =
@@ -144,12 +121,12 @@ fn regression_fits_a_linear_target() {
 /// A loss that overflows ends the run with a clear error, not a panic or a NaN metric.
 #[test]
 fn a_diverging_run_is_an_error() {
-    let dir = temp_dir("diverge");
+    let dir = common::temp_dir("train-diverge");
     let n = 64;
     let x: Vec<f32> = (0..n * 2).map(|i| i as f32).collect();
     let y: Vec<f32> = (0..n).map(|_| 1e30).collect();
-    write_npy(&dir.join("x.npy"), &[n, 2], &x);
-    write_npy(&dir.join("y.npy"), &[n], &y);
+    common::write_npy(&dir.join("x.npy"), &[n, 2], &x);
+    common::write_npy(&dir.join("y.npy"), &[n], &y);
     let data = data::load(&DataSpec::Npy { x: dir.join("x.npy"), y: dir.join("y.npy") }).expect("loads");
     let f = fixed("network R(x: Tensor[n, 2]) -> Tensor[n, 1] { return linear(x, out: 1) }");
     let cfg = TrainConfig { task: Task::Regression, epochs: 2, batch_size: 16, ..TrainConfig::default() };
