@@ -165,3 +165,29 @@ fn darts_v2_at_36_channels_and_20_cells_has_the_published_parameters() {
     let a = arch_file(&search, "examples/archs/darts_v2.json");
     assert_eq!(arch::cost(&search, &a).expect("costs").0, 239_898);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Built with the runtime (issue 7, item 7).
+// ---------------------------------------------------------------------------------------------
+
+/// A random architecture of every network of every hub space, built as a burn module on Flex:
+/// the network holds exactly the trainable parameters the IR counted.
+#[test]
+fn random_architectures_of_every_hub_space_build_with_the_parameters_the_ir_counts() {
+    use rand::SeedableRng;
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+    let device = nasc::runtime::Device::flex();
+    let mut built = 0;
+    for path in ["stdlib/spaces/nasbench201.nas", "stdlib/spaces/darts.nas", "stdlib/spaces/enas.nas"] {
+        for (name, g) in networks(path) {
+            for _ in 0..2 {
+                let a = Architecture::random(&g, &mut rng);
+                let f = arch::fix(&g, &a).expect("fixes");
+                let net = nasc::runtime::Network::build(&f, &device, 0).unwrap_or_else(|e| panic!("{path} {name}: {e}"));
+                assert_eq!(net.trainable_params() as u64, f.params, "{path} {name}: {}", serde_json::Value::Object(a.to_json(&g)));
+                built += 1;
+            }
+        }
+    }
+    assert!(built >= 8, "{built} networks built");
+}
