@@ -1,8 +1,8 @@
 // A small searched CNN for MNIST: the main example of the language.
 //
 //   nasc check examples/mnist.nas
-//   nasc search examples/mnist.nas --strategy evolution --max-trials 50
-//   nasc search examples/mnist.nas --strategy darts --data mnist:examples/data/mnist
+//   nasc search examples/mnist.nas --strategy evolution --max-trials 20 --epochs 2
+//   nasc train examples/mnist.nas --arch examples/archs/mnist_small.json
 //
 // The space: a stem width (3 values), the depth of two stages (1-3 and 1-2 blocks) and, in
 // each repeated block, one of five operations: 3 * (5 + 5^2 + 5^3) * (5 + 5^2) = 13,950

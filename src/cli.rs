@@ -143,7 +143,7 @@ pub enum Command {
     Search {
         /// The `.nas` file (not needed with --resume).
         file: Option<PathBuf>,
-        /// The strategy: random, grid, evolution, tpe.
+        /// The strategy: random, grid, evolution, tpe, ppo.
         #[arg(long, default_value = "random")]
         strategy: String,
         /// A strategy option, `NAME=VALUE` (repeatable): `population_size=50`, `dedup=false`.
@@ -168,7 +168,7 @@ pub enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
         /// Continue the experiment in this directory after an interruption.
-        #[arg(long, conflicts_with_all = ["file", "out"])]
+        #[arg(long, conflicts_with_all = ["file", "out", "strategy", "options", "max_trials", "max_duration", "concurrency", "metric", "mode", "data", "epochs", "lr", "batch_size", "seed"])]
         resume: Option<PathBuf>,
         /// How each trial trains.
         #[command(flatten)]
@@ -673,13 +673,17 @@ fn load_fixed(file: &std::path::Path, arch_path: Option<&std::path::Path>) -> Re
     Ok(Fixed { program, graph, arch, fixed })
 }
 
-/// Prints a runtime error: a diagnostic at the operator's `.nas` place when it has one.
+/// Prints a runtime error: a diagnostic at the operator's `.nas` place when it has one. A bad
+/// setting exits with 2 (a bad command line), anything else with 1.
 fn report_runtime(program: &Program, e: &RuntimeError) -> ExitCode {
     match wording::runtime_error(e) {
         Some(d) => diagnostics::emit_stderr(&[d], &program.sources, color_choice(Color::Auto)),
         None => eprintln!("error: {e}"),
     }
-    ExitCode::from(1)
+    match e {
+        RuntimeError::Config(_) | RuntimeError::Device(_) => ExitCode::from(2),
+        _ => ExitCode::from(1),
+    }
 }
 
 fn load_data(spec: &str) -> Result<crate::data::Splits, ExitCode> {
@@ -746,6 +750,11 @@ fn train(file: &std::path::Path, arch_path: Option<&std::path::Path>, opts: &Tra
         Ok(d) => d,
         Err(e) => return report_runtime(&program, &e),
     };
+    // The output directory is made before training, so that a bad --out loses no training.
+    if let Err(e) = std::fs::create_dir_all(out) {
+        eprintln!("error: cannot create the output directory {}: {e}", out.display());
+        return ExitCode::from(2);
+    }
     let cfg = opts.config();
     let mut progress = Progress { bar: None, metric: cfg.task.metric() };
     let result = crate::runtime::train::train(&fixed, &data, &cfg, &device, &mut progress);
@@ -792,10 +801,24 @@ fn eval(
     batch_size: usize,
     device: DeviceKind,
 ) -> ExitCode {
-    let Fixed { program, fixed, .. } = match load_fixed(file, arch_path) {
+    let Fixed { program, fixed, graph, arch } = match load_fixed(file, arch_path) {
         Ok(f) => f,
         Err(c) => return c,
     };
+    // `nasc train` writes the architecture next to the weights: weights of another
+    // architecture whose tensors happen to have the same shapes are refused too.
+    let recorded = weights.parent().map(|d| d.join("metrics.json")).and_then(|p| std::fs::read(&p).ok().map(|b| (p, b)));
+    if let Some((path, bytes)) = recorded {
+        if let Ok(m) = serde_json::from_slice::<serde_json::Value>(&bytes) {
+            // Compared as networks: labels an architecture does not use do not matter.
+            let given = crate::strategy::canonical(&graph, &arch);
+            let trained = Architecture::from_json(&graph, &m["architecture"].to_string()).map(|a| crate::strategy::canonical(&graph, &a));
+            if m.get("architecture").is_some() && trained.as_ref().ok() != Some(&given) {
+                eprintln!("error: {} were trained for the architecture in {}, not this one", weights.display(), path.display());
+                return ExitCode::from(1);
+            }
+        }
+    }
     let splits = match load_data(data) {
         Ok(d) => d,
         Err(c) => return c,
@@ -914,6 +937,25 @@ fn search(args: SearchArgs) -> ExitCode {
     }
     let train = args.opts.config();
     let metric = args.metric.unwrap_or(if train.task == Task::Regression { Metric::ValMse } else { Metric::ValAcc });
+    match (train.task, metric) {
+        (Task::Classification, Metric::ValMse) => {
+            eprintln!("error: --metric val_mse needs --task regression; a classification search optimises val_acc or val_loss");
+            return ExitCode::from(2);
+        }
+        (Task::Regression, Metric::ValAcc) => {
+            eprintln!("error: --metric val_acc needs --task classification; a regression search optimises val_mse or val_loss");
+            return ExitCode::from(2);
+        }
+        _ => {}
+    }
+    if args.concurrency == 0 {
+        eprintln!("error: --concurrency must be at least 1");
+        return ExitCode::from(2);
+    }
+    if args.max_trials == Some(0) {
+        eprintln!("error: --max-trials must be at least 1");
+        return ExitCode::from(2);
+    }
     if train.val_fraction <= 0.0 && matches!(metric, Metric::ValAcc | Metric::ValLoss | Metric::ValMse) {
         eprintln!("error: --metric {} needs a validation split (--val-fraction above 0)", metric.name());
         return ExitCode::from(2);
@@ -932,7 +974,8 @@ fn search(args: SearchArgs) -> ExitCode {
         max_trials: args.max_trials,
         max_duration,
         concurrency: args.concurrency,
-        data: args.opts.data.clone(),
+        // Recorded with absolute paths, so that `--resume` works from any directory.
+        data: args.opts.data.parse::<crate::data::DataSpec>().map_or(args.opts.data.clone(), |d| d.absolute().to_string()),
         train,
         device: args.opts.device,
     };
@@ -943,10 +986,36 @@ fn search(args: SearchArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let graph = match compile_space(&file) {
-        Ok((_, g)) => g,
+    let (program, graph) = match compile_space(&file) {
+        Ok(r) => r,
         Err(c) => return c,
     };
+    // Everything that can be checked before the experiment exists is checked here, so that a
+    // bad setting leaves no experiment directory behind.
+    let mut strategy_options = crate::strategy::Options::default();
+    for (k, v) in &cfg.options {
+        if let Err(e) = strategy_options.set(kind, k, v) {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    }
+    if let Err(e) = crate::strategy::make(kind, &graph, mode, cfg.seed, &strategy_options) {
+        eprintln!("error: {e}");
+        return ExitCode::from(2);
+    }
+    let data = match load_data(&cfg.data) {
+        Ok(d) => d,
+        Err(c) => return c,
+    };
+    // The network's input and output do not depend on the architecture: check the data once.
+    let probe = Architecture::random(&graph, &mut rand_chacha::ChaCha8Rng::seed_from_u64(cfg.seed));
+    let fits = arch::fix(&graph, &probe).map_err(|e| RuntimeError::Config(e.to_string())).and_then(|f| {
+        let net = crate::runtime::Network::build(&f, &crate::runtime::Device::flex(), 0)?;
+        crate::runtime::train::check_fit(&net, &data.train, cfg.train.task)
+    });
+    if let Err(e) = fits {
+        return report_runtime(&program, &e);
+    }
     let dir = args.out.unwrap_or_else(|| {
         let stem = file.file_stem().map_or("space".into(), |s| s.to_string_lossy().into_owned());
         let time = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
@@ -954,7 +1023,9 @@ fn search(args: SearchArgs) -> ExitCode {
     });
     let command = std::env::args().collect::<Vec<_>>().join(" ");
     let config = serde_json::to_value(&cfg).expect("the configuration serialises");
-    let store = match crate::experiment::Store::create(&dir, &command, &file.display().to_string(), &text, &config) {
+    // The space is recorded by its absolute path, so `--resume` works from any directory.
+    let space_path = std::fs::canonicalize(&file).unwrap_or(file.clone());
+    let store = match crate::experiment::Store::create(&dir, &command, &space_path.display().to_string(), &text, &config) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("error: {e}");
@@ -970,7 +1041,7 @@ fn search(args: SearchArgs) -> ExitCode {
         metric.name(),
         if mode == crate::strategy::Mode::Max { "max" } else { "min" }
     );
-    run_search(store, &graph, &cfg, args.opts.device)
+    run_search(store, &graph, data, &cfg, args.opts.device)
 }
 
 fn resume_search(dir: &std::path::Path) -> ExitCode {
@@ -1010,8 +1081,12 @@ fn resume_search(dir: &std::path::Path) -> ExitCode {
         Err(c) => return c,
     };
     let device = cfg.device;
+    let data = match load_data(&cfg.data) {
+        Ok(d) => d,
+        Err(c) => return c,
+    };
     eprintln!("resuming experiment {}: {} search of {}", dir.display(), cfg.strategy.name(), file.display());
-    run_search(store, &graph, &cfg, device)
+    run_search(store, &graph, data, &cfg, device)
 }
 
 /// Progress of a search on standard error: a bar with trials done, the best so far, elapsed
@@ -1060,11 +1135,14 @@ impl crate::experiment::search::SearchObserver for SearchProgress {
     }
 }
 
-fn run_search(store: crate::experiment::Store, graph: &Graph, cfg: &crate::experiment::search::SearchConfig, device: DeviceKind) -> ExitCode {
-    let data = match load_data(&cfg.data) {
-        Ok(d) => std::sync::Arc::new(d),
-        Err(c) => return c,
-    };
+fn run_search(
+    store: crate::experiment::Store,
+    graph: &Graph,
+    data: crate::data::Splits,
+    cfg: &crate::experiment::search::SearchConfig,
+    device: DeviceKind,
+) -> ExitCode {
+    let data = std::sync::Arc::new(data);
     let device = match device.device() {
         Ok(d) => d,
         Err(e) => {
@@ -1085,7 +1163,8 @@ fn run_search(store: crate::experiment::Store, graph: &Graph, cfg: &crate::exper
             return ExitCode::from(1);
         }
     };
-    println!("{} trials succeeded, {} failed; stopped: {}", summary.succeeded, summary.failed, summary.stopped);
+    let trials = |n: usize| if n == 1 { "1 trial".to_string() } else { format!("{n} trials") };
+    println!("{} succeeded, {} failed; stopped: {}", trials(summary.succeeded), summary.failed, summary.stopped);
     match summary.best {
         Some(best) => {
             let path = store.dir().join("best.json");

@@ -374,6 +374,31 @@ fn train_reports_bad_data_and_bad_architectures_clearly() {
     if cfg!(feature = "wgpu") {
         return;
     }
-    assert_eq!(code(&o), 1);
+    assert_eq!(code(&o), 2, "a device this build lacks is a bad command line");
     assert!(stderr(&o).contains("--features wgpu"), "{}", stderr(&o));
+}
+
+#[test]
+fn eval_refuses_weights_of_another_architecture_even_with_matching_shapes() {
+    let out = common::temp_dir("cli-eval-arch");
+    let a = out.join("a.json");
+    let b = out.join("b.json");
+    // Two architectures with the same tensors: a pooling and a skip block swapped.
+    std::fs::write(&a, r#"{"width": 16, "depth": 1, "depth[0]/SearchedBlock/operation": "pool", "depth2": 1, "depth2[0]/SearchedBlock/operation": "skip"}"#)
+        .expect("write");
+    std::fs::write(&b, r#"{"width": 16, "depth": 1, "depth[0]/SearchedBlock/operation": "skip", "depth2": 1, "depth2[0]/SearchedBlock/operation": "pool"}"#)
+        .expect("write");
+    let dir = out.join("run");
+    let o = nasc(&["train", "examples/mnist.nas", "--arch", a.to_str().expect("utf8"), "--max-steps", "2", "--out", dir.to_str().expect("utf8")]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let weights = dir.join("model.bpk");
+    let o = nasc(&["eval", "examples/mnist.nas", "--arch", b.to_str().expect("utf8"), "--weights", weights.to_str().expect("utf8")]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(stderr(&o).contains("metrics.json"), "{}", stderr(&o));
+    let o = nasc(&["eval", "examples/mnist.nas", "--arch", a.to_str().expect("utf8"), "--weights", weights.to_str().expect("utf8")]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    // An output directory that cannot be made is refused before any training.
+    let o = nasc(&["train", "examples/mnist.nas", "--arch", a.to_str().expect("utf8"), "--out", weights.join("x").to_str().expect("utf8")]);
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert!(!stderr(&o).contains("epoch 1"), "trained before checking --out: {}", stderr(&o));
 }

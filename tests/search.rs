@@ -191,3 +191,59 @@ fn resuming_after_the_space_changed_is_refused() {
     assert_eq!(o.status.code(), Some(1));
     assert!(text(&o.stderr).contains("changed since the experiment started"), "{}", text(&o.stderr));
 }
+
+/// Bad settings are refused before the experiment exists (exit 2, no directory left behind),
+/// and data that cannot fit the space is refused once, not trial after trial.
+#[test]
+fn bad_search_settings_leave_no_experiment_behind() {
+    let root = common::temp_dir("search-settings");
+    for (extra, words) in [
+        (vec!["--concurrency", "0", "--max-trials", "1"], "--concurrency"),
+        (vec!["--max-trials", "0"], "--max-trials"),
+        (vec!["--max-trials", "1", "--option", "population_size=0"], "population_size"),
+        (vec!["--max-trials", "1", "--metric", "val_mse"], "--task regression"),
+        (vec!["--max-trials", "1", "--option", "nonsense=1"], "nonsense"),
+    ] {
+        let dir = root.join("exp");
+        let o = search(&dir, &[vec!["--strategy", "evolution"], extra.clone()].concat());
+        assert_eq!(o.status.code(), Some(2), "{extra:?}: {}", text(&o.stderr));
+        assert!(text(&o.stderr).contains(words), "{extra:?}: {}", text(&o.stderr));
+        assert!(!dir.exists(), "{extra:?} left {} behind", dir.display());
+    }
+    // MNIST digits are 1x28x28; a space over CIFAR-sized input is refused with E0301 at once.
+    let space = root.join("cifar.nas");
+    std::fs::write(
+        &space,
+        "network C(x: Tensor[n, 3, 32, 32]) -> Tensor[n, 10] {\n    return linear(global_avg_pool(conv_bn_relu(x, out: choice w [4, 8])), out: 10)\n}\n",
+    )
+    .expect("write");
+    let dir = root.join("cifar");
+    let o = nasc(&["search", space.to_str().expect("utf8"), "--max-trials", "3", "--out", dir.to_str().expect("utf8")]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    assert!(text(&o.stderr).contains("E0301"), "{}", text(&o.stderr));
+    assert!(!dir.exists());
+    // A network with fewer outputs than the data has classes is refused before training.
+    let five = root.join("five.nas");
+    std::fs::write(
+        &five,
+        "network F(x: Tensor[n, 1, 28, 28]) -> Tensor[n, 5] {\n    return linear(global_avg_pool(conv_bn_relu(x, out: choice w [4, 8])), out: 5)\n}\n",
+    )
+    .expect("write");
+    let o = nasc(&["search", five.to_str().expect("utf8"), "--max-trials", "3", "--out", root.join("five").to_str().expect("utf8")]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    assert!(text(&o.stderr).contains("10 classes") && text(&o.stderr).contains("outputs 5"), "{}", text(&o.stderr));
+    assert!(!text(&o.stderr).contains("panicked"));
+}
+
+#[test]
+fn a_search_resumes_from_another_directory() {
+    let root = common::temp_dir("search-cwd");
+    let exp = root.join("exp");
+    let o = search(&exp, &["--strategy", "random", "--max-trials", "1"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let o = Command::new(env!("CARGO_BIN_EXE_nasc")).args(["search", "--resume", exp.to_str().expect("utf8")]).current_dir(&root).output().expect("runs");
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    // Flags that would change the experiment are refused with --resume.
+    let o = nasc(&["search", "--resume", exp.to_str().expect("utf8"), "--max-trials", "5"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
+}

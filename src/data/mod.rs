@@ -169,6 +169,20 @@ impl FromStr for DataSpec {
     }
 }
 
+impl DataSpec {
+    /// The same spec with every path made absolute (when it exists), so that it means the same
+    /// data from any working directory (a resumed search records and rereads it).
+    pub fn absolute(&self) -> DataSpec {
+        let abs = |p: &PathBuf| std::fs::canonicalize(p).unwrap_or_else(|_| p.clone());
+        match self {
+            DataSpec::Mnist(p) => DataSpec::Mnist(abs(p)),
+            DataSpec::Cifar10(p) => DataSpec::Cifar10(abs(p)),
+            DataSpec::Cifar100(p) => DataSpec::Cifar100(abs(p)),
+            DataSpec::Npy { x, y } => DataSpec::Npy { x: abs(x), y: abs(y) },
+        }
+    }
+}
+
 impl fmt::Display for DataSpec {
     /// The `--data` form of this spec (`fashion-mnist:` prints as `mnist:`).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -24,12 +24,16 @@ use std::time::Instant;
 #[serde(rename_all = "snake_case")]
 pub enum Metric {
     /// Validation accuracy of the last epoch (classification; maximise).
+    #[value(name = "val_acc")]
     ValAcc,
     /// Validation loss of the last epoch (minimise).
+    #[value(name = "val_loss")]
     ValLoss,
     /// Validation mean squared error of the last epoch (regression; minimise).
+    #[value(name = "val_mse")]
     ValMse,
     /// Mean training loss of the last epoch (minimise).
+    #[value(name = "train_loss")]
     TrainLoss,
 }
 

@@ -373,9 +373,15 @@ impl Network {
         if !path.is_file() {
             return Err(RuntimeError::Record { path: path.display().to_string(), message: "no such file".into() });
         }
-        self.try_load_file(path).map_err(|e| RuntimeError::Record {
-            path: path.display().to_string(),
-            message: format!("cannot load the weights: {e:?} (were they trained for this architecture?)"),
+        self.try_load_file(path).map_err(|e| {
+            let detail = match e {
+                burn::store::RecordError::Io(m) => format!("cannot read the weights: {m}"),
+                burn::store::RecordError::Validation(m) => {
+                    let first = m.split("\\n").next().unwrap_or(&m).chars().take(200).collect::<String>();
+                    format!("the weights do not fit this network (were they trained for another architecture?): {first}")
+                }
+            };
+            RuntimeError::Record { path: path.display().to_string(), message: detail }
         })
     }
 
@@ -383,6 +389,13 @@ impl Network {
     /// place each input is declared.
     pub fn input_shapes(&self) -> Vec<(Vec<Option<i64>>, Loc)> {
         self.steps.iter().filter(|s| matches!(s.kind, Kind::Input(_))).map(|s| (s.shape[1..].to_vec(), s.loc)).collect()
+    }
+
+    /// The output's dimensions after the batch (`[classes]` for a classifier) and the place of
+    /// the operator that computes it.
+    pub fn output_shape(&self) -> (Vec<Option<i64>>, Loc) {
+        let s = &self.steps[self.output];
+        (s.shape[1..].to_vec(), s.loc)
     }
 
     /// Trainable parameters: every weight, bias, and batch-norm scale and shift (PyTorch's

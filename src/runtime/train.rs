@@ -216,8 +216,25 @@ pub fn check_fit(net: &Network, ds: &Dataset, task: Task) -> Result<(), RuntimeE
             found: show(ds.item_shape.iter().map(|d| d.to_string()).collect()),
         });
     }
+    let (out, _) = net.output_shape();
+    let width = match out.as_slice() {
+        [Some(w)] => *w as usize,
+        _ => return Err(RuntimeError::Data(format!("the network's output must be flat, [batch, outputs], not {} dimensions after the batch", out.len()))),
+    };
     match (task, &ds.targets) {
-        (Task::Classification, Targets::Classes { .. }) | (Task::Regression, Targets::Values { .. }) => Ok(()),
+        (Task::Classification, Targets::Classes { labels, num_classes }) => {
+            let top = labels.iter().copied().max().map_or(0, |m| m as usize + 1).max(*num_classes);
+            if top > width {
+                return Err(RuntimeError::Data(format!("the data has {top} classes (labels 0 to {}) but the network outputs {width} class scores", top - 1)));
+            }
+            Ok(())
+        }
+        (Task::Regression, Targets::Values { dims, .. }) => {
+            if *dims != width {
+                return Err(RuntimeError::Data(format!("the targets have {dims} values per item but the network outputs {width}")));
+            }
+            Ok(())
+        }
         (Task::Classification, Targets::Values { .. }) => {
             Err(RuntimeError::Data("classification needs integer class labels, but the targets are real values".into()))
         }
