@@ -247,3 +247,31 @@ fn a_search_resumes_from_another_directory() {
     let o = nasc(&["search", "--resume", exp.to_str().expect("utf8"), "--max-trials", "5"]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
 }
+
+#[test]
+fn a_running_search_cannot_be_resumed_twice() {
+    let root = common::temp_dir("search-lock");
+    let exp = root.join("exp");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_nasc"))
+        .args(["search", SPACE, "--strategy", "random", "--max-trials", "6", "--epochs", "1", "--max-steps", "100", "--out", exp.to_str().expect("utf8")])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawns");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while Store::open(&exp).ok().and_then(|s| s.trials().ok()).is_none_or(|t| t.is_empty()) {
+        assert!(Instant::now() < deadline, "the search did not start in time");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let o = nasc(&["search", "--resume", exp.to_str().expect("utf8")]);
+    let still_running = child.try_wait().expect("status").is_none();
+    child.kill().ok();
+    child.wait().expect("reaped");
+    assert!(still_running, "the first search finished before the second could try (give it more work)");
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    assert!(text(&o.stderr).contains("another nasc process"), "{}", text(&o.stderr));
+    // Once the first process is gone (killed), its lock is gone too.
+    let o = nasc(&["search", "--resume", exp.to_str().expect("utf8")]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+}

@@ -19,6 +19,9 @@ use std::collections::VecDeque;
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::Instant;
 
+/// The lock file in an experiment directory that one running search holds.
+pub const LOCK_FILE: &str = "search.lock";
+
 /// The number a search optimises, read from a trial's training report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "snake_case")]
@@ -204,6 +207,22 @@ pub fn run(
 ) -> Result<SearchSummary, SearchError> {
     if cfg.concurrency == 0 {
         return Err(SearchError::Config("--concurrency must be at least 1".into()));
+    }
+    // One process runs an experiment at a time: an advisory lock on `DIR/search.lock`, held
+    // until this function returns or the process dies (the kernel drops it, SIGKILL included).
+    let lock_path = store.dir().join(LOCK_FILE);
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|e| SearchError::Config(format!("cannot open {}: {e}", lock_path.display())))?;
+    match lock.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            return Err(SearchError::Config(format!("{} is being searched by another nasc process; wait for it or stop it first", store.dir().display())))
+        }
+        Err(std::fs::TryLockError::Error(e)) => return Err(SearchError::Config(format!("cannot lock {}: {e}", lock_path.display()))),
     }
     let started = Instant::now();
     // The data is normalised and split once; every trial trains on the same splits. Trials
