@@ -75,29 +75,7 @@ fn run(s: &mut dyn Strategy, objective: &dyn Fn(&Architecture) -> f64, budget: u
 /// A small space with nesting (a layer choice with a value choice inside one alternative, an
 /// input choice of 2 of 3, a repeat of 1-3 blocks each with its own layer choice) and a
 /// parameter budget.
-const SMALL: &str = "
-network Small(x: Tensor[n, 3, 8, 8]) -> Tensor[n, 10]
-    where params <= 2_000
-{
-    let width = choice width [4, 8, 12]
-    let h = conv_bn_relu(x, out: width, kernel: 3)
-    let h = choice op {
-        conv: dropout(conv_bn_relu(h, out: width, kernel: 3), p: choice rate [0.0, 0.1, 0.5]),
-        pool: max_pool(h, kernel: 3, stride: 1, padding: 1),
-        skip: h,
-    }
-    let paths = [conv_bn_relu(h, out: width, kernel: 1), max_pool(h, kernel: 3, stride: 1, padding: 1), h]
-    let h = pick fuse 2 of paths reduce sum
-    let h = repeat depth [1, 2, 3] from h {
-        choice kind {
-            conv1: conv_bn_relu(h, out: width, kernel: 1),
-            conv3: conv_bn_relu(h, out: width, kernel: 3),
-            skip: h,
-        }
-    }
-    return linear(global_avg_pool(h), out: 10)
-}
-";
+const SMALL: &str = include_str!("data/small_space.nas");
 
 /// Two input choices: 2 of 3 (3 subsets: one action, the subset's rank) and 4 of 12 (495
 /// subsets: four actions without replacement).
