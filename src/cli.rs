@@ -1207,6 +1207,10 @@ fn maximizes(info: &crate::experiment::ExperimentInfo) -> bool {
 }
 
 fn runs(root: &std::path::Path) -> ExitCode {
+    if !root.is_dir() {
+        eprintln!("error: {} is not a directory (experiments are listed from --root, default `runs`)", root.display());
+        return ExitCode::from(2);
+    }
     let dirs = experiment_dirs(root);
     if dirs.is_empty() {
         println!("no experiments under {}", root.display());
@@ -1279,6 +1283,10 @@ fn runs_show(dir: &std::path::Path, top: usize) -> ExitCode {
 }
 
 fn export(dir: &std::path::Path, top: usize) -> ExitCode {
+    if top == 0 {
+        eprintln!("error: --top must be at least 1");
+        return ExitCode::from(2);
+    }
     let (_, trials) = match ranked(dir) {
         Ok(r) => r,
         Err(c) => return c,

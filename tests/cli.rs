@@ -402,3 +402,16 @@ fn eval_refuses_weights_of_another_architecture_even_with_matching_shapes() {
     assert_eq!(code(&o), 2, "{}", stderr(&o));
     assert!(!stderr(&o).contains("epoch 1"), "trained before checking --out: {}", stderr(&o));
 }
+
+#[test]
+fn runs_and_export_refuse_bad_arguments() {
+    let o = nasc(&["runs", "--root", "no/such/dir"]);
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).contains("no/such/dir"), "{}", stderr(&o));
+    let o = nasc(&["export", "no/such/dir", "--top", "0"]);
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).contains("--top"), "{}", stderr(&o));
+    let o = nasc(&["export", "no/such/dir"]);
+    assert_eq!(code(&o), 1);
+    assert!(stderr(&o).contains("no/such/dir"), "{}", stderr(&o));
+}

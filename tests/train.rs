@@ -154,6 +154,9 @@ fn bad_settings_are_refused() {
         (TrainConfig { batch_size: 0, ..TrainConfig::default() }, "--batch-size"),
         (TrainConfig { lr: f64::NAN, ..TrainConfig::default() }, "--lr"),
         (TrainConfig { val_fraction: 1.0, ..TrainConfig::default() }, "validation"),
+        (TrainConfig { max_steps: Some(0), ..TrainConfig::default() }, "--max-steps"),
+        (TrainConfig { schedule: Schedule::Step { epochs: 0, gamma: 0.1 }, ..TrainConfig::default() }, "--step-epochs"),
+        (TrainConfig { schedule: Schedule::Step { epochs: 2, gamma: f64::NAN }, ..TrainConfig::default() }, "--gamma"),
     ] {
         let err = train::train(&f, &data, &cfg, &Device::flex(), &mut Quiet).expect_err("refused");
         assert!(err.to_string().contains(words), "{err}");

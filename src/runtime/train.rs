@@ -186,6 +186,14 @@ fn check_config(cfg: &TrainConfig) -> Result<(), RuntimeError> {
     if cfg.batch_size == 0 {
         return bad("--batch-size must be at least 1");
     }
+    if cfg.max_steps == Some(0) {
+        return bad("--max-steps must be at least 1");
+    }
+    if let Schedule::Step { epochs, gamma } = cfg.schedule {
+        if epochs == 0 || !(gamma > 0.0 && gamma <= 1.0) {
+            return bad("the step schedule needs --step-epochs of at least 1 and --gamma in (0, 1]");
+        }
+    }
     if !(cfg.lr > 0.0 && cfg.lr <= 1.0) {
         return bad("--lr must be in (0, 1]");
     }
