@@ -1,36 +1,16 @@
 //! The `ppo` strategy (NNI's `PolicyBasedRL`: an LSTM policy trained with PPO, Schulman et al.
 //! 2017) on real compiled spaces, with cheap known objectives instead of training.
 
+mod common;
+
 use nasc::arch::{self, Architecture, Choice};
-use nasc::check::check_program;
-use nasc::diagnostics::wording;
 use nasc::ir::{Domain, Graph};
-use nasc::resolve::load_bytes;
-use nasc::source::Origin;
 use nasc::strategy::{self, canonical, feasible, well_formed, Mode, Options, Ppo, PpoOptions, Strategy, StrategyError, StrategyKind};
 use rand::{Rng, SeedableRng};
 use std::collections::{HashSet, VecDeque};
-use std::path::Path;
 use std::time::Instant;
 
-/// Loads, resolves and elaborates `text`; panics with the rendered diagnostics on any error.
-fn graph_of(text: &str) -> Graph {
-    let (program, errors) = load_bytes("test.nas", Origin::Memory, text.as_bytes());
-    assert!(errors.is_empty(), "{:?}", errors);
-    let (mut graphs, errors) = check_program(&program);
-    let diags: Vec<_> = errors.iter().map(wording::type_error).collect();
-    assert!(diags.is_empty(), "{}", nasc::diagnostics::render_plain(&diags, &program.sources));
-    graphs.remove(0)
-}
-
-/// The network `name` of the file at `path`.
-fn network(path: &str, name: &str) -> Graph {
-    let (program, errors) = nasc::resolve::load_path(Path::new(path)).expect("readable");
-    assert!(errors.is_empty(), "{path}: {errors:?}");
-    let (graphs, errors) = check_program(&program);
-    assert!(errors.is_empty(), "{path}: {errors:?}");
-    graphs.into_iter().find(|g| g.name == name).unwrap_or_else(|| panic!("{path} has no network {name}"))
-}
+use common::{graph_of, network};
 
 /// A synthetic objective: a fixed random score in [0, 1) for every (label, value), summed over
 /// the labels the network uses (for an input choice, over its chosen inputs).

@@ -2,41 +2,21 @@
 //! TPE, with cheap known objectives (a synthetic score, and NAS-Bench-201's real CIFAR-10
 //! accuracies from tests/data/nb201_compact.csv.gz) instead of training.
 
+mod common;
+
 use nasc::arch::{self, Architecture, Choice};
-use nasc::check::check_program;
-use nasc::diagnostics::wording;
 use nasc::ir::{Domain, Graph};
-use nasc::resolve::load_bytes;
-use nasc::source::Origin;
 use nasc::strategy::{self, canonical, feasible, Mode, Options, Strategy, StrategyError, StrategyKind};
 use rand::{Rng, SeedableRng};
 use std::collections::{HashMap, HashSet};
 use std::io::Read;
-use std::path::Path;
 use std::time::Instant;
 
 // ---------------------------------------------------------------------------------------------
 // Spaces and objectives.
 // ---------------------------------------------------------------------------------------------
 
-/// Loads, resolves and elaborates `text`; panics with the rendered diagnostics on any error.
-fn graph_of(text: &str) -> Graph {
-    let (program, errors) = load_bytes("test.nas", Origin::Memory, text.as_bytes());
-    assert!(errors.is_empty(), "{:?}", errors);
-    let (mut graphs, errors) = check_program(&program);
-    let diags: Vec<_> = errors.iter().map(wording::type_error).collect();
-    assert!(diags.is_empty(), "{}", nasc::diagnostics::render_plain(&diags, &program.sources));
-    graphs.remove(0)
-}
-
-/// The network `name` of the file at `path`.
-fn network(path: &str, name: &str) -> Graph {
-    let (program, errors) = nasc::resolve::load_path(Path::new(path)).expect("readable");
-    assert!(errors.is_empty(), "{path}: {errors:?}");
-    let (graphs, errors) = check_program(&program);
-    assert!(errors.is_empty(), "{path}: {errors:?}");
-    graphs.into_iter().find(|g| g.name == name).unwrap_or_else(|| panic!("{path} has no network {name}"))
-}
+use common::{graph_of, network};
 
 /// A small space with nesting: a layer choice with a value choice inside one alternative, an
 /// input choice (2 of 3), a repeat of 1-3 blocks each with its own layer choice, a width, and a

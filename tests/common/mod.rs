@@ -1,4 +1,5 @@
-//! Helpers shared by the integration tests.
+//! Helpers shared by the integration tests (each test file uses some of them).
+#![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 
@@ -28,4 +29,24 @@ pub fn write_npy(path: &Path, shape: &[usize], values: &[f32]) {
         bytes.extend(v.to_le_bytes());
     }
     std::fs::write(path, bytes).expect("write npy");
+}
+
+/// Loads, resolves and elaborates `text`; panics with the rendered diagnostics on any error.
+/// Returns the first network.
+pub fn graph_of(text: &str) -> nasc::ir::Graph {
+    let (program, errors) = nasc::resolve::load_bytes("test.nas", nasc::source::Origin::Memory, text.as_bytes());
+    assert!(errors.is_empty(), "{:?}", errors);
+    let (mut graphs, errors) = nasc::check::check_program(&program);
+    let diags: Vec<_> = errors.iter().map(nasc::diagnostics::wording::type_error).collect();
+    assert!(diags.is_empty(), "{}", nasc::diagnostics::render_plain(&diags, &program.sources));
+    graphs.remove(0)
+}
+
+/// The network `name` of the file at `path`.
+pub fn network(path: &str, name: &str) -> nasc::ir::Graph {
+    let (program, errors) = nasc::resolve::load_path(Path::new(path)).expect("readable");
+    assert!(errors.is_empty(), "{path}: {errors:?}");
+    let (graphs, errors) = nasc::check::check_program(&program);
+    assert!(errors.is_empty(), "{path}: {errors:?}");
+    graphs.into_iter().find(|g| g.name == name).unwrap_or_else(|| panic!("{path} has no network {name}"))
 }
