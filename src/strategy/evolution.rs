@@ -148,22 +148,12 @@ impl Strategy for Evolution {
             Some(c) => Some(c),
             None => self.sampler.draw(&self.space, &mut self.rng)?,
         };
-        if let Some(a) = &proposal {
-            self.sampler.mark(a);
-            self.pending.push(a.clone());
-        }
+        super::record_ask(&mut self.sampler, &mut self.pending, &proposal);
         Ok(proposal)
     }
 
     fn tell(&mut self, arch: &Architecture, metric: Option<f64>) {
-        if !super::well_formed(&self.space.graph, arch) {
-            return;
-        }
-        let a = self.space.canonical(arch);
-        if let Some(i) = self.pending.iter().position(|p| *p == a) {
-            self.pending.remove(i);
-        }
-        self.sampler.mark(&a);
+        let Some(a) = super::record_tell(&self.space, &mut self.sampler, &mut self.pending, arch) else { return };
         if let Some(score) = usable(self.mode, metric) {
             self.population.push_back((a, score));
             if self.population.len() > self.options.population_size {

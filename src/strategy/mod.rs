@@ -667,6 +667,29 @@ enum PoolState {
     Built(Box<Pool>),
 }
 
+/// Bookkeeping of a proposal that evolution and TPE share: the sampler never proposes it again,
+/// and it is pending until its result is told.
+pub(crate) fn record_ask(sampler: &mut Sampler, pending: &mut Vec<Architecture>, proposal: &Option<Architecture>) {
+    if let Some(a) = proposal {
+        sampler.mark(a);
+        pending.push(a.clone());
+    }
+}
+
+/// Bookkeeping of a result that evolution and TPE share: the canonical form of `arch`, no longer
+/// pending and marked seen; `None` for an architecture that does not belong to the space.
+pub(crate) fn record_tell(space: &Space, sampler: &mut Sampler, pending: &mut Vec<Architecture>, arch: &Architecture) -> Option<Architecture> {
+    if !well_formed(&space.graph, arch) {
+        return None;
+    }
+    let a = space.canonical(arch);
+    if let Some(i) = pending.iter().position(|p| *p == a) {
+        pending.remove(i);
+    }
+    sampler.mark(&a);
+    Some(a)
+}
+
 /// Draws random new architectures: uniform label assignments, canonical, feasible and (with
 /// dedup) not seen before. In a small space it switches to an exact weighted draw from the
 /// enumerated space once rejection gets slow, and so detects exhaustion exactly.
