@@ -1266,6 +1266,48 @@ fn runs_show(dir: &std::path::Path, top: usize) -> ExitCode {
     };
     println!("{}: {} search of {}, {}", dir.display(), info.config["strategy"].as_str().unwrap_or("?"), info.space_path, info.status.as_str());
     println!("command: {}", info.command);
+    // A one-shot strategy's supernet: its epochs, and where its architecture parameters ended.
+    let supernet = crate::experiment::Store::open(dir).and_then(|s| Ok((s.supernet_epochs()?, s.probabilities()?)));
+    let (epochs, probabilities) = match supernet {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    if let Some(last) = epochs.last().map(|e| e.epoch) {
+        let num = |x: Option<f64>| x.filter(|x| !x.is_nan()).map_or_else(|| "-".to_string(), |x| format!("{x:.4}"));
+        println!("supernet: {} epoch{}", epochs.len(), if epochs.len() == 1 { "" } else { "s" });
+        println!("{:>5} {:>10} {:>10} {:>10} {:>10} {:>9}", "epoch", "train loss", "val loss", "val acc", "arch loss", "seconds");
+        for e in &epochs {
+            let seconds = if e.seconds.is_nan() { "-".to_string() } else { format!("{:.1}", e.seconds) };
+            println!(
+                "{:>5} {:>10} {:>10} {:>10} {:>10} {:>9}",
+                e.epoch,
+                num(Some(e.train_loss)),
+                num(e.val_loss),
+                num(e.val_metric),
+                num(e.arch_loss),
+                seconds
+            );
+        }
+        let mut labels: Vec<(String, Vec<(String, f64)>)> = Vec::new();
+        for (_, label, candidate, p) in probabilities.into_iter().filter(|(e, ..)| *e == last) {
+            match labels.last_mut() {
+                Some((l, cs)) if *l == label => cs.push((candidate, p)),
+                _ => labels.push((label, vec![(candidate, p)])),
+            }
+        }
+        if !labels.is_empty() {
+            println!("probabilities after epoch {last}:");
+            for (label, mut cs) in labels {
+                cs.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+                let shown: Vec<String> = cs.iter().take(8).map(|(c, p)| format!("{c} {p:.4}")).collect();
+                let more = if cs.len() > 8 { format!(" (+{} more)", cs.len() - 8) } else { String::new() };
+                println!("  {label}: {}{more}", shown.join(", "));
+            }
+        }
+    }
     let metric = info.config["metric"].as_str().unwrap_or("metric");
     println!("{:>5} {:>6} {:>10} {:>12} {:>9}  architecture", "rank", "trial", metric, "params", "seconds");
     for (rank, t) in trials.iter().take(top).enumerate() {

@@ -558,3 +558,148 @@ fn finished_trials_survive_sigkill() {
     assert!(done.len() + failed.len() >= 55);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+fn supernet_epoch(e: u32) -> nasc::experiment::store::SupernetEpoch {
+    nasc::experiment::store::SupernetEpoch {
+        epoch: e,
+        train_loss: 2.0 / f64::from(e + 1),
+        val_loss: Some(1.5 / f64::from(e + 1)),
+        val_metric: Some(0.5 + 0.1 * f64::from(e)),
+        arch_loss: Some(1.8 / f64::from(e + 1)),
+        lr: 0.025,
+        seconds: 12.5,
+    }
+}
+
+/// The softmax-like probabilities of a two-label supernet at epoch `e`: `op` sharpens towards
+/// `conv3`, `skip` stays undecided.
+fn supernet_probabilities(e: u32) -> Vec<(String, String, f64)> {
+    let c = 0.1 * f64::from(e);
+    vec![
+        ("op".into(), "conv3".into(), 0.4 + c),
+        ("op".into(), "maxpool".into(), 0.3 - c / 2.0),
+        ("op".into(), "sep3".into(), 0.3 - c / 2.0),
+        ("skip".into(), "false".into(), 0.5),
+        ("skip".into(), "true".into(), 0.5),
+    ]
+}
+
+fn expected_probabilities(epochs: std::ops::Range<u32>) -> Vec<(u32, String, String, f64)> {
+    epochs.flat_map(|e| supernet_probabilities(e).into_iter().map(move |(l, c, p)| (e, l, c, p))).collect()
+}
+
+#[test]
+fn supernet_epochs_and_probabilities_round_trip_and_survive_reopen() {
+    let (dir, store) = new_store("supernet");
+    assert!(store.supernet_epochs().unwrap().is_empty());
+    assert!(store.probabilities().unwrap().is_empty());
+    // Recorded out of order, read back in epoch order.
+    for e in [2, 0, 1] {
+        store.supernet_epoch(&supernet_epoch(e), &supernet_probabilities(e)).unwrap();
+    }
+    let epochs: Vec<_> = (0..3).map(supernet_epoch).collect();
+    assert_eq!(store.supernet_epochs().unwrap(), epochs);
+    assert_eq!(store.probabilities().unwrap(), expected_probabilities(0..3));
+    // The exported architectures are ordinary trials beside them.
+    let id = store.ask(&arch(0), 10, 20).unwrap();
+    store.start(id).unwrap();
+    store.succeed(id, 0.9, 1.0).unwrap();
+    drop(store);
+
+    let store = Store::open(&dir).unwrap();
+    assert_eq!(store.supernet_epochs().unwrap(), epochs);
+    assert_eq!(store.probabilities().unwrap(), expected_probabilities(0..3));
+    assert_eq!(store.trials().unwrap().len(), 1);
+    assert_eq!(integrity(&dir), "ok");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_rerun_supernet_epoch_overwrites_the_earlier_one() {
+    let (dir, store) = new_store("supernet-rerun");
+    store.supernet_epoch(&supernet_epoch(0), &supernet_probabilities(0)).unwrap();
+    store.supernet_epoch(&supernet_epoch(1), &supernet_probabilities(1)).unwrap();
+    // Epoch 1 again (a resumed run), with other metrics and one candidate fewer.
+    let mut again = supernet_epoch(1);
+    again.train_loss = 0.25;
+    again.val_metric = Some(0.75);
+    let probs = vec![("op".to_string(), "conv3".to_string(), 0.9), ("op".to_string(), "sep3".to_string(), 0.1)];
+    store.supernet_epoch(&again, &probs).unwrap();
+    assert_eq!(store.supernet_epochs().unwrap(), vec![supernet_epoch(0), again]);
+    let mut expected = expected_probabilities(0..1);
+    expected.extend(probs.into_iter().map(|(l, c, p)| (1, l, c, p)));
+    assert_eq!(store.probabilities().unwrap(), expected);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn supernet_nan_reads_back_as_nan_or_none_and_bad_probabilities_are_refused() {
+    let (dir, store) = new_store("supernet-nan");
+    let e = nasc::experiment::store::SupernetEpoch {
+        epoch: 0,
+        train_loss: f64::NAN,
+        val_loss: Some(f64::NAN),
+        val_metric: None,
+        arch_loss: Some(f64::NAN),
+        lr: f64::NAN,
+        seconds: 3.0,
+    };
+    store.supernet_epoch(&e, &[]).unwrap();
+    let back = store.supernet_epochs().unwrap();
+    assert_eq!(back.len(), 1);
+    assert!(back[0].train_loss.is_nan() && back[0].lr.is_nan(), "{back:?}");
+    assert_eq!((back[0].val_loss, back[0].val_metric, back[0].arch_loss, back[0].seconds), (None, None, None, 3.0));
+
+    // A NaN probability is refused, and nothing of that epoch is written.
+    let bad = vec![("op".to_string(), "conv3".to_string(), 0.5), ("op".to_string(), "sep3".to_string(), f64::NAN)];
+    let err = store.supernet_epoch(&supernet_epoch(1), &bad).unwrap_err();
+    assert!(matches!(err, StoreError::Invalid { .. }) && err.to_string().contains("sep3"), "{err}");
+    assert_eq!(store.supernet_epochs().unwrap().len(), 1);
+    assert!(store.probabilities().unwrap().is_empty());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn an_experiment_without_the_supernet_tables_opens_and_gets_them() {
+    let (dir, store) = new_store("supernet-old");
+    let id = store.ask(&arch(1), 5, 6).unwrap();
+    store.start(id).unwrap();
+    store.epoch(id, &epoch(0)).unwrap();
+    store.succeed(id, 0.5, 2.0).unwrap();
+    drop(store);
+    // Make it look like an experiment written before the supernet tables existed.
+    {
+        let conn = rusqlite::Connection::open(dir.join(DB_FILE)).unwrap();
+        conn.execute_batch("DROP TABLE supernet_epochs; DROP TABLE probabilities;").unwrap();
+        let n: i64 = conn
+            .query_row("SELECT count(*) FROM sqlite_schema WHERE name IN ('supernet_epochs', 'probabilities')", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, 0);
+    }
+    let store = Store::open(&dir).unwrap();
+    assert_eq!(store.trials().unwrap().len(), 1);
+    assert_eq!(store.epochs(id).unwrap(), vec![epoch(0)]);
+    assert!(store.supernet_epochs().unwrap().is_empty());
+    assert!(store.probabilities().unwrap().is_empty());
+    store.supernet_epoch(&supernet_epoch(0), &supernet_probabilities(0)).unwrap();
+    drop(store);
+    // The tables are there for good, with the schema a new store gets.
+    let store = Store::open(&dir).unwrap();
+    assert_eq!(store.supernet_epochs().unwrap(), vec![supernet_epoch(0)]);
+    assert_eq!(store.probabilities().unwrap(), expected_probabilities(0..1));
+    drop(store);
+    let fresh = new_store("supernet-fresh");
+    drop(fresh.1);
+    let schema = |d: &Path| -> Vec<String> {
+        let conn = rusqlite::Connection::open(d.join(DB_FILE)).unwrap();
+        let mut stmt = conn.prepare("SELECT sql FROM sqlite_schema WHERE name IN ('supernet_epochs', 'probabilities') ORDER BY name").unwrap();
+        let rows = stmt.query_map([], |r| r.get(0)).unwrap();
+        rows.collect::<rusqlite::Result<_>>().unwrap()
+    };
+    assert_eq!(schema(&dir), schema(&fresh.0));
+    assert_eq!(schema(&dir).len(), 2);
+    assert_eq!(integrity(&dir), "ok");
+    for d in [dir, fresh.0] {
+        let _ = std::fs::remove_dir_all(d);
+    }
+}

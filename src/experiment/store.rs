@@ -9,7 +9,7 @@
 //!   (the OS keeps the written WAL) but may lose the last commits on power loss; the cost of
 //!   `FULL` is one fsync per state change, small next to a trial that trains for seconds.
 //! - Every state change ([`Store::ask`], [`Store::start`], [`Store::epoch`], [`Store::succeed`],
-//!   [`Store::fail`], [`Store::set_status`]) is its own `BEGIN IMMEDIATE` transaction, and a
+//!   [`Store::fail`], [`Store::set_status`], [`Store::supernet_epoch`]) is its own `BEGIN IMMEDIATE` transaction, and a
 //!   trial's status change and the strategy event it implies (an ask, a tell) commit together,
 //!   so the trials and the event log never disagree.
 //! - An interrupted write is rolled back by SQLite on the next open; nothing is half-written.
@@ -36,6 +36,14 @@
 //! - `epochs`: `trial`, `epoch`, `train_loss`, `val_loss`, `val_metric`, `lr`, `seconds`.
 //! - `events`: `seq` (1, 2, ...), `kind` (`ask` or `tell`), `trial`, `metric` (a tell's; null
 //!   for a failed trial), `time`. At most one ask and one tell per trial.
+//! - `supernet_epochs`: one row per epoch of a one-shot strategy's supernet (DARTS, ENAS, ...):
+//!   `epoch`, `train_loss`, `val_loss`, `val_metric`, `arch_loss`, `lr`, `seconds`. Empty for
+//!   a multi-trial search; the architectures a one-shot strategy exports are ordinary `trials`.
+//! - `probabilities`: `epoch`, `label`, `candidate`, `probability`: the supernet's probability
+//!   of every candidate of every label at the end of that epoch (softmax of DARTS's alpha, say).
+//!
+//! The two supernet tables came after version 1 was first written, without a version bump
+//! (they only add): [`Store::open`] creates them in an older experiment that lacks them.
 //!
 //! # Resume
 //!
@@ -106,6 +114,27 @@ CREATE TABLE events (
     time REAL NOT NULL,
     UNIQUE (trial, kind)
 ) STRICT;
+";
+
+/// The one-shot (supernet) tables: part of every new store, and added with `IF NOT EXISTS`
+/// to an older version-1 store when it is opened.
+const SUPERNET_SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS supernet_epochs (
+    epoch INTEGER PRIMARY KEY,
+    train_loss REAL,
+    val_loss REAL,
+    val_metric REAL,
+    arch_loss REAL,
+    lr REAL,
+    seconds REAL
+) STRICT;
+CREATE TABLE IF NOT EXISTS probabilities (
+    epoch INTEGER NOT NULL,
+    label TEXT NOT NULL,
+    candidate TEXT NOT NULL,
+    probability REAL NOT NULL,
+    PRIMARY KEY (epoch, label, candidate)
+) STRICT, WITHOUT ROWID;
 ";
 
 const TRIAL_COLUMNS: &str = "id, arch, status, metric, params, flops, started, finished, duration, error, attempts";
@@ -366,6 +395,27 @@ pub struct EpochRecord {
     pub seconds: f64,
 }
 
+/// The metrics of one training epoch of a one-shot strategy's supernet (DARTS, ENAS, ...).
+/// A NaN is stored as SQL `NULL`: it reads back as NaN in the `f64` fields and as `None` in
+/// the optional ones.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SupernetEpoch {
+    /// The epoch, counted as the trainer counts it.
+    pub epoch: u32,
+    /// Mean training loss of the supernet's weights.
+    pub train_loss: f64,
+    /// Validation loss, if there is a validation set.
+    pub val_loss: Option<f64>,
+    /// Validation metric (accuracy, say), if there is a validation set.
+    pub val_metric: Option<f64>,
+    /// Mean loss of the architecture parameters' step, for strategies that take one (DARTS).
+    pub arch_loss: Option<f64>,
+    /// Learning rate of the supernet's weights.
+    pub lr: f64,
+    /// Wall-clock seconds the epoch took.
+    pub seconds: f64,
+}
+
 /// What happened between the search and its strategy.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 #[serde(rename_all = "lowercase", tag = "kind")]
@@ -466,6 +516,7 @@ impl Store {
         let t = now();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(err)?;
         tx.execute_batch(SCHEMA).map_err(err)?;
+        tx.execute_batch(SUPERNET_SCHEMA).map_err(err)?;
         tx.pragma_update(None, "application_id", APPLICATION_ID).map_err(err)?;
         tx.pragma_update(None, "user_version", SCHEMA_VERSION).map_err(err)?;
         tx.execute(
@@ -514,9 +565,27 @@ impl Store {
             return Err(StoreError::Corrupt { path, reason: check });
         }
         Store::configure(&conn, &path)?;
+        Store::upgrade(&conn, &path)?;
         let store = Store { dir: dir.to_path_buf(), path, conn: Mutex::new(conn) };
         store.info()?;
         Ok(store)
+    }
+
+    /// Adds the tables that came after an older version-1 store was written (the supernet
+    /// tables). Writes only when one is missing, so opening a current store (a viewer beside a
+    /// running search, say) never takes the write lock.
+    fn upgrade(conn: &Connection, path: &Path) -> Result<(), StoreError> {
+        let err = |e| db_error(path, e);
+        let present: i64 = conn
+            .query_row("SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name IN ('supernet_epochs', 'probabilities')", [], |r| r.get(0))
+            .map_err(err)?;
+        if present < 2 {
+            // IF NOT EXISTS: another connection may be upgrading the same file at once.
+            let tx = Transaction::new_unchecked(conn, TransactionBehavior::Immediate).map_err(err)?;
+            tx.execute_batch(SUPERNET_SCHEMA).map_err(err)?;
+            tx.commit().map_err(err)?;
+        }
+        Ok(())
     }
 
     /// Per-connection settings: busy timeout, WAL, `synchronous=FULL`, foreign keys.
@@ -811,5 +880,72 @@ impl Store {
                 Ok(Event { seq: n(seq)?, trial: TrialId(n(trial)?), kind, time })
             })
             .collect()
+    }
+
+    /// Records one epoch of a one-shot strategy's supernet and the probability of every
+    /// candidate of every label at its end (`(label, candidate, probability)` triples), in one
+    /// transaction. A rerun epoch replaces the earlier record, its probabilities included (a
+    /// candidate missing from the new list is dropped). NaN losses, rates and times are stored
+    /// as `NULL`; a probability that is not finite is refused.
+    pub fn supernet_epoch(&self, e: &SupernetEpoch, probabilities: &[(String, String, f64)]) -> Result<(), StoreError> {
+        if let Some((label, candidate, p)) = probabilities.iter().find(|(_, _, p)| !p.is_finite()) {
+            return Err(self.invalid(format!("supernet epoch {}: the probability of `{candidate}` for `{label}` is {p}", e.epoch)));
+        }
+        self.write(|tx, _| {
+            tx.execute(
+                "INSERT OR REPLACE INTO supernet_epochs (epoch, train_loss, val_loss, val_metric, arch_loss, lr, seconds) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![
+                    e.epoch,
+                    finite_or_null(e.train_loss),
+                    e.val_loss.and_then(finite_or_null),
+                    e.val_metric.and_then(finite_or_null),
+                    e.arch_loss.and_then(finite_or_null),
+                    finite_or_null(e.lr),
+                    finite_or_null(e.seconds)
+                ],
+            )
+            .map_err(|e| self.err(e))?;
+            tx.execute("DELETE FROM probabilities WHERE epoch = ?1", [e.epoch]).map_err(|e| self.err(e))?;
+            let mut stmt = tx
+                .prepare_cached("INSERT OR REPLACE INTO probabilities (epoch, label, candidate, probability) VALUES (?1, ?2, ?3, ?4)")
+                .map_err(|e| self.err(e))?;
+            for (label, candidate, p) in probabilities {
+                stmt.execute(params![e.epoch, label, candidate, p]).map_err(|e| self.err(e))?;
+            }
+            Ok(())
+        })
+    }
+
+    /// The supernet's epochs, in epoch order (empty for a multi-trial search).
+    pub fn supernet_epochs(&self) -> Result<Vec<SupernetEpoch>, StoreError> {
+        let conn = self.lock();
+        let mut stmt = conn
+            .prepare("SELECT epoch, train_loss, val_loss, val_metric, arch_loss, lr, seconds FROM supernet_epochs ORDER BY epoch")
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([], |r| {
+                let nan = |x: Option<f64>| x.unwrap_or(f64::NAN);
+                Ok(SupernetEpoch {
+                    epoch: r.get(0)?,
+                    train_loss: nan(r.get(1)?),
+                    val_loss: r.get(2)?,
+                    val_metric: r.get(3)?,
+                    arch_loss: r.get(4)?,
+                    lr: nan(r.get(5)?),
+                    seconds: nan(r.get(6)?),
+                })
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<_>>().map_err(|e| self.err(e))
+    }
+
+    /// Every recorded candidate probability as `(epoch, label, candidate, probability)`,
+    /// ordered by epoch, then label, then candidate.
+    pub fn probabilities(&self) -> Result<Vec<(u32, String, String, f64)>, StoreError> {
+        let conn = self.lock();
+        let mut stmt =
+            conn.prepare("SELECT epoch, label, candidate, probability FROM probabilities ORDER BY epoch, label, candidate").map_err(|e| self.err(e))?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))).map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<_>>().map_err(|e| self.err(e))
     }
 }

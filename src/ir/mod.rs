@@ -400,7 +400,7 @@ impl LabelTable {
 }
 
 /// A cost limit from a `where` clause.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Measure {
     /// Trainable parameters.

@@ -1,6 +1,10 @@
 //! The policy of the `ppo` strategy: an LSTM controller that emits one action per decision of a
 //! model space, trained with PPO's clipped objective (Schulman, Wolski, Dhariwal, Radford &
-//! Klimov, "Proximal Policy Optimization Algorithms", 2017).
+//! Klimov, "Proximal Policy Optimization Algorithms", 2017). The same controller serves as the
+//! ENAS controller (Pham, Guan, Zoph, Le & Dean, "Efficient Neural Architecture Search via
+//! Parameter Sharing", ICML 2018): with [`ControllerConfig::enas`] (logits squashed by
+//! `1.5 * tanh`), trained with REINFORCE ([`Controller::reinforce`]), and exported through its
+//! greedy episode ([`Controller::most_likely`]).
 //!
 //! The network is the one of NNI's `PolicyBasedRL` (its default policy in
 //! `nni/nas/strategy/_rl_impl.py`), itself the controller of Zoph & Le, "Neural Architecture
@@ -8,13 +12,15 @@
 //! the input is the embedding of the previous action (a start token at the first step; one
 //! table shared by every step, action `a` is token `a + 1`) concatenated with a one-hot code of
 //! `t`; an LSTM of 64 units, a linear layer with ReLU, and one linear head as wide as the widest
-//! decision give the logits, and the logits beyond the step's domain are masked out, so those
-//! actions have probability zero. Weights start as PyTorch's defaults (embedding `N(0, 1)`,
+//! decision give the logits, optionally squashed to `c * tanh(logits)`
+//! ([`ControllerConfig::tanh_constant`], ENAS's), and the logits beyond the step's domain are
+//! masked out, so those actions have probability zero. Weights start as PyTorch's defaults (embedding `N(0, 1)`,
 //! LSTM `U(+-1/sqrt(hidden))`, linear `U(+-1/sqrt(fan_in))`), drawn from the controller's own
 //! seeded generator.
 //!
 //! The API is burn-free: [`Controller::sample`] draws a sequence of actions with their
-//! log-probabilities, [`Controller::update`] runs PPO on finished episodes. Sampling runs on a
+//! log-probabilities, [`Controller::update`] runs PPO on finished episodes,
+//! [`Controller::reinforce`] one REINFORCE step. Sampling runs on a
 //! plain copy of the weights (no tensors: a proposal costs tens of microseconds and needs no
 //! device), refreshed after every update; training runs on burn's Flex backend with autodiff.
 //! Everything random (initial weights, actions, minibatch order) comes from one `ChaCha8Rng`,
@@ -52,7 +58,7 @@ pub enum Decision {
 
 /// The settings of the controller and of its PPO updates. The defaults are NNI's
 /// (`PolicyBasedRL`'s `update_kwargs` and `default_policy_fn`, and tianshou's `PPOPolicy`
-/// defaults it inherits).
+/// defaults it inherits); [`ControllerConfig::enas`] gives ENAS's.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ControllerConfig {
     /// LSTM units (and embedding and hidden-layer width): 64.
@@ -70,15 +76,31 @@ pub struct ControllerConfig {
     pub repeat: usize,
     /// Update rounds per update, each starting from the current policy: 5.
     pub update_times: usize,
+    /// When `Some(c)`, the logits become `c * tanh(logits)` before masking, so that within a
+    /// step no allowed action is more than `e^(2c)` times as likely as another (ENAS's
+    /// `tanh_constant`, 1.5, which keeps the controller exploring); `None` (the default, PPO's)
+    /// leaves them as they are. Applied alike by the sampler and the trained network.
+    pub tanh_constant: Option<f64>,
 }
 
 impl Default for ControllerConfig {
     fn default() -> Self {
-        ControllerConfig { hidden: 64, lr: 1e-4, clip: 0.2, ent_coef: 0.01, batch_size: 32, repeat: 5, update_times: 5 }
+        ControllerConfig { hidden: 64, lr: 1e-4, clip: 0.2, ent_coef: 0.01, batch_size: 32, repeat: 5, update_times: 5, tanh_constant: None }
     }
 }
 
 impl ControllerConfig {
+    /// ENAS's controller settings, as NNI's ENAS (`ReinforceController` and `EnasTrainer`)
+    /// and Pham et al. 2018 use them: 64 LSTM units, Adam's learning rate 3.5e-4, and logits
+    /// squashed to `1.5 * tanh(logits)` ([`ControllerConfig::tanh_constant`] `Some(1.5)`). The
+    /// PPO settings keep their defaults (REINFORCE, [`Controller::reinforce`], does not use
+    /// them). The rest of ENAS's training is the caller's: the reward's moving-average baseline
+    /// (decay 0.999), the entropy weight (1e-4) and how many episodes one step aggregates (20
+    /// in NNI, `ctrl_steps_aggregate`).
+    pub fn enas() -> Self {
+        ControllerConfig { hidden: 64, lr: 3.5e-4, tanh_constant: Some(1.5), ..Default::default() }
+    }
+
     /// Checks every setting.
     ///
     /// Errors: [`RuntimeError::Config`] naming the first setting out of range.
@@ -99,6 +121,9 @@ impl ControllerConfig {
         if self.batch_size == 0 || self.repeat == 0 || self.update_times == 0 {
             return bad("the batch size, repeat and update times must be at least 1");
         }
+        if self.tanh_constant.is_some_and(|c| !(c.is_finite() && c > 0.0)) {
+            return bad("the tanh constant must be a positive number");
+        }
         Ok(())
     }
 }
@@ -112,7 +137,7 @@ pub struct Episode {
     pub log_probs: Vec<f32>,
 }
 
-/// A finished episode for [`Controller::update`].
+/// A finished episode for [`Controller::update`] and [`Controller::reinforce`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct Experience {
     /// The episode.
@@ -126,9 +151,12 @@ pub struct Experience {
 pub struct UpdateReport {
     /// Optimizer steps taken.
     pub steps: usize,
-    /// Mean clipped surrogate objective of the first minibatch step (before any change).
+    /// Mean clipped surrogate objective of the first minibatch step (before any change); for
+    /// [`Controller::reinforce`], the REINFORCE objective `(1/N) sum_e advantage_e * sum_t
+    /// log pi(a_t)` before the step.
     pub first_objective: f64,
-    /// Mean entropy of the policy's actions (nats per action) at the last step.
+    /// Mean entropy of the policy's actions (nats per action, over the steps with a choice) at
+    /// the last step.
     pub entropy: f64,
     /// Steps skipped because the loss was not finite.
     pub skipped: usize,
@@ -270,6 +298,16 @@ fn log_softmax_masked(logits: &[f32], allowed: &[bool]) -> Vec<Option<f64>> {
     logits.iter().zip(allowed).map(|(l, a)| a.then(|| *l as f64 - lse)).collect()
 }
 
+/// How [`Controller::walk`] chooses each action.
+enum Pick<'a> {
+    /// The given actions (checked against each step's domain).
+    Given(&'a [usize]),
+    /// Drawn from the policy with this generator.
+    Draw(&'a mut ChaCha8Rng),
+    /// The likeliest.
+    Greedy,
+}
+
 /// The LSTM controller and its optimizer (see the module documentation).
 pub struct Controller {
     steps: Vec<Step>,
@@ -396,27 +434,53 @@ impl Controller {
         allowed
     }
 
-    /// Runs the policy along the `given` actions, or draws them with `rng`: the actions and
-    /// their log-probabilities.
-    fn walk(&self, given: Option<&[usize]>, rng: &mut ChaCha8Rng) -> Result<Episode, RuntimeError> {
+    /// The logits `[width]` (unmasked) of step `t` after `token`, as the sampler computes them:
+    /// the network's, squashed by the tanh constant if any. Updates the LSTM state `(h, c)`.
+    fn logits(&self, token: usize, t: usize, h: &mut [f32], c: &mut [f32]) -> Vec<f32> {
+        let mut logits = self.mirror.step(token, t, h, c);
+        if let Some(k) = self.config.tanh_constant {
+            let k = k as f32;
+            for l in logits.iter_mut() {
+                *l = k * l.tanh();
+            }
+        }
+        logits
+    }
+
+    /// Runs the policy along the given actions, draws them, or takes the likeliest at every
+    /// step (see [`Pick`]): the actions and their log-probabilities.
+    fn walk(&self, pick: Pick<'_>) -> Result<Episode, RuntimeError> {
         let hd = self.mirror.hidden;
         let (mut h, mut c) = (vec![0.0f32; hd], vec![0.0f32; hd]);
         let mut actions: Vec<usize> = Vec::with_capacity(self.steps.len());
         let mut log_probs = Vec::with_capacity(self.steps.len());
         let mut token = 0;
+        let mut pick = pick;
         for t in 0..self.steps.len() {
-            let logits = self.mirror.step(token, t, &mut h, &mut c);
+            let logits = self.logits(token, t, &mut h, &mut c);
             let allowed = self.allowed(t, &actions);
             let lp = log_softmax_masked(&logits, &allowed);
-            let a = match given {
-                Some(g) => {
+            let a = match &mut pick {
+                Pick::Given(g) => {
                     let a = g[t];
                     if !allowed.get(a).copied().unwrap_or(false) {
                         return Err(RuntimeError::Config(format!("action {a} at step {t} is outside its domain")));
                     }
                     a
                 }
-                None => {
+                Pick::Greedy => {
+                    // The first of the likeliest allowed actions.
+                    let mut best: Option<(usize, f64)> = None;
+                    for (a, l) in lp.iter().enumerate() {
+                        if let Some(l) = *l {
+                            if best.is_none_or(|(_, b)| l > b) {
+                                best = Some((a, l));
+                            }
+                        }
+                    }
+                    best.map(|(a, _)| a).ok_or_else(|| RuntimeError::Config(format!("step {t} allows no action")))?
+                }
+                Pick::Draw(rng) => {
                     let u: f64 = rng.random();
                     let mut acc = 0.0;
                     let mut pick = None;
@@ -443,9 +507,19 @@ impl Controller {
     pub fn sample(&mut self) -> Episode {
         // Every step allows at least one action (checked when built), so this cannot fail.
         let mut rng = self.rng.clone();
-        let episode = self.walk(None, &mut rng).unwrap_or_else(|_| Episode { actions: Vec::new(), log_probs: Vec::new() });
+        let episode = self.walk(Pick::Draw(&mut rng)).unwrap_or_else(|_| Episode { actions: Vec::new(), log_probs: Vec::new() });
         self.rng = rng;
         episode
+    }
+
+    /// The greedy episode: the likeliest action at every step (the first of them on a tie),
+    /// given the greedy actions before it, within each step's domain and never repeating a
+    /// value within a subset. ENAS exports this as its final architecture (NNI's
+    /// `export()` of the ENAS controller, which samples with argmax). Draws nothing from the
+    /// controller's generator.
+    pub fn most_likely(&self) -> Vec<usize> {
+        // Every step allows at least one action (checked when built), so this cannot fail.
+        self.walk(Pick::Greedy).map(|e| e.actions).unwrap_or_default()
     }
 
     /// The log-probability of each of `actions` under the current policy.
@@ -456,8 +530,7 @@ impl Controller {
         if actions.len() != self.steps.len() {
             return Err(RuntimeError::Config(format!("an episode has {} actions, not {}", self.steps.len(), actions.len())));
         }
-        // The generator is not drawn from when the actions are given.
-        Ok(self.walk(Some(actions), &mut self.rng.clone())?.log_probs)
+        Ok(self.walk(Pick::Given(actions))?.log_probs)
     }
 
     /// The probability of every action of step `t` after the earlier `actions` (zero outside the
@@ -474,7 +547,7 @@ impl Controller {
             self.mirror.step(token, s, &mut h, &mut c);
             token = a + 1;
         }
-        let logits = self.mirror.step(token, t, &mut h, &mut c);
+        let logits = self.logits(token, t, &mut h, &mut c);
         let allowed = self.allowed(t, actions);
         Ok(log_softmax_masked(&logits, &allowed).into_iter().map(|l| l.map_or(0.0, f64::exp)).collect())
     }
@@ -482,7 +555,11 @@ impl Controller {
     /// Log-probabilities `[episodes, steps]` of the actions of `episodes` under the burn policy,
     /// and the per-action entropies, as tensors (the training path).
     fn evaluate(&self, batch: &Batch) -> (Tensor<2>, Tensor<2>) {
-        let logits = self.policy.forward(batch.tokens.clone(), batch.one_hot.clone()) + batch.mask.clone();
+        let mut logits = self.policy.forward(batch.tokens.clone(), batch.one_hot.clone());
+        if let Some(k) = self.config.tanh_constant {
+            logits = logits.tanh().mul_scalar(k);
+        }
+        let logits = logits + batch.mask.clone();
         let all = log_softmax(logits, 2);
         let [b, l, _] = all.dims();
         let chosen = all.clone().gather(2, batch.actions.clone()).reshape([b, l]);
@@ -543,17 +620,7 @@ impl Controller {
     /// Errors: [`RuntimeError::Config`] for an experience that is not an episode of this
     /// controller; [`RuntimeError::Panic`] if burn fails (the policy is then left unchanged).
     pub fn update(&mut self, experiences: &[Experience]) -> Result<UpdateReport, RuntimeError> {
-        for x in experiences {
-            let e = &x.episode;
-            if e.actions.len() != self.steps.len() || e.log_probs.len() != self.steps.len() || !x.advantage.is_finite() {
-                return Err(RuntimeError::Config("an experience is not an episode of this controller".into()));
-            }
-            for t in 0..self.steps.len() {
-                if !self.allowed(t, &e.actions).get(e.actions[t]).copied().unwrap_or(false) {
-                    return Err(RuntimeError::Config(format!("action {} at step {t} is outside its domain", e.actions[t])));
-                }
-            }
-        }
+        self.check_experiences(experiences, true)?;
         // Only steps with a choice carry a gradient.
         let per_episode = self.steps.iter().filter(|s| s.size > 1).count();
         if experiences.is_empty() || per_episode == 0 {
@@ -573,6 +640,98 @@ impl Controller {
                 Err(e)
             }
         }
+    }
+
+    /// Checks that every experience is an episode of this controller with a finite advantage
+    /// (and, when `log_probs` is set, one recorded log-probability per action).
+    fn check_experiences(&self, experiences: &[Experience], log_probs: bool) -> Result<(), RuntimeError> {
+        for x in experiences {
+            let e = &x.episode;
+            if e.actions.len() != self.steps.len() || (log_probs && e.log_probs.len() != self.steps.len()) || !x.advantage.is_finite() {
+                return Err(RuntimeError::Config("an experience is not an episode of this controller".into()));
+            }
+            for t in 0..self.steps.len() {
+                if !self.allowed(t, &e.actions).get(e.actions[t]).copied().unwrap_or(false) {
+                    return Err(RuntimeError::Config(format!("action {} at step {t} is outside its domain", e.actions[t])));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// One REINFORCE step (Williams, "Simple Statistical Gradient-Following Algorithms for
+    /// Connectionist Reinforcement Learning", Machine Learning 8, 1992), as ENAS (Pham et al.
+    /// 2018) trains its controller: ONE Adam step, at [`ControllerConfig::lr`], on the loss
+    ///
+    /// `-(1/N) sum_e advantage_e * sum_t log pi(a_t)  -  entropy_weight * H`
+    ///
+    /// over the `N` experiences, where each advantage is the episode's reward less the caller's
+    /// baseline (ENAS keeps a moving average of the rewards, decay 0.999; the advantages are
+    /// used as given, not normalised) and `H` is the mean entropy of the policy, in nats per
+    /// action, over the steps of the episodes that have a choice. The log-probabilities are the
+    /// current policy's (the ones recorded in the episodes are not used, and may be empty). NNI
+    /// instead adds the (sampled) entropy times its weight to the reward; here it is a
+    /// regulariser of the loss, as in [`Controller::update`]. The weights used by
+    /// [`Controller::sample`] are refreshed after the step.
+    ///
+    /// A loss that is not finite takes no step and is counted in [`UpdateReport::skipped`].
+    /// No experiences, or episodes without a step that has a choice, take no step either.
+    ///
+    /// Errors: [`RuntimeError::Config`] for an experience that is not an episode of this
+    /// controller or an entropy weight that is negative or not finite; [`RuntimeError::Panic`]
+    /// if burn fails (the policy is then left unchanged).
+    pub fn reinforce(&mut self, experiences: &[Experience], entropy_weight: f64) -> Result<UpdateReport, RuntimeError> {
+        if !(entropy_weight.is_finite() && entropy_weight >= 0.0) {
+            return Err(RuntimeError::Config("the entropy weight must be a non-negative number".into()));
+        }
+        self.check_experiences(experiences, false)?;
+        let per_episode = self.steps.iter().filter(|s| s.size > 1).count();
+        if experiences.is_empty() || per_episode == 0 {
+            return Ok(UpdateReport::default());
+        }
+        let policy = self.policy.clone();
+        let optim_backup = self.optim.clone();
+        let result = super::train::catch_panics(|| self.run_reinforce(experiences, per_episode, entropy_weight));
+        match result {
+            Ok(report) => {
+                self.mirror = Mirror::of(&self.policy, self.config.hidden, self.width, self.steps.len())?;
+                Ok(report)
+            }
+            Err(e) => {
+                self.policy = policy;
+                self.optim = optim_backup;
+                Err(e)
+            }
+        }
+    }
+
+    fn run_reinforce(&mut self, experiences: &[Experience], per_episode: usize, entropy_weight: f64) -> Result<UpdateReport, RuntimeError> {
+        let (n, l) = (experiences.len(), self.steps.len());
+        let episodes: Vec<&Episode> = experiences.iter().map(|x| &x.episode).collect();
+        let batch = self.batch(&episodes);
+        // Steps without a choice have log-probability 0 and entropy 0; they are left out of the
+        // entropy's mean.
+        let counted: Vec<f32> = self.steps.iter().map(|s| if s.size > 1 { 1.0 } else { 0.0 }).collect();
+        let adv: Vec<f32> = experiences.iter().flat_map(|x| counted.iter().map(move |c| c * (x.advantage / n as f64) as f32)).collect();
+        let scale = 1.0 / (n * per_episode) as f32;
+        let weight: Vec<f32> = (0..n).flat_map(|_| counted.iter().map(|c| c * scale)).collect();
+        let d = &self.device;
+        let adv = Tensor::<2>::from_data(TensorData::new(adv, [n, l]), d);
+        let weight = Tensor::<2>::from_data(TensorData::new(weight, [n, l]), d);
+        let (lp, entropy) = self.evaluate(&batch);
+        let objective = (lp * adv).sum();
+        let entropy = (entropy * weight).sum();
+        let loss = objective.clone().neg() - entropy.clone().mul_scalar(entropy_weight);
+        let value = loss.clone().into_scalar::<f64>();
+        let mut report = UpdateReport { first_objective: objective.into_scalar::<f64>(), entropy: entropy.into_scalar::<f64>(), ..Default::default() };
+        if !value.is_finite() {
+            report.skipped = 1;
+            return Ok(report);
+        }
+        let grads = GradientsParams::from_grads(loss.backward(), &self.policy);
+        self.policy = self.optim.step(self.config.lr, self.policy.clone(), grads);
+        report.steps = 1;
+        Ok(report)
     }
 
     fn run_update(&mut self, experiences: &[Experience], per_episode: usize) -> Result<UpdateReport, RuntimeError> {
@@ -685,16 +844,29 @@ mod tests {
         }
     }
 
-    #[test]
-    fn the_sampler_and_the_trained_network_agree() {
-        let mut c = Controller::new(&decisions(), &ControllerConfig::default(), 5).unwrap();
+    /// The sampler's log-probabilities of a few drawn episodes against burn's.
+    fn assert_sampler_agrees(c: &mut Controller) {
         let episodes: Vec<Episode> = (0..6).map(|_| c.sample()).collect();
         let refs: Vec<&Episode> = episodes.iter().collect();
         let burn = c.current_log_probs(&c.batch(&refs)).unwrap();
         let plain: Vec<f32> = episodes.iter().flat_map(|e| e.log_probs.iter().copied()).collect();
+        assert_eq!(burn.len(), plain.len());
         for (a, b) in burn.iter().zip(&plain) {
-            assert!((a - b).abs() < 1e-4, "burn {a} vs plain {b}");
+            assert!((a - b).abs() < 1e-4, "burn {a} vs plain {b} (tanh {:?})", c.config().tanh_constant);
         }
+    }
+
+    #[test]
+    fn the_sampler_and_the_trained_network_agree() {
+        for config in [ControllerConfig::default(), ControllerConfig::enas(), ControllerConfig { tanh_constant: Some(0.3), ..Default::default() }] {
+            let mut c = Controller::new(&decisions(), &config, 5).unwrap();
+            assert_sampler_agrees(&mut c);
+        }
+        // The squash changes the policy: the same weights give other probabilities.
+        let plain = Controller::new(&decisions(), &ControllerConfig::default(), 5).unwrap();
+        let squashed = Controller::new(&decisions(), &ControllerConfig { tanh_constant: Some(0.3), ..Default::default() }, 5).unwrap();
+        let (p, q) = (plain.probabilities(&[]).unwrap(), squashed.probabilities(&[]).unwrap());
+        assert!(p.iter().zip(&q).any(|(a, b)| (a - b).abs() > 1e-4), "{p:?} vs {q:?}");
     }
 
     #[test]
@@ -733,6 +905,149 @@ mod tests {
         let mut empty = Controller::new(&[], &ControllerConfig::default(), 0).unwrap();
         assert!(empty.sample().actions.is_empty());
         assert_eq!(empty.update(&[]).unwrap().steps, 0);
+    }
+
+    /// The sum of the log-probabilities of `actions` under `c`'s sampler.
+    fn sequence_log_prob(c: &Controller, actions: &[usize]) -> f64 {
+        c.log_probs(actions).unwrap().iter().map(|x| *x as f64).sum()
+    }
+
+    #[test]
+    fn reinforce_raises_the_probability_of_a_rewarded_sequence() {
+        let config = ControllerConfig { lr: 1e-2, ..ControllerConfig::enas() };
+        let mut c = Controller::new(&decisions(), &config, 11).unwrap();
+        let target = vec![2, 0, 3, 1, 6];
+        let before = sequence_log_prob(&c, &target);
+        assert_ne!(c.most_likely(), target);
+        // The recorded log-probabilities are not needed.
+        let x = Experience { episode: Episode { actions: target.clone(), log_probs: Vec::new() }, advantage: 1.0 };
+        let report = c.reinforce(std::slice::from_ref(&x), 1e-4).unwrap();
+        assert_eq!((report.steps, report.skipped), (1, 0), "{report:?}");
+        assert!((report.first_objective - before).abs() < 1e-4, "one episode of advantage 1: the objective is its log-probability: {report:?} vs {before}");
+        assert!(report.entropy > 0.0 && report.entropy < (7.0f64).ln(), "{report:?}");
+        let once = sequence_log_prob(&c, &target);
+        assert!(once > before, "log p {before} -> {once}");
+        for _ in 0..20 {
+            c.reinforce(std::slice::from_ref(&x), 1e-4).unwrap();
+        }
+        let after = sequence_log_prob(&c, &target);
+        assert!(after > once + 1.0, "log p {before} -> {once} -> {after}");
+        assert_eq!(c.most_likely(), target, "the pushed-up sequence is the greedy one");
+        // On a fresh controller (no momentum yet), a negative advantage pushes it down.
+        let mut fresh = Controller::new(&decisions(), &config, 11).unwrap();
+        fresh.reinforce(&[Experience { advantage: -1.0, ..x }], 0.0).unwrap();
+        assert!(sequence_log_prob(&fresh, &target) < before);
+        // The sampler's weights were refreshed: they agree with burn again.
+        assert_sampler_agrees(&mut c);
+    }
+
+    #[test]
+    fn reinforce_raises_the_mean_reward_of_a_toy_task() {
+        // Reward: the fraction of steps that choose action 0.
+        let d = [Decision::Categorical(3), Decision::Categorical(4), Decision::Subset { n: 4, k: 2 }, Decision::Categorical(2)];
+        let reward = |e: &Episode| e.actions.iter().filter(|a| **a == 0).count() as f64 / e.actions.len() as f64;
+        let config = ControllerConfig { lr: 5e-3, ..ControllerConfig::enas() };
+        let mut c = Controller::new(&d, &config, 2).unwrap();
+        let mean_reward = |c: &mut Controller| (0..200).map(|_| reward(&c.sample())).sum::<f64>() / 200.0;
+        let before = mean_reward(&mut c);
+        let mut baseline: Option<f64> = None;
+        for _ in 0..50 {
+            let episodes: Vec<Episode> = (0..8).map(|_| c.sample()).collect();
+            let rewards: Vec<f64> = episodes.iter().map(reward).collect();
+            let b = *baseline.get_or_insert(rewards.iter().sum::<f64>() / 8.0);
+            let xs: Vec<Experience> = episodes.into_iter().zip(&rewards).map(|(episode, r)| Experience { episode, advantage: r - b }).collect();
+            let report = c.reinforce(&xs, 1e-4).unwrap();
+            assert_eq!(report.steps, 1);
+            for r in &rewards {
+                baseline = Some(0.9 * baseline.unwrap_or(*r) + 0.1 * r);
+            }
+        }
+        let after = mean_reward(&mut c);
+        assert!(after > before + 0.15, "mean reward {before} -> {after}");
+        // The greedy episode chooses 0 wherever it can (a subset's second pick cannot).
+        assert_eq!(c.most_likely().iter().filter(|a| **a == 0).count(), 4, "{:?}", c.most_likely());
+    }
+
+    #[test]
+    fn the_most_likely_episode_takes_the_argmax_within_the_masks() {
+        for seed in 0..5 {
+            let c = Controller::new(&decisions(), &ControllerConfig::enas(), seed).unwrap();
+            let greedy = c.most_likely();
+            assert_eq!(greedy.len(), 5);
+            assert!(c.log_probs(&greedy).is_ok(), "in every step's domain: {greedy:?}");
+            assert_ne!(greedy[2], greedy[3], "a subset never picks a value twice");
+            for t in 0..greedy.len() {
+                let p = c.probabilities(&greedy[..t]).unwrap();
+                assert!(p.iter().all(|q| *q <= p[greedy[t]]), "step {t}: {p:?} vs {greedy:?}");
+            }
+        }
+        let mut c = Controller::new(&decisions(), &ControllerConfig::default(), 3).unwrap();
+        let rng = c.rng.clone();
+        c.most_likely();
+        assert_eq!(c.sample(), Controller { rng, ..Controller::new(&decisions(), &ControllerConfig::default(), 3).unwrap() }.sample(), "draws nothing");
+        assert!(Controller::new(&[], &ControllerConfig::enas(), 0).unwrap().most_likely().is_empty());
+    }
+
+    /// The largest ratio of two allowed actions' probabilities at any step of a few sampled
+    /// episodes.
+    fn largest_ratio(c: &mut Controller) -> f64 {
+        let mut worst = 1.0f64;
+        for _ in 0..20 {
+            let e = c.sample();
+            for t in 0..e.actions.len() {
+                let p: Vec<f64> = c.probabilities(&e.actions[..t]).unwrap().into_iter().filter(|q| *q > 0.0).collect();
+                let (max, min) = (p.iter().copied().fold(0.0, f64::max), p.iter().copied().fold(1.0, f64::min));
+                worst = worst.max(max / min);
+            }
+        }
+        worst
+    }
+
+    #[test]
+    fn the_tanh_constant_bounds_the_probability_ratios() {
+        // Push one sequence hard, so that unsquashed logits would grow far apart.
+        let target = [2, 0, 3, 1, 6];
+        let x = Experience { episode: Episode { actions: target.to_vec(), log_probs: Vec::new() }, advantage: 1.0 };
+        let train = |tanh_constant| {
+            let mut c = Controller::new(&decisions(), &ControllerConfig { lr: 3e-2, tanh_constant, ..Default::default() }, 4).unwrap();
+            for _ in 0..40 {
+                c.reinforce(std::slice::from_ref(&x), 0.0).unwrap();
+            }
+            c
+        };
+        let mut squashed = train(Some(1.5));
+        let ratio = largest_ratio(&mut squashed);
+        assert!(ratio <= 3.0f64.exp() * (1.0 + 1e-5), "max/min probability {ratio} > e^3");
+        assert!(ratio > 3.0f64.exp() * 0.9, "the bound is nearly reached: {ratio}");
+        assert_sampler_agrees(&mut squashed);
+        let ratio = largest_ratio(&mut train(None));
+        assert!(ratio > 3.0f64.exp(), "without the squash the same training goes beyond e^3: {ratio}");
+    }
+
+    #[test]
+    fn enas_settings_and_bad_reinforce_arguments() {
+        let enas = ControllerConfig::enas();
+        assert_eq!((enas.hidden, enas.lr, enas.tanh_constant), (64, 3.5e-4, Some(1.5)));
+        assert!(enas.check().is_ok());
+        assert_eq!(ControllerConfig::default().tanh_constant, None);
+        for bad in [0.0, -1.0, f64::NAN, f64::INFINITY] {
+            assert!(ControllerConfig { tanh_constant: Some(bad), ..ControllerConfig::enas() }.check().is_err(), "{bad}");
+        }
+        let mut c = Controller::new(&decisions(), &enas, 0).unwrap();
+        let x = Experience { episode: c.sample(), advantage: 1.0 };
+        assert!(c.reinforce(std::slice::from_ref(&x), -1.0).is_err());
+        assert!(c.reinforce(std::slice::from_ref(&x), f64::NAN).is_err());
+        let outside = Experience { episode: Episode { actions: vec![5, 0, 1, 2, 0], log_probs: Vec::new() }, advantage: 1.0 };
+        assert!(c.reinforce(&[outside], 0.0).is_err());
+        let nan = Experience { advantage: f64::NAN, ..x.clone() };
+        assert!(c.reinforce(&[nan], 0.0).is_err());
+        assert_eq!(c.reinforce(&[], 0.0).unwrap(), UpdateReport::default());
+        // An advantage beyond f32 makes the loss infinite: the step is skipped.
+        let before = c.probabilities(&[]).unwrap();
+        let huge = Experience { advantage: 1e300, ..x };
+        let report = c.reinforce(&[huge], 0.0).unwrap();
+        assert_eq!((report.steps, report.skipped), (0, 1), "{report:?}");
+        assert_eq!(c.probabilities(&[]).unwrap(), before);
     }
 
     #[test]

@@ -219,11 +219,16 @@ fn dim(g: &FixedGraph, node: usize, index: usize) -> Result<usize, RuntimeError>
 /// Draws initial weights from a generator of nasc's own, seeded per network, so that a
 /// network's weights depend only on its seed: burn's device generator is global to the process
 /// and shared by every network being built or trained at the same time.
-struct Init {
+pub(crate) struct Init {
     rng: rand_chacha::ChaCha8Rng,
 }
 
 impl Init {
+    /// A generator seeded with `seed`.
+    pub(crate) fn new(seed: u64) -> Init {
+        Init { rng: rand::SeedableRng::seed_from_u64(seed) }
+    }
+
     /// `shape` filled from `dist`, as a parameter on `device`.
     fn param<const D: usize>(&mut self, shape: [usize; D], dist: impl rand_distr::Distribution<f32>, device: &Device) -> Param<Tensor<D>> {
         let n: usize = shape.iter().product();
@@ -234,7 +239,7 @@ impl Init {
     /// Kaiming normal for a convolution weight `[out, in / groups, k, k]` (He et al. 2015),
     /// fan-out mode for ReLU networks: std `sqrt(2 / (out / groups * k * k))`, as torchvision's
     /// ResNet initialises convolutions.
-    fn conv(&mut self, shape: [usize; 4], groups: usize, device: &Device) -> Result<Param<Tensor<4>>, RuntimeError> {
+    pub(crate) fn conv(&mut self, shape: [usize; 4], groups: usize, device: &Device) -> Result<Param<Tensor<4>>, RuntimeError> {
         let fan_out = (shape[0] / groups * shape[2] * shape[3]).max(1) as f32;
         let normal = rand_distr::Normal::new(0.0, (2.0 / fan_out).sqrt()).map_err(|e| RuntimeError::Config(e.to_string()))?;
         Ok(self.param(shape, normal, device))
@@ -242,7 +247,7 @@ impl Init {
 
     /// PyTorch's `nn.Linear` default for a weight `[in, out]` (burn's layout): uniform in
     /// `+-1 / sqrt(in)`.
-    fn linear(&mut self, shape: [usize; 2], device: &Device) -> Result<Param<Tensor<2>>, RuntimeError> {
+    pub(crate) fn linear(&mut self, shape: [usize; 2], device: &Device) -> Result<Param<Tensor<2>>, RuntimeError> {
         let bound = 1.0 / (shape[0].max(1) as f32).sqrt();
         let uniform = rand_distr::Uniform::new_inclusive(-bound, bound).map_err(|e| RuntimeError::Config(e.to_string()))?;
         Ok(self.param(shape, uniform, device))
@@ -256,7 +261,7 @@ impl Network {
     /// Errors: an operator the runtime does not know, or an attribute of the wrong type
     /// ([`RuntimeError::Unsupported`], [`RuntimeError::Attribute`]), naming the `.nas` place.
     pub fn build(g: &FixedGraph, device: &Device, seed: u64) -> Result<Network, RuntimeError> {
-        let mut init = Init { rng: rand::SeedableRng::seed_from_u64(seed) };
+        let mut init = Init::new(seed);
         let mut layers = Vec::new();
         let mut steps = Vec::with_capacity(g.nodes.len());
         for (i, node) in g.nodes.iter().enumerate() {

@@ -259,7 +259,7 @@ fn forward(net: &Network, inputs: Inputs) -> Result<Value, RuntimeError> {
 
 /// Loss (mean over the batch) and the metric's sum over the batch (correct predictions, or the
 /// sum of squared errors divided by the output width).
-fn loss_and_metric(task: Task, out: Value, targets: BatchTargets, device: &Device) -> Result<(Tensor<1>, f64), RuntimeError> {
+pub(crate) fn loss_and_metric(task: Task, out: Value, targets: BatchTargets, device: &Device) -> Result<(Tensor<1>, f64), RuntimeError> {
     let Value::Flat(out) = out else {
         return Err(RuntimeError::Data("the network's output must be flat, [batch, outputs]; end it with global_avg_pool or flatten and linear".into()));
     };
