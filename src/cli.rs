@@ -74,6 +74,11 @@ pub enum Command {
         /// Validate this architecture (NNI's flat JSON `{"label": value}`) and print its cost.
         #[arg(long)]
         arch: Option<PathBuf>,
+        /// Also check that this search strategy can take the space (a one-shot strategy must
+        /// lower every choice to its supernet: darts, gumbel-darts, enas, random-oneshot,
+        /// proxyless).
+        #[arg(long)]
+        strategy: Option<String>,
     },
     /// Print random valid architectures of a space (one JSON object a line), respecting its
     /// constraints.
@@ -167,6 +172,15 @@ pub enum Command {
         /// The experiment directory (default: runs/<space>-<strategy>-<time>).
         #[arg(long)]
         out: Option<PathBuf>,
+        /// DARTS: the second-order (unrolled) architecture step.
+        #[arg(long)]
+        unrolled: bool,
+        /// Proxyless: the target of the resource loss, in multiply-accumulates per sample.
+        #[arg(long, conflicts_with = "target_params")]
+        target_flops: Option<f64>,
+        /// Proxyless: the target of the resource loss, in parameters.
+        #[arg(long)]
+        target_params: Option<f64>,
         /// Continue the experiment in this directory after an interruption.
         #[arg(long, conflicts_with_all = ["file", "out", "strategy", "options", "max_trials", "max_duration", "concurrency", "metric", "mode", "data", "epochs", "lr", "batch_size", "seed"])]
         resume: Option<PathBuf>,
@@ -271,9 +285,9 @@ pub struct TrainOpts {
     /// Classification (cross-entropy, accuracy) or regression (mean squared error).
     #[arg(long, value_enum, default_value = "classification")]
     pub task: Task,
-    /// Passes over the training data.
-    #[arg(long, default_value_t = 1)]
-    pub epochs: usize,
+    /// Passes over the training data (default 1; a one-shot search's supernet: 3).
+    #[arg(long)]
+    pub epochs: Option<usize>,
     /// Samples per step.
     #[arg(long, default_value_t = 64)]
     pub batch_size: usize,
@@ -304,9 +318,10 @@ pub struct TrainOpts {
     /// Seed of the weights, the validation split, shuffling and augmentation.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Fraction of the training split held out for validation.
-    #[arg(long, default_value_t = 0.1)]
-    pub val_fraction: f64,
+    /// Fraction of the training split held out for validation (default 0.1; a one-shot search
+    /// holds out half, as DARTS does, to train the architecture on).
+    #[arg(long)]
+    pub val_fraction: Option<f64>,
     /// Random crop (padding 4) and horizontal flip of training images.
     #[arg(long)]
     pub augment: bool,
@@ -323,7 +338,7 @@ impl TrainOpts {
     pub fn config(&self) -> TrainConfig {
         TrainConfig {
             task: self.task,
-            epochs: self.epochs,
+            epochs: self.epochs.unwrap_or(1),
             batch_size: self.batch_size,
             lr: self.lr,
             optimizer: self.optimizer,
@@ -336,7 +351,7 @@ impl TrainOpts {
             },
             grad_clip: (self.grad_clip > 0.0).then_some(self.grad_clip),
             seed: self.seed,
-            val_fraction: self.val_fraction,
+            val_fraction: self.val_fraction.unwrap_or(0.1),
             augment: self.augment,
             max_steps: self.max_steps,
         }
@@ -350,14 +365,15 @@ pub fn main() -> ExitCode {
         restore_sigpipe();
     }
     match cli.command {
-        Command::Check { file, format, color, emit, arch } => check(&file, format, color, emit, arch.as_deref()),
+        Command::Check { file, format, color, emit, arch, strategy } => check(&file, format, color, emit, arch.as_deref(), strategy.as_deref()),
         Command::Sample { file, seed, count } => sample(&file, seed, count),
         Command::Ast { file } => ast(&file),
         Command::Tokens { file } => tokens(&file),
         Command::Train { file, arch, opts, out } => train(&file, arch.as_deref(), &opts, &out),
         Command::Eval { file, arch, weights, data, task, batch_size, device } => eval(&file, arch.as_deref(), &weights, &data, task, batch_size, device),
-        Command::Search { file, strategy, options, max_trials, max_duration, concurrency, metric, mode, out, resume, opts } => {
-            let args = SearchArgs { file, strategy, options, max_trials, max_duration, concurrency, metric, mode, out, opts };
+        Command::Search { file, strategy, options, max_trials, max_duration, concurrency, metric, mode, out, resume, opts, unrolled, target_flops, target_params } => {
+            let target = target_flops.map(|t| (crate::ir::Measure::Flops, t)).or(target_params.map(|t| (crate::ir::Measure::Params, t)));
+            let args = SearchArgs { file, strategy, options, max_trials, max_duration, concurrency, metric, mode, out, opts, unrolled, target };
             match resume {
                 Some(dir) => resume_search(&dir),
                 None => search(args),
@@ -443,7 +459,7 @@ fn color_choice(color: Color) -> codespan_reporting::term::termcolor::ColorChoic
     }
 }
 
-fn check(file: &std::path::Path, format: Format, color: Color, emit: Option<Emit>, arch: Option<&std::path::Path>) -> ExitCode {
+fn check(file: &std::path::Path, format: Format, color: Color, emit: Option<Emit>, arch: Option<&std::path::Path>, strategy: Option<&str>) -> ExitCode {
     let Checked { mut program, mut diagnostics, graphs } = match check_file(file) {
         Ok(r) => r,
         Err(e) => {
@@ -455,6 +471,24 @@ fn check(file: &std::path::Path, format: Format, color: Color, emit: Option<Emit
     for (g, f) in graphs.iter().zip(&facts) {
         if f.satisfiable == Some(false) {
             diagnostics.extend(wording::unsatisfiable(g));
+        }
+    }
+    // A one-shot strategy must lower every choice to its supernet; multi-trial strategies
+    // take any space that checks.
+    if let Some(name) = strategy {
+        match crate::lower::OneShotKind::from_name(name) {
+            Some(kind) => {
+                for g in &graphs {
+                    if let Err(errors) = crate::lower::lower(g, kind) {
+                        diagnostics.extend(errors.iter().map(wording::lower_error));
+                    }
+                }
+            }
+            None if crate::strategy::StrategyKind::ALL.iter().any(|k| k.name() == name) => {}
+            None => {
+                eprintln!("error: unknown strategy `{name}`; the strategies are {}", strategy_names());
+                return ExitCode::from(2);
+            }
         }
     }
     // An architecture to validate: errors are diagnostics in the JSON file.
@@ -520,6 +554,13 @@ fn check(file: &std::path::Path, format: Format, color: Color, emit: Option<Emit
     } else {
         ExitCode::from(1)
     }
+}
+
+/// Every strategy's name, multi-trial then one-shot.
+fn strategy_names() -> String {
+    let multi = crate::strategy::StrategyKind::ALL.iter().map(|k| k.name());
+    let one = crate::lower::OneShotKind::ALL.iter().map(|k| k.name());
+    multi.chain(one).collect::<Vec<_>>().join(", ")
 }
 
 fn sample(file: &std::path::Path, seed: u64, count: usize) -> ExitCode {
@@ -860,6 +901,8 @@ struct SearchArgs {
     mode: Option<ModeArg>,
     out: Option<PathBuf>,
     opts: TrainOpts,
+    unrolled: bool,
+    target: Option<(crate::ir::Measure, f64)>,
 }
 
 /// `90`, `90s`, `30m`, `2h` as seconds.
@@ -901,15 +944,21 @@ fn compile_space(file: &std::path::Path) -> Result<(Program, Graph), ExitCode> {
 
 fn search(args: SearchArgs) -> ExitCode {
     use crate::experiment::search::{Metric, SearchConfig};
-    let Some(file) = args.file else {
+    let Some(file) = args.file.clone() else {
         eprintln!("error: nasc search needs a space file (or --resume DIR)");
         return ExitCode::from(2);
     };
+    if let Some(kind) = crate::lower::OneShotKind::from_name(&args.strategy) {
+        return one_shot_search(file, kind, args);
+    }
     let Some(kind) = crate::strategy::StrategyKind::ALL.into_iter().find(|k| k.name() == args.strategy) else {
-        let names: Vec<&str> = crate::strategy::StrategyKind::ALL.iter().map(|k| k.name()).collect();
-        eprintln!("error: unknown strategy `{}`; the strategies are {}", args.strategy, names.join(", "));
+        eprintln!("error: unknown strategy `{}`; the strategies are {}", args.strategy, strategy_names());
         return ExitCode::from(2);
     };
+    if args.unrolled || args.target.is_some() {
+        eprintln!("error: --unrolled, --target-flops and --target-params are for the one-shot strategies darts and proxyless");
+        return ExitCode::from(2);
+    }
     let mut options = Vec::new();
     for o in &args.options {
         let Some((k, v)) = o.split_once('=') else {
@@ -1399,4 +1448,195 @@ fn bench_nb201(strategy: &str, options: &[String], runs: usize, budget: f64, jso
             ExitCode::from(1)
         }
     }
+}
+
+/// Progress of a one-shot search on standard error: an indicatif bar on a terminal, one line
+/// per epoch otherwise.
+struct OneShotProgress {
+    bar: Option<indicatif::ProgressBar>,
+}
+
+impl OneShotProgress {
+    fn line(&self, text: String) {
+        match &self.bar {
+            Some(bar) => bar.println(text),
+            None => eprintln!("{text}"),
+        }
+    }
+}
+
+impl crate::oneshot::OneShotObserver for OneShotProgress {
+    fn start(&mut self, epochs: usize, steps: usize) {
+        if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+            let bar = indicatif::ProgressBar::new((epochs * steps) as u64);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template("{spinner} epoch {prefix} [{bar:30}] {pos}/{len} steps, loss {msg}, {elapsed} elapsed, ETA {eta}")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+                    .progress_chars("=> "),
+            );
+            self.bar = Some(bar);
+        }
+    }
+    fn step(&mut self, epoch: usize, _step: usize, loss: f64) {
+        if let Some(bar) = &self.bar {
+            bar.set_prefix(epoch.to_string());
+            bar.set_message(format!("{loss:.4}"));
+            bar.inc(1);
+        }
+    }
+    fn epoch(&mut self, e: &crate::experiment::SupernetEpoch) {
+        let val = match (e.val_loss, e.val_metric) {
+            (Some(l), Some(v)) => format!(", val loss {l:.4}, val accuracy {:.2}%", 100.0 * v),
+            _ => String::new(),
+        };
+        let arch = e.arch_loss.map_or(String::new(), |a| format!(", arch loss {a:.4}"));
+        self.line(format!("epoch {}: train loss {:.4}{val}{arch}, lr {:.5}, {:.1} s", e.epoch, e.train_loss, e.lr, e.seconds));
+    }
+    fn phase(&mut self, message: &str) {
+        self.line(format!("{message}..."));
+    }
+}
+
+/// `nasc search --strategy darts|gumbel-darts|enas|random-oneshot|proxyless`.
+fn one_shot_search(file: PathBuf, kind: crate::lower::OneShotKind, args: SearchArgs) -> ExitCode {
+    use crate::oneshot::OneShotConfig;
+    if args.max_trials.is_some() || args.max_duration.is_some() || args.concurrency != 1 || args.metric.is_some() || args.mode.is_some() {
+        eprintln!("error: a one-shot search trains one supernet; --max-trials, --max-duration, --concurrency, --metric and --mode are for the multi-trial strategies");
+        return ExitCode::from(2);
+    }
+    if args.opts.augment {
+        eprintln!("error: --augment is not supported by one-shot search yet");
+        return ExitCode::from(2);
+    }
+    let o = &args.opts;
+    let mut cfg = OneShotConfig::new(kind);
+    cfg.epochs = o.epochs.unwrap_or(3);
+    cfg.batch_size = o.batch_size;
+    cfg.seed = o.seed;
+    cfg.task = o.task;
+    cfg.lr = o.lr;
+    cfg.lr_min = cfg.lr_min.min(o.lr);
+    cfg.momentum = o.momentum;
+    cfg.weight_decay = o.weight_decay;
+    cfg.grad_clip = (o.grad_clip > 0.0).then_some(o.grad_clip);
+    cfg.max_steps = o.max_steps;
+    cfg.unrolled = args.unrolled;
+    cfg.target = args.target;
+    if args.target.is_some() && kind != crate::lower::OneShotKind::Proxyless {
+        eprintln!("error: --target-flops and --target-params set ProxylessNAS's resource loss; they need --strategy proxyless");
+        return ExitCode::from(2);
+    }
+    for opt in &args.options {
+        let Some((k, v)) = opt.split_once('=') else {
+            eprintln!("error: --option takes NAME=VALUE, not `{opt}`");
+            return ExitCode::from(2);
+        };
+        if let Err(e) = cfg.set(k.trim(), v.trim()) {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    }
+    if let Err(e) = cfg.check() {
+        eprintln!("error: {e}");
+        return ExitCode::from(2);
+    }
+    let val_fraction = o.val_fraction.unwrap_or(0.5);
+    let text = match std::fs::read(&file) {
+        Ok(b) => String::from_utf8_lossy(&b).into_owned(),
+        Err(e) => {
+            eprintln!("error: cannot read {}: {e}", file.display());
+            return ExitCode::from(2);
+        }
+    };
+    let (program, graph) = match compile_space(&file) {
+        Ok(r) => r,
+        Err(c) => return c,
+    };
+    let plan = match crate::lower::lower(&graph, kind) {
+        Ok(p) => p,
+        Err(errors) => {
+            let diags: Vec<_> = errors.iter().map(wording::lower_error).collect();
+            diagnostics::emit_stderr(&diags, &program.sources, color_choice(Color::Auto));
+            eprintln!("{}", wording::error_count(diags.len()));
+            return ExitCode::from(1);
+        }
+    };
+    let data = match load_data(&o.data) {
+        Ok(d) => d,
+        Err(c) => return c,
+    };
+    let prepared = match crate::runtime::train::prepare(&data, val_fraction, cfg.seed) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let device = match o.device.device() {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let dir = args.out.unwrap_or_else(|| {
+        let stem = file.file_stem().map_or("space".into(), |s| s.to_string_lossy().into_owned());
+        let time = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        PathBuf::from("runs").join(format!("{stem}-{}-{time}", kind.name()))
+    });
+    let mut config = serde_json::to_value(&cfg).expect("the configuration serialises");
+    config["kind"] = "oneshot".into();
+    config["mode"] = if cfg.task == Task::Regression { "min" } else { "max" }.into();
+    config["metric"] = if cfg.task == Task::Regression { "supernet_val_mse" } else { "supernet_val_acc" }.into();
+    config["val_fraction"] = val_fraction.into();
+    config["data"] = o.data.parse::<crate::data::DataSpec>().map_or(o.data.clone(), |d| d.absolute().to_string()).into();
+    config["device"] = serde_json::to_value(o.device).unwrap_or_default();
+    let command = std::env::args().collect::<Vec<_>>().join(" ");
+    let space_path = std::fs::canonicalize(&file).unwrap_or(file.clone());
+    let store = match crate::experiment::Store::create(&dir, &command, &space_path.display().to_string(), &text, &config) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    eprintln!("experiment {}: {} one-shot search of {} ({} labels), {} epochs", dir.display(), kind.name(), file.display(), graph.labels.len(), cfg.epochs);
+    let mut progress = OneShotProgress { bar: None };
+    let result = crate::runtime::train::catch_panics(|| {
+        crate::oneshot::run(&store, &graph, &plan, &prepared, &cfg, &device, &mut progress).map_err(|e| match e {
+            crate::oneshot::OneShotError::Runtime(r) => r,
+            crate::oneshot::OneShotError::Store(s) => RuntimeError::Config(s.to_string()),
+        })
+    });
+    if let Some(bar) = &progress.bar {
+        bar.finish_and_clear();
+    }
+    let summary = match result {
+        Ok(s) => s,
+        Err(e) => {
+            let _ = store.set_status(crate::experiment::ExperimentStatus::Failed);
+            return report_runtime(&program, &e);
+        }
+    };
+    let _ = store.set_status(crate::experiment::ExperimentStatus::Done);
+    let path = store.dir().join("best.json");
+    let pretty = serde_json::to_string_pretty(&serde_json::Value::Object(summary.arch.to_json(&graph))).unwrap_or_default();
+    if let Err(e) = std::fs::write(&path, pretty + "\n") {
+        eprintln!("error: cannot write {}: {e}", path.display());
+        return ExitCode::from(1);
+    }
+    let (params, _) = arch::cost(&graph, &summary.arch).unwrap_or((0, 0));
+    if !summary.feasible {
+        eprintln!("warning: no architecture drawn from the final probabilities meets the space's constraints; best.json is the most probable one");
+    }
+    println!(
+        "best: trial {}, supernet {} {:.4}, {} params; architecture in {}",
+        summary.trial.0,
+        if cfg.task == Task::Regression { "val mse" } else { "val accuracy" },
+        summary.metric,
+        wording::thousands(params),
+        path.display()
+    );
+    println!("retrain it: nasc train {} --arch {}", file.display(), path.display());
+    ExitCode::SUCCESS
 }

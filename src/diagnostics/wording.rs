@@ -575,3 +575,49 @@ pub fn trained(report: &crate::runtime::train::TrainReport, out: &std::path::Pat
         out.display()
     )
 }
+
+/// Codes of the problems `nasc check --strategy X` finds when it lowers a space to the supernet
+/// of a one-shot strategy, with titles; each has a page under `docs/errors/`.
+pub const LOWER_CODES: &[(&str, &str)] = &[("E0401", "the one-shot strategy cannot lower this part of the space")];
+
+/// The diagnostic for a place a one-shot strategy cannot lower (E0401).
+pub fn lower_error(e: &crate::lower::LowerError) -> Diagnostic {
+    use crate::lower::LowerProblem::*;
+    let s = e.strategy.name();
+    let list = |ls: &[String]| ls.iter().map(|l| format!("`{l}`")).collect::<Vec<_>>().join(", ");
+    let (message, label, help): (String, String, Option<String>) = match &e.problem {
+        SpatialSize { labels, sizes } => (
+            format!("`{s}` cannot share one weight here: the spatial size depends on {}", list(labels)),
+            format!("yields {} or {}", sizes.0, sizes.1),
+            Some("one-shot supernets hold every candidate in the largest tensor; keep height and width the same for every value (e.g. padding = kernel / 2)".into()),
+        ),
+        TooManyCombinations { labels, count } => (
+            format!("`{s}` cannot mix this operator: it depends on {count} combinations of {}", list(labels)),
+            "depends on too many value choices".into(),
+            Some(format!("an operator may depend on at most {} combinations of value choices in a supernet", crate::lower::MAX_COMBINATIONS)),
+        ),
+        KernelNotCentred { labels } => (
+            format!("`{s}` cannot share one kernel here: the kernel choices of {} are not centred in the largest", list(labels)),
+            "kernel, padding, stride or dilation differ between values".into(),
+            Some("keep stride and dilation fixed and use padding = dilation * (kernel - 1) / 2 with odd kernels, as NNI's mixed convolution requires".into()),
+        ),
+        GroupedChannels { labels } => (
+            format!("`{s}` cannot slice a grouped convolution whose channels depend on {}", list(labels)),
+            "grouped convolution with searched channels".into(),
+            Some("search the channels of an ungrouped or depthwise convolution, or fix the groups' channels".into()),
+        ),
+        UnknownOperator { op } => (format!("`{s}` cannot lower `{op}`: the runtime has no implementation of it"), "no supernet implementation".into(), None),
+        MixedConcat { label, k } => (
+            format!("`{s}` cannot mix the input choice `{label}`: it concatenates {k} inputs, so its candidates cannot be summed with weights"),
+            format!("concatenates {k} of its candidates"),
+            Some("use `reduce sum` or `reduce mean`, or a sampling strategy (enas, random-oneshot)".into()),
+        ),
+        CandidateShapes { what, shapes } => (
+            format!("`{s}` cannot mix the candidates of `{what}`: their supernet tensors are {} and {}", shapes.0, shapes.1),
+            "candidates of different largest shapes".into(),
+            None,
+        ),
+        Eval { message } => (format!("`{s}` cannot evaluate this operator for every value of its choices: {message}"), "here".into(), None),
+    };
+    diag("E0401", message, e.loc, label).with_help(help)
+}

@@ -34,4 +34,4 @@ mod train;
 
 pub use export::{export, probabilities};
 pub use mixing::ArchParams;
-pub use train::{run, OneShotConfig, OneShotObserver, OneShotSummary, QuietOneShot};
+pub use train::{run, OneShotConfig, OneShotError, OneShotObserver, OneShotSummary, QuietOneShot};

@@ -85,6 +85,8 @@ pub struct OneShotConfig {
     pub calibration_batches: usize,
     /// Validation batches that score a candidate (the same batches for every candidate).
     pub score_batches: usize,
+    /// Validation batches of the per-epoch figures (`None`: the whole validation split).
+    pub eval_batches: Option<usize>,
     /// ENAS: how many of the controller's architectures are scored and recorded (top-k).
     pub top_k: usize,
     /// At most this many weight steps per epoch (for quick runs).
@@ -128,6 +130,7 @@ impl OneShotConfig {
             tournament: 5,
             calibration_batches: 10,
             score_batches: 16,
+            eval_batches: Some(32),
             top_k: 5,
             max_steps: None,
         }
@@ -599,7 +602,7 @@ pub fn run(store: &Store, g: &Graph, plan: &Plan, data: &Prepared, cfg: &OneShot
             OneShotKind::Enas => Mixing::hard(&decode(&labels, &controller.as_ref().map(|c| c.most_likely()).unwrap_or_default())),
             OneShotKind::RandomOneshot => Mixing::hard(&Architecture::random(g, &mut rng)),
         };
-        let (val_loss, val_metric) = run.evaluate(&net, &current, data.val.clone(), None)?;
+        let (val_loss, val_metric) = run.evaluate(&net, &current, data.val.clone(), cfg.eval_batches)?;
         let probs = match cfg.strategy {
             OneShotKind::Darts | OneShotKind::GumbelDarts | OneShotKind::Proxyless => arch.probabilities(),
             _ => freq.fractions(),
@@ -737,4 +740,44 @@ fn unrolled_step(
         out.register(p.id, a - (gp - gm).mul_scalar(xi / (2.0 * eps)));
     }
     Ok((val_loss, out))
+}
+
+impl OneShotConfig {
+    /// Sets one option by name (`nasc search --option NAME=VALUE`): `arch_lr`, `arch_beta1`,
+    /// `arch_weight_decay`, `lr_min`, `tau_max`, `tau_min`, `resource_beta`, `entropy_weight`,
+    /// `baseline_decay`, `controller_steps`, `controller_aggregate`, `search_candidates`,
+    /// `population`, `tournament`, `calibration_batches`, `score_batches`, `top_k`.
+    ///
+    /// Errors: an unknown name or a value that does not parse, as a sentence.
+    pub fn set(&mut self, name: &str, value: &str) -> Result<(), String> {
+        fn num<T: std::str::FromStr>(name: &str, v: &str) -> Result<T, String> {
+            v.parse().map_err(|_| format!("option `{name}` takes a number, not `{v}`"))
+        }
+        match name {
+            "arch_lr" => self.arch_lr = num(name, value)?,
+            "arch_beta1" => self.arch_beta1 = num(name, value)?,
+            "arch_weight_decay" => self.arch_weight_decay = num(name, value)?,
+            "lr_min" => self.lr_min = num(name, value)?,
+            "tau_max" => self.tau_max = num(name, value)?,
+            "tau_min" => self.tau_min = num(name, value)?,
+            "resource_beta" => self.resource_beta = num(name, value)?,
+            "entropy_weight" => self.entropy_weight = num(name, value)?,
+            "baseline_decay" => self.baseline_decay = num(name, value)?,
+            "controller_steps" => self.controller_steps = num(name, value)?,
+            "controller_aggregate" => self.controller_aggregate = num(name, value)?,
+            "search_candidates" => self.search_candidates = num(name, value)?,
+            "population" => self.population = num(name, value)?,
+            "tournament" => self.tournament = num(name, value)?,
+            "calibration_batches" => self.calibration_batches = num(name, value)?,
+            "score_batches" => self.score_batches = num(name, value)?,
+            "top_k" => self.top_k = num(name, value)?,
+            other => {
+                return Err(format!(
+                    "`{}` has no option `{other}`; its options are arch_lr, arch_beta1, arch_weight_decay, lr_min, tau_max, tau_min, resource_beta, entropy_weight, baseline_decay, controller_steps, controller_aggregate, search_candidates, population, tournament, calibration_batches, score_batches, top_k",
+                    self.strategy.name()
+                ))
+            }
+        }
+        Ok(())
+    }
 }
