@@ -284,22 +284,19 @@ pub fn lower(g: &Graph, strategy: OneShotKind) -> Result<Plan, Vec<LowerError>> 
                 }
             }
             NodeKind::LayerChoice { label, alternatives } => {
-                same_dims(&nodes, alternatives, &g.label_name(*label), &mut err);
-                PlanNode { dims: first_dims(&nodes, alternatives), deps: Deps::default(), variants: Vec::new() }
+                PlanNode { dims: choice_dims(&nodes, alternatives, &g.label_name(*label), &mut err), deps: Deps::default(), variants: Vec::new() }
             }
             NodeKind::Repeat { label, outputs, .. } => {
-                same_dims(&nodes, outputs, &g.label_name(*label), &mut err);
-                PlanNode { dims: first_dims(&nodes, outputs), deps: Deps::default(), variants: Vec::new() }
+                PlanNode { dims: choice_dims(&nodes, outputs, &g.label_name(*label), &mut err), deps: Deps::default(), variants: Vec::new() }
             }
             NodeKind::Select { then, otherwise, cond } => {
-                same_dims(&nodes, &[*then, *otherwise], "if", &mut err);
+                let dims = choice_dims(&nodes, &[*then, *otherwise], "if", &mut err);
                 let labels = cond.labels();
                 let sizes = labels.iter().map(|l| g.labels.get(*l).domain.size().unwrap_or(u64::MAX) as usize).collect();
-                PlanNode { dims: first_dims(&nodes, &[*then]), deps: Deps { labels, sizes }, variants: Vec::new() }
+                PlanNode { dims, deps: Deps { labels, sizes }, variants: Vec::new() }
             }
             NodeKind::InputChoice { label, candidates, k, reduce } => {
-                same_dims(&nodes, candidates, &g.label_name(*label), &mut err);
-                let mut dims = first_dims(&nodes, candidates);
+                let mut dims = choice_dims(&nodes, candidates, &g.label_name(*label), &mut err);
                 if *reduce == Reduce::Concat && *k > 1 {
                     if strategy.mixes() || strategy == OneShotKind::Proxyless {
                         err(LowerProblem::MixedConcat { label: g.label_name(*label), k: *k });
@@ -346,15 +343,20 @@ pub fn lower(g: &Graph, strategy: OneShotKind) -> Result<Plan, Vec<LowerError>> 
     }
 }
 
-fn first_dims(nodes: &[PlanNode], of: &[crate::ir::NodeId]) -> Vec<usize> {
-    of.first().and_then(|n| nodes.get(n.index())).map(|p| p.dims.clone()).unwrap_or_default()
-}
-
-fn same_dims(nodes: &[PlanNode], of: &[crate::ir::NodeId], what: &str, err: &mut dyn FnMut(LowerProblem)) {
+/// The supernet dimensions of a choice's output: its candidates' dimensions, which must agree
+/// after the channels; a candidate with fewer channels is padded with zero channels, so the
+/// choice has the most channels of any candidate (an expansion ratio of 1 against 6).
+fn choice_dims(nodes: &[PlanNode], of: &[crate::ir::NodeId], what: &str, err: &mut dyn FnMut(LowerProblem)) -> Vec<usize> {
     let dims: Vec<&Vec<usize>> = of.iter().filter_map(|n| nodes.get(n.index())).map(|p| &p.dims).collect();
-    if let Some(other) = dims.iter().find(|d| **d != dims[0]) {
-        err(LowerProblem::CandidateShapes { what: what.to_string(), shapes: (dims_text(dims[0]), dims_text(other)) });
+    let Some(first) = dims.first() else { return Vec::new() };
+    if let Some(other) = dims.iter().find(|d| d.len() != first.len() || d.iter().skip(1).ne(first.iter().skip(1))) {
+        err(LowerProblem::CandidateShapes { what: what.to_string(), shapes: (dims_text(first), dims_text(other)) });
     }
+    let mut out = (*first).clone();
+    if let Some(c) = out.first_mut() {
+        *c = dims.iter().filter_map(|d| d.first().copied()).max().unwrap_or(0);
+    }
+    out
 }
 
 /// Every variant of an operator: its attributes and output dimensions under each combination.

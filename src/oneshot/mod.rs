@@ -28,10 +28,10 @@
 //!
 //! Like the runtime, this module uses burn.
 
-mod export;
-mod mixing;
+pub mod export;
+pub mod mixing;
 mod train;
 
 pub use export::{export, probabilities};
 pub use mixing::ArchParams;
-pub use train::{run, OneShotConfig, OneShotError, OneShotObserver, OneShotSummary, QuietOneShot};
+pub use train::{run, spos_path, OneShotConfig, OneShotError, OneShotObserver, OneShotSummary, QuietOneShot};

@@ -557,7 +557,7 @@ pub fn run(store: &Store, g: &Graph, plan: &Plan, data: &Prepared, cfg: &OneShot
                     Mixing::hard(&a)
                 }
                 OneShotKind::RandomOneshot => {
-                    let a = Architecture::random(g, &mut rng);
+                    let a = spos_path(g, &mut rng);
                     freq.add(&a);
                     Mixing::hard(&a)
                 }
@@ -682,6 +682,12 @@ pub fn run(store: &Store, g: &Graph, plan: &Plan, data: &Prepared, cfg: &OneShot
     };
     let _ = started;
     Ok(OneShotSummary { arch: arch_final, trial, metric, feasible, epochs })
+}
+
+/// The path SPOS trains at one step (Guo et al. 2020): every label uniform over its domain,
+/// independently (input choices uniform over their `k`-subsets).
+pub fn spos_path(g: &Graph, rng: &mut impl rand::Rng) -> Architecture {
+    Architecture::random(g, rng)
 }
 
 /// A batch moved to the inner (non-autodiff) device.

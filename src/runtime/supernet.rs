@@ -373,6 +373,8 @@ impl Supernet {
                     LabelWeights::Hard(Choice::Subset(s)) => {
                         let picked = s.iter().map(|k| candidates.get(*k).copied().ok_or_else(|| shape_error(step, "a valid choice", "an index outside the candidates")));
                         let args = picked.map(|j| get(j?)).collect::<Result<Vec<_>, _>>()?;
+                        let channels = step.dims.first().copied().unwrap_or(0);
+                        let args: Vec<Masked> = if *reduce == Reduce::Concat { args } else { args.into_iter().map(|a| pad_channels(a, channels)).collect() };
                         match reduce {
                             Reduce::Concat => concat(args),
                             Reduce::Sum => sum(step, args, 1.0)?,
@@ -389,7 +391,8 @@ impl Supernet {
                     Combos::Hard(c) => get(if taken.get(c).copied().unwrap_or(false) { *then } else { *otherwise })?,
                     Combos::Soft(list) => {
                         let p = list.into_iter().filter(|(c, _)| taken.get(*c).copied().unwrap_or(false)).map(|(_, w)| w).reduce(|a, b| a + b);
-                        let (a, b) = (get(*then)?, get(*otherwise)?);
+                        let channels = step.dims.first().copied().unwrap_or(0);
+                        let (a, b) = (pad_channels(get(*then)?, channels), pad_channels(get(*otherwise)?, channels));
                         match p {
                             None => b,
                             Some(p) => {
@@ -400,6 +403,7 @@ impl Supernet {
                     }
                 },
             };
+            let out = if matches!(step.kind, StepKind::Op { .. } | StepKind::Input(_)) { out } else { pad_channels(out, step.dims.first().copied().unwrap_or(0)) };
             check_dims(step, &out.value)?;
             values[i] = Some(out);
         }
@@ -690,6 +694,31 @@ fn sum(step: &SStep, args: Vec<Masked>, factor: f64) -> Result<Masked, RuntimeEr
     Ok(Masked { value, mask })
 }
 
+/// `m` with zero channels appended up to `channels` (a candidate with fewer channels than its
+/// choice's largest), its mask extended with zeros.
+fn pad_channels(m: Masked, channels: usize) -> Masked {
+    let dims = m.value.dims();
+    let Some(&c) = dims.get(1) else { return m };
+    if c >= channels {
+        return m;
+    }
+    let extra = channels - c;
+    let (value, device) = match m.value {
+        Value::Map(t) => {
+            let device = t.device();
+            let [n, _, h, w] = t.dims();
+            (Value::Map(Tensor::cat(vec![t, Tensor::zeros([n, extra, h, w], &device)], 1)), device)
+        }
+        Value::Flat(t) => {
+            let device = t.device();
+            let [n, _] = t.dims();
+            (Value::Flat(Tensor::cat(vec![t, Tensor::zeros([n, extra], &device)], 1)), device)
+        }
+    };
+    let mask = m.mask.unwrap_or_else(|| Tensor::ones([c], &device));
+    Masked { value, mask: Some(Tensor::cat(vec![mask, Tensor::zeros([extra], &device)], 0)) }
+}
+
 /// `sum_i w_i * values[c_i]` over the active candidates, with the masks mixed the same way.
 fn weighted(step: &SStep, candidates: &[usize], weights: &Tensor<1>, active: &[bool], values: &[Option<Masked>]) -> Result<Masked, RuntimeError> {
     let mut acc: Option<Value> = None;
@@ -700,6 +729,7 @@ fn weighted(step: &SStep, candidates: &[usize], weights: &Tensor<1>, active: &[b
             continue;
         }
         let m = values[c].clone().ok_or_else(|| shape_error(step, "its candidates computed", "a candidate not computed"))?;
+        let m = pad_channels(m, step.dims.first().copied().unwrap_or(0));
         let w = weights.clone().slice([i..i + 1]);
         match m.mask {
             Some(mk) if all_masked => {
