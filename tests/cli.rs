@@ -415,3 +415,49 @@ fn runs_and_export_refuse_bad_arguments() {
     assert_eq!(code(&o), 1);
     assert!(stderr(&o).contains("no/such/dir"), "{}", stderr(&o));
 }
+
+#[test]
+fn check_with_a_one_shot_strategy_reports_what_it_cannot_lower() {
+    let o = nasc(&["check", "tests/data/oneshot_concat.nas", "--strategy", "darts", "--color", "never"]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    insta::assert_snapshot!("check_E0401", stderr(&o));
+    // A sampling strategy takes the same space; multi-trial strategies take any space.
+    for s in ["enas", "random-oneshot", "evolution"] {
+        let o = nasc(&["check", "tests/data/oneshot_concat.nas", "--strategy", s]);
+        assert_eq!(code(&o), 0, "{s}: {}", stderr(&o));
+    }
+    let o = nasc(&["check", "tests/data/oneshot_concat.nas", "--strategy", "bogus"]);
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).contains("darts, gumbel-darts, enas, random-oneshot, proxyless"), "{}", stderr(&o));
+}
+
+#[test]
+fn a_one_shot_search_exports_an_architecture_that_trains() {
+    let dir = common::temp_dir("cli-oneshot");
+    let out = dir.join("darts");
+    let out_s = out.display().to_string();
+    let o = nasc(&["search", "tests/data/tiny_search.nas", "--strategy", "darts", "--epochs", "2", "--max-steps", "3", "--out", &out_s]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(stdout(&o).contains("best: trial 1"), "{}", stdout(&o));
+    let best = out.join("best.json");
+    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&best).expect("best.json")).expect("JSON");
+    assert!(json["width"].is_number() && json["kernel"].is_number(), "{json}");
+    // The run is in the store: its epochs, the probabilities of every candidate, the exported trial.
+    let o = nasc(&["runs", "show", &out_s]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(text.contains("supernet: 2 epochs") && text.contains("probabilities after epoch 2:") && text.contains("width:"), "{text}");
+    // `nasc train --arch best.json` retrains it.
+    let best_s = best.display().to_string();
+    let trained = dir.join("trained").display().to_string();
+    let o = nasc(&["train", "tests/data/tiny_search.nas", "--arch", &best_s, "--max-steps", "2", "--out", &trained]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    // Options of the multi-trial search are refused, and so are unknown one-shot options.
+    let o = nasc(&["search", "tests/data/tiny_search.nas", "--strategy", "enas", "--max-trials", "3", "--out", &out_s]);
+    assert_eq!(code(&o), 2);
+    let o = nasc(&["search", "tests/data/tiny_search.nas", "--strategy", "darts", "--option", "nope=1", "--out", &out_s]);
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).contains("no option `nope`"), "{}", stderr(&o));
+    let o = nasc(&["search", "tests/data/tiny_search.nas", "--strategy", "enas", "--unrolled", "--out", &out_s]);
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+}

@@ -253,7 +253,7 @@ fn every_code_has_a_golden_file_and_a_docs_page() {
     for entry in std::fs::read_dir(DOCS_DIR).expect("docs/errors exists") {
         let p = entry.expect("a directory entry").path();
         let s = stem(&p);
-        if s != "README" && !wording::CODES.iter().chain(wording::RUNTIME_CODES).any(|(c, _)| *c == s) {
+        if s != "README" && !wording::CODES.iter().chain(wording::RUNTIME_CODES).chain(wording::LOWER_CODES).any(|(c, _)| *c == s) {
             problems.push(format!("{} is a page for a code that is not in CODES", p.display()));
         }
     }
@@ -278,7 +278,7 @@ fn every_code_has_a_golden_file_and_a_docs_page() {
 #[test]
 fn every_runtime_code_has_a_docs_page() {
     let index = std::fs::read_to_string(format!("{DOCS_DIR}/README.md")).expect("docs/errors/README.md exists");
-    for (code, title) in wording::RUNTIME_CODES {
+    for (code, title) in wording::RUNTIME_CODES.iter().chain(wording::LOWER_CODES) {
         let page = std::fs::read_to_string(format!("{DOCS_DIR}/{code}.md")).unwrap_or_else(|_| panic!("{code} has no page"));
         assert_eq!(page.lines().next(), Some(format!("# {code}: {title}").as_str()));
         assert!(page.contains("## Wrong") && page.contains("## Fixed"), "{code}.md needs a wrong and a fixed example");
