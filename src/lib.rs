@@ -1,9 +1,12 @@
 //! nasc: a compiler and search engine for neural architecture search (NAS) model spaces.
 //!
 //! Stages, each a module with one job, data flowing one way:
-//! [`syntax`] (text to AST) -> [`resolve`] (modules, imports and names) -> later stages
-//! (types and IR, lowering, runtime, strategies, experiment). [`diagnostics`] renders every
-//! stage's typed errors in one place; [`cli`] is the `nasc` command.
+//! [`syntax`] (text to AST) -> [`resolve`] (modules, imports and names) -> [`check`] (types,
+//! the [`ir`]) -> [`facts`] and [`arch`] (architectures, `fix`) -> [`lower`] (supernets for
+//! one-shot search) -> [`runtime`] (burn modules, training) -> [`strategy`] (multi-trial),
+//! [`oneshot`] (one-shot) -> [`experiment`] (the store, the search loop). [`diagnostics`]
+//! renders every stage's typed errors in one place; [`cli`] is the `nasc` command. Only
+//! [`runtime`] and [`oneshot`] use burn.
 
 pub mod arch;
 pub mod check;
