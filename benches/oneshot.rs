@@ -58,10 +58,7 @@ fn max_rss_kb() -> i64 {
 }
 
 fn current_rss_kb() -> i64 {
-    std::fs::read_to_string("/proc/self/statm")
-        .ok()
-        .and_then(|s| s.split_whitespace().nth(1).and_then(|p| p.parse::<i64>().ok()))
-        .map_or(0, |pages| pages * 4)
+    std::fs::read_to_string("/proc/self/statm").ok().and_then(|s| s.split_whitespace().nth(1).and_then(|p| p.parse::<i64>().ok())).map_or(0, |pages| pages * 4)
 }
 
 fn one(kind: OneShotKind, steps_a: usize, steps_b: usize) -> (f64, i64, i64) {
@@ -114,7 +111,10 @@ fn main() {
         let _ = one(OneShotKind::RandomOneshot, 1, 2);
         return;
     }
-    println!("one-shot supernets, 3 choices x 8 candidates, 32 channels at 14x14, batch 64, RAYON_NUM_THREADS={}", std::env::var("RAYON_NUM_THREADS").unwrap_or_default());
+    println!(
+        "one-shot supernets, 3 choices x 8 candidates, 32 channels at 14x14, batch 64, RAYON_NUM_THREADS={}",
+        std::env::var("RAYON_NUM_THREADS").unwrap_or_default()
+    );
     println!("{:<16} {:>12} {:>14} {:>16}", "strategy", "step (s)", "peak RSS (MB)", "growth (MB)");
     for kind in [OneShotKind::Darts, OneShotKind::Proxyless, OneShotKind::RandomOneshot] {
         let exe = std::env::current_exe().expect("the bench binary");

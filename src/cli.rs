@@ -371,7 +371,22 @@ pub fn main() -> ExitCode {
         Command::Tokens { file } => tokens(&file),
         Command::Train { file, arch, opts, out } => train(&file, arch.as_deref(), &opts, &out),
         Command::Eval { file, arch, weights, data, task, batch_size, device } => eval(&file, arch.as_deref(), &weights, &data, task, batch_size, device),
-        Command::Search { file, strategy, options, max_trials, max_duration, concurrency, metric, mode, out, resume, opts, unrolled, target_flops, target_params } => {
+        Command::Search {
+            file,
+            strategy,
+            options,
+            max_trials,
+            max_duration,
+            concurrency,
+            metric,
+            mode,
+            out,
+            resume,
+            opts,
+            unrolled,
+            target_flops,
+            target_params,
+        } => {
             let target = target_flops.map(|t| (crate::ir::Measure::Flops, t)).or(target_params.map(|t| (crate::ir::Measure::Params, t)));
             let args = SearchArgs { file, strategy, options, max_trials, max_duration, concurrency, metric, mode, out, opts, unrolled, target };
             match resume {
@@ -1102,6 +1117,13 @@ fn resume_search(dir: &std::path::Path) -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    if store.info().is_ok_and(|i| i.config["kind"].as_str() == Some("oneshot")) {
+        eprintln!(
+            "error: {} is a one-shot search, which cannot be resumed yet: its finished epochs are in the store (`nasc runs show`); start the search again",
+            dir.display()
+        );
+        return ExitCode::from(1);
+    }
     let (info, cfg) = match store.info().map(|i| (serde_json::from_value::<SearchConfig>(i.config.clone()), i)) {
         Ok((Ok(cfg), info)) => (info, cfg),
         Ok((Err(e), _)) => {
@@ -1265,7 +1287,7 @@ fn runs(root: &std::path::Path) -> ExitCode {
         println!("no experiments under {}", root.display());
         return ExitCode::SUCCESS;
     }
-    println!("{:<40} {:<10} {:<10} {:>7} {:>7} {:>10}", "experiment", "strategy", "status", "trials", "failed", "best");
+    println!("{:<40} {:<14} {:<11} {:>7} {:>7} {:>10}", "experiment", "strategy", "status", "trials", "failed", "best");
     for dir in dirs {
         let row = crate::experiment::Store::open(&dir).and_then(|s| Ok((s.info()?, s.trials()?, s.best(false)?, s.best(true)?)));
         match row {
@@ -1273,7 +1295,7 @@ fn runs(root: &std::path::Path) -> ExitCode {
                 let best = if maximizes(&info) { high } else { low };
                 let failed = trials.iter().filter(|t| t.status == crate::experiment::TrialStatus::Failed).count();
                 println!(
-                    "{:<40} {:<10} {:<10} {:>7} {:>7} {:>10}",
+                    "{:<40} {:<14} {:<11} {:>7} {:>7} {:>10}",
                     dir.display(),
                     info.config["strategy"].as_str().unwrap_or("?"),
                     info.status.as_str(),
@@ -1501,7 +1523,9 @@ impl crate::oneshot::OneShotObserver for OneShotProgress {
 fn one_shot_search(file: PathBuf, kind: crate::lower::OneShotKind, args: SearchArgs) -> ExitCode {
     use crate::oneshot::OneShotConfig;
     if args.max_trials.is_some() || args.max_duration.is_some() || args.concurrency != 1 || args.metric.is_some() || args.mode.is_some() {
-        eprintln!("error: a one-shot search trains one supernet; --max-trials, --max-duration, --concurrency, --metric and --mode are for the multi-trial strategies");
+        eprintln!(
+            "error: a one-shot search trains one supernet; --max-trials, --max-duration, --concurrency, --metric and --mode are for the multi-trial strategies"
+        );
         return ExitCode::from(2);
     }
     if args.opts.augment {

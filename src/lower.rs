@@ -371,7 +371,8 @@ fn variants_of(g: &Graph, attrs: &[(String, Sym)], shape: &[Sym], deps: &Deps) -
                     _ => Const::Int(0),
                 }
             };
-            let attrs = attrs.iter().map(|(k, s)| Ok((k.clone(), s.eval(&value, &|_| Some(1)).map_err(|e| e.to_string())?))).collect::<Result<Vec<_>, String>>()?;
+            let attrs =
+                attrs.iter().map(|(k, s)| Ok((k.clone(), s.eval(&value, &|_| Some(1)).map_err(|e| e.to_string())?))).collect::<Result<Vec<_>, String>>()?;
             let dims = shape
                 .iter()
                 .skip(1)
@@ -386,7 +387,15 @@ fn variants_of(g: &Graph, attrs: &[(String, Sym)], shape: &[Sym], deps: &Deps) -
 }
 
 /// The supernet dimensions of an operator's output, checking what sharing one weight needs.
-fn op_dims(op: &str, inputs: &[Vec<usize>], variants: &[Variant], g: &Graph, input_nodes: &[crate::ir::NodeId], labels: &[LabelId], err: &mut dyn FnMut(LowerProblem)) -> Vec<usize> {
+fn op_dims(
+    op: &str,
+    inputs: &[Vec<usize>],
+    variants: &[Variant],
+    g: &Graph,
+    input_nodes: &[crate::ir::NodeId],
+    labels: &[LabelId],
+    err: &mut dyn FnMut(LowerProblem),
+) -> Vec<usize> {
     let names = || labels.iter().map(|l| g.label_name(*l)).collect::<Vec<_>>();
     let first = &variants[0];
     // Spatial sizes (everything after the channels) must not depend on a choice.

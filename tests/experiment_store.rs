@@ -671,9 +671,7 @@ fn an_experiment_without_the_supernet_tables_opens_and_gets_them() {
     {
         let conn = rusqlite::Connection::open(dir.join(DB_FILE)).unwrap();
         conn.execute_batch("DROP TABLE supernet_epochs; DROP TABLE probabilities;").unwrap();
-        let n: i64 = conn
-            .query_row("SELECT count(*) FROM sqlite_schema WHERE name IN ('supernet_epochs', 'probabilities')", [], |r| r.get(0))
-            .unwrap();
+        let n: i64 = conn.query_row("SELECT count(*) FROM sqlite_schema WHERE name IN ('supernet_epochs', 'probabilities')", [], |r| r.get(0)).unwrap();
         assert_eq!(n, 0);
     }
     let store = Store::open(&dir).unwrap();

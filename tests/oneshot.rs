@@ -3,8 +3,8 @@
 
 mod common;
 
-use common::{graph_of, network, temp_dir};
 use burn::module::Module;
+use common::{graph_of, network, temp_dir};
 use nasc::arch::{Architecture, Choice};
 use nasc::data::{self, DataSpec, Splits};
 use nasc::experiment::Store;
@@ -327,4 +327,19 @@ fn random_architectures_of_every_space_run_through_the_supernet() {
             assert_eq!(out.dims()[0], 2, "{path}");
         }
     }
+}
+
+#[test]
+fn proxyless_resource_loss_pushes_towards_cheaper_candidates() {
+    // The same run with a FLOPs target far below the convolution's cost ends with less
+    // probability on the convolution than without one.
+    let mut cfg = config(OneShotKind::Proxyless, 10, 3);
+    cfg.arch_lr = 0.03;
+    let (free, _, _) = run_strategy("proxyless-free", CONV_OR_ZERO, &cfg);
+    cfg.target = Some((nasc::ir::Measure::Flops, 10.0));
+    cfg.resource_beta = 2.0;
+    let (bound, summary, g) = run_strategy("proxyless-target", CONV_OR_ZERO, &cfg);
+    let (p_free, p_bound) = (last_probability(&free, "op", "conv"), last_probability(&bound, "op", "conv"));
+    assert!(p_bound < p_free, "p(conv) with a FLOPs target {p_bound}, without {p_free}");
+    assert_valid(&g, &summary.arch);
 }

@@ -589,7 +589,10 @@ pub fn lower_error(e: &crate::lower::LowerError) -> Diagnostic {
         SpatialSize { labels, sizes } => (
             format!("`{s}` cannot share one weight here: the spatial size depends on {}", list(labels)),
             format!("yields {} or {}", sizes.0, sizes.1),
-            Some("one-shot supernets hold every candidate in the largest tensor; keep height and width the same for every value (e.g. padding = kernel / 2)".into()),
+            Some(
+                "one-shot supernets hold every candidate in the largest tensor; keep height and width the same for every value (e.g. padding = kernel / 2)"
+                    .into(),
+            ),
         ),
         TooManyCombinations { labels, count } => (
             format!("`{s}` cannot mix this operator: it depends on {count} combinations of {}", list(labels)),

@@ -191,16 +191,21 @@ pub fn proxyless_gates(params: &ArchParams, labels: &LabelShape, rng: &mut impl 
                 let pair = draw_without_replacement(&probs[l], 2, rng);
                 let idx = Tensor::<1, burn::tensor::Int>::from_data(TensorData::new(pair.iter().map(|i| *i as i64).collect::<Vec<_>>(), [pair.len()]), &device);
                 let sub = softmax(a.select(0, idx), 0);
-                let sub_p: Vec<f64> = sub.clone().detach().into_data().convert::<f32>().try_into_vec::<f32>().unwrap_or_default().into_iter().map(f64::from).collect();
+                let sub_p: Vec<f64> =
+                    sub.clone().detach().into_data().convert::<f32>().try_into_vec::<f32>().unwrap_or_default().into_iter().map(f64::from).collect();
                 let pick = draw_without_replacement(&sub_p, 1, rng)[0];
-                let gate_sub = sub.clone() - sub.detach() + Tensor::from_data(TensorData::new((0..pair.len()).map(|j| if j == pick { 1.0f32 } else { 0.0 }).collect::<Vec<_>>(), [pair.len()]), &device);
+                let gate_sub = sub.clone() - sub.detach()
+                    + Tensor::from_data(
+                        TensorData::new((0..pair.len()).map(|j| if j == pick { 1.0f32 } else { 0.0 }).collect::<Vec<_>>(), [pair.len()]),
+                        &device,
+                    );
                 let mut parts = Vec::with_capacity(n);
                 let mut active = vec![false; n];
-                for j in 0..n {
+                for (j, on) in active.iter_mut().enumerate() {
                     match pair.iter().position(|x| *x == j) {
                         Some(pos) => {
-                            parts.push(gate_sub.clone().slice([pos..pos + 1]));
-                            active[j] = true;
+                            parts.push(gate_sub.clone().narrow(0, pos, 1));
+                            *on = true;
                         }
                         None => parts.push(Tensor::zeros([1], &device)),
                     }

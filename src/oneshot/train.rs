@@ -427,7 +427,15 @@ fn cost_deltas(g: &Graph, center: &Architecture, measure: Measure) -> (f64, Vec<
 ///
 /// Errors: a bad setting, data that does not fit the supernet, a diverged loss (the epochs
 /// already recorded stay in the store), or a store failure.
-pub fn run(store: &Store, g: &Graph, plan: &Plan, data: &Prepared, cfg: &OneShotConfig, device: &Device, observer: &mut dyn OneShotObserver) -> Result<OneShotSummary, OneShotError> {
+pub fn run(
+    store: &Store,
+    g: &Graph,
+    plan: &Plan,
+    data: &Prepared,
+    cfg: &OneShotConfig,
+    device: &Device,
+    observer: &mut dyn OneShotObserver,
+) -> Result<OneShotSummary, OneShotError> {
     cfg.check()?;
     if data.val.is_empty() {
         return Err(RuntimeError::Data("one-shot search needs a validation split: the architecture is chosen on it".into()).into());
@@ -623,7 +631,7 @@ pub fn run(store: &Store, g: &Graph, plan: &Plan, data: &Prepared, cfg: &OneShot
     // The final choice.
     let maximize = task == Task::Classification;
     let oriented = |m: f64| if maximize { m } else { -m };
-    let pick = |(_, acc): (f64, f64)| if maximize { acc } else { acc };
+    let pick = |(_, metric): (f64, f64)| metric;
     let (arch_final, feasible, trial, metric) = match cfg.strategy {
         OneShotKind::Darts | OneShotKind::GumbelDarts | OneShotKind::Proxyless => {
             let t0 = Instant::now();

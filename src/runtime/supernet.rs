@@ -32,6 +32,9 @@ use burn::tensor::ops::{AvgPoolOptions, ConvOptions, MaxPoolOptions};
 use burn::tensor::{Device, Distribution, Tensor, TensorData};
 
 /// How one label's candidates enter the forward pass.
+// A tensor handle is larger than a choice; a mixing holds one per label, so boxing would only
+// add an allocation per label per step.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum LabelWeights {
     /// One value: a domain index, or for an input choice the chosen candidates. Only that
@@ -239,7 +242,14 @@ impl Supernet {
                         }
                         _ => {}
                     }
-                    StepKind::Op { op: op.clone(), inputs: inputs.iter().map(|i| i.index()).collect(), layer, conv, deps: p.deps.clone(), variants: p.variants.clone() }
+                    StepKind::Op {
+                        op: op.clone(),
+                        inputs: inputs.iter().map(|i| i.index()).collect(),
+                        layer,
+                        conv,
+                        deps: p.deps.clone(),
+                        variants: p.variants.clone(),
+                    }
                 }
                 NodeKind::LayerChoice { label, alternatives } => {
                     StepKind::LayerChoice { label: label.0 as usize, alternatives: alternatives.iter().map(|a| a.index()).collect() }
@@ -322,9 +332,9 @@ impl Supernet {
             match &self.steps[n].kind {
                 StepKind::Input(_) => {}
                 StepKind::Op { inputs, .. } => stack.extend(inputs.iter().copied()),
-                StepKind::LayerChoice { label, alternatives: c } | StepKind::InputChoice { label, candidates: c, .. } | StepKind::Repeat { label, outputs: c } => {
-                    stack.extend(c.iter().enumerate().filter(|(i, _)| active(*label, *i)).map(|(_, x)| *x))
-                }
+                StepKind::LayerChoice { label, alternatives: c }
+                | StepKind::InputChoice { label, candidates: c, .. }
+                | StepKind::Repeat { label, outputs: c } => stack.extend(c.iter().enumerate().filter(|(i, _)| active(*label, *i)).map(|(_, x)| *x)),
                 StepKind::Select { then, otherwise, .. } => stack.extend([*then, *otherwise]),
             }
         }
@@ -365,13 +375,16 @@ impl Supernet {
                     self.apply_op(step, op, args, *layer, conv.as_ref(), variants, &combos)?
                 }
                 StepKind::LayerChoice { label, alternatives: c } | StepKind::Repeat { label, outputs: c } => match &mix.labels[*label] {
-                    LabelWeights::Hard(Choice::Index(k)) => get(*c.get(*k).ok_or_else(|| shape_error(step, "a valid choice", "an index outside the domain"))?)?,
+                    LabelWeights::Hard(Choice::Index(k)) => {
+                        get(*c.get(*k).ok_or_else(|| shape_error(step, "a valid choice", "an index outside the domain"))?)?
+                    }
                     LabelWeights::Soft { weights, active } => weighted(step, c, weights, active, &values)?,
                     LabelWeights::Hard(Choice::Subset(_)) => return Err(RuntimeError::Config("a subset given for a layer choice or depth".into())),
                 },
                 StepKind::InputChoice { label, candidates, reduce } => match &mix.labels[*label] {
                     LabelWeights::Hard(Choice::Subset(s)) => {
-                        let picked = s.iter().map(|k| candidates.get(*k).copied().ok_or_else(|| shape_error(step, "a valid choice", "an index outside the candidates")));
+                        let picked =
+                            s.iter().map(|k| candidates.get(*k).copied().ok_or_else(|| shape_error(step, "a valid choice", "an index outside the candidates")));
                         let args = picked.map(|j| get(j?)).collect::<Result<Vec<_>, _>>()?;
                         let channels = step.dims.first().copied().unwrap_or(0);
                         let args: Vec<Masked> = if *reduce == Reduce::Concat { args } else { args.into_iter().map(|a| pad_channels(a, channels)).collect() };
@@ -403,7 +416,8 @@ impl Supernet {
                     }
                 },
             };
-            let out = if matches!(step.kind, StepKind::Op { .. } | StepKind::Input(_)) { out } else { pad_channels(out, step.dims.first().copied().unwrap_or(0)) };
+            let out =
+                if matches!(step.kind, StepKind::Op { .. } | StepKind::Input(_)) { out } else { pad_channels(out, step.dims.first().copied().unwrap_or(0)) };
             check_dims(step, &out.value)?;
             values[i] = Some(out);
         }
@@ -583,7 +597,9 @@ fn combos(deps: &Deps, mix: &Mixing) -> Result<Combos, RuntimeError> {
         let options: Vec<(usize, Option<Tensor<1>>)> = match &mix.labels[l.0 as usize] {
             LabelWeights::Hard(Choice::Index(i)) => vec![(*i, None)],
             LabelWeights::Hard(Choice::Subset(_)) => return Err(RuntimeError::Config("a subset given for a value choice".into())),
-            LabelWeights::Soft { weights, active } => (0..size).filter(|i| active.get(*i).copied().unwrap_or(false)).map(|i| (i, Some(weights.clone().slice([i..i + 1])))).collect(),
+            LabelWeights::Soft { weights, active } => {
+                (0..size).filter(|i| active.get(*i).copied().unwrap_or(false)).map(|i| (i, Some(weights.clone().narrow(0, i, 1)))).collect()
+            }
         };
         let mut next = Vec::with_capacity(acc.len() * options.len());
         for (c, w) in &acc {
@@ -730,7 +746,7 @@ fn weighted(step: &SStep, candidates: &[usize], weights: &Tensor<1>, active: &[b
         }
         let m = values[c].clone().ok_or_else(|| shape_error(step, "its candidates computed", "a candidate not computed"))?;
         let m = pad_channels(m, step.dims.first().copied().unwrap_or(0));
-        let w = weights.clone().slice([i..i + 1]);
+        let w = weights.clone().narrow(0, i, 1);
         match m.mask {
             Some(mk) if all_masked => {
                 let mk = mk * w.clone();
@@ -813,8 +829,12 @@ fn simple(step: &SStep, op: &str, v: &Variant, args: Vec<Masked>) -> Result<Valu
             let p = float_of(v, "p", 0.5);
             let keep = 1.0 - p;
             match first {
-                Value::Map(t) if p > 0.0 && t.device().is_autodiff() => Value::Map((t.clone() * t.random_like(Distribution::Bernoulli(keep))).mul_scalar(1.0 / keep)),
-                Value::Flat(t) if p > 0.0 && t.device().is_autodiff() => Value::Flat((t.clone() * t.random_like(Distribution::Bernoulli(keep))).mul_scalar(1.0 / keep)),
+                Value::Map(t) if p > 0.0 && t.device().is_autodiff() => {
+                    Value::Map((t.clone() * t.random_like(Distribution::Bernoulli(keep))).mul_scalar(1.0 / keep))
+                }
+                Value::Flat(t) if p > 0.0 && t.device().is_autodiff() => {
+                    Value::Flat((t.clone() * t.random_like(Distribution::Bernoulli(keep))).mul_scalar(1.0 / keep))
+                }
                 other => other,
             }
         }
