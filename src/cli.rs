@@ -753,6 +753,19 @@ fn load_data(spec: &str) -> Result<crate::data::Splits, ExitCode> {
     })
 }
 
+/// A progress bar over `steps` training steps with ETA, when standard error is a terminal.
+fn step_bar(steps: usize) -> Option<indicatif::ProgressBar> {
+    std::io::IsTerminal::is_terminal(&std::io::stderr()).then(|| {
+        let bar = indicatif::ProgressBar::new(steps as u64);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{spinner} epoch {prefix} [{bar:30}] {pos}/{len} steps, loss {msg}, {elapsed} elapsed, ETA {eta}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+                .progress_chars("=> "),
+        );
+        bar
+    })
+}
+
 /// Progress of a training run on standard error: an indicatif bar with ETA on a terminal,
 /// one plain line per epoch otherwise.
 struct Progress {
@@ -762,15 +775,7 @@ struct Progress {
 
 impl crate::runtime::train::Observer for Progress {
     fn start(&mut self, epochs: usize, steps: usize) {
-        if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
-            let bar = indicatif::ProgressBar::new((epochs * steps) as u64);
-            bar.set_style(
-                indicatif::ProgressStyle::with_template("{spinner} epoch {prefix} [{bar:30}] {pos}/{len} steps, loss {msg}, {elapsed} elapsed, ETA {eta}")
-                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-                    .progress_chars("=> "),
-            );
-            self.bar = Some(bar);
-        }
+        self.bar = step_bar(epochs * steps);
     }
     fn step(&mut self, epoch: usize, _step: usize, loss: f64) {
         if let Some(bar) = &self.bar {
@@ -1489,15 +1494,7 @@ impl OneShotProgress {
 
 impl crate::oneshot::OneShotObserver for OneShotProgress {
     fn start(&mut self, epochs: usize, steps: usize) {
-        if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
-            let bar = indicatif::ProgressBar::new((epochs * steps) as u64);
-            bar.set_style(
-                indicatif::ProgressStyle::with_template("{spinner} epoch {prefix} [{bar:30}] {pos}/{len} steps, loss {msg}, {elapsed} elapsed, ETA {eta}")
-                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-                    .progress_chars("=> "),
-            );
-            self.bar = Some(bar);
-        }
+        self.bar = step_bar(epochs * steps);
     }
     fn step(&mut self, epoch: usize, _step: usize, loss: f64) {
         if let Some(bar) = &self.bar {

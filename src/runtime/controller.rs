@@ -626,20 +626,7 @@ impl Controller {
         if experiences.is_empty() || per_episode == 0 {
             return Ok(UpdateReport::default());
         }
-        let policy = self.policy.clone();
-        let optim_backup = self.optim.clone();
-        let result = super::train::catch_panics(|| self.run_update(experiences, per_episode));
-        match result {
-            Ok(report) => {
-                self.mirror = Mirror::of(&self.policy, self.config.hidden, self.width, self.steps.len())?;
-                Ok(report)
-            }
-            Err(e) => {
-                self.policy = policy;
-                self.optim = optim_backup;
-                Err(e)
-            }
-        }
+        self.guarded(|c| c.run_update(experiences, per_episode))
     }
 
     /// Checks that every experience is an episode of this controller with a finite advantage
@@ -689,9 +676,15 @@ impl Controller {
         if experiences.is_empty() || per_episode == 0 {
             return Ok(UpdateReport::default());
         }
+        self.guarded(|c| c.run_reinforce(experiences, per_episode, entropy_weight))
+    }
+
+    /// Runs an update; on success refreshes the sampler's copy of the weights, on failure (an
+    /// error or a panic inside burn) restores the policy and the optimizer as they were.
+    fn guarded(&mut self, update: impl FnOnce(&mut Controller) -> Result<UpdateReport, RuntimeError>) -> Result<UpdateReport, RuntimeError> {
         let policy = self.policy.clone();
         let optim_backup = self.optim.clone();
-        let result = super::train::catch_panics(|| self.run_reinforce(experiences, per_episode, entropy_weight));
+        let result = super::train::catch_panics(|| update(&mut *self));
         match result {
             Ok(report) => {
                 self.mirror = Mirror::of(&self.policy, self.config.hidden, self.width, self.steps.len())?;
