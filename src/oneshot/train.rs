@@ -374,7 +374,10 @@ impl Run<'_> {
     /// does), then its validation metric on the first `score_batches` validation batches.
     fn score(&self, net: &Supernet, a: &Architecture) -> Result<(f64, f64), RuntimeError> {
         let mix = Mixing::hard(a);
-        let mut calib = net.clone().set_norm_statistics(1.0, true);
+        // No parameter requires a gradient, so the forward passes build no autodiff graph
+        // (one that is never consumed by a backward pass would be kept), while batch norm still
+        // sees a training device and updates its statistics.
+        let mut calib = net.clone().no_grad().set_norm_statistics(1.0, true);
         let loader = loader::data_loader(self.data.train.clone(), self.cfg.batch_size, Some(self.cfg.seed ^ 0x5eed), None, &self.device);
         for (t, batch) in loader.iter().take(self.cfg.calibration_batches).enumerate() {
             calib = calib.set_norm_statistics(1.0 / (t as f64 + 1.0), false);
