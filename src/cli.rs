@@ -148,7 +148,8 @@ pub enum Command {
     Search {
         /// The `.nas` file (not needed with --resume).
         file: Option<PathBuf>,
-        /// The strategy: random, grid, evolution, tpe, ppo.
+        /// The strategy: multi-trial random, grid, evolution, tpe, ppo; one-shot darts, gumbel-darts, enas,
+        /// random-oneshot, proxyless (docs/oneshot.md).
         #[arg(long, default_value = "random")]
         strategy: String,
         /// A strategy option, `NAME=VALUE` (repeatable): `population_size=50`, `dedup=false`.
