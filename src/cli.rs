@@ -1587,6 +1587,14 @@ fn one_shot_search(file: PathBuf, kind: crate::lower::OneShotKind, args: SearchA
         Ok(d) => d,
         Err(c) => return c,
     };
+    // The supernet's input does not depend on the architecture: check the data before the
+    // experiment directory exists.
+    let input_dims = graph.inputs.first().map(|i| plan.nodes[i.index()].dims.clone()).unwrap_or_default();
+    if input_dims != data.train.item_shape {
+        let show = |d: &[usize]| format!("[{}]", d.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(", "));
+        let loc = graph.inputs.first().map_or_else(|| graph.nodes.loc(graph.output), |i| graph.nodes.loc(*i));
+        return report_runtime(&program, &RuntimeError::DataShape { loc, expected: show(&input_dims), found: show(&data.train.item_shape) });
+    }
     let prepared = match crate::runtime::train::prepare(&data, val_fraction, cfg.seed) {
         Ok(p) => p,
         Err(e) => {

@@ -461,3 +461,17 @@ fn a_one_shot_search_exports_an_architecture_that_trains() {
     let o = nasc(&["search", "tests/data/tiny_search.nas", "--strategy", "enas", "--unrolled", "--out", &out_s]);
     assert_eq!(code(&o), 2, "{}", stderr(&o));
 }
+
+#[test]
+fn a_one_shot_search_refuses_data_that_does_not_fit_before_creating_the_experiment() {
+    let dir = common::temp_dir("cli-oneshot-misfit");
+    common::write_npy(&dir.join("x.npy"), &[10, 3, 32, 32], &[0.0; 10 * 3 * 32 * 32]);
+    common::write_npy(&dir.join("y.npy"), &[10], &[0.0; 10]);
+    let spec = format!("npy:{},{}", dir.join("x.npy").display(), dir.join("y.npy").display());
+    let out = dir.join("run");
+    let o =
+        nasc(&["search", "tests/data/tiny_search.nas", "--strategy", "darts", "--data", &spec, "--task", "regression", "--out", &out.display().to_string()]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(stderr(&o).contains("E0301"), "{}", stderr(&o));
+    assert!(!out.exists(), "no experiment directory is left behind");
+}
