@@ -144,7 +144,9 @@ pub enum Command {
         device: DeviceKind,
     },
     /// Search a space: a multi-trial strategy proposes architectures and each is trained as a
-    /// trial; everything is kept in an experiment directory (SQLite), resumable after a kill.
+    /// trial (resumable after a kill), or a one-shot strategy trains one weight-shared supernet
+    /// and exports the architecture it chooses; everything is kept in an experiment directory
+    /// (SQLite).
     Search {
         /// The `.nas` file (not needed with --resume).
         file: Option<PathBuf>,
@@ -1563,6 +1565,10 @@ fn one_shot_search(file: PathBuf, kind: crate::lower::OneShotKind, args: SearchA
         return ExitCode::from(2);
     }
     let val_fraction = o.val_fraction.unwrap_or(0.5);
+    if !(val_fraction > 0.0 && val_fraction < 1.0) {
+        eprintln!("error: a one-shot search chooses the architecture on a validation split: --val-fraction must be in (0, 1) (default 0.5)");
+        return ExitCode::from(2);
+    }
     let text = match std::fs::read(&file) {
         Ok(b) => String::from_utf8_lossy(&b).into_owned(),
         Err(e) => {
@@ -1630,7 +1636,15 @@ fn one_shot_search(file: PathBuf, kind: crate::lower::OneShotKind, args: SearchA
             return ExitCode::from(1);
         }
     };
-    eprintln!("experiment {}: {} one-shot search of {} ({} labels), {} epochs", dir.display(), kind.name(), file.display(), graph.labels.len(), cfg.epochs);
+    eprintln!(
+        "experiment {}: {} one-shot search of {} ({} labels), {} epoch{}",
+        dir.display(),
+        kind.name(),
+        file.display(),
+        graph.labels.len(),
+        cfg.epochs,
+        if cfg.epochs == 1 { "" } else { "s" }
+    );
     let mut progress = OneShotProgress { bar: None };
     let result = crate::runtime::train::catch_panics(|| {
         crate::oneshot::run(&store, &graph, &plan, &prepared, &cfg, &device, &mut progress).map_err(|e| match e {
@@ -1660,13 +1674,15 @@ fn one_shot_search(file: PathBuf, kind: crate::lower::OneShotKind, args: SearchA
         eprintln!("warning: no architecture drawn from the final probabilities meets the space's constraints; best.json is the most probable one");
     }
     println!(
-        "best: trial {}, supernet {} {:.4}, {} params; architecture in {}",
+        "exported: trial {}{}, supernet {} {:.4}, {} params; architecture in {}",
         summary.trial.0,
+        if kind == crate::lower::OneShotKind::Enas { " (the controller's most likely architecture)" } else { "" },
         if cfg.task == Task::Regression { "val mse" } else { "val accuracy" },
         summary.metric,
         wording::thousands(params),
         path.display()
     );
-    println!("retrain it: nasc train {} --arch {}", file.display(), path.display());
+    let data = if o.data == "mnist:examples/data/mnist" { String::new() } else { format!(" --data {}", o.data) };
+    println!("retrain it: nasc train {} --arch {}{data}", file.display(), path.display());
     ExitCode::SUCCESS
 }

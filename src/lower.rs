@@ -399,11 +399,9 @@ fn op_dims(
     let names = || labels.iter().map(|l| g.label_name(*l)).collect::<Vec<_>>();
     let first = &variants[0];
     // Spatial sizes (everything after the channels) must not depend on a choice.
-    for v in variants {
-        if v.dims.len() != first.dims.len() || v.dims.iter().skip(1).ne(first.dims.iter().skip(1)) {
-            err(LowerProblem::SpatialSize { labels: names(), sizes: (dims_text(&first.dims), dims_text(&v.dims)) });
-            break;
-        }
+    let spatial = variants.iter().find(|v| v.dims.len() != first.dims.len() || v.dims.iter().skip(1).ne(first.dims.iter().skip(1)));
+    if let Some(v) = spatial {
+        err(LowerProblem::SpatialSize { labels: names(), sizes: (dims_text(&first.dims), dims_text(&v.dims)) });
     }
     let max_channels = variants.iter().filter_map(|v| v.dims.first().copied()).max().unwrap_or(0);
     let input = inputs.first().cloned().unwrap_or_default();
@@ -418,7 +416,8 @@ fn op_dims(
     };
     match op {
         "conv2d" | "depthwise_conv2d" => {
-            let varies = variants.len() > 1;
+            // A kernel choice that changes the spatial size is reported once, above.
+            let varies = variants.len() > 1 && spatial.is_none();
             if varies && !(constant("stride") && constant("dilation")) {
                 err(LowerProblem::KernelNotCentred { labels: names() });
             } else if varies {

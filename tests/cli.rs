@@ -438,7 +438,7 @@ fn a_one_shot_search_exports_an_architecture_that_trains() {
     let out_s = out.display().to_string();
     let o = nasc(&["search", "tests/data/tiny_search.nas", "--strategy", "darts", "--epochs", "2", "--max-steps", "3", "--out", &out_s]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
-    assert!(stdout(&o).contains("best: trial 1"), "{}", stdout(&o));
+    assert!(stdout(&o).contains("exported: trial 1"), "{}", stdout(&o));
     let best = out.join("best.json");
     let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&best).expect("best.json")).expect("JSON");
     assert!(json["width"].is_number() && json["kernel"].is_number(), "{json}");
@@ -474,4 +474,17 @@ fn a_one_shot_search_refuses_data_that_does_not_fit_before_creating_the_experime
     assert_eq!(code(&o), 1, "{}", stderr(&o));
     assert!(stderr(&o).contains("E0301"), "{}", stderr(&o));
     assert!(!out.exists(), "no experiment directory is left behind");
+}
+
+#[test]
+fn a_one_shot_search_without_a_validation_split_is_a_bad_command_line() {
+    let dir = common::temp_dir("cli-oneshot-noval");
+    let out = dir.join("run");
+    let o = nasc(&["search", "tests/data/tiny_search.nas", "--strategy", "darts", "--val-fraction", "0", "--out", &out.display().to_string()]);
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert!(stderr(&o).contains("--val-fraction"), "{}", stderr(&o));
+    assert!(!out.exists(), "no experiment directory is left behind");
+    let o = nasc(&["search", "tests/data/tiny_search.nas", "--strategy", "random-oneshot", "--option", "tournament=100", "--out", &out.display().to_string()]);
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).contains("option tournament"), "{}", stderr(&o));
 }

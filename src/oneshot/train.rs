@@ -144,8 +144,11 @@ impl OneShotConfig {
         if self.epochs == 0 || self.batch_size == 0 || self.max_steps == Some(0) {
             return bad("--epochs, --batch-size and --max-steps must be at least 1");
         }
-        if !(self.lr > 0.0 && self.lr <= 1.0 && self.lr_min >= 0.0 && self.lr_min <= self.lr) {
-            return bad("--lr must be in (0, 1] and the final learning rate between 0 and it");
+        if !(self.lr > 0.0 && self.lr <= 1.0) {
+            return bad("--lr must be in (0, 1]");
+        }
+        if !(self.lr_min >= 0.0 && self.lr_min <= self.lr) {
+            return bad("option lr_min (the learning rate the cosine schedule ends at) must be between 0 and --lr");
         }
         if self.strategy != OneShotKind::RandomOneshot && !(self.arch_lr > 0.0 && self.arch_lr.is_finite()) {
             return bad("the architecture learning rate must be a positive number");
@@ -158,8 +161,17 @@ impl OneShotConfig {
                 return bad("the resource target must be a number above 1");
             }
         }
-        if self.controller_aggregate == 0 || self.population < 2 || self.tournament == 0 || self.tournament > self.population || self.score_batches == 0 {
-            return bad("controller and evolution sizes must be at least 1 (population at least 2, tournament at most the population)");
+        if self.controller_aggregate == 0 {
+            return bad("option controller_aggregate must be at least 1");
+        }
+        if self.population < 2 {
+            return bad("option population must be at least 2");
+        }
+        if self.tournament == 0 || self.tournament > self.population {
+            return bad("option tournament must be between 1 and the population");
+        }
+        if self.score_batches == 0 {
+            return bad("option score_batches must be at least 1");
         }
         if self.unrolled && self.strategy != OneShotKind::Darts {
             return bad("--unrolled is DARTS' second-order step; it needs --strategy darts");
