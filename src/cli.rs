@@ -944,6 +944,17 @@ fn parse_duration(text: &str) -> Option<f64> {
     })
 }
 
+/// Reads and compiles a space for a search: its text (recorded with the experiment), the
+/// loaded program and its first network's IR, or the exit code after printing why not.
+fn read_space(file: &std::path::Path) -> Result<(String, Program, Graph), ExitCode> {
+    let text = std::fs::read(file).map(|b| String::from_utf8_lossy(&b).into_owned()).map_err(|e| {
+        eprintln!("error: cannot read {}: {e}", file.display());
+        ExitCode::from(2)
+    })?;
+    let (program, graph) = compile_space(file)?;
+    Ok((text, program, graph))
+}
+
 /// Compiles a space: the loaded program and its (first) network's IR, or the exit code after
 /// printing the diagnostics.
 fn compile_space(file: &std::path::Path) -> Result<(Program, Graph), ExitCode> {
@@ -1051,14 +1062,7 @@ fn search(args: SearchArgs) -> ExitCode {
         train,
         device: args.opts.device,
     };
-    let text = match std::fs::read(&file) {
-        Ok(b) => String::from_utf8_lossy(&b).into_owned(),
-        Err(e) => {
-            eprintln!("error: cannot read {}: {e}", file.display());
-            return ExitCode::from(2);
-        }
-    };
-    let (program, graph) = match compile_space(&file) {
+    let (text, program, graph) = match read_space(&file) {
         Ok(r) => r,
         Err(c) => return c,
     };
@@ -1569,14 +1573,7 @@ fn one_shot_search(file: PathBuf, kind: crate::lower::OneShotKind, args: SearchA
         eprintln!("error: a one-shot search chooses the architecture on a validation split: --val-fraction must be in (0, 1) (default 0.5)");
         return ExitCode::from(2);
     }
-    let text = match std::fs::read(&file) {
-        Ok(b) => String::from_utf8_lossy(&b).into_owned(),
-        Err(e) => {
-            eprintln!("error: cannot read {}: {e}", file.display());
-            return ExitCode::from(2);
-        }
-    };
-    let (program, graph) = match compile_space(&file) {
+    let (text, program, graph) = match read_space(&file) {
         Ok(r) => r,
         Err(c) => return c,
     };
