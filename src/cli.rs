@@ -1626,6 +1626,10 @@ fn one_shot_search(file: PathBuf, kind: crate::lower::OneShotKind, args: SearchA
     config["device"] = serde_json::to_value(o.device).unwrap_or_default();
     let command = std::env::args().collect::<Vec<_>>().join(" ");
     let space_path = std::fs::canonicalize(&file).unwrap_or(file.clone());
+    if dir.join(crate::experiment::DB_FILE).exists() {
+        eprintln!("error: {}: an experiment already exists here (one-shot searches cannot be resumed); choose another --out directory", dir.display());
+        return ExitCode::from(1);
+    }
     let store = match crate::experiment::Store::create(&dir, &command, &space_path.display().to_string(), &text, &config) {
         Ok(s) => s,
         Err(e) => {

@@ -452,6 +452,10 @@ fn a_one_shot_search_exports_an_architecture_that_trains() {
     let trained = dir.join("trained").display().to_string();
     let o = nasc(&["train", "tests/data/tiny_search.nas", "--arch", &best_s, "--max-steps", "2", "--out", &trained]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
+    // The directory is taken: a one-shot search cannot continue it.
+    let o = nasc(&["search", "tests/data/tiny_search.nas", "--strategy", "darts", "--max-steps", "1", "--out", &out_s]);
+    assert_eq!(code(&o), 1);
+    assert!(stderr(&o).contains("cannot be resumed") && !stderr(&o).contains("use --resume"), "{}", stderr(&o));
     // Options of the multi-trial search are refused, and so are unknown one-shot options.
     let o = nasc(&["search", "tests/data/tiny_search.nas", "--strategy", "enas", "--max-trials", "3", "--out", &out_s]);
     assert_eq!(code(&o), 2);
