@@ -944,6 +944,24 @@ fn parse_duration(text: &str) -> Option<f64> {
     })
 }
 
+/// The default experiment directory of a search: `runs/<space>-<strategy>-<unix time>`.
+fn default_run_dir(file: &std::path::Path, strategy: &str) -> PathBuf {
+    let stem = file.file_stem().map_or("space".into(), |s| s.to_string_lossy().into_owned());
+    let time = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    PathBuf::from("runs").join(format!("{stem}-{strategy}-{time}"))
+}
+
+/// Creates the experiment store of a search in `dir`, recording the command line, the space
+/// (by its absolute path, so `--resume` works from any directory, and its text) and `config`.
+fn create_experiment(dir: &std::path::Path, file: &std::path::Path, text: &str, config: &serde_json::Value) -> Result<crate::experiment::Store, ExitCode> {
+    let command = std::env::args().collect::<Vec<_>>().join(" ");
+    let space_path = std::fs::canonicalize(file).unwrap_or(file.to_path_buf());
+    crate::experiment::Store::create(dir, &command, &space_path.display().to_string(), text, config).map_err(|e| {
+        eprintln!("error: {e}");
+        ExitCode::from(1)
+    })
+}
+
 /// Reads and compiles a space for a search: its text (recorded with the experiment), the
 /// loaded program and its first network's IR, or the exit code after printing why not.
 fn read_space(file: &std::path::Path) -> Result<(String, Program, Graph), ExitCode> {
@@ -1092,21 +1110,11 @@ fn search(args: SearchArgs) -> ExitCode {
     if let Err(e) = fits {
         return report_runtime(&program, &e);
     }
-    let dir = args.out.unwrap_or_else(|| {
-        let stem = file.file_stem().map_or("space".into(), |s| s.to_string_lossy().into_owned());
-        let time = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
-        PathBuf::from("runs").join(format!("{stem}-{}-{time}", kind.name()))
-    });
-    let command = std::env::args().collect::<Vec<_>>().join(" ");
+    let dir = args.out.unwrap_or_else(|| default_run_dir(&file, kind.name()));
     let config = serde_json::to_value(&cfg).expect("the configuration serialises");
-    // The space is recorded by its absolute path, so `--resume` works from any directory.
-    let space_path = std::fs::canonicalize(&file).unwrap_or(file.clone());
-    let store = match crate::experiment::Store::create(&dir, &command, &space_path.display().to_string(), &text, &config) {
+    let store = match create_experiment(&dir, &file, &text, &config) {
         Ok(s) => s,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(1);
-        }
+        Err(c) => return c,
     };
     eprintln!(
         "experiment {}: {} search of {} ({} labels), metric {} ({})",
@@ -1612,11 +1620,7 @@ fn one_shot_search(file: PathBuf, kind: crate::lower::OneShotKind, args: SearchA
             return ExitCode::from(1);
         }
     };
-    let dir = args.out.unwrap_or_else(|| {
-        let stem = file.file_stem().map_or("space".into(), |s| s.to_string_lossy().into_owned());
-        let time = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
-        PathBuf::from("runs").join(format!("{stem}-{}-{time}", kind.name()))
-    });
+    let dir = args.out.unwrap_or_else(|| default_run_dir(&file, kind.name()));
     let mut config = serde_json::to_value(&cfg).expect("the configuration serialises");
     config["kind"] = "oneshot".into();
     config["mode"] = if cfg.task == Task::Regression { "min" } else { "max" }.into();
@@ -1624,18 +1628,13 @@ fn one_shot_search(file: PathBuf, kind: crate::lower::OneShotKind, args: SearchA
     config["val_fraction"] = val_fraction.into();
     config["data"] = o.data.parse::<crate::data::DataSpec>().map_or(o.data.clone(), |d| d.absolute().to_string()).into();
     config["device"] = serde_json::to_value(o.device).unwrap_or_default();
-    let command = std::env::args().collect::<Vec<_>>().join(" ");
-    let space_path = std::fs::canonicalize(&file).unwrap_or(file.clone());
     if dir.join(crate::experiment::DB_FILE).exists() {
         eprintln!("error: {}: an experiment already exists here (one-shot searches cannot be resumed); choose another --out directory", dir.display());
         return ExitCode::from(1);
     }
-    let store = match crate::experiment::Store::create(&dir, &command, &space_path.display().to_string(), &text, &config) {
+    let store = match create_experiment(&dir, &file, &text, &config) {
         Ok(s) => s,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(1);
-        }
+        Err(c) => return c,
     };
     eprintln!(
         "experiment {}: {} one-shot search of {} ({} labels), {} epoch{}",
