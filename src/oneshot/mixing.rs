@@ -78,10 +78,10 @@ impl ArchParams {
     }
 }
 
-/// DARTS: `softmax(alpha)` per label, every candidate active (`tracked`: the weights carry
-/// the gradient to alpha). Input choices over cell edges sum every edge with weight 1, as the
-/// DARTS cell sums its incoming edges.
-pub fn softmax_mixing(params: &ArchParams, labels: &LabelShape, tracked: bool) -> Mixing {
+/// Every candidate active, each label weighted by `weigh(alpha)` (`tracked`: the weights
+/// carry the gradient to alpha); input choices over cell edges sum every edge with weight 1, as
+/// the DARTS cell sums its incoming edges.
+fn every_candidate(params: &ArchParams, labels: &LabelShape, tracked: bool, mut weigh: impl FnMut(Tensor<1>) -> Tensor<1>) -> Mixing {
     let mix = params
         .alpha
         .iter()
@@ -89,37 +89,33 @@ pub fn softmax_mixing(params: &ArchParams, labels: &LabelShape, tracked: bool) -
         .map(|(l, a)| {
             let n = labels.sizes[l];
             let a = if tracked { a.val() } else { a.val().detach() };
-            let weights = if labels.edge_ranked[l] { Tensor::ones([n], &a.device()) } else { softmax(a, 0) };
+            let weights = if labels.edge_ranked[l] { Tensor::ones([n], &a.device()) } else { weigh(a) };
             LabelWeights::Soft { weights, active: vec![true; n] }
         })
         .collect();
     Mixing { labels: mix }
 }
 
+/// DARTS: `softmax(alpha)` per label, every candidate active (`tracked`: the weights carry
+/// the gradient to alpha). Input choices over cell edges sum every edge with weight 1, as the
+/// DARTS cell sums its incoming edges.
+pub fn softmax_mixing(params: &ArchParams, labels: &LabelShape, tracked: bool) -> Mixing {
+    every_candidate(params, labels, tracked, |a| softmax(a, 0))
+}
+
 /// GumbelDARTS: `softmax((alpha + g) / tau)` with `g` standard Gumbel noise drawn from `rng`.
 pub fn gumbel_mixing(params: &ArchParams, labels: &LabelShape, tau: f64, tracked: bool, rng: &mut impl Rng) -> Mixing {
-    let mix = params
-        .alpha
-        .iter()
-        .enumerate()
-        .map(|(l, a)| {
-            let n = labels.sizes[l];
-            let a = if tracked { a.val() } else { a.val().detach() };
-            let device = a.device();
-            if labels.edge_ranked[l] {
-                return LabelWeights::Soft { weights: Tensor::ones([n], &device), active: vec![true; n] };
-            }
-            let g: Vec<f32> = (0..n)
-                .map(|_| {
-                    let u: f64 = rng.random_range(1e-10..1.0);
-                    -(-u.ln()).ln() as f32
-                })
-                .collect();
-            let noise = Tensor::from_data(TensorData::new(g, [n]), &device);
-            LabelWeights::Soft { weights: softmax((a + noise).div_scalar(tau), 0), active: vec![true; n] }
-        })
-        .collect();
-    Mixing { labels: mix }
+    every_candidate(params, labels, tracked, |a| {
+        let n = a.dims()[0];
+        let g: Vec<f32> = (0..n)
+            .map(|_| {
+                let u: f64 = rng.random_range(1e-10..1.0);
+                -(-u.ln()).ln() as f32
+            })
+            .collect();
+        let noise = Tensor::from_data(TensorData::new(g, [n]), &a.device());
+        softmax((a + noise).div_scalar(tau), 0)
+    })
 }
 
 /// Draws `k` distinct indices with probabilities proportional to `p` (successive draws
