@@ -491,7 +491,6 @@ pub fn run(
     let total = per_epoch * cfg.epochs;
     observer.start(cfg.epochs, per_epoch);
     let task = cfg.task;
-    let started = Instant::now();
     let mut epochs = Vec::new();
     let mut t = 0usize;
     for epoch in 1..=cfg.epochs {
@@ -646,12 +645,11 @@ pub fn run(
     // The final choice.
     let maximize = task == Task::Classification;
     let oriented = |m: f64| if maximize { m } else { -m };
-    let pick = |(_, metric): (f64, f64)| metric;
     let (arch_final, feasible, trial, metric) = match cfg.strategy {
         OneShotKind::Darts | OneShotKind::GumbelDarts | OneShotKind::Proxyless => {
             let t0 = Instant::now();
             let (a, feasible) = export(g, &labels, &plan.zero_alternative, &arch.probabilities(), cfg.seed);
-            let m = pick(run.score(&net, &a)?);
+            let m = run.score(&net, &a)?.1;
             let id = run.record(store, &a, m, t0.elapsed().as_secs_f64())?;
             (a, feasible, id, m)
         }
@@ -671,7 +669,7 @@ pub fn run(
             let mut best: Option<(Architecture, TrialId, f64)> = None;
             for (i, a) in seen.into_iter().enumerate() {
                 let t0 = Instant::now();
-                let m = pick(run.score(&net, &a)?);
+                let m = run.score(&net, &a)?.1;
                 let id = run.record(store, &a, m, t0.elapsed().as_secs_f64())?;
                 if i == 0 {
                     best = Some((a, id, m));
@@ -692,7 +690,7 @@ pub fn run(
             for _ in 0..cfg.search_candidates {
                 let Some(a) = evo.ask().map_err(|e| RuntimeError::Config(e.to_string()))? else { break };
                 let t0 = Instant::now();
-                let m = pick(run.score(&net, &a)?);
+                let m = run.score(&net, &a)?.1;
                 let id = run.record(store, &a, m, t0.elapsed().as_secs_f64())?;
                 evo.tell(&a, Some(m));
                 if best.as_ref().is_none_or(|(_, _, b)| oriented(m) > oriented(*b)) {
@@ -703,7 +701,6 @@ pub fn run(
             (a, true, id, m)
         }
     };
-    let _ = started;
     Ok(OneShotSummary { arch: arch_final, trial, metric, feasible, epochs })
 }
 
