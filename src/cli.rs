@@ -1674,7 +1674,7 @@ fn one_shot_search(file: PathBuf, kind: crate::lower::OneShotKind, args: SearchA
         eprintln!("warning: no architecture drawn from the final probabilities meets the space's constraints; best.json is the most probable one");
     }
     println!(
-        "exported: trial {}{}, supernet {} {:.4}, {} params; architecture in {}",
+        "exported: trial {}{}, {} {:.4} in the supernet (this path alone, batch norm recalibrated), {} params; architecture in {}",
         summary.trial.0,
         if kind == crate::lower::OneShotKind::Enas { " (the controller's most likely architecture)" } else { "" },
         if cfg.task == Task::Regression { "val mse" } else { "val accuracy" },
