@@ -30,7 +30,7 @@ pub const MAX_CALL_DEPTH: usize = 64;
 ///
 /// Returns the graphs that elaborated without error and every error found.
 pub fn check_program(program: &Program) -> (Vec<Graph>, Vec<TypeLocated>) {
-    let (graphs, errors, _) = elaborate(program, false);
+    let (graphs, errors, _) = elaborate(program, None);
     (graphs, errors)
 }
 
@@ -47,10 +47,19 @@ pub struct TypeAt {
 
 /// Like [`check_program`], and also records the type of every expression elaborated.
 pub fn check_program_with_types(program: &Program) -> (Vec<Graph>, Vec<TypeLocated>, Vec<TypeAt>) {
-    elaborate(program, true)
+    elaborate(program, Some(None))
 }
 
-fn elaborate(program: &Program, record: bool) -> (Vec<Graph>, Vec<TypeLocated>, Vec<TypeAt>) {
+/// Like [`check_program_with_types`], recording only the types of expressions written in
+/// `file` (all of them with `None`): an editor shows the types of one file, and formatting
+/// every type of every instance of the standard library's blocks and operators costs more than
+/// the type stage itself.
+pub fn check_program_with_types_in(program: &Program, file: Option<FileId>) -> (Vec<Graph>, Vec<TypeLocated>, Vec<TypeAt>) {
+    elaborate(program, Some(file))
+}
+
+/// The type stage; `record` says whether to record types, and of which file's expressions.
+fn elaborate(program: &Program, record: Option<Option<FileId>>) -> (Vec<Graph>, Vec<TypeLocated>, Vec<TypeAt>) {
     let mut graphs = Vec::new();
     let mut errors = Vec::new();
     let mut types = Vec::new();
@@ -167,7 +176,8 @@ struct Elab<'p> {
     errors: Vec<TypeLocated>,
     region: RegionId,
     depth: usize,
-    record: bool,
+    /// Whether to record types, and of which file's expressions (`Some(None)`: all).
+    record: Option<Option<FileId>>,
     types: Vec<TypeAt>,
 }
 
@@ -186,7 +196,7 @@ impl<'p> Elab<'p> {
             labels: LabelTable::default(),
             constraints: Vec::new(),
         };
-        Elab { program, graph, errors: Vec::new(), region: root, depth: 0, record: false, types: Vec::new() }
+        Elab { program, graph, errors: Vec::new(), region: root, depth: 0, record: None, types: Vec::new() }
     }
 
     fn err(&mut self, error: TypeError) -> Value {
@@ -891,7 +901,7 @@ impl<'p> Elab<'p> {
 
     fn expr(&mut self, f: &mut Frame, e: &Expr, hint: Option<&str>) -> Value {
         let v = self.expr_inner(f, e, hint);
-        if self.record {
+        if self.record.is_some_and(|file| file.is_none_or(|file| file == f.file)) {
             let ty = match &v {
                 Value::Tensor(n) => Some(format!("Tensor{}", self.show_shape(self.shape(*n)))),
                 Value::Scalar(s) => {

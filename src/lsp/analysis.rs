@@ -1,16 +1,19 @@
-//! One document, checked: what `nasc check` learns about it (through [`cli::check_bytes`]),
-//! and the editor features computed from that.
+//! One document, checked: what `nasc check` learns about it (the pipeline of
+//! [`crate::cli::check_file`]), and the editor features computed from that.
 
 use super::index::{touches, Index, Occurrence, Role};
 use super::text::{path_to_uri, uri_to_path, LineIndex};
-use crate::check::TypeAt;
-use crate::cli::{self, Checked};
+use crate::check::{self, TypeAt};
+use crate::cli::Checked;
+use crate::diagnostics::wording;
 use crate::diagnostics::{self, Severity};
 use crate::ir::{Graph, LabelInfo};
+use crate::resolve;
 use crate::resolve::{ItemRef, Program};
 use crate::source::{FileId, Loc, Origin, Span};
 use crate::stdlib;
 use crate::syntax::ast::{self, BlockKind, Expr, ExprKind, Item, Param};
+use crate::syntax::parser::ParseCache;
 use lsp_types as lsp;
 use lsp_types::Uri;
 use std::cell::OnceCell;
@@ -27,8 +30,11 @@ pub struct Analysis {
     pub uri: Uri,
     /// What the check found.
     pub checked: Checked,
-    /// The type of every expression elaborated.
-    pub types: Vec<TypeAt>,
+    /// The type of every expression of the document elaborated, recorded on first use (see
+    /// [`Analysis::types`]).
+    types: OnceCell<Vec<TypeAt>>,
+    /// Whether the type stage ran (resolution found no error).
+    typed: bool,
     lines: Vec<OnceCell<LineIndex>>,
 }
 
@@ -45,13 +51,39 @@ impl Analysis {
     /// Checks `text`, the content of the document `uri`. A `file:` URI is checked as that
     /// file, so its relative imports resolve next to it as in the CLI.
     pub fn new(uri: &Uri, text: &str) -> Self {
+        Self::with_cache(uri, text, &mut ParseCache::new())
+    }
+
+    /// Like [`Analysis::new`], reusing (and refilling) `cache`'s parsed items: the language
+    /// server keeps one cache per document, so that a change parses again only the items it
+    /// touches. The diagnostics are those of `nasc check` ([`crate::cli::check_file`]): load and
+    /// resolve, then the type stage when resolution is clean. The types of the expressions
+    /// (for hover) are recorded later, when first asked for.
+    pub fn with_cache(uri: &Uri, text: &str, cache: &mut ParseCache) -> Self {
         let (name, origin) = match uri_to_path(uri) {
             Some(p) => (p.display().to_string(), Origin::Disk(p)),
             None => (uri.as_str().to_string(), Origin::Memory),
         };
-        let (checked, types) = cli::check_bytes(&name, origin, text.as_bytes());
+        let (program, errors) = resolve::load_bytes_cached(&name, origin, text.as_bytes(), cache);
+        cache.sweep();
+        let mut diagnostics: Vec<diagnostics::Diagnostic> = errors.iter().map(wording::resolve_error).collect();
+        let mut graphs = Vec::new();
+        let typed = diagnostics.is_empty();
+        if typed {
+            let (g, errors) = check::check_program(&program);
+            diagnostics.extend(errors.iter().map(wording::type_error));
+            graphs = g;
+        }
+        let checked = Checked { program, diagnostics, graphs };
         let lines = checked.program.sources.iter().map(|_| OnceCell::new()).collect();
-        Analysis { uri: uri.clone(), checked, types, lines }
+        Analysis { uri: uri.clone(), checked, types: OnceCell::new(), typed, lines }
+    }
+
+    /// The type of every expression of the document that elaboration reached (one per
+    /// instance), recorded by running the type stage again the first time they are asked for;
+    /// empty when resolution found errors (the type stage does not run then).
+    pub fn types(&self) -> &[TypeAt] {
+        self.types.get_or_init(|| if self.typed { check::check_program_with_types_in(&self.checked.program, Some(self.root())).2 } else { Vec::new() })
     }
 
     /// The loaded program.
@@ -165,7 +197,7 @@ impl Analysis {
             })
             .collect();
         // The call that failed: its arguments were elaborated but it has no type.
-        let typed = |span: Span| self.types.iter().any(|t| t.loc == Loc::new(root, span));
+        let typed = |span: Span| self.types().iter().any(|t| t.loc == Loc::new(root, span));
         for (span, call) in &calls {
             if let ExprKind::Call { args, .. } = &call.kind {
                 if !typed(call.span) && args.iter().any(|a| typed(a.value.span)) {
@@ -312,7 +344,7 @@ impl Analysis {
     /// starting with `prefix`.
     fn types_of(&self, loc: Loc, prefix: &str) -> Option<String> {
         let mut seen: Vec<&str> = Vec::new();
-        for t in &self.types {
+        for t in self.types() {
             if t.loc == loc && !seen.contains(&t.ty.as_str()) {
                 seen.push(&t.ty);
             }

@@ -2,10 +2,12 @@
 //! (lsp-server's stdio transport, lsp-types' messages), single-threaded: one loop reads a
 //! message, answers it, and rechecks changed documents when no message is waiting.
 //!
-//! Every open document is checked from scratch on each change with the CLI's own pipeline
-//! ([`crate::cli::check_bytes`]: load and resolve with the standard library and neighbouring
-//! files, then the type stage when resolution is clean), so the editor shows exactly the
-//! diagnostics `nasc check` prints. Features: diagnostics, hover (types and shapes, choices'
+//! Every open document is checked on each change with the CLI's own pipeline (load and
+//! resolve with the standard library and neighbouring files, then the type stage when
+//! resolution is clean), so the editor shows exactly the diagnostics `nasc check` prints. Only
+//! the items a change touches are parsed again (each document keeps a
+//! [`crate::syntax::parser::ParseCache`]), and the types hover shows are recorded after the
+//! diagnostics are published, when no message is waiting (or when first asked for). Features: diagnostics, hover (types and shapes, choices'
 //! labels and domains, signatures and doc comments), go to definition, document symbols,
 //! semantic tokens and completion. `editors/vscode/` is a client for VS Code.
 //!
@@ -18,6 +20,7 @@ pub mod index;
 pub mod semantic;
 pub mod text;
 
+use crate::syntax::parser::ParseCache;
 use analysis::{Analysis, Target};
 use lsp_server::{Connection, ErrorCode, Message, Notification, ProtocolError, Request, RequestId, Response};
 use lsp_types as lsp;
@@ -101,6 +104,8 @@ struct Doc {
     dirty: bool,
     /// Labels of the last clean check, offered for completion while the file is broken.
     labels: Vec<(String, String)>,
+    /// The items of the last checks, to reuse where the text is unchanged.
+    cache: ParseCache,
 }
 
 /// What was published on one URI, by the document whose check found it.
@@ -194,7 +199,10 @@ impl Server<'_> {
             DidOpenTextDocument::METHOD => {
                 let Ok(p) = serde_json::from_value::<lsp::DidOpenTextDocumentParams>(n.params) else { return };
                 let d = p.text_document;
-                self.docs.insert(key(&d.uri), Doc { uri: d.uri, text: d.text, version: d.version, analysis: None, dirty: true, labels: Vec::new() });
+                self.docs.insert(
+                    key(&d.uri),
+                    Doc { uri: d.uri, text: d.text, version: d.version, analysis: None, dirty: true, labels: Vec::new(), cache: ParseCache::new() },
+                );
             }
             DidChangeTextDocument::METHOD => {
                 let Ok(p) = serde_json::from_value::<lsp::DidChangeTextDocumentParams>(n.params) else { return };
@@ -242,8 +250,10 @@ impl Server<'_> {
         doc.dirty = false;
         let (uri, version) = (doc.uri.clone(), doc.version);
         let related = self.related;
+        // The previous check is dropped after this one is published.
+        let previous = doc.analysis.take();
         let result = catch_unwind(AssertUnwindSafe(|| {
-            let a = Analysis::new(&doc.uri, &doc.text);
+            let a = Analysis::with_cache(&doc.uri, &doc.text, &mut doc.cache);
             let (diags, dropped) = a.diagnostics(&[], related);
             (a, diags, dropped)
         }));
@@ -258,6 +268,8 @@ impl Server<'_> {
             }
             Err(p) => {
                 doc.analysis = None;
+                // The cache may hold half-done work.
+                doc.cache = ParseCache::new();
                 let d = lsp::Diagnostic {
                     range: lsp::Range::default(),
                     severity: Some(lsp::DiagnosticSeverity::ERROR),
@@ -272,37 +284,46 @@ impl Server<'_> {
         for note in dropped {
             self.log(note);
         }
-        self.publish(k, &uri, Some(version), diags.clone());
-        if !constrained {
-            return;
-        }
+        self.publish(k, &uri, Some(version), diags);
+        drop(previous);
         // The facts can take a while (they cost every architecture of a small space): only
         // when no message is waiting, and not at all if one arrives first.
+        if constrained && self.idle() {
+            let Some(a) = self.docs.get(k).and_then(|d| d.analysis.as_ref()) else { return };
+            let extra = catch_unwind(AssertUnwindSafe(|| {
+                let unsat: Vec<_> = a
+                    .checked
+                    .graphs
+                    .iter()
+                    .filter(|g| !g.constraints.is_empty() && crate::facts::facts(g).satisfiable == Some(false))
+                    .filter_map(crate::diagnostics::wording::unsatisfiable)
+                    .collect();
+                if unsat.is_empty() {
+                    None
+                } else {
+                    Some(a.diagnostics(&unsat, related).0)
+                }
+            }));
+            if let Ok(Some(all)) = extra {
+                self.publish(k, &uri, Some(version), all);
+            }
+        }
+        // The types hover shows, likewise (a hover that comes first records them itself).
+        if self.idle() {
+            if let Some(a) = self.docs.get(k).and_then(|d| d.analysis.as_ref()) {
+                let _ = catch_unwind(AssertUnwindSafe(|| a.types().len()));
+            }
+        }
+    }
+
+    /// Whether no message is waiting (one that is, is kept for the main loop).
+    fn idle(&mut self) -> bool {
         match self.connection.receiver.try_recv() {
             Ok(m) => {
                 self.pending.push_back(m);
-                return;
+                false
             }
-            Err(e) if e.is_disconnected() => return,
-            Err(_) => {}
-        }
-        let Some(a) = self.docs.get(k).and_then(|d| d.analysis.as_ref()) else { return };
-        let extra = catch_unwind(AssertUnwindSafe(|| {
-            let unsat: Vec<_> = a
-                .checked
-                .graphs
-                .iter()
-                .filter(|g| !g.constraints.is_empty() && crate::facts::facts(g).satisfiable == Some(false))
-                .filter_map(crate::diagnostics::wording::unsatisfiable)
-                .collect();
-            if unsat.is_empty() {
-                None
-            } else {
-                Some(a.diagnostics(&unsat, related).0)
-            }
-        }));
-        if let Ok(Some(all)) = extra {
-            self.publish(k, &uri, Some(version), all);
+            Err(e) => !e.is_disconnected(),
         }
     }
 

@@ -10,7 +10,7 @@ mod names;
 use crate::source::{FileId, Loc, Origin, SourceFile, SourceMap, Span};
 use crate::stdlib;
 use crate::syntax::ast::{self, Item};
-use crate::syntax::parser::{parse_module, SyntaxError};
+use crate::syntax::parser::{parse_module, parse_module_cached, ParseCache, SyntaxError};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -293,7 +293,19 @@ pub fn load_path(path: &Path) -> Result<(Program, Vec<Located>), ReadError> {
 /// Loads a root file given as bytes (an editor buffer, a test) named `name`, resolving
 /// relative imports against `origin`'s directory when it is on disk.
 pub fn load_bytes(name: &str, origin: Origin, bytes: &[u8]) -> (Program, Vec<Located>) {
-    let mut loader = Loader { program: Program::default(), errors: Vec::new(), by_key: HashMap::new(), stack: Vec::new(), shown: Vec::new() };
+    load(name, origin, bytes, None)
+}
+
+/// Like [`load_bytes`], parsing every file loaded (the root, the standard library's modules,
+/// imported files) with `cache`: the items whose text is unchanged since an earlier load with
+/// the same cache are reused, not parsed again (see [`parse_module_cached`]). The result is the
+/// same as [`load_bytes`]'s.
+pub fn load_bytes_cached(name: &str, origin: Origin, bytes: &[u8], cache: &mut ParseCache) -> (Program, Vec<Located>) {
+    load(name, origin, bytes, Some(cache))
+}
+
+fn load(name: &str, origin: Origin, bytes: &[u8], cache: Option<&mut ParseCache>) -> (Program, Vec<Located>) {
+    let mut loader = Loader { program: Program::default(), errors: Vec::new(), by_key: HashMap::new(), stack: Vec::new(), shown: Vec::new(), cache };
     loader.load(name.to_string(), origin, bytes.to_vec(), None);
     let Loader { mut program, mut errors, .. } = loader;
     let mut resolved = check_names(&mut program);
@@ -360,7 +372,7 @@ pub fn suggest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) ->
     best.map(|(_, c)| c.to_string())
 }
 
-struct Loader {
+struct Loader<'c> {
     program: Program,
     errors: Vec<Located>,
     /// Module key (dotted std name or canonical path) -> index.
@@ -369,6 +381,8 @@ struct Loader {
     stack: Vec<String>,
     /// The same modules as users name them (the root's path, then the imports as written).
     shown: Vec<String>,
+    /// Parsed items to reuse, if any.
+    cache: Option<&'c mut ParseCache>,
 }
 
 /// A module found for an import.
@@ -377,7 +391,7 @@ enum Found {
     Disk(PathBuf),
 }
 
-impl Loader {
+impl Loader<'_> {
     fn load(&mut self, name: String, origin: Origin, bytes: Vec<u8>, key: Option<String>) -> usize {
         let (text, bad) = match String::from_utf8(bytes) {
             Ok(t) => (t, None),
@@ -402,7 +416,10 @@ impl Loader {
                 self.errors.push(Located { file, error: ResolveError::InvalidUtf8 { offset } });
                 (ast::Module::default(), Vec::new())
             }
-            None => parse_module(&self.program.sources.get(file).text),
+            None => match self.cache.as_deref_mut() {
+                Some(cache) => parse_module_cached(&self.program.sources.get(file).text, cache),
+                None => parse_module(&self.program.sources.get(file).text),
+            },
         };
         for e in syntax_errors {
             self.errors.push(Located { file, error: ResolveError::Syntax(e) });

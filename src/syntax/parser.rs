@@ -15,6 +15,8 @@ use super::lexer::{tokenize, Token};
 use crate::source::Span;
 use pest::iterators::Pair;
 use pest::Parser as _;
+use std::collections::HashMap;
+use std::sync::{Condvar, Mutex};
 
 /// The pest parser generated from the grammar file.
 #[derive(pest_derive::Parser)]
@@ -110,17 +112,92 @@ impl SyntaxError {
 /// Parses a whole file. Returns the items that parsed and every syntax error found, in
 /// source order. Never panics, whatever the input.
 pub fn parse_module(src: &str) -> (Module, Vec<SyntaxError>) {
-    // Record the tokens tried at an error's position, for "expected `)`" in messages.
-    pest::set_error_detail(true);
+    parse_chunks(src, None)
+}
+
+/// Like [`parse_module`], reusing the items of `cache` for every piece of the file (an item
+/// with the doc comments above it) whose text is unchanged since an earlier parse, wherever it
+/// now is in the file. The language server parses a file again on every change, and most of
+/// its items (and all of the standard library's) are unchanged.
+pub fn parse_module_cached(src: &str, cache: &mut ParseCache) -> (Module, Vec<SyntaxError>) {
+    parse_chunks(src, Some(cache))
+}
+
+/// The items of pieces of files parsed before, by their text (see [`parse_module_cached`]).
+/// Only pieces that parsed without an error are kept.
+#[derive(Debug, Default)]
+pub struct ParseCache {
+    chunks: HashMap<String, CachedChunk>,
+    generation: u64,
+}
+
+#[derive(Debug)]
+struct CachedChunk {
+    /// Where the piece started when it was parsed (its items' spans are relative to the file).
+    start: usize,
+    items: Vec<Item>,
+    /// The generation of the cache that last used it.
+    used: u64,
+}
+
+impl ParseCache {
+    /// An empty cache.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Forgets every piece that no parse has used since the last sweep: call it after each
+    /// round of parsing (one check of a document), so that the cache holds what the latest
+    /// round used.
+    pub fn sweep(&mut self) {
+        let g = self.generation;
+        self.chunks.retain(|_, c| c.used == g);
+        self.generation += 1;
+    }
+
+    /// How many pieces the cache holds.
+    pub fn len(&self) -> usize {
+        self.chunks.len()
+    }
+
+    /// Whether the cache is empty.
+    pub fn is_empty(&self) -> bool {
+        self.chunks.is_empty()
+    }
+}
+
+fn parse_chunks(src: &str, mut cache: Option<&mut ParseCache>) -> (Module, Vec<SyntaxError>) {
     let tokens = tokenize(src);
     let mut module = Module::default();
     let mut errors = Vec::new();
     for (start, end) in chunks(src, &tokens) {
         let text = &src[start..end];
-        match NasParser::parse(Rule::file, text) {
+        if let Some(c) = cache.as_deref_mut() {
+            let generation = c.generation;
+            if let Some(hit) = c.chunks.get_mut(text) {
+                hit.used = generation;
+                let delta = start as isize - hit.start as isize;
+                module.items.extend(hit.items.iter().cloned().map(|mut item| {
+                    if delta != 0 {
+                        shift_item(&mut item, delta);
+                    }
+                    item
+                }));
+                continue;
+            }
+        }
+        // Most pieces parse: parse without pest's error detail (twice as fast), and again with
+        // it only to describe an error ("expected `)`").
+        let parsed = with_error_detail(false, || NasParser::parse(Rule::file, text));
+        let parsed = match parsed {
+            Ok(p) => Ok(p),
+            Err(_) => with_error_detail(true, || NasParser::parse(Rule::file, text)),
+        };
+        match parsed {
             Ok(mut pairs) => {
                 let file = pairs.next().expect("the file rule yields one pair");
                 let mut b = Builder { offset: start, errors: Vec::new() };
+                let first = module.items.len();
                 for pair in children(file) {
                     if pair.as_rule() == Rule::EOI {
                         continue;
@@ -128,6 +205,13 @@ pub fn parse_module(src: &str) -> (Module, Vec<SyntaxError>) {
                     if let Some(item) = b.item(pair) {
                         module.items.push(item);
                     }
+                }
+                match cache.as_deref_mut() {
+                    Some(c) if b.errors.is_empty() => {
+                        let items = module.items[first..].to_vec();
+                        c.chunks.insert(text.to_string(), CachedChunk { start, items, used: c.generation });
+                    }
+                    _ => {}
                 }
                 errors.extend(b.errors);
             }
@@ -138,11 +222,43 @@ pub fn parse_module(src: &str) -> (Module, Vec<SyntaxError>) {
     (module, errors)
 }
 
+/// Runs `f` (a pest parse) with pest's error detail on or off. The setting is global to the
+/// process: parses that want the other setting wait until those running finish, so that
+/// parallel threads (tests) never see each other's setting.
+fn with_error_detail<T>(detail: bool, f: impl FnOnce() -> T) -> T {
+    /// (the setting, how many parses are running with it)
+    static STATE: Mutex<(bool, usize)> = Mutex::new((false, 0));
+    static CHANGED: Condvar = Condvar::new();
+    {
+        let mut s = STATE.lock().unwrap_or_else(|e| e.into_inner());
+        while s.1 > 0 && s.0 != detail {
+            s = CHANGED.wait(s).unwrap_or_else(|e| e.into_inner());
+        }
+        if s.1 == 0 {
+            s.0 = detail;
+            pest::set_error_detail(detail);
+        }
+        s.1 += 1;
+    }
+    /// Counts the parse as finished even if it unwinds.
+    struct Done;
+    impl Drop for Done {
+        fn drop(&mut self) {
+            let mut s = STATE.lock().unwrap_or_else(|e| e.into_inner());
+            s.1 -= 1;
+            if s.1 == 0 {
+                CHANGED.notify_all();
+            }
+        }
+    }
+    let _done = Done;
+    f()
+}
+
 /// Parses one expression on its own (used by tests and editor tools).
 pub fn parse_expr(src: &str) -> Result<Expr, SyntaxError> {
-    pest::set_error_detail(true);
     let tokens = tokenize(src);
-    match NasParser::parse(Rule::expr_only, src) {
+    match with_error_detail(true, || NasParser::parse(Rule::expr_only, src)) {
         Ok(mut pairs) => {
             let top = pairs.next().expect("expr_only yields one pair");
             let pair = children(top).next().expect("expr_only holds an expr");
@@ -1047,4 +1163,258 @@ fn climb(operands: Vec<(Expr, usize)>, ops: Vec<(BinOp, Span)>) -> (Expr, usize)
         reduce(&mut out, t);
     }
     out.pop().expect("one tree remains")
+}
+
+/// Moves every span of a cached item by `delta` bytes (the item's piece of the file moved).
+fn shift_item(item: &mut Item, delta: isize) {
+    let mut s = Shift(delta);
+    match item {
+        Item::Import(i) => {
+            s.span(&mut i.span);
+            i.path.iter_mut().for_each(|id| s.ident(id));
+            if let Some(names) = &mut i.names {
+                names.iter_mut().for_each(|id| s.ident(id));
+            }
+        }
+        Item::Block(b) => {
+            s.span(&mut b.span);
+            s.ident(&mut b.name);
+            b.params.iter_mut().for_each(|p| s.param(p));
+            s.ty(&mut b.ret);
+            b.constraints.iter_mut().for_each(|c| s.expr(c));
+            s.body(&mut b.body);
+        }
+        Item::Op(o) => {
+            s.span(&mut o.span);
+            s.ident(&mut o.name);
+            o.params.iter_mut().for_each(|p| s.param(p));
+            s.ty(&mut o.ret);
+            for c in &mut o.clauses {
+                match c {
+                    OpClause::Require { cond, message, span } => {
+                        s.span(span);
+                        s.expr(cond);
+                        if let Some(m) = message {
+                            s.span(&mut m.span);
+                        }
+                    }
+                    OpClause::Measure { name, value, span } => {
+                        s.span(span);
+                        s.ident(name);
+                        s.expr(value);
+                    }
+                }
+            }
+        }
+    }
+}
+
+struct Shift(isize);
+
+impl Shift {
+    fn span(&mut self, span: &mut Span) {
+        span.start = span.start.wrapping_add_signed(self.0);
+        span.end = span.end.wrapping_add_signed(self.0);
+    }
+
+    fn ident(&mut self, id: &mut Ident) {
+        self.span(&mut id.span);
+    }
+
+    fn param(&mut self, p: &mut Param) {
+        self.span(&mut p.span);
+        self.ident(&mut p.name);
+        self.ty(&mut p.ty);
+        if let Some(d) = &mut p.default {
+            self.expr(d);
+        }
+    }
+
+    fn ty(&mut self, t: &mut TypeExpr) {
+        match t {
+            TypeExpr::Tensor { dims, span } => {
+                self.span(span);
+                for d in dims {
+                    match d {
+                        Dim::Expr(e) => self.expr(e),
+                        Dim::Rest(id) => self.ident(id),
+                    }
+                }
+            }
+            TypeExpr::Named { name, arg, span } => {
+                self.span(span);
+                self.ident(name);
+                if let Some(a) = arg {
+                    self.ty(a);
+                }
+            }
+        }
+    }
+
+    fn body(&mut self, b: &mut Body) {
+        self.span(&mut b.span);
+        self.stmts(&mut b.stmts);
+    }
+
+    fn stmts(&mut self, stmts: &mut [Stmt]) {
+        for st in stmts {
+            match st {
+                Stmt::Let { name, ty, value, span, .. } => {
+                    self.span(span);
+                    self.ident(name);
+                    if let Some(t) = ty {
+                        self.ty(t);
+                    }
+                    self.expr(value);
+                }
+                Stmt::For { var, iter, body, span } => {
+                    self.span(span);
+                    self.ident(var);
+                    self.expr(iter);
+                    self.body(body);
+                }
+                Stmt::Return { value, span } => {
+                    self.span(span);
+                    self.expr(value);
+                }
+            }
+        }
+    }
+
+    fn naming(&mut self, n: &mut ChoiceName) {
+        if let Some(id) = &mut n.name {
+            self.ident(id);
+        }
+        if let Some(l) = &mut n.label {
+            self.span(&mut l.span);
+        }
+    }
+
+    fn expr(&mut self, e: &mut Expr) {
+        self.span(&mut e.span);
+        match &mut e.kind {
+            ExprKind::Int(_) | ExprKind::Float(_) | ExprKind::Str(_) | ExprKind::Bool(_) => {}
+            ExprKind::Name(id) => self.ident(id),
+            ExprKind::List(items) => items.iter_mut().for_each(|i| self.expr(i)),
+            ExprKind::ListComp { elem, var, iter } => {
+                self.expr(elem);
+                self.ident(var);
+                self.expr(iter);
+            }
+            ExprKind::Unary { operand, .. } => self.expr(operand),
+            ExprKind::Binary { op_span, lhs, rhs, .. } => {
+                self.span(op_span);
+                self.expr(lhs);
+                self.expr(rhs);
+            }
+            ExprKind::Call { callee, args, label } => {
+                self.ident(callee);
+                for a in args {
+                    self.span(&mut a.span);
+                    if let Some(n) = &mut a.name {
+                        self.ident(n);
+                    }
+                    self.expr(&mut a.value);
+                }
+                if let Some(l) = label {
+                    self.span(&mut l.span);
+                }
+            }
+            ExprKind::Index { base, index } => {
+                self.expr(base);
+                self.expr(index);
+            }
+            ExprKind::If { cond, then, otherwise } => {
+                self.expr(cond);
+                self.expr(then);
+                self.expr(otherwise);
+            }
+            ExprKind::Block { stmts, value } => {
+                self.stmts(stmts);
+                self.expr(value);
+            }
+            ExprKind::LayerChoice { naming, alternatives } => {
+                self.naming(naming);
+                for a in alternatives {
+                    self.span(&mut a.span);
+                    self.ident(&mut a.name);
+                    self.expr(&mut a.value);
+                }
+            }
+            ExprKind::ValueChoice { naming, values } => {
+                self.naming(naming);
+                values.iter_mut().for_each(|v| self.expr(v));
+            }
+            ExprKind::Pick { naming, count, candidates, reduce } => {
+                self.naming(naming);
+                self.expr(count);
+                self.expr(candidates);
+                if let Some(r) = reduce {
+                    self.ident(r);
+                }
+            }
+            ExprKind::Repeat { naming, depth, var, body } => {
+                self.naming(naming);
+                match depth {
+                    Depth::Choice { values, span } => {
+                        self.span(span);
+                        values.iter_mut().for_each(|v| self.expr(v));
+                    }
+                    Depth::Fixed(d) => self.expr(d),
+                }
+                self.ident(var);
+                self.expr(body);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SPACE: &str = "import std.ops\n\n/// A block.\nblock B(x: Tensor[n, c, h, w], k: int = 3) -> Tensor[n, c, h, w] {\n    let y = choice op { a: conv2d(x, out: c, kernel: k, padding: k / 2), b: x }\n    let z = repeat depth [1, 2] from y { relu(y) }\n    return x + pick 1 of [y, z] reduce sum\n}\n\nnetwork N(x: Tensor[n, 3, 8, 8]) -> Tensor[n, 3, 8, 8] where params <= 10 {\n    let w = [f(i) for i in 0..2]\n    return if w[0] == 1 then B(x) else B(x, k: -5)\n}\n";
+
+    /// A cached parse, after any sequence of changes, equals a fresh parse of the same text.
+    #[test]
+    fn a_cached_parse_equals_a_fresh_one() {
+        let mut cache = ParseCache::new();
+        let edits: Vec<String> = vec![
+            SPACE.to_string(),
+            SPACE.replace("/// A block.", "/// A block, documented at more length."),
+            SPACE.replace("/// A block.", "/// A block, documented at more length.").replace("kernel: k", "kernel: (k"),
+            SPACE.replace("let y = ", "let yy = "),
+            format!("// a comment first\n{SPACE}"),
+            SPACE.to_string(),
+        ];
+        for text in &edits {
+            let fresh = parse_module(text);
+            let cached = parse_module_cached(text, &mut cache);
+            cache.sweep();
+            assert_eq!(cached, fresh, "{text}");
+        }
+        // A piece with an error is never kept.
+        let broken = SPACE.replace("kernel: k", "kernel: (k");
+        parse_module_cached(&broken, &mut cache);
+        assert!(cache.chunks.keys().all(|k| !k.contains("kernel: (k")));
+    }
+
+    /// Moving a cached item moves every span in it.
+    #[test]
+    fn shifted_items_point_at_their_new_place() {
+        let mut cache = ParseCache::new();
+        parse_module_cached(SPACE, &mut cache);
+        let moved = format!("\n\n\n{SPACE}");
+        let (m, _) = parse_module_cached(&moved, &mut cache);
+        let mut names = Vec::new();
+        crate::syntax::ast::walk_module(&m, &mut |e| {
+            if let ExprKind::Name(id) = &e.kind {
+                names.push(id.clone());
+            }
+        });
+        assert!(!names.is_empty());
+        for id in names {
+            assert_eq!(&moved[id.span.range()], id.name);
+        }
+    }
 }
