@@ -96,6 +96,11 @@ pub enum LowerProblem {
         /// The labels, by name.
         labels: Vec<String>,
     },
+    /// A channel slice whose channels (its input's, or the slice's own) depend on a choice.
+    SlicedChannels {
+        /// The labels, by name.
+        labels: Vec<String>,
+    },
     /// An operator the runtime does not implement.
     UnknownOperator {
         /// The operator.
@@ -231,10 +236,15 @@ pub const OPERATORS: &[&str] = &[
     "identity",
     "zero",
     "crop",
+    "hardsigmoid",
+    "scale",
+    "channel_slice",
 ];
 
-/// The most combinations of label values one operator may depend on.
-pub const MAX_COMBINATIONS: usize = 64;
+/// The most combinations of label values one operator may depend on. MobileNetV3's
+/// depthwise convolutions depend on the width, their kernel size and their expansion ratio:
+/// 5 x 3 x 8 = 120 (std.spaces.mobilenetv3).
+pub const MAX_COMBINATIONS: usize = 256;
 
 fn dims_text(d: &[usize]) -> String {
     format!("[n, {}]", d.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(", "))
@@ -447,6 +457,13 @@ fn op_dims(
             with_channels(max_channels)
         }
         "linear" => with_channels(max_channels),
+        "channel_slice" => {
+            let in_fixed = input_nodes.first().is_some_and(|n| g.nodes.get(*n).shape.get(1).is_some_and(|s| s.as_int().is_some()));
+            if !(constant("start") && constant("count") && constant("step") && in_fixed) {
+                err(LowerProblem::SlicedChannels { labels: names() });
+            }
+            first.dims.clone()
+        }
         "global_avg_pool" => vec![in_channels],
         "flatten" => vec![input.iter().product()],
         "concat" => with_channels(inputs.iter().map(|d| d.first().copied().unwrap_or(0)).sum()),

@@ -166,6 +166,13 @@ operator hardswish(x: Tensor[...s]) -> Tensor[...s] {
     flops = 0
 }
 
+/// Hard sigmoid, `relu6(x + 3) / 6` (Howard et al. 2019, MobileNetV3, the gate of its
+/// squeeze-and-excitation module; PyTorch `nn.Hardsigmoid`). Any shape.
+operator hardsigmoid(x: Tensor[...s]) -> Tensor[...s] {
+    params = 0
+    flops = 0
+}
+
 /// 2-D max pooling, as PyTorch's `nn.MaxPool2d` with `ceil_mode=False`: the stride defaults to
 /// the kernel size, and padding pads with negative infinity.
 operator max_pool(
@@ -237,6 +244,29 @@ operator add(x: Tensor[...s], y: Tensor[...s]) -> Tensor[...s] {
 /// Concatenation along the channel dimension (PyTorch `torch.cat([a, b], dim=1)`); the batch
 /// and spatial sizes must agree.
 operator concat(a: Tensor[n, c1, h, w], b: Tensor[n, c2, h, w]) -> Tensor[n, c1 + c2, h, w] {
+    params = 0
+    flops = 0
+}
+
+/// Channel-wise scaling: every feature map of channel `j` of `x` multiplied by `s[:, j]`
+/// (PyTorch `x * s[:, :, None, None]`), the "scale" step of squeeze-and-excitation (Hu et al.
+/// 2018). `s` is typically a gate in [0, 1] computed from `x` itself.
+operator scale(x: Tensor[n, c, h, w], s: Tensor[n, c]) -> Tensor[n, c, h, w] {
+    params = 0
+    flops = 0
+}
+
+/// Takes `count` channels of `x`, starting at channel `start` and stepping by `step` (PyTorch
+/// `x[:, start : start + count * step : step]`). ShuffleNetV2 (Ma et al. 2018) splits its
+/// input in two halves with it; with `step: 2` it is SPOS's fused channel shuffle and split
+/// (`start: 0` the even channels, `start: 1` the odd ones).
+operator channel_slice(x: Tensor[n, c, h, w], start: int = 0, count: int, step: int = 1)
+    -> Tensor[n, count, h, w]
+{
+    require start >= 0 : "the first channel cannot be negative"
+    require count >= 1 : "a channel slice needs at least one channel"
+    require step >= 1 : "the step must be at least 1"
+    require start + (count - 1) * step < c : "the slice runs past the last channel"
     params = 0
     flops = 0
 }

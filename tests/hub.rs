@@ -167,27 +167,147 @@ fn darts_v2_at_36_channels_and_20_cells_has_the_published_parameters() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// ENAS macro, ShuffleNet / SPOS, ProxylessNAS, MobileNetV3.
+// ---------------------------------------------------------------------------------------------
+
+/// The labels of `g`, by name, sorted.
+fn label_names(g: &Graph) -> Vec<String> {
+    let mut names: Vec<String> = g.labels.labels.iter().map(|l| l.name.clone()).collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn enas_macro_has_the_papers_6_to_the_12_times_2_to_the_66_architectures() {
+    let g = network("stdlib/spaces/enas.nas", "EnasMacro");
+    let ops = g.labels.labels.iter().filter(|l| l.name.ends_with("/op")).count();
+    let skips = g.labels.labels.iter().filter(|l| l.name.contains("/skip[")).count();
+    assert_eq!((ops, skips), (12, 66));
+    let expected = num_bigint::BigUint::from(6u32).pow(12) * num_bigint::BigUint::from(2u32).pow(66);
+    assert_eq!(facts(&g).architectures, expected);
+    assert!(expected.to_string().starts_with("16"), "about 1.6 x 10^29: {expected}");
+    assert_eq!(expected.to_string().len(), 30);
+}
+
+#[test]
+fn shufflenet_spos_has_20_choice_blocks_of_4_units() {
+    let g = network("stdlib/spaces/shufflenet.nas", "ShuffleNetSpos");
+    let mut expected: Vec<String> = Vec::new();
+    for (s, count) in [4, 4, 8, 4].into_iter().enumerate() {
+        for i in 0..count {
+            expected.push(format!("stage[{s}]/layer[{i}]/op"));
+        }
+    }
+    expected.sort();
+    assert_eq!(label_names(&g), expected);
+    for l in &g.labels.labels {
+        assert_eq!(l.domain.describe(), "{shufflenet_3x3, shufflenet_5x5, shufflenet_7x7, xception_3x3}", "{}", l.name);
+    }
+    assert_eq!(facts(&g).architectures, num_bigint::BigUint::from(4u32).pow(20));
+    // Every unit keeps the stage's channels: the all-3x3 and the all-Xception networks build
+    // and cost, Xception (three depthwise-separable layers) being the larger.
+    let all = |unit: &str| {
+        let json = serde_json::Value::Object(expected.iter().map(|l| (l.clone(), serde_json::Value::from(unit))).collect()).to_string();
+        arch::cost(&g, &Architecture::from_json(&g, &json).expect("valid")).expect("costs")
+    };
+    let (small, large) = (all("shufflenet_3x3"), all("xception_3x3"));
+    assert!(small.0 < large.0 && small.1 < large.1, "{small:?} {large:?}");
+}
+
+#[test]
+fn proxylessnas_chooses_kernel_and_expansion_and_may_skip_all_but_the_first_block_of_a_stage() {
+    let g = network("stdlib/spaces/proxylessnas.nas", "ProxylessNas");
+    let candidates = ["k3_e3", "k3_e6", "k5_e3", "k5_e6", "k7_e3", "k7_e6"];
+    let mut expected = Vec::new();
+    for (s, count) in [4, 4, 4, 4, 4, 1].into_iter().enumerate() {
+        for i in 0..count {
+            let name = format!("stage[{s}]/layer[{i}]/op");
+            let l = g.labels.labels.iter().find(|l| l.name == name).unwrap_or_else(|| panic!("no label {name}"));
+            let mut domain: Vec<&str> = candidates.to_vec();
+            if i > 0 {
+                domain.push("zero");
+            }
+            assert_eq!(l.domain.describe(), format!("{{{}}}", domain.join(", ")), "{name}");
+            expected.push(name);
+        }
+    }
+    expected.sort();
+    assert_eq!(label_names(&g), expected);
+    let count = num_bigint::BigUint::from(6u32).pow(6) * num_bigint::BigUint::from(7u32).pow(15);
+    assert_eq!(facts(&g).architectures, count);
+    // Skipping a block (zero) leaves fewer parameters than its smallest candidate.
+    let with = |op: &str| {
+        let mut m = serde_json::Map::new();
+        for l in &expected {
+            m.insert(l.clone(), serde_json::Value::from("k3_e3"));
+        }
+        m.insert("stage[2]/layer[3]/op".into(), serde_json::Value::from(op));
+        arch::cost(&g, &Architecture::from_json(&g, &serde_json::Value::Object(m).to_string()).expect("valid")).expect("costs").0
+    };
+    assert!(with("zero") < with("k3_e3"));
+    assert!(with("k3_e3") < with("k7_e6"));
+}
+
+#[test]
+fn mobilenetv3_space_holds_mobilenetv3_large_with_its_published_size() {
+    let g = network("stdlib/spaces/mobilenetv3.nas", "MobileNetV3Space");
+    let names = label_names(&g);
+    assert_eq!(names.len(), 1 + 15 * 3, "{names:?}");
+    assert!(names.contains(&"width".to_string()));
+    // 5 widths x (3 kernels x 8 expansion ratios x SE or not) per block, 15 blocks.
+    let count = num_bigint::BigUint::from(5u32) * num_bigint::BigUint::from(48u32).pow(15);
+    assert_eq!(facts(&g).architectures, count);
+    // The paper (Howard et al. 2019, table 3): MobileNetV3-Large 1.0, 5.4M parameters, 219M
+    // multiply-adds. torchvision's `mobilenet_v3_large` has exactly 5,483,032 parameters.
+    let a = arch_file(&g, "examples/archs/mobilenetv3_large.json");
+    let (params, flops) = arch::cost(&g, &a).expect("costs");
+    assert_eq!(params, 5_483_032);
+    assert!((flops as f64 - 219e6).abs() / 219e6 < 0.02, "{flops} multiply-adds");
+    // The narrowest network is smaller.
+    let narrow = a.to_json(&g).into_iter().map(|(k, v)| if k == "width" { (k, serde_json::Value::from(50)) } else { (k, v) }).collect();
+    let narrow = Architecture::from_json(&g, &serde_json::Value::Object(narrow).to_string()).expect("valid");
+    assert!(arch::cost(&g, &narrow).expect("costs").0 < params);
+}
+
+// ---------------------------------------------------------------------------------------------
 // Built with the runtime (issue 7, item 7).
 // ---------------------------------------------------------------------------------------------
 
 /// A random architecture of every network of every hub space, built as a burn module on Flex:
-/// the network holds exactly the trainable parameters the IR counted.
+/// the network holds exactly the trainable parameters the IR counted, and runs one sample.
 #[test]
 fn random_architectures_of_every_hub_space_build_with_the_parameters_the_ir_counts() {
     use rand::SeedableRng;
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
     let device = nasc::runtime::Device::flex();
     let mut built = 0;
-    for path in ["stdlib/spaces/nasbench201.nas", "stdlib/spaces/darts.nas", "stdlib/spaces/enas.nas"] {
+    for path in [
+        "stdlib/spaces/nasbench201.nas",
+        "stdlib/spaces/darts.nas",
+        "stdlib/spaces/enas.nas",
+        "stdlib/spaces/shufflenet.nas",
+        "stdlib/spaces/proxylessnas.nas",
+        "stdlib/spaces/mobilenetv3.nas",
+    ] {
         for (name, g) in networks(path) {
             for _ in 0..2 {
                 let a = Architecture::random(&g, &mut rng);
                 let f = arch::fix(&g, &a).expect("fixes");
                 let net = nasc::runtime::Network::build(&f, &device, 0).unwrap_or_else(|e| panic!("{path} {name}: {e}"));
                 assert_eq!(net.trainable_params() as u64, f.params, "{path} {name}: {}", serde_json::Value::Object(a.to_json(&g)));
+                // One sample through it: every step's output has the shape the IR proved.
+                let (dims, _) = &net.input_shapes()[0];
+                let dims: Vec<usize> = dims.iter().map(|d| d.expect("a fixed input shape") as usize).collect();
+                let x = burn::tensor::Tensor::<4>::zeros([1, dims[0], dims[1], dims[2]], &device);
+                let out = match net.forward_map(x).unwrap_or_else(|e| panic!("{path} {name}: {e}")) {
+                    nasc::runtime::Value::Flat(t) => t.into_data().convert::<f32>().try_to_vec::<f32>().expect("f32 logits"),
+                    nasc::runtime::Value::Map(_) => panic!("{path} {name}: a feature map out of a classifier"),
+                };
+                assert_eq!(out.len(), *g.nodes.get(g.output).shape.last().and_then(|d| d.as_int()).as_ref().expect("classes") as usize);
+                assert!(out.iter().all(|v| v.is_finite()), "{path} {name}: {out:?}");
                 built += 1;
             }
         }
     }
-    assert!(built >= 8, "{built} networks built");
+    assert!(built >= 14, "{built} networks built");
 }

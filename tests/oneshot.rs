@@ -281,6 +281,9 @@ fn every_example_and_hub_space_lowers_or_says_why() {
         ("stdlib/spaces/nasbench201.nas", "NasBench201"),
         ("stdlib/spaces/darts.nas", "Darts"),
         ("stdlib/spaces/enas.nas", "EnasMacro"),
+        ("stdlib/spaces/shufflenet.nas", "ShuffleNetSpos"),
+        ("stdlib/spaces/proxylessnas.nas", "ProxylessNas"),
+        ("stdlib/spaces/mobilenetv3.nas", "MobileNetV3Space"),
     ] {
         let g = network(path, name);
         for kind in OneShotKind::ALL {
@@ -314,6 +317,9 @@ fn random_architectures_of_every_space_run_through_the_supernet() {
         ("examples/mnist.nas", "Mnist", [1, 28, 28]),
         ("examples/nested.nas", "Nested", [3, 32, 32]),
         ("stdlib/spaces/nasbench201.nas", "NasBench201", [3, 32, 32]),
+        ("stdlib/spaces/shufflenet.nas", "ShuffleNetSpos", [3, 224, 224]),
+        ("stdlib/spaces/proxylessnas.nas", "ProxylessNas", [3, 224, 224]),
+        ("stdlib/spaces/mobilenetv3.nas", "MobileNetV3Space", [3, 224, 224]),
     ] {
         let g = network(path, name);
         let plan = lower(&g, OneShotKind::RandomOneshot).expect("lowers");

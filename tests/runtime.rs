@@ -149,6 +149,26 @@ fn zero_crop_concat_add_and_mean() {
     close(&v, &x.iter().map(|v| 1.5 * v).collect::<Vec<_>>(), 1e-6);
 }
 
+#[test]
+fn hardsigmoid_scale_and_channel_slice() {
+    // relu6(x + 3) / 6: -4 -> 0, -1 -> 1/3, 0 -> 1/2, 1 -> 2/3, 3 -> 1, 7 -> 1.
+    let xs = vec![-4.0f32, -1.0, 0.0, 1.0, 3.0, 7.0];
+    let (_, v) = run("network T(x: Tensor[n, 1, 1, 6]) -> Tensor[n, 1, 1, 6] { return hardsigmoid(x) }", xs, [1, 1, 1, 6]);
+    close(&v, &[0.0, 1.0 / 3.0, 0.5, 2.0 / 3.0, 1.0, 1.0], 1e-6);
+    // Four channels of 2x2, channel j holding j * 10 + position.
+    let x: Vec<f32> = (0..4).flat_map(|j| (0..4).map(move |p| (j * 10 + p) as f32)).collect();
+    let (dims, v) =
+        run("network T(x: Tensor[n, 4, 2, 2]) -> Tensor[n, 2, 2, 2] { return channel_slice(x, start: 1, count: 2, step: 2) }", x.clone(), [1, 4, 2, 2]);
+    assert_eq!(dims, [1, 2, 2, 2]);
+    close(&v, &[10.0, 11.0, 12.0, 13.0, 30.0, 31.0, 32.0, 33.0], 0.0);
+    let (_, v) = run("network T(x: Tensor[n, 4, 2, 2]) -> Tensor[n, 3, 2, 2] { return channel_slice(x, start: 1, count: 3) }", x.clone(), [1, 4, 2, 2]);
+    close(&v, &x[4..], 0.0);
+    // Scaling each channel by its own mean (global average pooling): channel j times j * 10 + 1.5.
+    let (_, v) = run("network T(x: Tensor[n, 4, 2, 2]) -> Tensor[n, 4, 2, 2] { return scale(x, global_avg_pool(x)) }", x.clone(), [1, 4, 2, 2]);
+    let expected: Vec<f32> = x.iter().enumerate().map(|(i, v)| v * ((i / 4) as f32 * 10.0 + 1.5)).collect();
+    close(&v, &expected, 1e-6);
+}
+
 /// Naive NCHW convolution with PyTorch's semantics, for reference.
 #[allow(clippy::too_many_arguments)]
 fn naive_conv(

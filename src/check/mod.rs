@@ -286,6 +286,56 @@ impl<'p> Elab<'p> {
     /// Sample values for free symbols (the batch size): equalities must hold for all of them.
     const VAR_SAMPLES: [i64; 4] = [1, 2, 3, 7];
 
+    /// The most label combinations [`Elab::normalize`] evaluates.
+    const NORMALIZE_LIMIT: usize = 64;
+
+    /// A dimension in a smaller form with the same value under every architecture: a constant
+    /// when it takes one value under every combination of its labels (`(h + 2 * (k / 2) - k) /
+    /// 1 + 1` is `h` for odd kernel sizes `k`), or, when it depends on one label, a chain
+    /// `if l == v1 then d1 else ...` instead of a nested expression. Without this, spatial
+    /// sizes after a searched kernel size carry every earlier block's kernel label, and checks
+    /// enumerate all their combinations. Left as it is when it has free symbols, evaluation
+    /// fails, or its labels have more than [`Elab::NORMALIZE_LIMIT`] combinations.
+    fn normalize(&self, s: Sym) -> Sym {
+        if matches!(s, Sym::Const(_) | Sym::Label(_)) || !s.vars().is_empty() {
+            return s;
+        }
+        let labels = s.labels();
+        let domains: Vec<Vec<Const>> = labels.iter().map(|l| self.label_values(*l)).collect();
+        let combos = domains.iter().try_fold(1usize, |acc, d| acc.checked_mul(d.len()).filter(|n| *n <= Self::NORMALIZE_LIMIT));
+        if domains.iter().any(|d| d.is_empty()) || combos.is_none() {
+            return s;
+        }
+        let mut values: Vec<Const> = Vec::new();
+        let found = self.search(&labels, |lookup| match s.eval(lookup, &|_: &str| None) {
+            Ok(c) => {
+                values.push(c);
+                None
+            }
+            Err(_) => Some(()),
+        });
+        if found.is_some() || values.is_empty() {
+            return s;
+        }
+        if values.iter().all(|v| *v == values[0]) {
+            return Sym::Const(values[0].clone());
+        }
+        if labels.len() == 1 {
+            // `search` enumerates the single label's values in domain order.
+            let l = labels[0];
+            let mut chain = Sym::Const(values[values.len() - 1].clone());
+            for (v, out) in domains[0].iter().zip(&values).rev().skip(1) {
+                let test = Sym::binary(BinOp::Eq, Sym::Label(l), Sym::Const(v.clone()));
+                match test.and_then(|t| Sym::cond(t, Sym::Const(out.clone()), chain.clone())) {
+                    Ok(c) => chain = c,
+                    Err(_) => return s,
+                }
+            }
+            return chain;
+        }
+        s
+    }
+
     fn compare(&self, a: &Sym, b: &Sym) -> Verdict {
         if a == b {
             return Verdict::Same;
@@ -796,7 +846,7 @@ impl<'p> Elab<'p> {
                     _ => return Value::Poison,
                 },
                 Dim::Expr(e) => match self.expr(f, e, None) {
-                    Value::Scalar(s) => shape.push(s),
+                    Value::Scalar(s) => shape.push(self.normalize(s)),
                     _ => return Value::Poison,
                 },
             }

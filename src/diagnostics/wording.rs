@@ -609,6 +609,11 @@ pub fn lower_error(e: &crate::lower::LowerError) -> Diagnostic {
             "grouped convolution with searched channels".into(),
             Some("search the channels of an ungrouped or depthwise convolution, or fix the groups' channels".into()),
         ),
+        SlicedChannels { labels } => (
+            format!("`{s}` cannot slice channels that depend on {}", list(labels)),
+            "channel slice of searched channels".into(),
+            Some("fix the channels around a `channel_slice`; search the channels of the convolutions after it instead".into()),
+        ),
         UnknownOperator { op } => (format!("`{s}` cannot lower `{op}`: the runtime has no implementation of it"), "no supernet implementation".into(), None),
         MixedConcat { label, k } => (
             format!("`{s}` cannot mix the input choice `{label}`: it concatenates {k} inputs, so its candidates cannot be summed with weights"),

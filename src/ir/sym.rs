@@ -172,10 +172,20 @@ impl Sym {
         Ok(Sym::Unary(op, Box::new(x)))
     }
 
-    /// `a op b`, folded when both are constant and simplified for `x + 0`, `x * 1`, `x / 1`.
+    /// `a op b`, folded when both are constant and simplified for `x + 0`, `x * 1`, `x / 1`,
+    /// and for `and` / `or` with one constant side (`false and x` is `false`, `true and x` is
+    /// `x`), so that a condition known at compile time stays known.
     pub fn binary(op: BinOp, a: Sym, b: Sym) -> Result<Sym, EvalError> {
         if let (Sym::Const(x), Sym::Const(y)) = (&a, &b) {
             return binary_const(op, x, y).map(Sym::Const);
+        }
+        if matches!(op, BinOp::And | BinOp::Or) {
+            let absorbing = op == BinOp::Or;
+            for (known, other) in [(&a, &b), (&b, &a)] {
+                if let Sym::Const(Const::Bool(k)) = known {
+                    return Ok(if *k == absorbing { Sym::Const(Const::Bool(absorbing)) } else { other.clone() });
+                }
+            }
         }
         match (op, a.as_int(), b.as_int()) {
             (BinOp::Add, _, Some(0)) | (BinOp::Sub, _, Some(0)) | (BinOp::Mul, _, Some(1)) | (BinOp::Div, _, Some(1)) => Ok(a),

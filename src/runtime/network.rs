@@ -17,7 +17,7 @@ use burn::nn::{Initializer, Linear, LinearConfig, PaddingConfig2d};
 use burn::tensor::activation;
 use burn::tensor::module::{avg_pool2d, batch_norm, batch_norm_train, max_pool2d};
 use burn::tensor::ops::{AvgPoolOptions, MaxPoolOptions};
-use burn::tensor::{Device, Distribution, Tensor};
+use burn::tensor::{Device, Distribution, Int, Tensor, TensorData};
 
 /// A value flowing through the network.
 #[derive(Debug, Clone)]
@@ -129,6 +129,7 @@ enum Kind {
     Sigmoid,
     Silu,
     Hardswish,
+    Hardsigmoid,
     MaxPool { kernel: usize, stride: usize, padding: usize },
     AvgPool { kernel: usize, stride: usize, padding: usize, count_include_pad: bool },
     GlobalAvgPool,
@@ -140,6 +141,8 @@ enum Kind {
     Identity,
     Zero,
     Crop { top: usize, left: usize },
+    Scale,
+    ChannelSlice { start: usize, count: usize, step: usize },
 }
 
 /// One node of the network: what it computes, from which earlier steps, and the shape the type
@@ -323,6 +326,7 @@ impl Network {
                 "sigmoid" => Kind::Sigmoid,
                 "silu" => Kind::Silu,
                 "hardswish" => Kind::Hardswish,
+                "hardsigmoid" => Kind::Hardsigmoid,
                 "max_pool" | "avg_pool" => {
                     let kernel = int_attr(node, "kernel")?;
                     let stride = int_attr(node, "stride")?;
@@ -345,6 +349,15 @@ impl Network {
                 "identity" => Kind::Identity,
                 "zero" => Kind::Zero,
                 "crop" => Kind::Crop { top: int_attr(node, "top")?, left: int_attr(node, "left")? },
+                "scale" => Kind::Scale,
+                "channel_slice" => {
+                    let (start, count, step) = (int_attr(node, "start")?, int_attr(node, "count")?, int_attr(node, "step")?);
+                    let c = input_dim(1)?;
+                    if count == 0 || step == 0 || start + (count - 1) * step >= c {
+                        return Err(RuntimeError::Unsupported { op: node.op.clone(), loc: node.loc, why: format!("the slice does not fit {c} channels") });
+                    }
+                    Kind::ChannelSlice { start, count, step }
+                }
                 other => {
                     return Err(RuntimeError::Unsupported { op: other.into(), loc: node.loc, why: "the runtime has no implementation of this operator".into() })
                 }
@@ -505,6 +518,7 @@ impl Network {
             Kind::Sigmoid => first.map(activation::sigmoid, activation::sigmoid),
             Kind::Silu => first.map(activation::silu, activation::silu),
             Kind::Hardswish => first.map(activation::hard_swish, activation::hard_swish),
+            Kind::Hardsigmoid => first.map(hard_sigmoid, hard_sigmoid),
             Kind::MaxPool { kernel, stride, padding } => {
                 let opts = MaxPoolOptions::new([*kernel, *kernel]).with_stride([*stride, *stride]).with_padding([*padding, *padding]);
                 Value::Map(max_pool2d(map(first)?, opts))
@@ -596,8 +610,43 @@ impl Network {
                 }
                 Value::Map(x.slice([0..n, 0..c, *top..h, *left..w]))
             }
+            Kind::Scale => match (first, args.get(1).cloned()) {
+                (Value::Map(x), Some(Value::Flat(s))) => Value::Map(scale_channels(x, s)),
+                _ => {
+                    return Err(RuntimeError::Shape {
+                        op: step.op.clone(),
+                        loc: step.loc,
+                        expected: "a feature map and one scale per channel [batch, channels]".into(),
+                        found: "other inputs".into(),
+                    })
+                }
+            },
+            Kind::ChannelSlice { start, count, step: by } => Value::Map(channel_slice(map(first)?, *start, *count, *by)),
         })
     }
+}
+
+/// PyTorch's `nn.Hardsigmoid`, `relu6(x + 3) / 6`, on any shape.
+pub(crate) fn hard_sigmoid<const D: usize>(x: Tensor<D>) -> Tensor<D> {
+    activation::hard_sigmoid(x, 1.0 / 6.0, 0.5)
+}
+
+/// `x` `[batch, channels, height, width]` with channel `j` multiplied by `s[:, j]`; `s` is
+/// `[batch, channels]` (squeeze-and-excitation's scale, Hu et al. 2018).
+pub(crate) fn scale_channels(x: Tensor<4>, s: Tensor<2>) -> Tensor<4> {
+    let [n, c] = s.dims();
+    x * s.reshape([n, c, 1, 1])
+}
+
+/// Channels `start, start + step, ...` (`count` of them) of `x` `[batch, channels, height,
+/// width]`; the caller has checked that they exist.
+pub(crate) fn channel_slice(x: Tensor<4>, start: usize, count: usize, step: usize) -> Tensor<4> {
+    if step == 1 {
+        return x.narrow(1, start, count);
+    }
+    let index: Vec<i64> = (0..count).map(|i| (start + i * step) as i64).collect();
+    let index = Tensor::<1, Int>::from_data(TensorData::new(index, [count]), &x.device());
+    x.select(1, index)
 }
 
 fn missing(step: &Step) -> RuntimeError {

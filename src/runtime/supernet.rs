@@ -18,7 +18,7 @@
 //! `sum_d w_d * out_d` over its depths; an operator with value choices mixes the masks of its
 //! weights (NNI's differentiable mixed operations).
 
-use super::network::{BatchNorm2d, Init, Value};
+use super::network::{channel_slice, hard_sigmoid, scale_channels, BatchNorm2d, Init, Value};
 use super::RuntimeError;
 use crate::arch::{Architecture, Choice};
 use crate::ir::{Const, Graph, LabelId, NodeKind, Reduce};
@@ -562,16 +562,18 @@ impl Supernet {
                 }
             }
             "concat" => concat_masks(&args),
+            // Lowering allows a slice only of channels no choice changes.
+            "channel_slice" => None,
             "flatten" => first.mask.clone().map(|m| repeat_each(m, first.value.dims()[2..].iter().product())),
             _ => first.mask.clone(),
         };
         let value = match (op, &mask, value) {
-            // The sigmoid turns the zeros of unused channels into 1/2.
-            ("sigmoid", Some(m), Value::Map(t)) => {
+            // The sigmoids turn the zeros of unused channels into 1/2.
+            ("sigmoid" | "hardsigmoid", Some(m), Value::Map(t)) => {
                 let c = m.dims()[0];
                 Value::Map(t * m.clone().reshape([1, c, 1, 1]))
             }
-            ("sigmoid", Some(m), Value::Flat(t)) => {
+            ("sigmoid" | "hardsigmoid", Some(m), Value::Flat(t)) => {
                 let c = m.dims()[0];
                 Value::Flat(t * m.clone().reshape([1, c]))
             }
@@ -806,6 +808,20 @@ fn simple(step: &SStep, op: &str, v: &Variant, args: Vec<Masked>) -> Result<Valu
         "sigmoid" => un(activation::sigmoid, activation::sigmoid, first),
         "silu" => un(activation::silu, activation::silu, first),
         "hardswish" => un(activation::hard_swish, activation::hard_swish, first),
+        "hardsigmoid" => un(hard_sigmoid, hard_sigmoid, first),
+        "scale" => match (first, vals.get(1).cloned()) {
+            (Value::Map(x), Some(Value::Flat(s))) => Value::Map(scale_channels(x, s)),
+            _ => return Err(shape_error(step, "a feature map and one scale per channel [batch, channels]", "other inputs")),
+        },
+        "channel_slice" => {
+            let x = map(first)?;
+            let c = x.dims()[1];
+            let (start, count, by) = (int(v, "start", 0), int(v, "count", 1), int(v, "step", 1));
+            if count == 0 || by == 0 || start + (count - 1) * by >= c {
+                return Err(wrong(&format!("a feature map of {c} channels, too few for the slice")));
+            }
+            Value::Map(channel_slice(x, start, count, by))
+        }
         "max_pool" => {
             let (k, s, p) = (int(v, "kernel", 1), int(v, "stride", 1), int(v, "padding", 0));
             Value::Map(max_pool2d(map(first)?, MaxPoolOptions::new([k, k]).with_stride([s, s]).with_padding([p, p])))
