@@ -109,11 +109,16 @@ impl Value {
     }
 }
 
+/// A scope: names (borrowed from the program's syntax trees) and their values. Scopes hold a
+/// few names each, so a list searched from the end beats a hash map, and binding a name
+/// allocates nothing.
+type Scope<'p> = Vec<(&'p str, Value)>;
+
 /// One block instance being elaborated.
-struct Frame {
+struct Frame<'p> {
     module: usize,
     file: FileId,
-    scopes: Vec<HashMap<String, Value>>,
+    scopes: Vec<Scope<'p>>,
     prefix: String,
     loops: Vec<usize>,
     /// Names already used in this instance (full label or prefix -> times used).
@@ -124,7 +129,7 @@ struct Frame {
     returned: Option<Span>,
 }
 
-impl Frame {
+impl<'p> Frame<'p> {
     /// A name not yet used in this instance: `name`, then `name_1`, `name_2`, ...
     fn unique(&mut self, name: String) -> String {
         let n = self.used.entry(name.clone()).or_insert(0);
@@ -137,14 +142,14 @@ impl Frame {
     }
 
     fn lookup(&self, name: &str) -> Option<&Value> {
-        self.scopes.iter().rev().find_map(|s| s.get(name))
+        self.scopes.iter().rev().find_map(|s| s.iter().rev().find(|(n, _)| *n == name).map(|(_, v)| v))
     }
 
     /// `let`: rebinds the nearest existing binding (so loop bodies carry values over), or
     /// defines the name in the innermost scope.
-    fn assign(&mut self, name: &str, v: Value) {
+    fn assign(&mut self, name: &'p str, v: Value) {
         for s in self.scopes.iter_mut().rev() {
-            if let Some(slot) = s.get_mut(name) {
+            if let Some((_, slot)) = s.iter_mut().rev().find(|(n, _)| *n == name) {
                 *slot = v;
                 return;
             }
@@ -152,14 +157,39 @@ impl Frame {
         self.define(name, v);
     }
 
-    fn define(&mut self, name: &str, v: Value) {
+    fn define(&mut self, name: &'p str, v: Value) {
         if let Some(s) = self.scopes.last_mut() {
-            s.insert(name.to_string(), v);
+            match s.iter_mut().find(|(n, _)| *n == name) {
+                Some((_, slot)) => *slot = v,
+                None => s.push((name, v)),
+            }
         }
     }
 
     fn loop_suffix(&self) -> String {
         self.loops.iter().map(|i| format!("[{i}]")).collect()
+    }
+}
+
+/// What a checked value is, for error messages; written out only when an error is reported
+/// (formatting it for every argument of every call cost a tenth of the type stage).
+#[derive(Clone, Copy)]
+enum What<'a> {
+    /// The value a block or network returns.
+    Returned(&'a str),
+    /// An argument of a call.
+    Arg { param: &'a str, callee: &'a str },
+    /// A `let` binding with a written type.
+    Let(&'a str),
+}
+
+impl From<What<'_>> for String {
+    fn from(w: What<'_>) -> String {
+        match w {
+            What::Returned(b) => format!("the value returned by `{b}`"),
+            What::Arg { param, callee } => format!("argument `{param}` of `{callee}`"),
+            What::Let(name) => format!("`{name}`"),
+        }
     }
 }
 
@@ -204,7 +234,7 @@ impl<'p> Elab<'p> {
         Value::Poison
     }
 
-    fn loc(&self, f: &Frame, span: Span) -> Loc {
+    fn loc(&self, f: &Frame<'p>, span: Span) -> Loc {
         Loc::new(f.file, span)
     }
 
@@ -386,8 +416,8 @@ impl<'p> Elab<'p> {
     #[allow(clippy::too_many_arguments)]
     fn label(
         &mut self,
-        f: &mut Frame,
-        naming: &ast::ChoiceName,
+        f: &mut Frame<'p>,
+        naming: &'p ast::ChoiceName,
         hint: Option<&str>,
         default: &str,
         kind: LabelKind,
@@ -438,7 +468,7 @@ impl<'p> Elab<'p> {
         let mut f = Frame {
             module: r.module,
             file,
-            scopes: vec![HashMap::new()],
+            scopes: vec![Vec::new()],
             prefix: String::new(),
             loops: Vec::new(),
             used: HashMap::new(),
@@ -494,9 +524,9 @@ impl<'p> Elab<'p> {
         f.scopes = signature;
         match ret {
             Value::Tensor(n) => {
-                let what = format!("the value returned by `{}`", b.name.name);
+                let what = What::Returned(&b.name.name);
                 let at = f.returned.unwrap_or(b.body.span);
-                if !self.check_type(&mut f, &b.ret, &Value::Tensor(n), false, &what, at) {
+                if !self.check_type(&mut f, &b.ret, &Value::Tensor(n), false, what, at) {
                     return false;
                 }
                 self.graph.output = n;
@@ -515,7 +545,7 @@ impl<'p> Elab<'p> {
         }
     }
 
-    fn constraint(&mut self, f: &mut Frame, c: &Expr) {
+    fn constraint(&mut self, f: &mut Frame<'p>, c: &'p Expr) {
         let loc = self.loc(f, c.span);
         let measure = |e: &Expr| match &e.kind {
             ExprKind::Name(id) if id.name == "params" => Some(Measure::Params),
@@ -552,7 +582,7 @@ impl<'p> Elab<'p> {
 
     /// Binds or checks `value` against the written type `ty` in frame `f`. With `binds`, a bare
     /// unbound name in a tensor type binds a dimension symbol. Returns false after reporting.
-    fn check_type(&mut self, f: &mut Frame, ty: &TypeExpr, value: &Value, binds: bool, what: &str, at: Span) -> bool {
+    fn check_type(&mut self, f: &mut Frame<'p>, ty: &'p TypeExpr, value: &Value, binds: bool, what: What<'_>, at: Span) -> bool {
         if matches!(value, Value::Poison) {
             return false;
         }
@@ -669,7 +699,15 @@ impl<'p> Elab<'p> {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn call(&mut self, f: &mut Frame, callee: &ast::Ident, args: &[ast::Arg], call_label: Option<&ast::StrLit>, span: Span, hint: Option<&str>) -> Value {
+    fn call(
+        &mut self,
+        f: &mut Frame<'p>,
+        callee: &'p ast::Ident,
+        args: &'p [ast::Arg],
+        call_label: Option<&'p ast::StrLit>,
+        span: Span,
+        hint: Option<&str>,
+    ) -> Value {
         let Some(&r) = self.program.modules[f.module].scope.get(&callee.name) else {
             return Value::Poison;
         };
@@ -717,7 +755,7 @@ impl<'p> Elab<'p> {
         let mut inner = Frame {
             module: callee_module,
             file: callee_file,
-            scopes: vec![HashMap::new()],
+            scopes: vec![Vec::new()],
             prefix: format!("{segment}/"),
             loops: Vec::new(),
             used: HashMap::new(),
@@ -737,11 +775,11 @@ impl<'p> Elab<'p> {
             if matches!(value, Value::Poison) {
                 return Value::Poison;
             }
-            let what = format!("argument `{}` of `{}`", p.name.name, callee.name);
+            let what = What::Arg { param: &p.name.name, callee: &callee.name };
             // Mismatches are reported at the argument (in the caller's file).
             let saved = inner.file;
             inner.file = vfile;
-            let ok = self.check_type_at(&mut inner, &p.ty, &value, &what, vspan, callee_file);
+            let ok = self.check_type_at(&mut inner, &p.ty, &value, what, vspan, callee_file);
             inner.file = saved;
             if !ok {
                 return Value::Poison;
@@ -763,18 +801,18 @@ impl<'p> Elab<'p> {
                 inner.scopes = signature;
                 match ret {
                     Some(v @ Value::Tensor(_)) => {
-                        let what = format!("the value returned by `{}`", b.name.name);
+                        let what = What::Returned(&b.name.name);
                         let at = inner.returned.unwrap_or(b.ret.span());
-                        if self.check_type(&mut inner, &b.ret, &v, false, &what, at) {
+                        if self.check_type(&mut inner, &b.ret, &v, false, what, at) {
                             v
                         } else {
                             Value::Poison
                         }
                     }
                     Some(v @ (Value::Scalar(_) | Value::List(_))) => {
-                        let what = format!("the value returned by `{}`", b.name.name);
+                        let what = What::Returned(&b.name.name);
                         let at = inner.returned.unwrap_or(b.ret.span());
-                        if self.check_type(&mut inner, &b.ret, &v, false, &what, at) {
+                        if self.check_type(&mut inner, &b.ret, &v, false, what, at) {
                             v
                         } else {
                             Value::Poison
@@ -791,7 +829,7 @@ impl<'p> Elab<'p> {
 
     /// [`Self::check_type`] where the type is written in `type_file` but the value in
     /// `inner.file`: dimension expressions are evaluated in the callee's frame.
-    fn check_type_at(&mut self, inner: &mut Frame, ty: &TypeExpr, value: &Value, what: &str, at: Span, type_file: FileId) -> bool {
+    fn check_type_at(&mut self, inner: &mut Frame<'p>, ty: &'p TypeExpr, value: &Value, what: What<'_>, at: Span, type_file: FileId) -> bool {
         let value_file = inner.file;
         let n_errors = self.errors.len();
         inner.file = type_file;
@@ -804,7 +842,7 @@ impl<'p> Elab<'p> {
         ok
     }
 
-    fn apply_op(&mut self, f: &mut Frame, o: &ast::OpDecl, inputs: Vec<NodeId>, attrs: Vec<(String, Sym)>, call: Loc) -> Value {
+    fn apply_op(&mut self, f: &mut Frame<'p>, o: &'p ast::OpDecl, inputs: Vec<NodeId>, attrs: Vec<(String, Sym)>, call: Loc) -> Value {
         for c in &o.clauses {
             if let ast::OpClause::Require { cond, message, span } = c {
                 let Value::Scalar(s) = self.expr(f, cond, None) else { return Value::Poison };
@@ -871,14 +909,13 @@ impl<'p> Elab<'p> {
     // ----------------------------------------------------------------------------------------
 
     /// Runs statements; returns the value of the `return` reached, if any.
-    fn stmts(&mut self, f: &mut Frame, stmts: &[Stmt]) -> Option<Value> {
+    fn stmts(&mut self, f: &mut Frame<'p>, stmts: &'p [Stmt]) -> Option<Value> {
         for s in stmts {
             match s {
                 Stmt::Let { name, ty, value, span, .. } => {
                     let v = self.expr(f, value, Some(&name.name));
                     if let Some(t) = ty {
-                        let what = format!("`{}`", name.name);
-                        if !self.check_type(f, t, &v, false, &what, *span) {
+                        if !self.check_type(f, t, &v, false, What::Let(&name.name), *span) {
                             f.assign(&name.name, Value::Poison);
                             continue;
                         }
@@ -900,7 +937,7 @@ impl<'p> Elab<'p> {
                         }
                     };
                     for (j, item) in items.into_iter().enumerate() {
-                        f.scopes.push(HashMap::from([(var.name.clone(), item)]));
+                        f.scopes.push(vec![(var.name.as_str(), item)]);
                         f.loops.push(j);
                         let r = self.stmts(f, &body.stmts);
                         f.loops.pop();
@@ -919,7 +956,7 @@ impl<'p> Elab<'p> {
         None
     }
 
-    fn scalar(&mut self, f: &Frame, v: Value, at: Span, what: &str) -> Option<Sym> {
+    fn scalar(&mut self, f: &Frame<'p>, v: Value, at: Span, what: &str) -> Option<Sym> {
         match v {
             Value::Scalar(s) => Some(s),
             Value::Poison => None,
@@ -930,7 +967,7 @@ impl<'p> Elab<'p> {
         }
     }
 
-    fn const_int(&mut self, f: &Frame, v: Value, at: Span, what: &str) -> Option<i64> {
+    fn const_int(&mut self, f: &Frame<'p>, v: Value, at: Span, what: &str) -> Option<i64> {
         let s = self.scalar(f, v, at, what)?;
         match s {
             Sym::Const(Const::Int(i)) => Some(i),
@@ -945,11 +982,11 @@ impl<'p> Elab<'p> {
         }
     }
 
-    fn eval_err(&mut self, f: &Frame, at: Span, e: EvalError) -> Value {
+    fn eval_err(&mut self, f: &Frame<'p>, at: Span, e: EvalError) -> Value {
         self.err(TypeError::Eval { at: self.loc(f, at), error: e.to_string() })
     }
 
-    fn expr(&mut self, f: &mut Frame, e: &Expr, hint: Option<&str>) -> Value {
+    fn expr(&mut self, f: &mut Frame<'p>, e: &'p Expr, hint: Option<&str>) -> Value {
         let v = self.expr_inner(f, e, hint);
         if self.record.is_some_and(|file| file.is_none_or(|file| file == f.file)) {
             let ty = match &v {
@@ -969,7 +1006,7 @@ impl<'p> Elab<'p> {
         v
     }
 
-    fn expr_inner(&mut self, f: &mut Frame, e: &Expr, hint: Option<&str>) -> Value {
+    fn expr_inner(&mut self, f: &mut Frame<'p>, e: &'p Expr, hint: Option<&str>) -> Value {
         match &e.kind {
             ExprKind::Int(i) => Value::Scalar(Sym::int(*i)),
             ExprKind::Float(x) => Value::Scalar(Sym::Const(Const::Float(*x))),
@@ -992,7 +1029,7 @@ impl<'p> Elab<'p> {
                 };
                 let mut out = Vec::with_capacity(items.len());
                 for (j, item) in items.into_iter().enumerate() {
-                    f.scopes.push(HashMap::from([(var.name.clone(), item)]));
+                    f.scopes.push(vec![(var.name.as_str(), item)]);
                     f.loops.push(j);
                     out.push(self.expr(f, elem, hint));
                     f.loops.pop();
@@ -1084,7 +1121,7 @@ impl<'p> Elab<'p> {
                 }
             }
             ExprKind::Block { stmts, value } => {
-                f.scopes.push(HashMap::new());
+                f.scopes.push(Vec::new());
                 let r = self.stmts(f, stmts);
                 let v = match r {
                     Some(v) => v,
@@ -1124,7 +1161,7 @@ impl<'p> Elab<'p> {
         }
     }
 
-    fn binary(&mut self, f: &mut Frame, op: BinOp, lhs: &Expr, rhs: &Expr, op_span: Span, span: Span) -> Value {
+    fn binary(&mut self, f: &mut Frame<'p>, op: BinOp, lhs: &'p Expr, rhs: &'p Expr, op_span: Span, span: Span) -> Value {
         let a = self.expr(f, lhs, None);
         let b = self.expr(f, rhs, None);
         match (op, a, b) {
@@ -1193,7 +1230,7 @@ impl<'p> Elab<'p> {
         saved
     }
 
-    fn layer_choice(&mut self, f: &mut Frame, naming: &ast::ChoiceName, alternatives: &[ast::Alternative], hint: Option<&str>, span: Span) -> Value {
+    fn layer_choice(&mut self, f: &mut Frame<'p>, naming: &'p ast::ChoiceName, alternatives: &'p [ast::Alternative], hint: Option<&str>, span: Span) -> Value {
         let names: Vec<String> = alternatives.iter().map(|a| a.name.name.clone()).collect();
         let Some((label, local)) = self.label(f, naming, hint, "choice", LabelKind::Layer, Domain::Alternatives { names }, span) else { return Value::Poison };
         let saved_prefix = f.prefix.clone();
@@ -1255,11 +1292,11 @@ impl<'p> Elab<'p> {
     #[allow(clippy::too_many_arguments)]
     fn pick(
         &mut self,
-        f: &mut Frame,
-        naming: &ast::ChoiceName,
-        count: &Expr,
-        candidates: &Expr,
-        reduce: Option<&ast::Ident>,
+        f: &mut Frame<'p>,
+        naming: &'p ast::ChoiceName,
+        count: &'p Expr,
+        candidates: &'p Expr,
+        reduce: Option<&'p ast::Ident>,
         hint: Option<&str>,
         span: Span,
     ) -> Value {
@@ -1338,7 +1375,16 @@ impl<'p> Elab<'p> {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn repeat(&mut self, f: &mut Frame, naming: &ast::ChoiceName, depth: &ast::Depth, var: &ast::Ident, body: &Expr, hint: Option<&str>, span: Span) -> Value {
+    fn repeat(
+        &mut self,
+        f: &mut Frame<'p>,
+        naming: &'p ast::ChoiceName,
+        depth: &'p ast::Depth,
+        var: &'p ast::Ident,
+        body: &'p Expr,
+        hint: Option<&str>,
+        span: Span,
+    ) -> Value {
         let Some(init) = f.lookup(&var.name).cloned() else { return Value::Poison };
         if matches!(init, Value::Poison) {
             return Value::Poison;
@@ -1352,7 +1398,7 @@ impl<'p> Elab<'p> {
                 }
                 let mut cur = init;
                 for i in 0..n as usize {
-                    f.scopes.push(HashMap::from([(var.name.clone(), cur)]));
+                    f.scopes.push(vec![(var.name.as_str(), cur)]);
                     f.loops.push(i);
                     cur = self.expr(f, body, None);
                     f.loops.pop();
@@ -1394,7 +1440,7 @@ impl<'p> Elab<'p> {
                 for i in 0..max {
                     f.prefix = format!("{saved_prefix}{local}{suffix}[{i}]/");
                     self.enter_region(RegionKind::Repetition { label, index: i }, self.loc(f, body.span));
-                    f.scopes.push(HashMap::from([(var.name.clone(), cur)]));
+                    f.scopes.push(vec![(var.name.as_str(), cur)]);
                     cur = self.expr(f, body, None);
                     f.scopes.pop();
                     match &cur {
