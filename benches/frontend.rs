@@ -6,21 +6,26 @@
 //! Groups (each reports criterion's `elem/s`, where an element is one source line):
 //! - `lex`: `nasc::syntax::lexer::tokenize`.
 //! - `parse`: `nasc::syntax::parser::parse_module` (lexer pre-scan, item chunking, pest, AST).
+//!   `generated_20k_edit_cached` is what an editor's change costs: `parse_module_cached` with a
+//!   warm cache, alternating between the space and the space with one indented line moved
+//!   one column to the right in the middle (one item parsed again, every later item's spans
+//!   shifted).
 //! - `pest`: `NasParser::parse(Rule::file, ..)` over the whole text, no AST, with pest's error
 //!   detail off and on (`parse_module` turns it on), to split `parse` into its stages.
 //! - `resolve`: `nasc::resolve::load_bytes` (parse the root and every module it loads, the
 //!   prelude `std.ops` included, then check every name). Its line count is the lines of every
 //!   file loaded, not only the root's; `resolve/prelude_only` (an empty root) is the fixed cost
-//!   of loading the prelude.
+//!   of loading the prelude. `generated_20k_edit_cached` is `load_bytes_cached` with a warm
+//!   cache and the same one-line edit as in `parse`.
 //!
 //! `NASC_BENCH_DUMP=path` writes the generated space to `path` (to read it, or to profile
 //! `nasc check` on it). The figures are recorded in docs/benchmarks.md.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use nasc::resolve::load_bytes;
+use nasc::resolve::{load_bytes, load_bytes_cached};
 use nasc::source::Origin;
 use nasc::syntax::lexer::tokenize;
-use nasc::syntax::parser::{parse_module, NasParser, Rule};
+use nasc::syntax::parser::{parse_module, parse_module_cached, NasParser, ParseCache, Rule};
 use pest::Parser as _;
 use std::fmt::Write as _;
 use std::hint::black_box;
@@ -211,6 +216,10 @@ fn benches(c: &mut Criterion) {
     assert!(NasParser::parse(Rule::file, &generated).is_ok());
 
     let inputs: [(&str, usize); 2] = [("corpus", corpus_lines), ("generated_20k", GENERATED_LINES)];
+    // An editor's change: one indented line in the middle moved one column to the right.
+    let middle = generated[generated.len() / 2..].find("\n    ").expect("an indented line") + generated.len() / 2 + 1;
+    let edits = [format!("{} {}", &generated[..middle], &generated[middle..]), generated.clone()];
+    assert!(parse_module(&edits[0]).1.is_empty());
 
     let mut g = c.benchmark_group("lex");
     for (id, n) in inputs {
@@ -238,6 +247,18 @@ fn benches(c: &mut Criterion) {
             _ => b.iter(|| black_box(parse_module(black_box(&generated)))),
         });
     }
+    g.throughput(Throughput::Elements(GENERATED_LINES as u64));
+    g.bench_function("generated_20k_edit_cached", |b| {
+        let mut cache = ParseCache::new();
+        parse_module_cached(&generated, &mut cache);
+        let mut i = 0;
+        b.iter(|| {
+            i += 1;
+            let parsed = parse_module_cached(black_box(&edits[i % 2]), &mut cache);
+            cache.sweep();
+            black_box(parsed)
+        })
+    });
     g.finish();
 
     let mut g = c.benchmark_group("pest");
@@ -262,6 +283,17 @@ fn benches(c: &mut Criterion) {
     });
     g.throughput(Throughput::Elements(generated_loaded as u64));
     g.bench_function("generated_20k", |b| b.iter(|| black_box(load_bytes("generated.nas", Origin::Memory, black_box(generated.as_bytes())))));
+    g.bench_function("generated_20k_edit_cached", |b| {
+        let mut cache = ParseCache::new();
+        load_bytes_cached("generated.nas", Origin::Memory, generated.as_bytes(), &mut cache);
+        let mut i = 0;
+        b.iter(|| {
+            i += 1;
+            let loaded = load_bytes_cached("generated.nas", Origin::Memory, black_box(edits[i % 2].as_bytes()), &mut cache);
+            cache.sweep();
+            black_box(loaded)
+        })
+    });
     let prelude_lines = check_clean("empty.nas", "");
     g.throughput(Throughput::Elements(prelude_lines as u64));
     g.bench_function("prelude_only", |b| b.iter(|| black_box(load_bytes("empty.nas", Origin::Memory, b""))));

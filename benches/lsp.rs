@@ -9,14 +9,17 @@
 //! incremental `didChange` notifications, one at a time, and times each from the write of the
 //! change to the read of the `publishDiagnostics` for that version:
 //! - `clean`: an edit that keeps the space well typed (a comment changes), so the whole
-//!   pipeline runs: parse, resolve with the standard library, elaborate every network with
-//!   every expression's type recorded for hover;
+//!   pipeline runs: parse (the server's parse cache reparses only the items whose text
+//!   changed), resolve with the standard library, elaborate every network; the server
+//!   publishes, then records the types hover shows;
 //! - `error`: an edit that introduces an unknown keyword argument (resolution reports it;
 //!   the type stage does not run), alternating with the fix.
 //!
 //! It also times a `hover` sent right after each clean change's diagnostics (the server first
-//! finishes the constraint facts, which it computes after publishing), and the in-process cost
-//! of one check ([`nasc::lsp::analysis::Analysis::new`]). `NASC_BENCH_DUMP=path` writes the
+//! finishes the constraint facts and the hover types, which it computes after publishing), and
+//! the in-process cost of one check from scratch ([`nasc::lsp::analysis::Analysis::new`]) and
+//! of one check after a one-line change with a warm parse cache
+//! ([`nasc::lsp::analysis::Analysis::with_cache`], what the server runs). `NASC_BENCH_DUMP=path` writes the
 //! space. The figures are recorded in docs/benchmarks.md.
 
 use serde_json::{json, Value};
@@ -201,7 +204,12 @@ fn main() {
     let a = nasc::lsp::analysis::Analysis::new(&lsp_uri, &text);
     assert!(a.checked.diagnostics.is_empty(), "the space must check clean: {:?}", a.checked.diagnostics.first().map(|d| &d.message));
     let (mut resolve, mut types, mut plain, mut parse) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    for _ in 0..10 {
+    let (mut root_types, mut cached_parse) = (Vec::new(), Vec::new());
+    // The same one-character comment change as the `clean` case below.
+    let edited = [text.replacen("// Block 20:", "// Xlock 20:", 1), text.clone()];
+    let mut cache = nasc::syntax::parser::ParseCache::new();
+    nasc::syntax::parser::parse_module_cached(&text, &mut cache);
+    for i in 0..10 {
         let t = Instant::now();
         std::hint::black_box(nasc::syntax::parser::parse_module(&text));
         parse.push(t.elapsed());
@@ -214,12 +222,26 @@ fn main() {
         let t = Instant::now();
         std::hint::black_box(nasc::check::check_program_with_types(&program));
         types.push(t.elapsed());
+        let t = Instant::now();
+        std::hint::black_box(nasc::check::check_program_with_types_in(&program, Some(program.modules[0].file)));
+        root_types.push(t.elapsed());
+        let t = Instant::now();
+        std::hint::black_box(nasc::syntax::parser::parse_module_cached(&edited[i % 2], &mut cache));
+        cached_parse.push(t.elapsed());
+        cache.sweep();
     }
-    let mut check = Vec::new();
-    for _ in 0..10 {
+    let (mut check, mut cached) = (Vec::new(), Vec::new());
+    let mut cache = nasc::syntax::parser::ParseCache::new();
+    std::hint::black_box(nasc::lsp::analysis::Analysis::with_cache(&lsp_uri, &text, &mut cache));
+    for i in 0..10 {
         let t = Instant::now();
         let a = nasc::lsp::analysis::Analysis::new(&lsp_uri, &text);
         check.push(t.elapsed());
+        std::hint::black_box(a);
+        let t = Instant::now();
+        let a = nasc::lsp::analysis::Analysis::with_cache(&lsp_uri, &edited[i % 2], &mut cache);
+        cached.push(t.elapsed());
+        assert!(a.checked.diagnostics.is_empty());
         std::hint::black_box(a);
     }
 
@@ -284,10 +306,13 @@ fn main() {
 
     println!("nasc lsp, a {}-line space ({} bytes), {} rounds", text.lines().count(), text.len(), ROUNDS);
     println!("{}", stats("parse the space (parse_module)", parse));
+    println!("{}", stats("reparse, one-line change, cached", cached_parse));
     println!("{}", stats("load and resolve (load_bytes)", resolve));
     println!("{}", stats("type stage (check_program)", plain));
     println!("{}", stats("type stage, types recorded", types));
+    println!("{}", stats("type stage, root file's types", root_types));
     println!("{}", stats("check in process (Analysis::new)", check));
+    println!("{}", stats("check after a change (with_cache)", cached));
     println!("{}", stats("change -> diagnostics (clean)", clean));
     println!("{}", stats("change -> diagnostics (error)", error));
     println!("{}", stats("change -> diagnostics (fixed)", fixed));
