@@ -40,6 +40,14 @@ pub struct Facts {
     /// assignments that differ only in labels the network does not use (a choice inside an
     /// alternative not taken, a repetition beyond the depth) are one network.
     pub distinct: Option<u64>,
+    /// The same number counted from the structure of the space ([`crate::count`]), for spaces
+    /// too large to enumerate too; `None` when the structure does not allow an exact count.
+    #[serde(serialize_with = "opt_big_as_string")]
+    pub networks: Option<BigUint>,
+    /// `networks` without the layer-choice alternatives that are the `zero` operator (DARTS'
+    /// count of genotypes).
+    #[serde(serialize_with = "opt_big_as_string")]
+    pub without_zero: Option<BigUint>,
     /// Trainable parameters.
     pub params: Range,
     /// Multiply-accumulates per sample.
@@ -54,6 +62,13 @@ fn big_as_string<S: serde::Serializer>(b: &BigUint, s: S) -> Result<S::Ok, S::Er
     s.serialize_str(&b.to_string())
 }
 
+fn opt_big_as_string<S: serde::Serializer>(b: &Option<BigUint>, s: S) -> Result<S::Ok, S::Error> {
+    match b {
+        Some(b) => s.serialize_str(&b.to_string()),
+        None => s.serialize_none(),
+    }
+}
+
 /// Computes the facts of `g`.
 pub fn facts(g: &Graph) -> Facts {
     let mut count = BigUint::from(1u32);
@@ -63,6 +78,11 @@ pub fn facts(g: &Graph) -> Facts {
             d => BigUint::from(d.size().unwrap_or(0)),
         };
     }
+    let counted = crate::count::count_networks(g);
+    let (networks, without_zero) = match counted {
+        Some(c) => (Some(c.networks), Some(c.without_zero)),
+        None => (None, None),
+    };
     if let Some(all) = enumerate(g, EXACT_LIMIT) {
         let mut p = (u64::MAX, 0u64);
         let mut f = (u64::MAX, 0u64);
@@ -87,6 +107,8 @@ pub fn facts(g: &Graph) -> Facts {
         return Facts {
             architectures: count,
             distinct: Some(seen.len() as u64),
+            networks,
+            without_zero,
             params: Range { min: p.0.min(p.1), max: p.1, exact: true },
             flops: Range { min: f.0.min(f.1), max: f.1, exact: true },
             satisfying: Some(satisfying),
@@ -108,7 +130,7 @@ pub fn facts(g: &Graph) -> Facts {
     } else {
         None
     };
-    Facts { architectures: count, distinct: None, params, flops, satisfying: None, satisfiable }
+    Facts { architectures: count, distinct: None, networks, without_zero, params, flops, satisfying: None, satisfiable }
 }
 
 fn binomial_big(n: usize, k: usize) -> BigUint {

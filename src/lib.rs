@@ -11,6 +11,7 @@
 pub mod arch;
 pub mod check;
 pub mod cli;
+pub mod count;
 pub mod data;
 pub mod diagnostics;
 pub mod experiment;

@@ -146,9 +146,16 @@ fn darts_shares_one_normal_and_one_reduction_genotype() {
     // The product of the domains: (8^14 x 1 x 3 x 6 x 10)^2.
     let per_cell = num_bigint::BigUint::from(8u32).pow(14) * 180u32;
     assert_eq!(facts(&g).architectures, per_cell.pow(2));
-    // The paper's count of genotypes (no `none`): per node C(k,2) x 7^2, (180 x 7^8)^2 ~ 10^18.
+    // Distinct networks: per node C(k,2) x 8^2, (180 x 8^8)^2; `nasc check` counts them from
+    // the structure. The paper's count of genotypes (no `none`): per node C(k,2) x 7^2,
+    // (180 x 7^8)^2, about 1.1 x 10^18 ("approximately 10^18").
+    let f = facts(&g);
+    assert_eq!(f.networks, Some(num_bigint::BigUint::from((180u128 * 8u128.pow(8)).pow(2))));
     let genotypes = (180u128 * 7u128.pow(8)).pow(2);
     assert_eq!(genotypes, 1_076_746_950_455_072_400);
+    assert_eq!(f.without_zero, Some(num_bigint::BigUint::from(genotypes)));
+    let text = wording::space_summary(&g, &f);
+    assert!(text.contains("without `zero` alternatives: 1,076,746,950,455,072,400 distinct networks"), "{text}");
 }
 
 /// The paper reports DARTS (second order) on CIFAR-10 with "3.3M" parameters; the reference

@@ -322,3 +322,66 @@ network N(x: Tensor[n, 4, 8, 8]) -> Tensor[n, 4, 8, 8] {
     let (codes, _) = type_errors(&text.replace("return h\n}", "return conv2d(h, out: 2 * c)\n}"));
     assert_eq!(codes, vec!["E0101"], "{codes:?}");
 }
+
+/// The distinct networks counted from the structure of a space (`nasc::count`) equal the
+/// count by enumeration wherever both exist: nested layer choices, repeats, input choices
+/// (DARTS-style, where a node's edges are used only if picked), `if` on a boolean choice.
+#[test]
+fn structural_network_counts_match_enumeration() {
+    let spaces = [
+        (
+            "nested choices and a repeat",
+            "network T(x: Tensor[n, 4, 8, 8]) -> Tensor[n, 10] {
+                let h = choice op {
+                    conv: {
+                        let k = choice k [1, 3]
+                        conv2d(x, out: 4, kernel: k, padding: k / 2)
+                    },
+                    deep: repeat d [1, 2, 3] from x { relu(conv2d(x, out: 4, kernel: 3, padding: 1, groups: choice g [1, 2, 4])) },
+                    skip: x,
+                }
+                return linear(global_avg_pool(h), out: 10)
+            }",
+        ),
+        (
+            "a DARTS-style node: edges used only when picked, one with a `zero` alternative",
+            "network T(x: Tensor[n, 4, 8, 8]) -> Tensor[n, 10] {
+                let a = relu(x)
+                let b = conv2d(x, out: 4, kernel: 1)
+                let c = max_pool(x, kernel: 3, stride: 1, padding: 1)
+                let ea = choice e0 { none: zero(a), conv: conv2d(a, out: 4, kernel: 3, padding: 1), pool: avg_pool(a, kernel: 3, stride: 1, padding: 1) }
+                let eb = choice e1 { none: zero(b), conv: conv2d(b, out: 4, kernel: 3, padding: 1) }
+                let ec = choice e2 { conv: conv2d(c, out: 4, kernel: 1), id: c }
+                let node = pick p 2 of [ea, eb, ec] reduce sum
+                return linear(global_avg_pool(node), out: 10)
+            }",
+        ),
+        (
+            "an `if` on a boolean choice",
+            "network T(x: Tensor[n, 4, 8, 8]) -> Tensor[n, 10] {
+                let k = choice k [1, 3]
+                let y = if choice se [false, true] then relu(conv2d(x, out: 4, kernel: k, padding: k / 2)) else x
+                return linear(global_avg_pool(y + x), out: 10)
+            }",
+        ),
+    ];
+    for (what, text) in spaces {
+        let g = &graphs_of("count.nas", text)[0];
+        let f = facts(g);
+        let enumerated = f.distinct.unwrap_or_else(|| panic!("{what}: small enough to enumerate"));
+        let counted = nasc::count::count_networks(g).unwrap_or_else(|| panic!("{what}: countable"));
+        assert_eq!(counted.networks, enumerated.into(), "{what}");
+        assert_eq!(f.networks, Some(counted.networks.clone()), "{what}");
+    }
+    // By hand for the DARTS-style node: pairs {a,b}: 3 x 2, {a,c}: 3 x 2, {b,c}: 2 x 2 = 16
+    // networks; without `none`: 2 x 1 + 2 x 2 + 1 x 2 = 8.
+    let g = &graphs_of("count.nas", spaces[1].1)[0];
+    let counted = nasc::count::count_networks(g).expect("countable");
+    assert_eq!((counted.networks, counted.without_zero), (16u32.into(), 8u32.into()));
+    // The examples that can be enumerated agree too.
+    for path in ["examples/mnist.nas", "stdlib/spaces/nasbench201.nas"] {
+        let g = graph_of_file(path);
+        let f = facts(&g);
+        assert_eq!(f.networks, f.distinct.map(Into::into), "{path}");
+    }
+}

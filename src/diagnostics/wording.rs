@@ -415,12 +415,20 @@ pub fn space_summary(g: &crate::ir::Graph, f: &crate::facts::Facts) -> String {
         };
         let _ = writeln!(out, "    {:width$}  {kind:12}  {}", l.name, l.domain.describe());
     }
-    match f.distinct {
-        Some(d) => {
+    match (f.distinct, &f.networks) {
+        (Some(d), _) => {
             let _ = writeln!(out, "  architectures: {} distinct networks ({} assignments of every label)", thousands(d), thousands(&f.architectures));
         }
-        None => {
+        (None, Some(n)) if *n != f.architectures => {
+            let _ = writeln!(out, "  architectures: {} distinct networks ({} assignments of every label)", thousands(n), thousands(&f.architectures));
+        }
+        (None, _) => {
             let _ = writeln!(out, "  architectures: {} assignments of every label", thousands(&f.architectures));
+        }
+    }
+    if let (Some(n), Some(z)) = (&f.networks, &f.without_zero) {
+        if z != n {
+            let _ = writeln!(out, "  without `zero` alternatives: {} distinct networks (as DARTS counts genotypes, which never keep `none`)", thousands(z));
         }
     }
     let how = |r: &crate::facts::Range| if r.exact { "exact, every architecture costed" } else { "bounds: the space is too large to cost every architecture" };

@@ -24,7 +24,7 @@
 //   at 224x224, within 1% of the paper's 5.4 million and 219 million);
 // - `stage[s]/layer[i]/se`: squeeze-and-excitation after the depthwise convolution.
 //
-// Size: 5 x (3 x 8 x 2)^15, about 1.4 x 10^26 label assignments, every label used by every
+// Size: 5 x (3 x 8 x 2)^15, about 8.3 x 10^25 label assignments, every label used by every
 // architecture. (An expansion of 1.0 on a block whose input and expanded channels are equal
 // skips the expansion convolution, as in torchvision; the architectures stay distinct.)
 

@@ -1,0 +1,400 @@
+//! Counting the distinct networks of a space from its structure, without enumerating it.
+//!
+//! Two assignments of every label are one network when they differ only in labels the network
+//! does not use (the operation on a DARTS edge that the node's input choice did not pick, a
+//! choice inside an alternative not taken, a repetition beyond the depth); this is the
+//! definition [`crate::facts::Facts::distinct`] applies by enumeration. Here the same number is
+//! computed for spaces far too large to enumerate (the DARTS space's ~10^19 networks), in three
+//! steps:
+//!
+//! 1. **Gates.** Walking the graph from the output back to the inputs, every node gets the
+//!    condition under which it runs: a conjunction of conditions on single labels (a layer
+//!    choice's or repeat's label takes one of some values, an input choice picks one of some
+//!    candidates, a boolean value choice in an `if` is true or false). A node read by several
+//!    consumers runs when any of them does: the union of their gates, kept exact when the
+//!    gates differ in one label only or one implies the other.
+//! 2. **Tree.** A label is used when any node that depends on it runs (the union of those
+//!    nodes' gates). When every label's gate is its parent label's gate plus one condition on
+//!    that parent, the labels form a forest.
+//! 3. **Count.** Bottom up: a label with `v` values contributes the sum over its values of the
+//!    product of the counts of the children that value activates; an input choice the sum over
+//!    its subsets of picked candidates. Independent roots multiply.
+//!
+//! A gate that cannot be written exactly (the union of conditions on two unrelated labels, an
+//! `if` on an expression of several labels) is replaced by a weaker one and marked approximate;
+//! that is harmless for nodes that use no label (the preprocessing of a DARTS cell's input,
+//! read by whichever node picks it). When a label's own gate is approximate, the labels do not
+//! form a forest, or an input choice has more than [`SUBSET_LIMIT`] subsets, [`count_networks`]
+//! returns `None` rather than a guess.
+//!
+//! The same count with every layer-choice alternative that is the `zero` operator removed is
+//! DARTS' count of genotypes (Liu et al. 2019, section 2.1: the derived cell never keeps
+//! `none`), the paper's "approximately 10^18".
+
+use crate::ir::{Const, Domain, Graph, LabelId, NodeKind, Sym};
+use num_bigint::BigUint;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The most subsets of one input choice that [`count_networks`] sums over.
+pub const SUBSET_LIMIT: u64 = 100_000;
+
+/// The distinct networks of a space, counted from its structure.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NetworkCount {
+    /// Distinct networks (assignments that differ only in unused labels counted once).
+    pub networks: BigUint,
+    /// The same count without the layer-choice alternatives that are the `zero` operator
+    /// (DARTS' genotypes); equal to `networks` when there are none.
+    pub without_zero: BigUint,
+}
+
+/// One label's condition: the allowed values (by index in the domain) of a layer, value or
+/// depth choice, or, for an input choice, candidates at least one of which must be picked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Cond {
+    Values(BTreeSet<usize>),
+    Picks(BTreeSet<usize>),
+}
+
+/// A conjunction of conditions, one per label; empty means "always".
+type Gate = BTreeMap<LabelId, Cond>;
+
+/// A gate and whether it only over-approximates when the node runs (it holds whenever the
+/// node runs, but maybe also when it does not).
+type Approx = (Gate, bool);
+
+struct Counter<'g> {
+    g: &'g Graph,
+}
+
+impl Counter<'_> {
+    fn size(&self, l: LabelId) -> usize {
+        self.g.labels.get(l).domain.size().unwrap_or(0) as usize
+    }
+
+    /// Adds `c` on label `l` to `gate` (dropped when it allows everything); `false` when the
+    /// conjunction has no exact form (two "at least one of" conditions on one input choice),
+    /// and `gate` then keeps the older condition, an over-approximation.
+    fn insert(&self, gate: &mut Gate, l: LabelId, c: Cond) -> bool {
+        if self.always(l, &c) {
+            return true;
+        }
+        match gate.get(&l) {
+            None => {
+                gate.insert(l, c);
+                true
+            }
+            Some(Cond::Values(old)) => match &c {
+                Cond::Values(new) => {
+                    let both: BTreeSet<usize> = old.intersection(new).copied().collect();
+                    gate.insert(l, Cond::Values(both));
+                    true
+                }
+                Cond::Picks(_) => false,
+            },
+            Some(Cond::Picks(old)) => Cond::Picks(old.clone()) == c,
+        }
+    }
+
+    /// Whether `c` holds under every value of `l`: it allows every value, or it asks an input
+    /// choice of `k` of `n` candidates to pick one of more than `n - k` of them (pigeonhole: a
+    /// DARTS node that picks 2 of its 2 candidates picks both).
+    fn always(&self, l: LabelId, c: &Cond) -> bool {
+        match (c, &self.g.labels.get(l).domain) {
+            (Cond::Values(v), _) => v.len() == self.size(l),
+            (Cond::Picks(s), Domain::Inputs { n, k }) => s.len() + k > *n,
+            (Cond::Picks(_), _) => false,
+        }
+    }
+
+    /// Whether `a` holds whenever `b` does (for one label).
+    fn weaker(a: &Cond, b: &Cond) -> bool {
+        match (a, b) {
+            (Cond::Values(x), Cond::Values(y)) | (Cond::Picks(x), Cond::Picks(y)) => y.is_subset(x),
+            _ => false,
+        }
+    }
+
+    /// The gate of "any of `items`": implied gates are dropped and gates that differ in one
+    /// label's condition merged, until one is left (exact unless an input to it was
+    /// approximate) or none of that applies (then the conditions all share, approximate).
+    fn union(&self, items: Vec<Approx>) -> Approx {
+        let mut items = items;
+        items.dedup();
+        let implies = |x: &Gate, y: &Gate| x.iter().all(|(l, cx)| y.get(l).is_some_and(|cy| Self::weaker(cx, cy)));
+        loop {
+            if items.len() <= 1 {
+                return items.pop().unwrap_or_default();
+            }
+            let mut changed = false;
+            'pairs: for i in 0..items.len() {
+                for j in 0..items.len() {
+                    if i == j {
+                        continue;
+                    }
+                    // j's true set lies inside i's gate: drop j (keeping i exact if either
+                    // is, when the two gates are the same).
+                    if implies(&items[i].0, &items[j].0) {
+                        if items[i].0 == items[j].0 {
+                            items[i].1 = items[i].1 && items[j].1;
+                        }
+                        items.remove(j);
+                        changed = true;
+                        break 'pairs;
+                    }
+                    let (a, b) = (&items[i].0, &items[j].0);
+                    if a.len() == b.len() && a.keys().eq(b.keys()) {
+                        let differing: Vec<LabelId> = a.keys().filter(|l| a[l] != b[l]).copied().collect();
+                        if let [l] = differing[..] {
+                            let merged = match (&a[&l], &b[&l]) {
+                                (Cond::Values(x), Cond::Values(y)) => Some(Cond::Values(x.union(y).copied().collect())),
+                                (Cond::Picks(x), Cond::Picks(y)) => Some(Cond::Picks(x.union(y).copied().collect())),
+                                _ => None,
+                            };
+                            if let Some(m) = merged {
+                                let mut out = a.clone();
+                                out.remove(&l);
+                                let _always_exact = self.insert(&mut out, l, m);
+                                let approx = items[i].1 || items[j].1;
+                                let (hi, lo) = (i.max(j), i.min(j));
+                                items.remove(hi);
+                                items[lo] = (out, approx);
+                                changed = true;
+                                break 'pairs;
+                            }
+                        }
+                    }
+                }
+            }
+            if !changed {
+                let first = items[0].0.clone();
+                let common = first.into_iter().filter(|(l, c)| items.iter().all(|(g, _)| g.get(l) == Some(c))).collect();
+                return (common, true);
+            }
+        }
+    }
+
+    /// The values of a single-label condition `cond` that make it `taken`, or `None` when it
+    /// depends on other than exactly one label.
+    fn branch(&self, cond: &Sym, taken: bool) -> Option<(LabelId, BTreeSet<usize>)> {
+        let labels = cond.labels();
+        let [l] = labels[..] else { return None };
+        let Domain::Values { values } = &self.g.labels.get(l).domain else { return None };
+        let mut allowed = BTreeSet::new();
+        for (i, v) in values.iter().enumerate() {
+            match cond.eval(&|_| v.clone(), &|_| None) {
+                Ok(Const::Bool(b)) if b == taken => {
+                    allowed.insert(i);
+                }
+                Ok(Const::Bool(_)) => {}
+                _ => return None,
+            }
+        }
+        Some((l, allowed))
+    }
+}
+
+/// Counts the distinct networks of `g` from its structure (see the module documentation);
+/// `None` when the structure does not allow an exact count.
+pub fn count_networks(g: &Graph) -> Option<NetworkCount> {
+    let c = Counter { g };
+    let n = g.nodes.len();
+    // Step 1: gates, from the output back (nodes are in topological order).
+    let mut pending: Vec<Vec<Approx>> = vec![Vec::new(); n];
+    let mut gates: Vec<Option<Approx>> = vec![None; n];
+    pending[g.output.index()].push((Gate::new(), false));
+    for (h, node) in g.nodes.iter().collect::<Vec<_>>().into_iter().rev() {
+        // Every consumer comes later in the arena, so every edge into this node is known.
+        let consumers = std::mem::take(&mut pending[h.index()]);
+        if consumers.is_empty() {
+            continue; // never runs
+        }
+        let (gate, approx) = c.union(consumers);
+        gates[h.index()] = Some((gate.clone(), approx));
+        let mut edges: Vec<(usize, Approx)> = Vec::new();
+        match &node.kind {
+            NodeKind::Input { .. } => {}
+            NodeKind::Op { inputs, .. } => edges.extend(inputs.iter().map(|i| (i.index(), (gate.clone(), approx)))),
+            NodeKind::LayerChoice { label, alternatives: slots, .. } | NodeKind::Repeat { label, outputs: slots, .. } => {
+                for (k, i) in slots.iter().enumerate() {
+                    let mut e = gate.clone();
+                    let ok = c.insert(&mut e, *label, Cond::Values(BTreeSet::from([k])));
+                    edges.push((i.index(), (e, approx || !ok)));
+                }
+            }
+            NodeKind::InputChoice { label, candidates, .. } => {
+                for (k, i) in candidates.iter().enumerate() {
+                    let mut e = gate.clone();
+                    let ok = c.insert(&mut e, *label, Cond::Picks(BTreeSet::from([k])));
+                    edges.push((i.index(), (e, approx || !ok)));
+                }
+            }
+            NodeKind::Select { cond, then, otherwise } => {
+                for (taken, i) in [(true, then), (false, otherwise)] {
+                    let mut e = gate.clone();
+                    let ok = match c.branch(cond, taken) {
+                        Some((l, allowed)) => c.insert(&mut e, l, Cond::Values(allowed)),
+                        None => false,
+                    };
+                    edges.push((i.index(), (e, approx || !ok)));
+                }
+            }
+        }
+        for (i, e) in edges {
+            pending[i].push(e);
+        }
+    }
+    // Step 2: each label's gate, the union over the running nodes that depend on it.
+    let mut label_uses: Vec<Vec<Approx>> = vec![Vec::new(); g.labels.len()];
+    for (h, node) in g.nodes.iter() {
+        let Some(gate) = gates[h.index()].clone() else { continue };
+        let mut used: Vec<LabelId> = node.shape.iter().flat_map(|d| d.labels()).collect();
+        match &node.kind {
+            NodeKind::LayerChoice { label, .. } | NodeKind::InputChoice { label, .. } | NodeKind::Repeat { label, .. } => used.push(*label),
+            NodeKind::Op { attrs, params, flops, .. } => {
+                used.extend(attrs.iter().flat_map(|(_, s)| s.labels()));
+                used.extend(params.labels());
+                used.extend(flops.labels());
+            }
+            NodeKind::Select { cond, .. } => used.extend(cond.labels()),
+            NodeKind::Input { .. } => {}
+        }
+        used.sort();
+        used.dedup();
+        for l in used {
+            label_uses[l.0 as usize].push(gate.clone());
+        }
+    }
+    let label_gates: Vec<Option<Approx>> = label_uses.into_iter().map(|uses| if uses.is_empty() { None } else { Some(c.union(uses)) }).collect();
+    // Step 3: the forest of labels, and the count.
+    let mut children: Vec<Vec<(LabelId, Cond)>> = vec![Vec::new(); g.labels.len()];
+    let mut roots: Vec<LabelId> = Vec::new();
+    for (i, gate) in label_gates.iter().enumerate() {
+        let l = LabelId(i as u32);
+        let Some((gate, approx)) = gate else { continue }; // never used: one network either way
+        if *approx {
+            return None;
+        }
+        if gate.is_empty() {
+            roots.push(l);
+            continue;
+        }
+        let parent = gate.iter().find(|(p, _)| {
+            let mut rest = gate.clone();
+            rest.remove(p);
+            label_gates[p.0 as usize].as_ref().map(|(pg, _)| pg) == Some(&rest)
+        });
+        match parent {
+            Some((p, cond)) if *p != l => children[p.0 as usize].push((l, cond.clone())),
+            _ => return None,
+        }
+    }
+    let zero_alternatives = zero_alternatives(g);
+    let mut memo: Vec<Option<(BigUint, BigUint)>> = vec![None; g.labels.len()];
+    let mut networks = BigUint::from(1u32);
+    let mut without_zero = BigUint::from(1u32);
+    for r in roots {
+        let (a, b) = count_label(g, r, &children, &zero_alternatives, &mut memo, 0)?;
+        networks *= a;
+        without_zero *= b;
+    }
+    Some(NetworkCount { networks, without_zero })
+}
+
+/// For each label, the alternatives (by index) that are the `zero` operator in some layer
+/// choice of that label.
+fn zero_alternatives(g: &Graph) -> Vec<BTreeSet<usize>> {
+    let mut out = vec![BTreeSet::new(); g.labels.len()];
+    for (_, node) in g.nodes.iter() {
+        if let NodeKind::LayerChoice { label, alternatives } = &node.kind {
+            for (k, a) in alternatives.iter().enumerate() {
+                if matches!(&g.nodes.get(*a).kind, NodeKind::Op { op, .. } if op == "zero") {
+                    out[label.0 as usize].insert(k);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// (networks, networks without zero alternatives) of the subtree at `l`.
+fn count_label(
+    g: &Graph,
+    l: LabelId,
+    children: &[Vec<(LabelId, Cond)>],
+    zero: &[BTreeSet<usize>],
+    memo: &mut Vec<Option<(BigUint, BigUint)>>,
+    depth: usize,
+) -> Option<(BigUint, BigUint)> {
+    if let Some(m) = &memo[l.0 as usize] {
+        return Some(m.clone());
+    }
+    if depth > g.labels.len() {
+        return None; // a cycle: not a forest
+    }
+    let mut kids: Vec<(Cond, BigUint, BigUint)> = Vec::new();
+    for (child, cond) in &children[l.0 as usize] {
+        let (a, b) = count_label(g, *child, children, zero, memo, depth + 1)?;
+        kids.push((cond.clone(), a, b));
+    }
+    let product = |active: &dyn Fn(&Cond) -> bool| {
+        let mut a = BigUint::from(1u32);
+        let mut b = BigUint::from(1u32);
+        for (cond, ka, kb) in &kids {
+            if active(cond) {
+                a *= ka;
+                b *= kb;
+            }
+        }
+        (a, b)
+    };
+    let mut total = (BigUint::from(0u32), BigUint::from(0u32));
+    match &g.labels.get(l).domain {
+        Domain::Inputs { n, k } => {
+            if crate::ir::binomial(*n as u64, *k as u64).is_none_or(|s| s > SUBSET_LIMIT) {
+                return None;
+            }
+            for subset in subsets(*n, *k) {
+                let (a, b) = product(&|c: &Cond| match c {
+                    Cond::Picks(s) => s.iter().any(|i| subset.contains(i)),
+                    Cond::Values(_) => false,
+                });
+                total.0 += a;
+                total.1 += b;
+            }
+        }
+        d => {
+            for v in 0..d.size().unwrap_or(0) as usize {
+                let (a, b) = product(&|c: &Cond| match c {
+                    Cond::Values(s) => s.contains(&v),
+                    Cond::Picks(_) => false,
+                });
+                total.0 += a;
+                if !zero[l.0 as usize].contains(&v) {
+                    total.1 += b;
+                }
+            }
+        }
+    }
+    memo[l.0 as usize] = Some(total.clone());
+    Some(total)
+}
+
+/// Every `k`-element subset of `0..n`, in lexicographic order.
+fn subsets(n: usize, k: usize) -> Vec<Vec<usize>> {
+    let mut out = Vec::new();
+    let mut current = Vec::new();
+    fn go(start: usize, n: usize, k: usize, current: &mut Vec<usize>, out: &mut Vec<Vec<usize>>) {
+        if current.len() == k {
+            out.push(current.clone());
+            return;
+        }
+        for i in start..n {
+            current.push(i);
+            go(i + 1, n, k, current, out);
+            current.pop();
+        }
+    }
+    go(0, n, k, &mut current, &mut out);
+    out
+}
