@@ -209,6 +209,100 @@ struct Elab<'p> {
     /// Whether to record types, and of which file's expressions (`Some(None)`: all).
     record: Option<Option<FileId>>,
     types: Vec<TypeAt>,
+    /// Operator applications that succeeded, by a hash of their [`OpKey`] (see [`Elab::call`]).
+    applied: HashMap<u64, Vec<(OpKey, Applied)>>,
+}
+
+/// An operator and the arguments given to it, tensors by shape and scalars by value: what an
+/// operator application's output shape, `require` checks and cost formulas depend on.
+#[derive(PartialEq)]
+struct OpKey {
+    op: ItemRef,
+    args: Vec<Option<ArgKey>>,
+}
+
+#[derive(PartialEq)]
+enum ArgKey {
+    Tensor(Shape),
+    Scalar(Sym),
+}
+
+/// What a successful operator application produced, apart from its tensor inputs.
+struct Applied {
+    attrs: Vec<(String, Sym)>,
+    shape: Shape,
+    params: Sym,
+    flops: Sym,
+}
+
+impl OpKey {
+    /// The key of `op` applied to `given`; `None` when an argument is neither a tensor nor a
+    /// scalar.
+    fn new(op: ItemRef, given: &[Option<(Value, Span)>], shape: impl Fn(NodeId) -> Shape) -> Option<OpKey> {
+        let mut args = Vec::with_capacity(given.len());
+        for g in given {
+            args.push(match g {
+                None => None,
+                Some((Value::Tensor(n), _)) => Some(ArgKey::Tensor(shape(*n))),
+                Some((Value::Scalar(s), _)) => Some(ArgKey::Scalar(s.clone())),
+                Some(_) => return None,
+            });
+        }
+        Some(OpKey { op, args })
+    }
+
+    fn hash(&self) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        self.op.hash(&mut h);
+        for a in &self.args {
+            match a {
+                None => 0u8.hash(&mut h),
+                Some(ArgKey::Tensor(shape)) => {
+                    1u8.hash(&mut h);
+                    shape.len().hash(&mut h);
+                    shape.iter().for_each(|d| hash_sym(d, &mut h));
+                }
+                Some(ArgKey::Scalar(s)) => {
+                    2u8.hash(&mut h);
+                    hash_sym(s, &mut h);
+                }
+            }
+        }
+        h.finish()
+    }
+}
+
+fn hash_sym(s: &Sym, h: &mut impl std::hash::Hasher) {
+    use std::hash::Hash;
+    std::mem::discriminant(s).hash(h);
+    match s {
+        Sym::Const(c) => {
+            std::mem::discriminant(c).hash(h);
+            match c {
+                Const::Int(i) => i.hash(h),
+                Const::Float(x) => x.to_bits().hash(h),
+                Const::Bool(b) => b.hash(h),
+                Const::Str(t) => t.hash(h),
+            }
+        }
+        Sym::Label(l) => l.hash(h),
+        Sym::Var(v) => v.hash(h),
+        Sym::Unary(op, x) => {
+            std::mem::discriminant(op).hash(h);
+            hash_sym(x, h);
+        }
+        Sym::Binary(op, a, b) => {
+            std::mem::discriminant(op).hash(h);
+            hash_sym(a, h);
+            hash_sym(b, h);
+        }
+        Sym::If(c, a, b) => {
+            hash_sym(c, h);
+            hash_sym(a, h);
+            hash_sym(b, h);
+        }
+    }
 }
 
 type Assignment = Vec<(LabelId, Const)>;
@@ -226,7 +320,12 @@ impl<'p> Elab<'p> {
             labels: LabelTable::default(),
             constraints: Vec::new(),
         };
-        Elab { program, graph, errors: Vec::new(), region: root, depth: 0, record: None, types: Vec::new() }
+        Elab { program, graph, errors: Vec::new(), region: root, depth: 0, record: None, types: Vec::new(), applied: HashMap::new() }
+    }
+
+    /// Whether the types of expressions written in `file` are recorded.
+    fn records(&self, file: FileId) -> bool {
+        self.record.is_some_and(|only| only.is_none_or(|only| only == file))
     }
 
     fn err(&mut self, error: TypeError) -> Value {
@@ -743,6 +842,36 @@ impl<'p> Elab<'p> {
         }
         let callee_module = r.module;
         let callee_file = self.program.modules[callee_module].file;
+        // An operator applied to arguments it succeeded on before (same shapes, same scalars)
+        // gives the same output shape and costs: reuse them, unless the types of the
+        // operator's own expressions are being recorded.
+        let mut key = None;
+        if matches!(item, Item::Op(_)) && !self.records(callee_file) {
+            key = OpKey::new(r, &given, |n| self.shape(n).clone()).map(|k| {
+                let h = k.hash();
+                (k, h)
+            });
+            if let Some((k, h)) = &key {
+                if let Some((_, a)) = self.applied.get(h).and_then(|v| v.iter().find(|(x, _)| x == k)) {
+                    let inputs = given.iter().filter_map(|g| match g {
+                        Some((Value::Tensor(n), _)) => Some(*n),
+                        _ => None,
+                    });
+                    let kind = NodeKind::Op {
+                        op: callee.name.clone(),
+                        inputs: inputs.collect(),
+                        attrs: a.attrs.clone(),
+                        params: a.params.clone(),
+                        flops: a.flops.clone(),
+                    };
+                    let shape = a.shape.clone();
+                    let n = self.node(kind, shape, self.loc(f, span));
+                    return Value::Tensor(n);
+                }
+            }
+        }
+        let before = (self.errors.len(), self.graph.nodes.len(), self.graph.labels.len(), self.graph.regions.len());
+        let given_tensors = given.iter().filter(|g| matches!(g, Some((Value::Tensor(_), _)))).count();
         // Blocks open a new level of derived labels; operators have no choices inside.
         let segment = match (item, call_label) {
             (Item::Block(_), Some(l)) => l.value.clone(),
@@ -793,7 +922,23 @@ impl<'p> Elab<'p> {
         }
         self.depth += usize::from(is_block);
         let result = match item {
-            Item::Op(o) => self.apply_op(&mut inner, o, inputs, attrs, self.loc(f, span)),
+            Item::Op(o) => {
+                let n_inputs = inputs.len();
+                let v = self.apply_op(&mut inner, o, inputs, attrs, self.loc(f, span));
+                // Remembered only when it made one node and nothing else (no error, no label,
+                // no region) and every tensor input was an argument.
+                let after = (self.errors.len(), self.graph.nodes.len(), self.graph.labels.len(), self.graph.regions.len());
+                if let (Some((k, h)), Value::Tensor(n)) = (key, &v) {
+                    if after == (before.0, before.1 + 1, before.2, before.3) && n_inputs == given_tensors {
+                        let node = self.graph.nodes.get(*n);
+                        if let NodeKind::Op { attrs, params, flops, .. } = &node.kind {
+                            let a = Applied { attrs: attrs.clone(), shape: node.shape.clone(), params: params.clone(), flops: flops.clone() };
+                            self.applied.entry(h).or_default().push((k, a));
+                        }
+                    }
+                }
+                v
+            }
             Item::Block(b) => {
                 // The return type is read in the signature's scope (see `network`).
                 let signature = inner.scopes.clone();
@@ -988,7 +1133,7 @@ impl<'p> Elab<'p> {
 
     fn expr(&mut self, f: &mut Frame<'p>, e: &'p Expr, hint: Option<&str>) -> Value {
         let v = self.expr_inner(f, e, hint);
-        if self.record.is_some_and(|file| file.is_none_or(|file| file == f.file)) {
+        if self.records(f.file) {
             let ty = match &v {
                 Value::Tensor(n) => Some(format!("Tensor{}", self.show_shape(self.shape(*n)))),
                 Value::Scalar(s) => {
@@ -1491,5 +1636,35 @@ impl<'p> Elab<'p> {
                 Value::Tensor(node)
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Reusing operator applications changes nothing: the graphs are those of an elaboration
+    /// that records every type (which reuses none), node for node.
+    #[test]
+    fn reused_operator_applications_give_the_same_graphs() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut checked = 0;
+        for file in ["examples/mnist.nas", "stdlib/spaces/darts.nas", "stdlib/spaces/enas.nas", "stdlib/spaces/nasbench201.nas"] {
+            let path = root.join(file);
+            if !path.is_file() {
+                continue;
+            }
+            let (program, errors) = crate::resolve::load_path(&path).expect("readable");
+            assert!(errors.is_empty(), "{file}: {errors:?}");
+            let (plain, e1) = check_program(&program);
+            let (recorded, e2, _) = check_program_with_types(&program);
+            assert!(e1.is_empty() && e2.is_empty(), "{file}");
+            assert_eq!(plain.len(), recorded.len(), "{file}");
+            for (a, b) in plain.iter().zip(&recorded) {
+                assert_eq!(serde_json::to_string(a).unwrap(), serde_json::to_string(b).unwrap(), "{file}");
+            }
+            checked += 1;
+        }
+        assert!(checked >= 2);
     }
 }
