@@ -10,17 +10,17 @@
 //! change to the read of the `publishDiagnostics` for that version:
 //! - `clean`: an edit that keeps the space well typed (a comment changes), so the whole
 //!   pipeline runs: parse (the server's parse cache reparses only the items whose text
-//!   changed), resolve with the standard library, elaborate every network; the server
-//!   publishes, then records the types hover shows;
+//!   changed), resolve with the standard library, elaborate every network (the types hover
+//!   shows are recorded later, by the first hover);
 //! - `error`: an edit that introduces an unknown keyword argument (resolution reports it;
 //!   the type stage does not run), alternating with the fix.
 //!
 //! It also times a `hover` sent right after each clean change's diagnostics (the server first
-//! finishes the constraint facts and the hover types, which it computes after publishing), and
-//! the in-process cost of one check from scratch ([`nasc::lsp::analysis::Analysis::new`]) and
-//! of one check after a one-line change with a warm parse cache
-//! ([`nasc::lsp::analysis::Analysis::with_cache`], what the server runs). `NASC_BENCH_DUMP=path` writes the
-//! space. The figures are recorded in docs/benchmarks.md.
+//! finishes the constraint facts, which it computes after publishing, then records the types
+//! of the document's expressions), and the in-process cost of one check from scratch
+//! ([`nasc::lsp::analysis::Analysis::new`]) and of one check after a one-line change with a
+//! warm parse cache ([`nasc::lsp::analysis::Analysis::with_cache`], what the server runs).
+//! `NASC_BENCH_DUMP=path` writes the space. The figures are recorded in docs/benchmarks.md.
 
 use serde_json::{json, Value};
 use std::fmt::Write as _;

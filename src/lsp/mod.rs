@@ -6,8 +6,8 @@
 //! resolve with the standard library and neighbouring files, then the type stage when
 //! resolution is clean), so the editor shows exactly the diagnostics `nasc check` prints. Only
 //! the items a change touches are parsed again (each document keeps a
-//! [`crate::syntax::parser::ParseCache`]), and the types hover shows are recorded after the
-//! diagnostics are published, when no message is waiting (or when first asked for). Features: diagnostics, hover (types and shapes, choices'
+//! [`crate::syntax::parser::ParseCache`]), and the types hover shows are recorded by the
+//! first hover after a change, not before the diagnostics are published. Features: diagnostics, hover (types and shapes, choices'
 //! labels and domains, signatures and doc comments), go to definition, document symbols,
 //! semantic tokens and completion. `editors/vscode/` is a client for VS Code.
 //!
@@ -308,12 +308,8 @@ impl Server<'_> {
                 self.publish(k, &uri, Some(version), all);
             }
         }
-        // The types hover shows, likewise (a hover that comes first records them itself).
-        if self.idle() {
-            if let Some(a) = self.docs.get(k).and_then(|d| d.analysis.as_ref()) {
-                let _ = catch_unwind(AssertUnwindSafe(|| a.types().len()));
-            }
-        }
+        // The types hover shows are recorded by the first hover that needs them, not here:
+        // recording them when idle delayed the diagnostics of a change typed meanwhile.
     }
 
     /// Whether no message is waiting (one that is, is kept for the main loop).
