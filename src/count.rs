@@ -69,6 +69,9 @@ struct Counter<'g> {
 
 impl Counter<'_> {
     fn size(&self, l: LabelId) -> usize {
+        if self.pseudo(l) {
+            return 2; // the two branches of an `if`
+        }
         self.g.labels.get(l).domain.size().unwrap_or(0) as usize
     }
 
@@ -100,11 +103,28 @@ impl Counter<'_> {
     /// choice of `k` of `n` candidates to pick one of more than `n - k` of them (pigeonhole: a
     /// DARTS node that picks 2 of its 2 candidates picks both).
     fn always(&self, l: LabelId, c: &Cond) -> bool {
+        if self.pseudo(l) {
+            return matches!(c, Cond::Values(v) if v.len() == 2);
+        }
         match (c, &self.g.labels.get(l).domain) {
             (Cond::Values(v), _) => v.len() == self.size(l),
             (Cond::Picks(s), Domain::Inputs { n, k }) => s.len() + k > *n,
             (Cond::Picks(_), _) => false,
         }
+    }
+
+    /// Whether `l` stands for the condition of an `if` on several labels (see
+    /// [`Counter::select_key`]) rather than for a label.
+    fn pseudo(&self, l: LabelId) -> bool {
+        l.0 as usize >= self.g.labels.len()
+    }
+
+    /// The key of the condition of the `if` node `node`, when it depends on several labels: a
+    /// pseudo-label with two values (0: false, 1: true) after the real labels. Both branches
+    /// together run exactly when the `if` runs, so a node that both branches read keeps an
+    /// exact gate; a label whose gate keeps such a key cannot be counted.
+    fn select_key(&self, node: usize) -> LabelId {
+        LabelId((self.g.labels.len() + node) as u32)
     }
 
     /// Whether `a` holds whenever `b` does (for one label).
@@ -126,42 +146,44 @@ impl Counter<'_> {
             if items.len() <= 1 {
                 return items.pop().unwrap_or_default();
             }
+            // Merges first (gates that differ in one label's condition), so that an
+            // approximate gate does not swallow exact ones that together make it exact.
             let mut changed = false;
-            'pairs: for i in 0..items.len() {
-                for j in 0..items.len() {
-                    if i == j {
+            'merge: for i in 0..items.len() {
+                for j in i + 1..items.len() {
+                    let (a, b) = (&items[i].0, &items[j].0);
+                    if a.len() != b.len() || !a.keys().eq(b.keys()) {
                         continue;
                     }
-                    // j's true set lies inside i's gate: drop j (keeping i exact if either
-                    // is, when the two gates are the same).
-                    if implies(&items[i].0, &items[j].0) {
-                        if items[i].0 == items[j].0 {
-                            items[i].1 = items[i].1 && items[j].1;
-                        }
-                        items.remove(j);
-                        changed = true;
-                        break 'pairs;
-                    }
-                    let (a, b) = (&items[i].0, &items[j].0);
-                    if a.len() == b.len() && a.keys().eq(b.keys()) {
-                        let differing: Vec<LabelId> = a.keys().filter(|l| a[l] != b[l]).copied().collect();
-                        if let [l] = differing[..] {
-                            let merged = match (&a[&l], &b[&l]) {
-                                (Cond::Values(x), Cond::Values(y)) => Some(Cond::Values(x.union(y).copied().collect())),
-                                (Cond::Picks(x), Cond::Picks(y)) => Some(Cond::Picks(x.union(y).copied().collect())),
-                                _ => None,
-                            };
-                            if let Some(m) = merged {
-                                let mut out = a.clone();
-                                out.remove(&l);
-                                let _always_exact = self.insert(&mut out, l, m);
-                                let approx = items[i].1 || items[j].1;
-                                let (hi, lo) = (i.max(j), i.min(j));
-                                items.remove(hi);
-                                items[lo] = (out, approx);
-                                changed = true;
-                                break 'pairs;
+                    let differing: Vec<LabelId> = a.keys().filter(|l| a[l] != b[l]).copied().collect();
+                    let [l] = differing[..] else { continue };
+                    let merged = match (&a[&l], &b[&l]) {
+                        (Cond::Values(x), Cond::Values(y)) => Cond::Values(x.union(y).copied().collect()),
+                        (Cond::Picks(x), Cond::Picks(y)) => Cond::Picks(x.union(y).copied().collect()),
+                        _ => continue,
+                    };
+                    let mut out = a.clone();
+                    out.remove(&l);
+                    let _always_exact = self.insert(&mut out, l, merged);
+                    let approx = items[i].1 || items[j].1;
+                    items.remove(j);
+                    items[i] = (out, approx);
+                    changed = true;
+                    break 'merge;
+                }
+            }
+            if !changed {
+                'implied: for i in 0..items.len() {
+                    for j in 0..items.len() {
+                        // j's true set lies inside i's gate: drop j (keeping i exact if either
+                        // is, when the two gates are the same).
+                        if i != j && implies(&items[i].0, &items[j].0) {
+                            if items[i].0 == items[j].0 {
+                                items[i].1 = items[i].1 && items[j].1;
                             }
+                            items.remove(j);
+                            changed = true;
+                            break 'implied;
                         }
                     }
                 }
@@ -234,7 +256,7 @@ pub fn count_networks(g: &Graph) -> Option<NetworkCount> {
                     let mut e = gate.clone();
                     let ok = match c.branch(cond, taken) {
                         Some((l, allowed)) => c.insert(&mut e, l, Cond::Values(allowed)),
-                        None => false,
+                        None => c.insert(&mut e, c.select_key(h.index()), Cond::Values(BTreeSet::from([usize::from(taken)]))),
                     };
                     edges.push((i.index(), (e, approx || !ok)));
                 }
@@ -278,6 +300,9 @@ pub fn count_networks(g: &Graph) -> Option<NetworkCount> {
         if gate.is_empty() {
             roots.push(l);
             continue;
+        }
+        if gate.keys().any(|k| c.pseudo(*k)) {
+            return None;
         }
         let parent = gate.iter().find(|(p, _)| {
             let mut rest = gate.clone();

@@ -191,7 +191,10 @@ fn enas_macro_has_the_papers_6_to_the_12_times_2_to_the_66_architectures() {
     let skips = g.labels.labels.iter().filter(|l| l.name.contains("/skip[")).count();
     assert_eq!((ops, skips), (12, 66));
     let expected = num_bigint::BigUint::from(6u32).pow(12) * num_bigint::BigUint::from(2u32).pow(66);
-    assert_eq!(facts(&g).architectures, expected);
+    let f = facts(&g);
+    assert_eq!(f.architectures, expected);
+    // Every label is used by every architecture: as many distinct networks as assignments.
+    assert_eq!(f.networks.as_ref(), Some(&expected));
     assert!(expected.to_string().starts_with("16"), "about 1.6 x 10^29: {expected}");
     assert_eq!(expected.to_string().len(), 30);
 }
@@ -210,7 +213,9 @@ fn shufflenet_spos_has_20_choice_blocks_of_4_units() {
     for l in &g.labels.labels {
         assert_eq!(l.domain.describe(), "{shufflenet_3x3, shufflenet_5x5, shufflenet_7x7, xception_3x3}", "{}", l.name);
     }
-    assert_eq!(facts(&g).architectures, num_bigint::BigUint::from(4u32).pow(20));
+    let f = facts(&g);
+    assert_eq!(f.architectures, num_bigint::BigUint::from(4u32).pow(20));
+    assert_eq!(f.networks, Some(f.architectures.clone()), "every label used by every architecture");
     // Every unit keeps the stage's channels: the all-3x3 and the all-Xception networks build
     // and cost, Xception (three depthwise-separable layers) being the larger.
     let all = |unit: &str| {
@@ -241,7 +246,11 @@ fn proxylessnas_chooses_kernel_and_expansion_and_may_skip_all_but_the_first_bloc
     expected.sort();
     assert_eq!(label_names(&g), expected);
     let count = num_bigint::BigUint::from(6u32).pow(6) * num_bigint::BigUint::from(7u32).pow(15);
-    assert_eq!(facts(&g).architectures, count);
+    let f = facts(&g);
+    assert_eq!(f.architectures, count);
+    assert_eq!(f.networks, Some(count), "every label used by every architecture");
+    // With no block skipped: 6^21.
+    assert_eq!(f.without_zero, Some(num_bigint::BigUint::from(6u32).pow(21)));
     // Skipping a block (zero) leaves fewer parameters than its smallest candidate.
     let with = |op: &str| {
         let mut m = serde_json::Map::new();
@@ -263,7 +272,9 @@ fn mobilenetv3_space_holds_mobilenetv3_large_with_its_published_size() {
     assert!(names.contains(&"width".to_string()));
     // 5 widths x (3 kernels x 8 expansion ratios x SE or not) per block, 15 blocks.
     let count = num_bigint::BigUint::from(5u32) * num_bigint::BigUint::from(48u32).pow(15);
-    assert_eq!(facts(&g).architectures, count);
+    let f = facts(&g);
+    assert_eq!(f.architectures, count);
+    assert_eq!(f.networks, Some(count), "every label used by every architecture");
     // The paper (Howard et al. 2019, table 3): MobileNetV3-Large 1.0, 5.4M parameters, 219M
     // multiply-adds. torchvision's `mobilenet_v3_large` has exactly 5,483,032 parameters.
     let a = arch_file(&g, "examples/archs/mobilenetv3_large.json");

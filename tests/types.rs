@@ -364,6 +364,16 @@ fn structural_network_counts_match_enumeration() {
                 return linear(global_avg_pool(y + x), out: 10)
             }",
         ),
+        (
+            "an `if` on two labels, both branches reading the same input",
+            "network T(x: Tensor[n, 4, 8, 8]) -> Tensor[n, 10] {
+                let a = choice a [1, 2]
+                let b = choice b [1, 2, 3]
+                let h = conv2d(x, out: 4, kernel: choice k [1, 3])
+                let y = if a == b then relu(h) else h
+                return linear(global_avg_pool(y), out: 10)
+            }",
+        ),
     ];
     for (what, text) in spaces {
         let g = &graphs_of("count.nas", text)[0];
