@@ -3,9 +3,10 @@
 //! met.
 //!
 //! Where the space has at most [`EXACT_LIMIT`] architectures every one is costed, so the
-//! ranges are exact; otherwise they are sound bounds: the minimum counts only operators that
-//! run in every architecture (at their cheapest), the maximum takes, at every layer choice,
-//! the costliest alternative.
+//! ranges are exact; otherwise they are sound bounds: the minimum counts the operators that
+//! run in every architecture (at their cheapest) and, at every layer choice that always runs,
+//! the cheapest alternative's operators; the maximum takes, at every layer choice, the
+//! costliest alternative.
 
 use crate::arch::{cost, enumerate};
 use crate::ir::{Const, Domain, Graph, LabelId, Measure, NodeKind, RegionId, RegionKind, Sym};
@@ -194,8 +195,46 @@ fn bounds(g: &Graph) -> (Range, Range) {
         })
         .collect();
     let always = must_live(g);
-    let min_p = (0..n).filter(|i| always[*i]).map(|i| ranges[i].0 .0).fold(0u64, u64::saturating_add);
-    let min_f = (0..n).filter(|i| always[*i]).map(|i| ranges[i].1 .0).fold(0u64, u64::saturating_add);
+    let mut min_p = (0..n).filter(|i| always[*i]).map(|i| ranges[i].0 .0).fold(0u64, u64::saturating_add);
+    let mut min_f = (0..n).filter(|i| always[*i]).map(|i| ranges[i].1 .0).fold(0u64, u64::saturating_add);
+    // Every layer choice that always runs runs one of its alternatives, and with it every
+    // operator its output is computed from through operators alone: add the cheapest
+    // alternative's. An operator is counted at most once over the whole bound (`counted`), so
+    // the sum stays below the cost of every architecture.
+    let mut counted = always.clone();
+    for (h, node) in g.nodes.iter() {
+        let NodeKind::LayerChoice { alternatives, .. } = &node.kind else { continue };
+        if !always[h.index()] {
+            continue;
+        }
+        let mut cheapest: Option<(u64, u64)> = None;
+        let mut reached: Vec<usize> = Vec::new();
+        for a in alternatives {
+            let mut cost = (0u64, 0u64);
+            let mut seen: Vec<usize> = Vec::new();
+            let mut stack = vec![*a];
+            while let Some(x) = stack.pop() {
+                let i = x.index();
+                if counted[i] || seen.contains(&i) {
+                    continue;
+                }
+                seen.push(i);
+                if let NodeKind::Op { inputs, .. } = &g.nodes.get(x).kind {
+                    cost = (cost.0.saturating_add(ranges[i].0 .0), cost.1.saturating_add(ranges[i].1 .0));
+                    stack.extend(inputs.iter().copied());
+                }
+            }
+            cheapest = Some(cheapest.map_or(cost, |c| (c.0.min(cost.0), c.1.min(cost.1))));
+            reached.extend(seen);
+        }
+        if let Some((p, f)) = cheapest {
+            min_p = min_p.saturating_add(p);
+            min_f = min_f.saturating_add(f);
+        }
+        for i in reached {
+            counted[i] = true;
+        }
+    }
     // Upper bound: per region, its own operators plus, for each layer choice region group, the
     // costliest alternative.
     let nr = g.regions.len();

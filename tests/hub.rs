@@ -329,3 +329,30 @@ fn random_architectures_of_every_hub_space_build_with_the_parameters_the_ir_coun
     }
     assert!(built >= 14, "{built} networks built");
 }
+
+/// The parameter and multiply-add bounds `nasc check` prints for spaces too large to cost
+/// every architecture hold for random architectures of every hub space and example.
+#[test]
+fn random_architectures_cost_within_the_printed_bounds() {
+    use rand::SeedableRng;
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+    for path in [
+        "stdlib/spaces/darts.nas",
+        "stdlib/spaces/enas.nas",
+        "stdlib/spaces/shufflenet.nas",
+        "stdlib/spaces/proxylessnas.nas",
+        "stdlib/spaces/mobilenetv3.nas",
+        "examples/nested.nas",
+        "examples/darts_cell.nas",
+    ] {
+        for (name, g) in networks(path) {
+            let f = facts(&g);
+            for _ in 0..30 {
+                let a = Architecture::random(&g, &mut rng);
+                let (p, fl) = arch::cost(&g, &a).expect("costs");
+                assert!(f.params.min <= p && p <= f.params.max, "{path} {name}: {p} params outside {:?}", f.params);
+                assert!(f.flops.min <= fl && fl <= f.flops.max, "{path} {name}: {fl} multiply-adds outside {:?}", f.flops);
+            }
+        }
+    }
+}
