@@ -92,7 +92,9 @@ fn bench(c: &mut Criterion) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut group = c.benchmark_group("check");
     group.sample_size(10).measurement_time(Duration::from_secs(5)).warm_up_time(Duration::from_secs(1));
-    for file in ["examples/mnist.nas", "stdlib/spaces/darts.nas"] {
+    for file in
+        ["examples/mnist.nas", "stdlib/spaces/darts.nas", "stdlib/spaces/shufflenet.nas", "stdlib/spaces/proxylessnas.nas", "stdlib/spaces/mobilenetv3.nas"]
+    {
         let path = root.join(file);
         let (program, errors) = load_path(&path).expect("readable");
         assert!(errors.is_empty(), "{file}: {errors:?}");

@@ -356,3 +356,26 @@ fn random_architectures_cost_within_the_printed_bounds() {
         }
     }
 }
+
+/// An imported space keeps its own labels with `label ""` on the call, so its architecture
+/// files apply; without it, its labels are under the call's name.
+#[test]
+fn an_imported_space_called_with_an_empty_label_keeps_its_labels() {
+    let dir = std::env::temp_dir().join(format!("nasc-hub-import-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let file = dir.join("mb.nas");
+    let text = |label: &str| {
+        format!(
+            "import std.spaces.mobilenetv3.{{MobileNetV3Space}}\n\nnetwork MobileNetCifar(x: Tensor[n, 3, 32, 32]) -> Tensor[n, 10] {{\n    return MobileNetV3Space(x: x, resolution: 32, classes: 10){label}\n}}\n"
+        )
+    };
+    std::fs::write(&file, text(" label \"\"")).expect("written");
+    let g = network(file.to_str().expect("utf-8 path"), "MobileNetCifar");
+    assert!(g.labels.labels.iter().any(|l| l.name == "width"));
+    let a = arch_file(&g, "examples/archs/mobilenetv3_large.json");
+    assert!(arch::cost(&g, &a).expect("costs").0 > 4_000_000);
+    std::fs::write(&file, text("")).expect("written");
+    let g = network(file.to_str().expect("utf-8 path"), "MobileNetCifar");
+    assert!(g.labels.labels.iter().all(|l| l.name.starts_with("MobileNetV3Space/")), "{:?}", g.labels.labels.first().map(|l| &l.name));
+    std::fs::remove_dir_all(&dir).ok();
+}

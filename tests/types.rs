@@ -395,3 +395,26 @@ fn structural_network_counts_match_enumeration() {
         assert_eq!(f.networks, f.distinct.map(Into::into), "{path}");
     }
 }
+
+/// Dimensions and operator attributes that depend on a few labels are kept small: a spatial
+/// size that a kernel choice with "same" padding cannot change is a constant, and a channel
+/// count rounded by `make_divisible` over a width choice is a table of its values.
+#[test]
+fn dimensions_over_small_label_domains_are_normalised() {
+    let g = &graphs_of(
+        "norm.nas",
+        "import std.blocks.{make_divisible}
+        network T(x: Tensor[n, 3, 9, 9]) -> Tensor[n, 10] {
+            let width = choice width [50, 75, 100]
+            let k = choice k [3, 5, 7]
+            let h = conv2d(x, out: make_divisible(24 * width / 100), kernel: k, padding: k / 2)
+            return linear(global_avg_pool(h), out: 10)
+        }",
+    )[0];
+    let conv = g.nodes.iter().map(|(_, n)| n).find(|n| matches!(&n.kind, NodeKind::Op { op, .. } if op == "conv2d")).expect("a conv2d");
+    // 24 * width / 100 is 12, 18, 24: rounded to multiples of 8, 16, 24, 24.
+    assert_eq!(g.shape_text(&conv.shape), "[n, if width == 50 then 16 else 24, 9, 9]");
+    let NodeKind::Op { attrs, .. } = &conv.kind else { unreachable!() };
+    let out = &attrs.iter().find(|(name, _)| name == "out").expect("out").1;
+    assert_eq!(g.shape_text(std::slice::from_ref(out)), "[if width == 50 then 16 else 24]");
+}

@@ -420,11 +420,13 @@ impl<'p> Elab<'p> {
 
     /// A dimension in a smaller form with the same value under every architecture: a constant
     /// when it takes one value under every combination of its labels (`(h + 2 * (k / 2) - k) /
-    /// 1 + 1` is `h` for odd kernel sizes `k`), or, when it depends on one label, a chain
-    /// `if l == v1 then d1 else ...` instead of a nested expression. Without this, spatial
-    /// sizes after a searched kernel size carry every earlier block's kernel label, and checks
-    /// enumerate all their combinations. Left as it is when it has free symbols, evaluation
-    /// fails, or its labels have more than [`Elab::NORMALIZE_LIMIT`] combinations.
+    /// 1 + 1` is `h` for odd kernel sizes `k`); without this, spatial sizes after a searched
+    /// kernel size carry every earlier block's kernel label, and checks enumerate all their
+    /// combinations. Otherwise, when smaller, a table of nested
+    /// `if l == v then ... else ...` over its labels (a width choice's channel counts after
+    /// `make_divisible` are a table of five entries, not a nested expression). Left as it is
+    /// when it has free symbols, evaluation fails, or its labels have more than
+    /// [`Elab::NORMALIZE_LIMIT`] combinations.
     fn normalize(&self, s: Sym) -> Sym {
         if matches!(s, Sym::Const(_) | Sym::Label(_)) || !s.vars().is_empty() {
             return s;
@@ -449,20 +451,12 @@ impl<'p> Elab<'p> {
         if values.iter().all(|v| *v == values[0]) {
             return Sym::Const(values[0].clone());
         }
-        if labels.len() == 1 {
-            // `search` enumerates the single label's values in domain order.
-            let l = labels[0];
-            let mut chain = Sym::Const(values[values.len() - 1].clone());
-            for (v, out) in domains[0].iter().zip(&values).rev().skip(1) {
-                let test = Sym::binary(BinOp::Eq, Sym::Label(l), Sym::Const(v.clone()));
-                match test.and_then(|t| Sym::cond(t, Sym::Const(out.clone()), chain.clone())) {
-                    Ok(c) => chain = c,
-                    Err(_) => return s,
-                }
-            }
-            return chain;
+        // A table of `if l == v then ... else ...` over the labels, when that is smaller.
+        let sizes: Vec<usize> = domains.iter().map(Vec::len).collect();
+        match table(&labels, &domains, &sizes, &values, labels.len(), 0) {
+            Some(t) if sym_size(&t) < sym_size(&s) => t,
+            _ => s,
         }
-        s
     }
 
     fn compare(&self, a: &Sym, b: &Sym) -> Verdict {
@@ -885,7 +879,9 @@ impl<'p> Elab<'p> {
             module: callee_module,
             file: callee_file,
             scopes: vec![Vec::new()],
-            prefix: format!("{segment}/"),
+            // `label ""` on a call keeps the labels inside as they are (no prefix): an imported
+            // space's labels stay those of its own architecture files.
+            prefix: if segment.is_empty() { String::new() } else { format!("{segment}/") },
             loops: Vec::new(),
             used: HashMap::new(),
             tied: f.tied || call_label.is_some(),
@@ -904,6 +900,12 @@ impl<'p> Elab<'p> {
             if matches!(value, Value::Poison) {
                 return Value::Poison;
             }
+            // An operator's scalar arguments become its node's attributes: in their smaller
+            // form (channel counts rounded by `make_divisible` over a width choice).
+            let value = match (item, value) {
+                (Item::Op(_), Value::Scalar(s)) => Value::Scalar(self.normalize(s)),
+                (_, v) => v,
+            };
             let what = What::Arg { param: &p.name.name, callee: &callee.name };
             // Mismatches are reported at the argument (in the caller's file).
             let saved = inner.file;
@@ -1637,6 +1639,34 @@ impl<'p> Elab<'p> {
             }
         }
     }
+}
+
+/// The number of nodes of a symbolic value.
+fn sym_size(s: &Sym) -> usize {
+    match s {
+        Sym::Const(_) | Sym::Label(_) | Sym::Var(_) => 1,
+        Sym::Unary(_, x) => 1 + sym_size(x),
+        Sym::Binary(_, a, b) => 1 + sym_size(a) + sym_size(b),
+        Sym::If(c, a, b) => 1 + sym_size(c) + sym_size(a) + sym_size(b),
+    }
+}
+
+/// `values` (one per combination of `labels`, the first label varying fastest, as
+/// `Elab::search` enumerates them) as nested `if label == value then ... else ...` over the
+/// first `level` labels; `offset` is the index of the combination of the labels after them.
+fn table(labels: &[LabelId], domains: &[Vec<Const>], sizes: &[usize], values: &[Const], level: usize, offset: usize) -> Option<Sym> {
+    if level == 0 {
+        return values.get(offset).cloned().map(Sym::Const);
+    }
+    let l = level - 1;
+    let stride: usize = sizes[..l].iter().product();
+    let mut chain = table(labels, domains, sizes, values, l, offset + (sizes[l] - 1) * stride)?;
+    for (k, v) in domains[l].iter().enumerate().rev().skip(1) {
+        let here = table(labels, domains, sizes, values, l, offset + k * stride)?;
+        let test = Sym::binary(BinOp::Eq, Sym::Label(labels[l]), Sym::Const(v.clone())).ok()?;
+        chain = Sym::cond(test, here, chain).ok()?;
+    }
+    Some(chain)
 }
 
 #[cfg(test)]

@@ -428,7 +428,7 @@ pub fn space_summary(g: &crate::ir::Graph, f: &crate::facts::Facts) -> String {
     }
     if let (Some(n), Some(z)) = (&f.networks, &f.without_zero) {
         if z != n {
-            let _ = writeln!(out, "  without `zero` alternatives: {} distinct networks (as DARTS counts genotypes, which never keep `none`)", thousands(z));
+            let _ = writeln!(out, "  without `zero` alternatives: {} distinct networks", thousands(z));
         }
     }
     let how = |r: &crate::facts::Range| if r.exact { "exact, every architecture costed" } else { "bounds: the space is too large to cost every architecture" };

@@ -30,8 +30,8 @@ block spos_choice_block(x: Tensor[n, c, h, w], out: int, stride: int = 1)
 /// 640 channels (4, 4, 8 and 4 blocks; the first block of each stage has stride 2); a 1x1
 /// convolution to 1024 channels with batch norm and ReLU; global average pooling, dropout 0.1
 /// and a linear classifier without bias. ImageNet's 224x224 inputs end at 7x7 before the
-/// pooling; the input's height and width must be at least 32 (each of the five stride-2 steps
-/// halves them, rounding up).
+/// pooling; smaller inputs work too (each of the five stride-2 steps halves the height and
+/// width, rounding up: 32x32 ends at 1x1).
 network ShuffleNetSpos(
     /// Input channels (RGB).
     in_channels: int = 3,
