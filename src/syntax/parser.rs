@@ -428,9 +428,13 @@ struct Builder {
 }
 
 impl Builder {
+    /// The node's bytes, without the whitespace pest's implicit `WHITESPACE` leaves at the end
+    /// of a rule whose last part is optional (a call's span would otherwise run on to the next
+    /// line, and diagnostics underline it).
     fn span(&self, p: &Pair<'_, Rule>) -> Span {
         let s = p.as_span();
-        Span::new(s.start() + self.offset, s.end() + self.offset)
+        let kept = s.as_str().trim_end_matches([' ', '\t', '\r', '\n']).len();
+        Span::new(s.start() + self.offset, s.start() + kept + self.offset)
     }
 
     fn ident(&self, p: Pair<'_, Rule>) -> Ident {
