@@ -76,7 +76,8 @@ block mbv3_block(
 /// The ShuffleNetV2 unit of Single Path One-Shot (Guo et al. 2020; `Shufflenet` and
 /// `Shuffle_Xception` in the reference code, NNI's `ShuffleNetBlock`), `out` channels.
 ///
-/// At stride 1 (`out == c`, `c` even) the input's channels are shuffled and split in one step:
+/// At stride 1 (`out == c`, `c` even; otherwise the output's channels do not add up to `out`,
+/// an error) the input's channels are shuffled and split in one step:
 /// the even channels pass through unchanged, the odd ones go through the main branch. At
 /// stride 2 both branches read the whole input; the projection branch is a depthwise
 /// `kernel` x `kernel` stride-2 convolution with batch norm, then a 1x1 convolution with batch
@@ -96,6 +97,9 @@ block shufflenet_unit(
 ) -> Tensor[n, out, (h - 1) / stride + 1, (w - 1) / stride + 1] {
     let mid = out / 2
     let inp = if stride == 1 then c / 2 else c
+    // At stride 1 the main branch makes half of `out`: with an odd or a different channel
+    // count the halves do not add up to `out`, and the return type says so.
+    let made = if stride == 1 then out / 2 else out - c
     let proj = if stride == 1
         then channel_slice(x, start: 0, count: inp, step: 2)
         else relu(batch_norm(conv2d(
@@ -109,12 +113,12 @@ block shufflenet_unit(
             let t = batch_norm(depthwise_conv2d(t, kernel: 3, padding: 1))
             let t = relu(batch_norm(conv2d(t, out: mid, kernel: 1)))
             let t = batch_norm(depthwise_conv2d(t, kernel: 3, padding: 1))
-            relu(batch_norm(conv2d(t, out: out - inp, kernel: 1)))
+            relu(batch_norm(conv2d(t, out: made, kernel: 1)))
         }
         else {
             let t = relu(batch_norm(conv2d(y, out: mid, kernel: 1)))
             let t = batch_norm(depthwise_conv2d(t, kernel: kernel, stride: stride, padding: kernel / 2))
-            relu(batch_norm(conv2d(t, out: out - inp, kernel: 1)))
+            relu(batch_norm(conv2d(t, out: made, kernel: 1)))
         }
     return concat(proj, y)
 }
