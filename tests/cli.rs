@@ -492,3 +492,24 @@ fn a_one_shot_search_without_a_validation_split_is_a_bad_command_line() {
     assert_eq!(code(&o), 2);
     assert!(stderr(&o).contains("option tournament"), "{}", stderr(&o));
 }
+
+/// An error inside an imported space (here: zero classes reach the classifier inside
+/// `std.spaces.shufflenet`) also points at the call in the file being checked.
+#[test]
+fn an_error_inside_an_imported_space_points_at_the_call_that_leads_there() {
+    let dir = std::env::temp_dir().join(format!("nasc-cli-called-from-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let file = dir.join("c0.nas");
+    std::fs::write(
+        &file,
+        "import std.spaces.shufflenet.{ShuffleNetSpos}\n\nnetwork N(x: Tensor[n, 3, 32, 32]) -> Tensor[n, 0] {\n    return ShuffleNetSpos(x: x, resolution: 32, classes: 0) label \"\"\n}\n",
+    )
+    .expect("written");
+    let o = nasc(&["check", file.to_str().expect("utf-8"), "--color", "never"]);
+    assert_eq!(code(&o), 1);
+    let err = stderr(&o);
+    assert!(err.contains("a linear layer needs at least one output feature"), "{err}");
+    assert!(err.contains("c0.nas:4:12"), "{err}");
+    assert!(err.contains("in this call"), "{err}");
+    std::fs::remove_dir_all(&dir).ok();
+}

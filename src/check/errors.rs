@@ -231,4 +231,7 @@ impl TypeError {
 pub struct TypeLocated {
     /// The error.
     pub error: TypeError,
+    /// The block calls the checker was inside when it found the error, outermost first (each
+    /// the place of the call).
+    pub calls: Vec<Loc>,
 }

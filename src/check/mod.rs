@@ -206,6 +206,8 @@ struct Elab<'p> {
     errors: Vec<TypeLocated>,
     region: RegionId,
     depth: usize,
+    /// The block calls being elaborated, outermost first (their places).
+    calls: Vec<Loc>,
     /// Whether to record types, and of which file's expressions (`Some(None)`: all).
     record: Option<Option<FileId>>,
     types: Vec<TypeAt>,
@@ -320,7 +322,7 @@ impl<'p> Elab<'p> {
             labels: LabelTable::default(),
             constraints: Vec::new(),
         };
-        Elab { program, graph, errors: Vec::new(), region: root, depth: 0, record: None, types: Vec::new(), applied: HashMap::new() }
+        Elab { program, graph, errors: Vec::new(), region: root, depth: 0, calls: Vec::new(), record: None, types: Vec::new(), applied: HashMap::new() }
     }
 
     /// Whether the types of expressions written in `file` are recorded.
@@ -329,7 +331,7 @@ impl<'p> Elab<'p> {
     }
 
     fn err(&mut self, error: TypeError) -> Value {
-        self.errors.push(TypeLocated { error });
+        self.errors.push(TypeLocated { error, calls: self.calls.clone() });
         Value::Poison
     }
 
@@ -944,6 +946,7 @@ impl<'p> Elab<'p> {
             Item::Block(b) => {
                 // The return type is read in the signature's scope (see `network`).
                 let signature = inner.scopes.clone();
+                self.calls.push(self.loc(f, span));
                 let ret = self.stmts(&mut inner, &b.body.stmts);
                 inner.scopes = signature;
                 match ret {
@@ -970,6 +973,9 @@ impl<'p> Elab<'p> {
             }
             Item::Import(_) => Value::Poison,
         };
+        if is_block {
+            self.calls.pop();
+        }
         self.depth -= usize::from(is_block);
         result
     }

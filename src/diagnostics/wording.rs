@@ -302,6 +302,20 @@ fn with_counterexample(d: Diagnostic, c: &Option<String>) -> Diagnostic {
 
 /// The diagnostic for a type-stage error.
 pub fn type_error(e: &TypeLocated) -> Diagnostic {
+    let d = type_error_at(e);
+    // An error inside a block of another file (a hub space, the standard library) also points
+    // at the call in the file being checked that led there.
+    let Some(root) = e.calls.first().map(|c| c.file) else { return d };
+    if d.primary.loc.file == root {
+        return d;
+    }
+    match e.calls.iter().rev().find(|c| c.file == root) {
+        Some(call) => d.with_secondary(*call, "in this call"),
+        None => d,
+    }
+}
+
+fn type_error_at(e: &TypeLocated) -> Diagnostic {
     use TypeError::*;
     match &e.error {
         ShapeMismatch { at, what, dim, expected, found, counterexample, declared } => {
