@@ -1496,6 +1496,8 @@ fn bench_nb201(strategy: &str, options: &[String], runs: usize, budget: f64, jso
 /// per epoch otherwise.
 struct OneShotProgress {
     bar: Option<indicatif::ProgressBar>,
+    /// The bar of the search over the trained supernet (on a terminal).
+    candidates: Option<indicatif::ProgressBar>,
 }
 
 impl OneShotProgress {
@@ -1528,6 +1530,36 @@ impl crate::oneshot::OneShotObserver for OneShotProgress {
     }
     fn phase(&mut self, message: &str) {
         self.line(format!("{message}..."));
+    }
+    fn candidate(&mut self, scored: usize, total: usize, metric: f64) {
+        if scored == 1 {
+            if let Some(bar) = self.bar.take() {
+                bar.finish_and_clear();
+            }
+            self.candidates = std::io::IsTerminal::is_terminal(&std::io::stderr()).then(|| {
+                let bar = indicatif::ProgressBar::new(total as u64);
+                bar.set_style(
+                    indicatif::ProgressStyle::with_template("{spinner} [{bar:30}] {pos}/{len} candidates scored, last {msg}, {elapsed} elapsed, ETA {eta}")
+                        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+                        .progress_chars("=> "),
+                );
+                bar
+            });
+        }
+        match &self.candidates {
+            Some(bar) => {
+                bar.set_message(format!("{metric:.4}"));
+                bar.inc(1);
+                if scored == total {
+                    bar.finish_and_clear();
+                }
+            }
+            // Without a terminal, a line about every tenth of the way.
+            None if scored == total || scored.is_multiple_of(total.div_ceil(10).max(1)) => {
+                eprintln!("scored {scored}/{total} candidates (last {metric:.4})");
+            }
+            None => {}
+        }
     }
 }
 
@@ -1645,7 +1677,7 @@ fn one_shot_search(file: PathBuf, kind: crate::lower::OneShotKind, args: SearchA
         cfg.epochs,
         if cfg.epochs == 1 { "" } else { "s" }
     );
-    let mut progress = OneShotProgress { bar: None };
+    let mut progress = OneShotProgress { bar: None, candidates: None };
     let result = crate::runtime::train::catch_panics(|| {
         crate::oneshot::run(&store, &graph, &plan, &prepared, &cfg, &device, &mut progress).map_err(|e| match e {
             crate::oneshot::OneShotError::Runtime(r) => r,

@@ -431,6 +431,40 @@ fn check_with_a_one_shot_strategy_reports_what_it_cannot_lower() {
     assert!(stderr(&o).contains("darts, gumbel-darts, enas, random-oneshot, proxyless"), "{}", stderr(&o));
 }
 
+/// SPOS's evolution over the trained supernet says how many candidates it scores and reports
+/// its progress (a line about every tenth without a terminal).
+#[test]
+fn random_oneshot_reports_the_evolution_as_it_goes() {
+    let dir = common::temp_dir("cli-spos-progress");
+    let out = dir.join("spos").display().to_string();
+    let o = nasc(&[
+        "search",
+        "tests/data/tiny_search.nas",
+        "--strategy",
+        "random-oneshot",
+        "--epochs",
+        "1",
+        "--max-steps",
+        "2",
+        "--option",
+        "search_candidates=4",
+        "--option",
+        "population=2",
+        "--option",
+        "tournament=2",
+        "--option",
+        "calibration_batches=1",
+        "--option",
+        "score_batches=1",
+        "--out",
+        &out,
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("evolution over the trained supernet: 4 candidates"), "{err}");
+    assert!(err.contains("scored 4/4 candidates"), "{err}");
+}
+
 #[test]
 fn a_one_shot_search_exports_an_architecture_that_trains() {
     let dir = common::temp_dir("cli-oneshot");

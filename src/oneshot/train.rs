@@ -190,6 +190,9 @@ pub trait OneShotObserver {
     fn epoch(&mut self, e: &SupernetEpoch);
     /// A phase without steps began (the controller's training, the evolution).
     fn phase(&mut self, message: &str);
+    /// The search over the trained supernet scored candidate `scored` of `total` (SPOS's
+    /// evolution, ENAS's top-k), with this validation metric.
+    fn candidate(&mut self, _scored: usize, _total: usize, _metric: f64) {}
 }
 
 /// An observer that reports nothing.
@@ -667,10 +670,12 @@ pub fn run(
                 tries += 1;
             }
             let mut best: Option<(Architecture, TrialId, f64)> = None;
+            let total = seen.len();
             for (i, a) in seen.into_iter().enumerate() {
                 let t0 = Instant::now();
                 let m = run.score(&net, &a)?.1;
                 let id = run.record(store, &a, m, t0.elapsed().as_secs_f64())?;
+                observer.candidate(i + 1, total, m);
                 if i == 0 {
                     best = Some((a, id, m));
                 }
@@ -680,19 +685,23 @@ pub fn run(
             (a, feasible, id, m)
         }
         OneShotKind::RandomOneshot => {
-            observer.phase("evolution over the trained supernet");
+            observer.phase(&format!(
+                "evolution over the trained supernet: {} candidates, each recalibrated on {} batches and scored on {} (options search_candidates, calibration_batches, score_batches)",
+                cfg.search_candidates, cfg.calibration_batches, cfg.score_batches
+            ));
             let mut options = strategy::Options::default();
             options.evolution.population_size = cfg.population;
             options.evolution.sample_size = cfg.tournament;
             let mode = if maximize { Mode::Max } else { Mode::Min };
             let mut evo = strategy::make(StrategyKind::Evolution, g, mode, cfg.seed, &options).map_err(|e| RuntimeError::Config(e.to_string()))?;
             let mut best: Option<(Architecture, TrialId, f64)> = None;
-            for _ in 0..cfg.search_candidates {
+            for i in 0..cfg.search_candidates {
                 let Some(a) = evo.ask().map_err(|e| RuntimeError::Config(e.to_string()))? else { break };
                 let t0 = Instant::now();
                 let m = run.score(&net, &a)?.1;
                 let id = run.record(store, &a, m, t0.elapsed().as_secs_f64())?;
                 evo.tell(&a, Some(m));
+                observer.candidate(i + 1, cfg.search_candidates, m);
                 if best.as_ref().is_none_or(|(_, _, b)| oriented(m) > oriented(*b)) {
                     best = Some((a, id, m));
                 }
