@@ -63,7 +63,38 @@ pub enum ArchError {
         value: String,
         /// The domain, written out.
         allowed: String,
+        /// What is wrong with the value when that says more than the domain (a close
+        /// alternative's name, a repeated candidate index).
+        hint: Option<String>,
     },
+}
+
+/// Why `v` is not in `domain`, when a sentence says more than the domain itself.
+fn domain_hint(domain: &Domain, v: &serde_json::Value) -> Option<String> {
+    match (domain, v) {
+        (Domain::Alternatives { names }, serde_json::Value::String(s)) => {
+            crate::resolve::suggest(s, names.iter().map(String::as_str)).map(|close| format!("did you mean `{close}`?"))
+        }
+        (Domain::Alternatives { names }, serde_json::Value::Number(_)) => {
+            Some(format!("an alternative is given by its name or by its index, 0 to {}", names.len().saturating_sub(1)))
+        }
+        (Domain::Inputs { n, k }, serde_json::Value::Array(a)) => {
+            let idx: Vec<Option<u64>> = a.iter().map(serde_json::Value::as_u64).collect();
+            if idx.iter().any(Option::is_none) {
+                return Some(format!("candidates are given by their indices, 0 to {}", n.saturating_sub(1)));
+            }
+            let mut sorted: Vec<u64> = idx.into_iter().flatten().collect();
+            sorted.sort_unstable();
+            if let Some(w) = sorted.windows(2).find(|w| w[0] == w[1]) {
+                return Some(format!("candidate {} is picked twice; pick {k} different candidates", w[0]));
+            }
+            if let Some(big) = sorted.iter().find(|i| **i as usize >= *n) {
+                return Some(format!("there is no candidate {big}: the indices are 0 to {}", n.saturating_sub(1)));
+            }
+            (sorted.len() != *k).then(|| format!("pick exactly {k} of the {n} candidates ({} given)", sorted.len()))
+        }
+        _ => None,
+    }
 }
 
 fn json_of(c: &Const) -> serde_json::Value {
@@ -135,7 +166,8 @@ impl Architecture {
                 });
                 continue;
             };
-            let out = || ArchError::OutOfDomain { label: info.name.clone(), value: v.to_string(), allowed: allowed.clone() };
+            let out =
+                || ArchError::OutOfDomain { label: info.name.clone(), value: v.to_string(), allowed: allowed.clone(), hint: domain_hint(&info.domain, v) };
             let c = match &info.domain {
                 Domain::Values { values } => values.iter().position(|c| const_matches(c, v)).map(Choice::Index),
                 Domain::Alternatives { names } => match v {

@@ -211,6 +211,26 @@ fn a_broken_architecture_names_every_bad_label() {
     assert!(text.contains("Unknown { label: \"bogus\""), "{text}");
     assert!(text.contains("OutOfDomain { label: \"depth[0]/SearchedBlock/operation\""), "{text}");
     assert!(text.contains("Missing { label: \"depth[1]/SearchedBlock/operation\""), "{text}");
+    // A misspelt alternative gets the close name, an index out of range its range.
+    let hint = |json: &str| match &Architecture::from_json(&g, json).expect_err("invalid")[..] {
+        [arch::ArchError::OutOfDomain { hint, .. }, ..] => hint.clone(),
+        other => panic!("{other:?}"),
+    };
+    let base = r#""width": 16, "depth": 1, "depth2": 1, "depth2[0]/SearchedBlock/operation": "conv3""#;
+    assert_eq!(hint(&format!(r#"{{{base}, "depth[0]/SearchedBlock/operation": "Conv3"}}"#)).as_deref(), Some("did you mean `conv3`?"));
+    let index = hint(&format!(r#"{{{base}, "depth[0]/SearchedBlock/operation": 9}}"#)).expect("a hint");
+    assert!(index.contains("0 to 4"), "{index}");
+    // An input choice that picks one candidate twice says so.
+    let g2 = &graphs_of(
+        "pick.nas",
+        "network T(x: Tensor[n, 1, 5, 5]) -> Tensor[n, 1, 5, 5] {
+            return pick p 2 of [x, relu(x), x + x] reduce sum
+        }",
+    )[0];
+    match &Architecture::from_json(g2, r#"{"p": [1, 1]}"#).expect_err("invalid")[..] {
+        [arch::ArchError::OutOfDomain { hint: Some(h), .. }] => assert!(h.contains("candidate 1 is picked twice"), "{h}"),
+        other => panic!("{other:?}"),
+    }
     assert!(matches!(Architecture::from_json(&g, "{"), Err(e) if matches!(e[0], arch::ArchError::Json { .. })));
     assert!(matches!(Architecture::from_json(&g, "[1]"), Err(e) if e[0] == arch::ArchError::NotAnObject));
 }

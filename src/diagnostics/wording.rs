@@ -532,10 +532,10 @@ pub fn arch_error(file: crate::source::FileId, text: &str, e: &crate::arch::Arch
         Unknown { label, suggestion } => {
             diag("E0204", format!("`{label}` is not a label of this space"), at(find(label)), "unknown label").with_help(did_you_mean(suggestion))
         }
-        OutOfDomain { label, value, allowed } => {
+        OutOfDomain { label, value, allowed, hint } => {
             diag("E0205", format!("{value} is not a value of label `{label}`"), at(find_value(label)), format!("allowed: {allowed}"))
                 .with_secondary(at(find(label)), "for this label")
-                .with_help(Some(format!("choose one of {allowed}")))
+                .with_help(Some(hint.clone().unwrap_or_else(|| format!("choose one of {allowed}"))))
         }
     }
 }
