@@ -438,3 +438,16 @@ fn dimensions_over_small_label_domains_are_normalised() {
     let out = &attrs.iter().find(|(name, _)| name == "out").expect("out").1;
     assert_eq!(g.shape_text(std::slice::from_ref(out)), "[if width == 50 then 16 else 24]");
 }
+
+/// A network input with a dimension below 1 is an error at that dimension, not a space that
+/// checks clean and fails when the first batch arrives.
+#[test]
+fn a_network_input_with_an_empty_dimension_is_an_error() {
+    let (codes, text) = type_errors(
+        "network N(x: Tensor[n, 3, 0, 8]) -> Tensor[n, 10] {
+            return linear(global_avg_pool(x), out: 10)
+        }",
+    );
+    assert_eq!(codes, ["E0106"], "{text}");
+    assert!(text.contains("dimension 2 of the input `x` must be at least 1, but it is 0"), "{text}");
+}

@@ -583,7 +583,18 @@ impl<'p> Elab<'p> {
                                 shape.push(s);
                             }
                             Dim::Expr(e) => match self.expr(&mut f, e, None) {
-                                Value::Scalar(s) => shape.push(s),
+                                Value::Scalar(s) => {
+                                    if let Some(v) = s.as_int().filter(|v| *v < 1) {
+                                        self.err(TypeError::WrongKind {
+                                            at: self.loc(&f, e.span),
+                                            expected: "at least 1".into(),
+                                            found: v.to_string(),
+                                            what: format!("dimension {} of the input `{}`", shape.len(), p.name.name),
+                                        });
+                                        return false;
+                                    }
+                                    shape.push(s)
+                                }
                                 _ => return false,
                             },
                             Dim::Rest(id) => {
