@@ -758,13 +758,15 @@ fn load_data(spec: &str) -> Result<crate::data::Splits, ExitCode> {
 
 /// A progress bar over `steps` training steps with ETA, when standard error is a terminal.
 fn step_bar(steps: usize) -> Option<indicatif::ProgressBar> {
+    terminal_bar(steps, "{spinner} epoch {prefix} [{bar:30}] {pos}/{len} steps, loss {msg}, {elapsed} elapsed, ETA {eta}")
+}
+
+/// A progress bar of `len` units drawn with indicatif's `template`, when standard error is a
+/// terminal.
+fn terminal_bar(len: usize, template: &str) -> Option<indicatif::ProgressBar> {
     std::io::IsTerminal::is_terminal(&std::io::stderr()).then(|| {
-        let bar = indicatif::ProgressBar::new(steps as u64);
-        bar.set_style(
-            indicatif::ProgressStyle::with_template("{spinner} epoch {prefix} [{bar:30}] {pos}/{len} steps, loss {msg}, {elapsed} elapsed, ETA {eta}")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-                .progress_chars("=> "),
-        );
+        let bar = indicatif::ProgressBar::new(len as u64);
+        bar.set_style(indicatif::ProgressStyle::with_template(template).unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()).progress_chars("=> "));
         bar
     })
 }
@@ -1536,15 +1538,7 @@ impl crate::oneshot::OneShotObserver for OneShotProgress {
             if let Some(bar) = self.bar.take() {
                 bar.finish_and_clear();
             }
-            self.candidates = std::io::IsTerminal::is_terminal(&std::io::stderr()).then(|| {
-                let bar = indicatif::ProgressBar::new(total as u64);
-                bar.set_style(
-                    indicatif::ProgressStyle::with_template("{spinner} [{bar:30}] {pos}/{len} candidates scored, last {msg}, {elapsed} elapsed, ETA {eta}")
-                        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-                        .progress_chars("=> "),
-                );
-                bar
-            });
+            self.candidates = terminal_bar(total, "{spinner} [{bar:30}] {pos}/{len} candidates scored, last {msg}, {elapsed} elapsed, ETA {eta}");
         }
         match &self.candidates {
             Some(bar) => {
