@@ -5,13 +5,16 @@
 //!
 //! Groups (each reports criterion's `elem/s`, where an element is one source line):
 //! - `lex`: `nasc::syntax::lexer::tokenize`.
-//! - `parse`: `nasc::syntax::parser::parse_module` (lexer pre-scan, item chunking, pest, AST).
+//! - `parse`: `nasc::syntax::parser::parse_module` (lexer pre-scan, item chunking, the fast
+//!   parser (pest where it fails), AST).
 //!   `generated_20k_edit_cached` is what an editor's change costs: `parse_module_cached` with a
 //!   warm cache, alternating between the space and the space with one indented line moved
 //!   one column to the right in the middle (one item parsed again, every later item's spans
 //!   shifted).
 //! - `pest`: `NasParser::parse(Rule::file, ..)` over the whole text, no AST, with pest's error
 //!   detail off and on (`parse_module` turns it on), to split `parse` into its stages.
+//! - `fast`: the parser generated from the grammar at build time (`nasc::syntax::fast::parse`)
+//!   over the whole text, no AST: what `parse_module` runs instead of pest.
 //! - `resolve`: `nasc::resolve::load_bytes` (parse the root and every module it loads, the
 //!   prelude `std.ops` included, then check every name). Its line count is the lines of every
 //!   file loaded, not only the root's; `resolve/prelude_only` (an empty root) is the fixed cost
@@ -270,6 +273,11 @@ fn benches(c: &mut Criterion) {
             b.iter(|| black_box(NasParser::parse(Rule::file, black_box(&generated)).is_ok()))
         });
     }
+    g.finish();
+
+    let mut g = c.benchmark_group("fast");
+    g.throughput(Throughput::Elements(GENERATED_LINES as u64));
+    g.bench_function("generated_20k", |b| b.iter(|| black_box(nasc::syntax::fast::parse(Rule::file, black_box(&generated)).is_some())));
     g.finish();
 
     let mut g = c.benchmark_group("resolve");

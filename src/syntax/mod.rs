@@ -3,5 +3,7 @@
 //! tools and the parser's safety pre-scan use.
 
 pub mod ast;
+pub mod fast;
 pub mod lexer;
 pub mod parser;
+pub mod tree;

@@ -12,8 +12,8 @@
 
 use super::ast::*;
 use super::lexer::{tokenize, Token};
+use super::tree::{Pair, Tree};
 use crate::source::Span;
-use pest::iterators::Pair;
 use pest::Parser as _;
 use std::collections::HashMap;
 use std::sync::{Condvar, Mutex};
@@ -37,7 +37,7 @@ const STACK_CHECK_FROM: usize = 8;
 /// [`MAX_NESTING`] levels of the AST builder do not fit in every thread's stack (a level takes
 /// several KiB in unoptimised builds, and test and language-server threads have 2 MiB), so
 /// from [`STACK_CHECK_FROM`] on, running out of stack is reported as nesting too deep.
-fn stack_is_low() -> bool {
+pub(crate) fn stack_is_low() -> bool {
     pest::state::<Rule, _>("", |s| s.optional(Ok)).is_err()
 }
 
@@ -186,16 +186,9 @@ fn parse_chunks(src: &str, mut cache: Option<&mut ParseCache>) -> (Module, Vec<S
                 continue;
             }
         }
-        // Most pieces parse: parse without pest's error detail (twice as fast), and again with
-        // it only to describe an error ("expected `)`").
-        let parsed = with_error_detail(false, || NasParser::parse(Rule::file, text));
-        let parsed = match parsed {
-            Ok(p) => Ok(p),
-            Err(_) => with_error_detail(true, || NasParser::parse(Rule::file, text)),
-        };
-        match parsed {
-            Ok(mut pairs) => {
-                let file = pairs.next().expect("the file rule yields one pair");
+        match parse_tree(Rule::file, text) {
+            Ok(tree) => {
+                let file = tree.pairs().next().expect("the file rule yields one pair");
                 let mut b = Builder { offset: start, errors: Vec::new() };
                 let first = module.items.len();
                 for pair in children(file) {
@@ -220,6 +213,16 @@ fn parse_chunks(src: &str, mut cache: Option<&mut ParseCache>) -> (Module, Vec<S
     }
     errors.sort_by_key(|e| (e.span().start, e.span().end));
     (module, errors)
+}
+
+/// Parses `text` with `rule`: with the fast parser generated from the grammar
+/// ([`super::fast`]), and where it fails, with pest (its error detail on, to word the error);
+/// pest also decides the rare text that nests too deeply for the fast parser.
+fn parse_tree(rule: Rule, text: &str) -> Result<Tree<'_, Rule>, pest::error::Error<Rule>> {
+    if let Some(tree) = super::fast::parse(rule, text) {
+        return Ok(tree);
+    }
+    with_error_detail(true, || NasParser::parse(rule, text)).map(|pairs| Tree::from_pest(text, pairs))
 }
 
 /// Runs `f` (a pest parse) with pest's error detail on or off. The setting is global to the
@@ -258,9 +261,9 @@ fn with_error_detail<T>(detail: bool, f: impl FnOnce() -> T) -> T {
 /// Parses one expression on its own (used by tests and editor tools).
 pub fn parse_expr(src: &str) -> Result<Expr, SyntaxError> {
     let tokens = tokenize(src);
-    match with_error_detail(true, || NasParser::parse(Rule::expr_only, src)) {
-        Ok(mut pairs) => {
-            let top = pairs.next().expect("expr_only yields one pair");
+    match parse_tree(Rule::expr_only, src) {
+        Ok(tree) => {
+            let top = tree.pairs().next().expect("expr_only yields one pair");
             let pair = children(top).next().expect("expr_only holds an expr");
             let mut b = Builder { offset: 0, errors: Vec::new() };
             let (e, _) = b.expr(pair, 0)?;
@@ -709,7 +712,7 @@ impl Builder {
     }
 
     fn postfix(&mut self, p: Pair<'_, Rule>, level: usize) -> Res<(Expr, usize)> {
-        let n_idx = children(p.clone()).count().saturating_sub(1);
+        let n_idx = children(p).count().saturating_sub(1);
         let mut it = children(p);
         self.check_level(level + n_idx, Span::default())?;
         let first = it.next().expect("grammar: primary");
@@ -833,7 +836,7 @@ impl Builder {
 
     /// A list, or a comprehension when the `for` part (`list_comp`) follows the first element.
     fn prim_list(&mut self, p: Pair<'_, Rule>, next: usize) -> Res<(ExprKind, usize)> {
-        let Some(comp) = children(p.clone()).find(|c| c.as_rule() == Rule::list_comp) else {
+        let Some(comp) = children(p).find(|c| c.as_rule() == Rule::list_comp) else {
             let (items, h) = self.exprs(p, next)?;
             return Ok((ExprKind::List(items), h + 1));
         };
@@ -1040,7 +1043,7 @@ impl Operands {
     fn new(offset: usize, p: &Pair<'_, Rule>, level: usize) -> Res<Operands> {
         let s = p.as_span();
         let span = Span::new(s.start() + offset, s.end() + offset);
-        let n_ops = children(p.clone()).filter(|c| binop(c.as_rule()).is_some()).count();
+        let n_ops = children(*p).filter(|c| binop(c.as_rule()).is_some()).count();
         if level + n_ops > MAX_NESTING {
             return Err(SyntaxError::TooDeep { span });
         }
