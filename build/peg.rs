@@ -323,6 +323,29 @@ impl<'a> Gen<'a> {
         }
     }
 
+    /// The bytes `e` matches when it matches exactly one ASCII byte whatever it is given
+    /// (single-byte strings, ASCII ranges, choices of those, silent rules made of those): such
+    /// an expression becomes one table lookup. `None` for anything else.
+    fn class_of(&self, e: &E, depth: usize) -> Option<Set> {
+        let mut s = [0u64; 5];
+        match e {
+            E::Str(b) if b.len() == 1 && b[0] < 0x80 => set_add(&mut s, b[0] as usize),
+            E::Range(a, b) if (*b as u32) < 0x80 => {
+                for c in (*a as u32)..=(*b as u32) {
+                    set_add(&mut s, c as usize);
+                }
+            }
+            E::Choice(v) => {
+                for x in v {
+                    set_union(&mut s, &self.class_of(x, depth)?);
+                }
+            }
+            E::Call(i) if depth < 8 && self.rules[*i].kind == Kind::Silent => return self.class_of(&self.rules[*i].expr, depth + 1),
+            _ => return None,
+        }
+        Some(s)
+    }
+
     /// The name of a static holding `s`.
     fn set_name(&mut self, s: Set) -> String {
         let i = match self.sets.iter().position(|x| *x == s) {
@@ -391,16 +414,21 @@ impl<'a> Gen<'a> {
         let ws = self.rule_index("WHITESPACE");
         let comment = self.rule_index("COMMENT");
         let mut body = String::new();
-        if let Some(w) = ws {
-            let g = self.guard(&E::Call(w));
-            let _ = writeln!(body, "        loop {{\n            let at = p.pos;\n            if !({g}r_WHITESPACE(p)) || p.pos == at {{\n                break;\n            }}\n        }}");
+        let ws_run = ws.map(|w| match self.class_of(&E::Call(w), 0) {
+            Some(class) => format!("p.class_run(&{});", self.set_name(class)),
+            None => {
+                let g = self.guard(&E::Call(w));
+                format!("loop {{\n let at = p.pos;\n if !({g}r_WHITESPACE(p)) || p.pos == at {{\n break;\n }}\n }}")
+            }
+        });
+        if let Some(run) = &ws_run {
+            let _ = writeln!(body, "        {run}");
         }
         if let Some(c) = comment {
             let g = self.guard(&E::Call(c));
             let _ = writeln!(body, "        loop {{\n            let s = p.save();\n            if !({g}r_COMMENT(p)) || p.pos == s.pos {{\n                p.restore(s);\n                break;\n            }}");
-            if let Some(w) = ws {
-                let g = self.guard(&E::Call(w));
-                let _ = writeln!(body, "            loop {{\n                let at = p.pos;\n                if !({g}r_WHITESPACE(p)) || p.pos == at {{\n                    break;\n                }}\n            }}");
+            if let Some(run) = &ws_run {
+                let _ = writeln!(body, "            {run}");
             }
             body.push_str("        }\n");
         }
@@ -409,6 +437,10 @@ impl<'a> Gen<'a> {
 
     /// `p.peek_in(&S) && ` when the next byte decides that `e` cannot match, else nothing.
     fn guard(&mut self, e: &E) -> String {
+        if self.class_of(e, 0).is_some() {
+            // One table lookup already.
+            return String::new();
+        }
         let info = self.info(e, true);
         match info.first {
             Some(f) if !info.nullable && f != [u64::MAX; 5] => format!("p.peek_in(&{}) && ", self.set_name(f)),
@@ -419,6 +451,9 @@ impl<'a> Gen<'a> {
     /// A Rust expression of type `bool` that runs `e`: on `true` the cursor has moved past it
     /// and its tokens are queued, on `false` the cursor and the queue are as they were.
     fn expr(&mut self, e: &E, skips: bool) -> String {
+        if let Some(class) = self.class_of(e, 0) {
+            return format!("p.class(&{})", self.set_name(class));
+        }
         match e {
             E::Str(s) if s.is_empty() => "true".to_string(),
             E::Str(s) => format!("p.lit(b\"{}\")", escape(s)),
@@ -453,7 +488,11 @@ impl<'a> Gen<'a> {
             }
             E::Opt(x) => format!("{{\n let _ = {};\n true\n }}", self.expr(x, skips)),
             E::Rep(x) => {
+                let class = self.class_of(x, 0);
                 let x = self.expr(x, skips);
+                if let (false, Some(class)) = (skips, class) {
+                    return format!("{{\n p.class_run(&{});\n true\n }}", self.set_name(class));
+                }
                 if skips {
                     format!("{{\n if {x} {{\n loop {{\n let s = p.save();\n if !(skip(p) && {x}) || p.pos == s.pos {{\n p.restore(s);\n break;\n }}\n }}\n }}\n true\n }}")
                 } else {

@@ -1210,7 +1210,7 @@ impl<'p> Elab<'p> {
                 }
             }
             ExprKind::Binary { op, lhs, rhs, op_span } => self.binary(f, *op, lhs, rhs, *op_span, e.span),
-            ExprKind::Call { callee, args, label } => self.call(f, callee, args, label.as_ref(), e.span, hint),
+            ExprKind::Call { callee, args, label } => self.call(f, callee, args, label.as_deref(), e.span, hint),
             ExprKind::Index { base, index } => {
                 let b = self.expr(f, base, None);
                 let i = self.expr(f, index, None);

@@ -11,6 +11,7 @@ use crate::source::{FileId, Loc, Origin, SourceFile, SourceMap, Span};
 use crate::stdlib;
 use crate::syntax::ast::{self, Item};
 use crate::syntax::parser::{parse_module, parse_module_cached, ParseCache, SyntaxError};
+use rustc_hash::FxHashMap;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -36,7 +37,7 @@ pub struct LoadedModule {
     pub ast: ast::Module,
     /// Names visible at the top level of the module: its own items, then imported ones, then
     /// the prelude's.
-    pub scope: HashMap<String, ItemRef>,
+    pub scope: FxHashMap<String, ItemRef>,
     /// For each `import` item in source order, the index of the module it loaded (`None` where
     /// the module could not be loaded).
     pub imports: Vec<Option<usize>>,
@@ -425,7 +426,7 @@ impl Loader<'_> {
             self.errors.push(Located { file, error: ResolveError::Syntax(e) });
         }
         let index = self.program.modules.len();
-        self.program.modules.push(LoadedModule { name, file, ast, scope: HashMap::new(), imports: Vec::new(), prelude: None });
+        self.program.modules.push(LoadedModule { name, file, ast, scope: FxHashMap::default(), imports: Vec::new(), prelude: None });
         self.by_key.insert(key.clone(), index);
         self.stack.push(key);
         self.shown.push(match &self.program.sources.get(file).origin {

@@ -3,6 +3,7 @@
 use super::{suggest, ItemRef, Located, Program, ResolveError};
 use crate::source::{FileId, Loc, Span};
 use crate::syntax::ast::*;
+use rustc_hash::FxHashMap;
 use std::collections::HashMap;
 
 /// The type names the language knows.
@@ -18,7 +19,7 @@ pub fn check_names(program: &mut Program) -> Vec<Located> {
     let mut errors = Vec::new();
     build_scopes(program, &mut errors);
     let program: &Program = program;
-    let mut labels: HashMap<String, (Loc, String)> = HashMap::new();
+    let mut labels: FxHashMap<String, (Loc, String)> = FxHashMap::default();
     for m in 0..program.modules.len() {
         let mut c =
             Checker { program, module: m, file: program.modules[m].file, scopes: Vec::new(), errors: &mut errors, labels: &mut labels, measures: false };
@@ -39,9 +40,9 @@ fn item_name(item: &Item) -> Option<(&Ident, &'static str)> {
 
 fn build_scopes(program: &mut Program, errors: &mut Vec<Located>) {
     // Own items first, for every module, so that imports can see them.
-    let mut own: Vec<HashMap<String, ItemRef>> = Vec::new();
+    let mut own: Vec<FxHashMap<String, ItemRef>> = Vec::new();
     for (mi, m) in program.modules.iter().enumerate() {
-        let mut scope: HashMap<String, ItemRef> = HashMap::new();
+        let mut scope: FxHashMap<String, ItemRef> = FxHashMap::default();
         for (ii, item) in m.ast.items.iter().enumerate() {
             if let Some((name, what)) = item_name(item) {
                 if let Some(prev) = scope.get(&name.name) {
@@ -139,41 +140,44 @@ struct Checker<'a> {
     program: &'a Program,
     module: usize,
     file: FileId,
-    scopes: Vec<HashMap<String, Binding>>,
+    /// Local names, innermost scope last; a later binding of a name shadows an earlier one.
+    scopes: Vec<Vec<(&'a str, Binding)>>,
     errors: &'a mut Vec<Located>,
-    labels: &'a mut HashMap<String, (Loc, String)>,
+    labels: &'a mut FxHashMap<String, (Loc, String)>,
     /// Inside a `where` clause, where `params` and `flops` are names.
     measures: bool,
 }
 
-impl Checker<'_> {
+impl<'a> Checker<'a> {
     fn err(&mut self, error: ResolveError) {
         self.errors.push(Located { file: self.file, error });
     }
 
     fn lookup(&self, name: &str) -> Option<Binding> {
-        self.scopes.iter().rev().find_map(|s| s.get(name).copied())
+        self.scopes.iter().rev().find_map(|s| s.iter().rev().find(|(n, _)| *n == name).map(|(_, b)| *b))
     }
 
-    fn bind(&mut self, id: &Ident) {
+    fn bind(&mut self, id: &'a Ident) {
         if let Some(s) = self.scopes.last_mut() {
-            s.insert(id.name.clone(), Binding { span: id.span });
+            s.push((&id.name, Binding { span: id.span }));
         }
     }
 
     fn local_names(&self) -> Vec<String> {
-        let mut v: Vec<String> = self.scopes.iter().flat_map(|s| s.keys().cloned()).collect();
+        let mut v: Vec<String> = self.scopes.iter().flat_map(|s| s.iter().map(|(n, _)| n.to_string())).collect();
+        v.sort();
+        v.dedup();
         if self.measures {
             v.extend(MEASURES.iter().map(|s| s.to_string()));
         }
         v
     }
 
-    fn item(&mut self, item: &Item) {
+    fn item(&mut self, item: &'a Item) {
         match item {
             Item::Import(_) => {}
             Item::Block(b) => {
-                self.scopes.push(HashMap::new());
+                self.scopes.push(Vec::new());
                 self.params(&b.params);
                 self.ty(&b.ret, false);
                 self.measures = true;
@@ -193,7 +197,7 @@ impl Checker<'_> {
                 self.scopes.pop();
             }
             Item::Op(o) => {
-                self.scopes.push(HashMap::new());
+                self.scopes.push(Vec::new());
                 self.params(&o.params);
                 self.ty(&o.ret, false);
                 let mut seen: HashMap<&str, Span> = HashMap::new();
@@ -222,7 +226,7 @@ impl Checker<'_> {
         }
     }
 
-    fn params(&mut self, params: &[Param]) {
+    fn params(&mut self, params: &'a [Param]) {
         let mut seen: HashMap<&str, Span> = HashMap::new();
         for p in params {
             self.ty(&p.ty, true);
@@ -240,7 +244,7 @@ impl Checker<'_> {
     }
 
     /// Checks a type; in a parameter's type (`binds`), a bare unbound name binds a dimension.
-    fn ty(&mut self, t: &TypeExpr, binds: bool) {
+    fn ty(&mut self, t: &'a TypeExpr, binds: bool) {
         match t {
             TypeExpr::Tensor { dims, .. } => {
                 for d in dims {
@@ -272,7 +276,7 @@ impl Checker<'_> {
         }
     }
 
-    fn stmts(&mut self, stmts: &[Stmt]) {
+    fn stmts(&mut self, stmts: &'a [Stmt]) {
         let mut returned: Option<Span> = None;
         for s in stmts {
             if let Some(ret) = returned.take() {
@@ -288,7 +292,7 @@ impl Checker<'_> {
                 }
                 Stmt::For { var, iter, body, .. } => {
                     self.expr(iter);
-                    self.scopes.push(HashMap::new());
+                    self.scopes.push(Vec::new());
                     self.bind(var);
                     self.stmts(&body.stmts);
                     self.scopes.pop();
@@ -312,8 +316,11 @@ impl Checker<'_> {
         self.err(ResolveError::UnknownName { span: id.span, name: id.name.clone(), suggestion });
     }
 
-    fn label(&mut self, naming: &ChoiceName, domain: String) {
+    /// Checks an explicit label's domain against the label's earlier uses. The domain is
+    /// worded only for labelled choices.
+    fn label(&mut self, naming: &ChoiceName, domain: impl FnOnce(&Self) -> String) {
         if let Some(l) = &naming.label {
+            let domain = domain(self);
             let here = Loc::new(self.file, l.span);
             match self.labels.get(&l.value) {
                 Some((first, first_domain)) if *first_domain != domain => {
@@ -337,7 +344,7 @@ impl Checker<'_> {
         format!("[{}]", values.iter().map(|v| self.text(v.span)).collect::<Vec<_>>().join(", "))
     }
 
-    fn call(&mut self, callee: &Ident, args: &[Arg], span: Span) {
+    fn call(&mut self, callee: &Ident, args: &'a [Arg], span: Span) {
         for a in args {
             self.expr(&a.value);
         }
@@ -397,7 +404,7 @@ impl Checker<'_> {
         }
     }
 
-    fn expr(&mut self, e: &Expr) {
+    fn expr(&mut self, e: &'a Expr) {
         match &e.kind {
             ExprKind::Int(_) | ExprKind::Float(_) | ExprKind::Str(_) | ExprKind::Bool(_) => {}
             ExprKind::Name(id) => {
@@ -408,7 +415,7 @@ impl Checker<'_> {
             ExprKind::List(items) => items.iter().for_each(|i| self.expr(i)),
             ExprKind::ListComp { elem, var, iter } => {
                 self.expr(iter);
-                self.scopes.push(HashMap::new());
+                self.scopes.push(Vec::new());
                 self.bind(var);
                 self.expr(elem);
                 self.scopes.pop();
@@ -429,7 +436,7 @@ impl Checker<'_> {
                 self.expr(otherwise);
             }
             ExprKind::Block { stmts, value } => {
-                self.scopes.push(HashMap::new());
+                self.scopes.push(Vec::new());
                 self.stmts(stmts);
                 self.expr(value);
                 self.scopes.pop();
@@ -445,19 +452,15 @@ impl Checker<'_> {
                     }
                     self.expr(&a.value);
                 }
-                let domain = format!("{{{}}}", alternatives.iter().map(|a| a.name.name.as_str()).collect::<Vec<_>>().join(", "));
-                self.label(naming, domain);
+                self.label(naming, |_| format!("{{{}}}", alternatives.iter().map(|a| a.name.name.as_str()).collect::<Vec<_>>().join(", ")));
             }
             ExprKind::ValueChoice { naming, values } => {
                 values.iter().for_each(|v| self.expr(v));
-                let domain = self.values_domain(values);
-                self.label(naming, domain);
+                self.label(naming, |c| c.values_domain(values));
             }
             ExprKind::Pick { naming, count, candidates, reduce } => {
                 self.expr(candidates);
-                let mut r = "sum".to_string();
                 if let Some(red) = reduce {
-                    r = red.name.clone();
                     if !REDUCTIONS.contains(&red.name.as_str()) {
                         self.err(ResolveError::UnknownReduction {
                             span: red.span,
@@ -466,25 +469,24 @@ impl Checker<'_> {
                         });
                     }
                 }
-                let domain = format!("pick {} of {} reduce {}", self.text(count.span), self.text(candidates.span), r);
-                self.label(naming, domain);
+                let r = reduce.as_ref().map_or("sum", |red| red.name.as_str());
+                self.label(naming, |c| format!("pick {} of {} reduce {}", c.text(count.span), c.text(candidates.span), r));
             }
             ExprKind::Repeat { naming, depth, var, body } => {
-                let domain = match depth {
+                match depth {
                     Depth::Choice { values, .. } => {
                         values.iter().for_each(|v| self.expr(v));
-                        format!("depth {}", self.values_domain(values))
+                        self.label(naming, |c| format!("depth {}", c.values_domain(values)));
                     }
                     Depth::Fixed(d) => {
                         self.expr(d);
-                        format!("depth {}", self.text(d.span))
+                        self.label(naming, |c| format!("depth {}", c.text(d.span)));
                     }
-                };
-                self.label(naming, domain);
+                }
                 if self.lookup(&var.name).is_none() {
                     self.unknown(var);
                 }
-                self.scopes.push(HashMap::new());
+                self.scopes.push(Vec::new());
                 self.bind(var);
                 self.expr(body);
                 self.scopes.pop();

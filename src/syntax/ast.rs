@@ -442,7 +442,7 @@ pub enum ExprKind {
         args: Vec<Arg>,
         /// `label "normal"`: the choices inside are labelled `normal/...` and shared by every
         /// call with the same label.
-        label: Option<StrLit>,
+        label: Option<Box<StrLit>>,
     },
     /// `xs[i]`
     Index {
@@ -470,21 +470,21 @@ pub enum ExprKind {
     /// Layer choice: `choice op { conv: ..., skip: x }` (NNI's `LayerChoice`).
     LayerChoice {
         /// Name and label.
-        naming: ChoiceName,
+        naming: Box<ChoiceName>,
         /// The alternatives.
         alternatives: Vec<Alternative>,
     },
     /// Value choice: `choice width [16, 32]` (NNI's `ValueChoice`).
     ValueChoice {
         /// Name and label.
-        naming: ChoiceName,
+        naming: Box<ChoiceName>,
         /// The candidate values.
         values: Vec<Expr>,
     },
     /// Input choice: `pick 2 of [a, b, c] reduce sum` (NNI's `InputChoice`).
     Pick {
         /// Name and label.
-        naming: ChoiceName,
+        naming: Box<ChoiceName>,
         /// How many candidates are chosen.
         count: Box<Expr>,
         /// The candidate inputs.
@@ -495,7 +495,7 @@ pub enum ExprKind {
     /// `repeat depth [1, 2] from h { body }` (NNI's `Repeat`).
     Repeat {
         /// Name and label of the depth choice.
-        naming: ChoiceName,
+        naming: Box<ChoiceName>,
         /// The depth.
         depth: Depth,
         /// The carried variable.

@@ -115,13 +115,16 @@ impl<'i> P<'i> {
         (set[c >> 6] >> (c & 63)) & 1 != 0
     }
 
+    /// The exact bytes `s` (a literal of the grammar; its length is known at compile time, so
+    /// the comparison is inlined).
     #[inline]
-    fn lit(&mut self, s: &[u8]) -> bool {
-        if self.bytes[self.pos..].starts_with(s) {
-            self.pos += s.len();
-            true
-        } else {
-            false
+    fn lit<const N: usize>(&mut self, s: &[u8; N]) -> bool {
+        match self.bytes.get(self.pos..self.pos + N) {
+            Some(t) if t == s => {
+                self.pos += N;
+                true
+            }
+            _ => false,
         }
     }
 
@@ -137,7 +140,31 @@ impl<'i> P<'i> {
         }
     }
 
+    /// One byte of the ASCII class `set`.
+    #[inline]
+    fn class(&mut self, set: &[u64; 5]) -> bool {
+        match self.bytes.get(self.pos) {
+            Some(&b) if (set[(b >> 6) as usize] >> (b & 63)) & 1 != 0 => {
+                self.pos += 1;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// As many bytes of the ASCII class `set` as follow.
+    #[inline]
+    fn class_run(&mut self, set: &[u64; 5]) {
+        while let Some(&b) = self.bytes.get(self.pos) {
+            if (set[(b >> 6) as usize] >> (b & 63)) & 1 == 0 {
+                break;
+            }
+            self.pos += 1;
+        }
+    }
+
     /// One byte in `lo..=hi` (both ASCII).
+    #[allow(dead_code)]
     #[inline]
     fn byte_range(&mut self, lo: u8, hi: u8) -> bool {
         match self.bytes.get(self.pos) {
@@ -180,13 +207,17 @@ impl<'i> P<'i> {
     #[inline]
     fn skip_until(&mut self, strings: &[&str]) -> bool {
         let rest = &self.bytes[self.pos..];
-        let found = (0..rest.len()).find(|&i| self.input.is_char_boundary(self.pos + i) && strings.iter().any(|s| rest[i..].starts_with(s.as_bytes())));
+        if strings.iter().any(|s| s.is_empty()) {
+            return true;
+        }
+        // A match of a (valid UTF-8) string always starts on a character boundary.
+        let found = (0..rest.len()).find(|&i| strings.iter().any(|s| rest[i] == s.as_bytes()[0] && rest[i..].starts_with(s.as_bytes())));
         self.pos += found.unwrap_or(rest.len());
         true
     }
 }
 
-#[allow(non_snake_case, unused_parens, unused_braces, clippy::all)]
+#[allow(non_snake_case, unused_parens, unused_braces, dead_code, clippy::all)]
 mod generated {
     use super::*;
     include!(concat!(env!("OUT_DIR"), "/nas_parser.rs"));

@@ -166,53 +166,107 @@ impl ParseCache {
     }
 }
 
+/// Files with at least this many pieces have their pieces parsed on several threads.
+const PARALLEL_FROM: usize = 16;
+
+/// What became of one piece of a file.
+enum Piece {
+    /// Unchanged since a parse with the cache: its items, spans shifted to where it is now.
+    Cached(Vec<Item>),
+    /// Parsed: the items built, and the errors met building them (numbers out of range,
+    /// escapes, nesting).
+    Built(Vec<Item>, Vec<SyntaxError>),
+    /// Does not parse: pest's error, positions relative to the piece.
+    Failed(Box<pest::error::Error<Rule>>),
+}
+
 fn parse_chunks(src: &str, mut cache: Option<&mut ParseCache>) -> (Module, Vec<SyntaxError>) {
-    let tokens = tokenize(src);
-    let mut module = Module::default();
-    let mut errors = Vec::new();
-    for (start, end) in chunks(src, &tokens) {
-        let text = &src[start..end];
-        if let Some(c) = cache.as_deref_mut() {
+    let pieces = chunks(src);
+    // Pieces the cache holds, first (this marks them used).
+    let mut done: Vec<Option<Piece>> = pieces
+        .iter()
+        .map(|&(start, end)| {
+            let c = cache.as_deref_mut()?;
             let generation = c.generation;
-            if let Some(hit) = c.chunks.get_mut(text) {
-                hit.used = generation;
-                let delta = start as isize - hit.start as isize;
-                module.items.extend(hit.items.iter().cloned().map(|mut item| {
+            let hit = c.chunks.get_mut(&src[start..end])?;
+            hit.used = generation;
+            let delta = start as isize - hit.start as isize;
+            let items = hit
+                .items
+                .iter()
+                .cloned()
+                .map(|mut item| {
                     if delta != 0 {
                         shift_item(&mut item, delta);
                     }
                     item
-                }));
-                continue;
-            }
+                })
+                .collect();
+            Some(Piece::Cached(items))
+        })
+        .collect();
+    // The others, on every core for a large file: pieces are independent.
+    let parse = |(slot, &(start, end)): (&mut Option<Piece>, &(usize, usize))| {
+        if slot.is_none() {
+            *slot = Some(parse_piece(&src[start..end], start));
         }
-        match parse_tree(Rule::file, text) {
-            Ok(tree) => {
-                let file = tree.pairs().next().expect("the file rule yields one pair");
-                let mut b = Builder { offset: start, errors: Vec::new() };
-                let first = module.items.len();
-                for pair in children(file) {
-                    if pair.as_rule() == Rule::EOI {
-                        continue;
-                    }
-                    if let Some(item) = b.item(pair) {
-                        module.items.push(item);
-                    }
+    };
+    let missing = done.iter().filter(|d| d.is_none()).count();
+    if let (true, Some(pool)) = (missing >= PARALLEL_FROM, parse_pool()) {
+        use rayon::prelude::*;
+        pool.install(|| done.par_iter_mut().zip(pieces.par_iter()).for_each(parse));
+    } else {
+        done.iter_mut().zip(pieces.iter()).for_each(parse);
+    }
+    // The token stream is only needed to describe a syntax error.
+    let mut tokens: Option<Vec<(Token, Span)>> = None;
+    let mut module = Module::default();
+    let mut errors = Vec::new();
+    for (piece, &(start, end)) in done.into_iter().zip(&pieces) {
+        match piece.expect("every piece was looked up or parsed") {
+            Piece::Cached(items) => module.items.extend(items),
+            Piece::Built(items, errs) => {
+                if let (Some(c), true) = (cache.as_deref_mut(), errs.is_empty()) {
+                    c.chunks.insert(src[start..end].to_string(), CachedChunk { start, items: items.clone(), used: c.generation });
                 }
-                match cache.as_deref_mut() {
-                    Some(c) if b.errors.is_empty() => {
-                        let items = module.items[first..].to_vec();
-                        c.chunks.insert(text.to_string(), CachedChunk { start, items, used: c.generation });
-                    }
-                    _ => {}
-                }
-                errors.extend(b.errors);
+                module.items.extend(items);
+                errors.extend(errs);
             }
-            Err(e) => errors.push(convert_error(src, start, &tokens, e)),
+            Piece::Failed(e) => errors.push(convert_error(src, start, tokens.get_or_insert_with(|| tokenize(src)), *e)),
         }
     }
     errors.sort_by_key(|e| (e.span().start, e.span().end));
     (module, errors)
+}
+
+/// The threads that parse the pieces of large files: one per core, each with the 8 MiB stack
+/// of a main thread, so that how deeply a piece may nest does not depend on which thread
+/// parses it.
+/// `None` where no thread can be started (the pieces are then parsed one after another).
+fn parse_pool() -> Option<&'static rayon::ThreadPool> {
+    static POOL: std::sync::OnceLock<Option<rayon::ThreadPool>> = std::sync::OnceLock::new();
+    POOL.get_or_init(|| rayon::ThreadPoolBuilder::new().thread_name(|i| format!("nasc-parse-{i}")).stack_size(8 << 20).build().ok()).as_ref()
+}
+
+/// Parses one piece of a file (`text`, found at byte `offset` of the file) and builds its items.
+fn parse_piece(text: &str, offset: usize) -> Piece {
+    match parse_tree(Rule::file, text) {
+        Ok(tree) => {
+            let file = tree.pairs().next().expect("the file rule yields one pair");
+            let mut b = Builder { offset, errors: Vec::new() };
+            let mut items = Vec::new();
+            for pair in children(file) {
+                if pair.as_rule() == Rule::EOI {
+                    continue;
+                }
+                if let Some(item) = b.item(pair) {
+                    items.push(item);
+                }
+            }
+            Piece::Built(items, b.errors)
+        }
+        Err(e) => Piece::Failed(Box::new(e)),
+    }
 }
 
 /// Parses `text` with `rule`: with the fast parser generated from the grammar
@@ -278,7 +332,55 @@ pub fn parse_expr(src: &str) -> Result<Expr, SyntaxError> {
 
 /// Cuts the file into pieces, each starting at an item keyword at column 0 (with the doc
 /// comments right above it), so that items parse independently.
-fn chunks(src: &str, tokens: &[(Token, Span)]) -> Vec<(usize, usize)> {
+///
+/// Works line by line: no token of the language spans lines (strings and comments end at the
+/// line's end), so every line starts afresh. A line of whitespace or comments keeps the doc
+/// comments seen above; a doc comment at column 0 starts them; an item keyword at column 0
+/// starts a piece (at the first of those doc comments); any other line forgets them. The
+/// unit test `line_chunks_equal_token_chunks` checks this against the token stream.
+fn chunks(src: &str) -> Vec<(usize, usize)> {
+    const ITEM_KEYWORDS: [&str; 4] = ["import", "block", "network", "operator"];
+    let mut starts = vec![0usize];
+    let mut doc_start: Option<usize> = None;
+    let mut at = 0usize;
+    for line in src.split_inclusive('\n') {
+        let line_at = at;
+        at += line.len();
+        let rest = line.trim_start_matches([' ', '\t', '\r', '\n']);
+        if rest.is_empty() {
+            continue;
+        }
+        if rest.starts_with("//") {
+            let doc = rest.starts_with("///") && !rest.starts_with("////");
+            if doc && doc_start.is_none() && rest.len() == line.len() {
+                doc_start = Some(line_at);
+            }
+            continue;
+        }
+        if rest.len() == line.len() {
+            let item =
+                ITEM_KEYWORDS.iter().any(|k| line.strip_prefix(k).is_some_and(|after| !after.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_')));
+            if item {
+                let s = doc_start.unwrap_or(line_at);
+                if s > 0 {
+                    starts.push(s);
+                }
+            }
+        }
+        doc_start = None;
+    }
+    starts.dedup();
+    let mut out = Vec::with_capacity(starts.len());
+    for (i, &s) in starts.iter().enumerate() {
+        let e = starts.get(i + 1).copied().unwrap_or(src.len());
+        out.push((s, e));
+    }
+    out
+}
+
+/// The same cut as [`chunks`], from the token stream (the reference for its test).
+#[cfg(test)]
+fn chunks_from_tokens(src: &str, tokens: &[(Token, Span)]) -> Vec<(usize, usize)> {
     let mut starts = vec![0usize];
     let mut doc_start: Option<usize> = None;
     for &(tok, span) in tokens {
@@ -309,6 +411,7 @@ fn chunks(src: &str, tokens: &[(Token, Span)]) -> Vec<(usize, usize)> {
     out
 }
 
+#[cfg(test)]
 fn at_line_start(src: &str, offset: usize) -> bool {
     offset == 0 || src.as_bytes()[offset - 1] == b'\n'
 }
@@ -699,6 +802,13 @@ impl Builder {
     /// in unoptimised builds each local gets its own stack slot, and [`MAX_NESTING`] levels
     /// must fit in a 2 MiB thread.
     fn expr(&mut self, p: Pair<'_, Rule>, level: usize) -> Res<(Expr, usize)> {
+        // Most expressions are one operand without operators.
+        let mut it = children(p);
+        if let (Some(only), None) = (it.next(), it.next()) {
+            if only.as_rule() == Rule::postfix_expr {
+                return self.postfix(only, level);
+            }
+        }
         let mut parts = Operands::new(self.offset, &p, level)?;
         for c in children(p) {
             if c.as_rule() == Rule::postfix_expr {
@@ -764,7 +874,7 @@ impl Builder {
         Ok(StrLit { value, span })
     }
 
-    fn naming(&mut self, name: Option<Pair<'_, Rule>>, label: Option<Pair<'_, Rule>>) -> Res<ChoiceName> {
+    fn naming(&mut self, name: Option<Pair<'_, Rule>>, label: Option<Pair<'_, Rule>>) -> Res<Box<ChoiceName>> {
         let name = name.map(|n| self.ident(children(n).next().expect("grammar: choice name")));
         let label = match label {
             Some(l) => {
@@ -773,7 +883,7 @@ impl Builder {
             }
             None => None,
         };
-        Ok(ChoiceName { name, label })
+        Ok(Box::new(ChoiceName { name, label }))
     }
 
     /// Builds a primary expression. Every kind is built by its own method, so that this
@@ -859,7 +969,7 @@ impl Builder {
         for a in it {
             if a.as_rule() == Rule::label_clause {
                 let s = children(a).find(|x| x.as_rule() == Rule::string).expect("grammar: label string");
-                label = Some(self.string(s)?);
+                label = Some(Box::new(self.string(s)?));
                 continue;
             }
             let aspan = self.span(&a);
@@ -1381,6 +1491,38 @@ mod tests {
     use super::*;
 
     const SPACE: &str = "import std.ops\n\n/// A block.\nblock B(x: Tensor[n, c, h, w], k: int = 3) -> Tensor[n, c, h, w] {\n    let y = choice op { a: conv2d(x, out: c, kernel: k, padding: k / 2), b: x }\n    let z = repeat depth [1, 2] from y { relu(y) }\n    return x + pick 1 of [y, z] reduce sum\n}\n\nnetwork N(x: Tensor[n, 3, 8, 8]) -> Tensor[n, 3, 8, 8] where params <= 10 {\n    let w = [f(i) for i in 0..2]\n    return if w[0] == 1 then B(x) else B(x, k: -5)\n}\n";
+
+    /// The line-by-line cut into items equals the cut from the token stream, on every file of
+    /// the repository and on texts made to catch the corner cases.
+    #[test]
+    fn line_chunks_equal_token_chunks() {
+        let mut texts: Vec<String> = vec![
+            SPACE.to_string(),
+            "/// a\n// c\n\nblock B".into(),
+            "/// a\n  /// b\nblock B\n/// c\nx\nnetwork N".into(),
+            "//// not doc\nblock B\nblocks\nblock_x\nblock(\n import x\n\"block\nimport\r\nimport".into(),
+            "x /// d\noperator o\n/// d\n\"s // t\nblock B\n///\n\t\r\n///\nnetwork".into(),
+            "\u{e9}block\n/// d\u{e9}\nblock\n".into(),
+        ];
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut stack = vec![root.join("examples"), root.join("stdlib"), root.join("tests")];
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(&dir).expect("read dir") {
+                let p = entry.expect("entry").path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else if p.extension().is_some_and(|e| e == "nas") {
+                    if let Ok(t) = String::from_utf8(std::fs::read(&p).expect("read")) {
+                        texts.push(t);
+                    }
+                }
+            }
+        }
+        assert!(texts.len() > 60);
+        for t in &texts {
+            assert_eq!(chunks(t), chunks_from_tokens(t, &tokenize(t)), "{t:?}");
+        }
+    }
 
     /// A cached parse, after any sequence of changes, equals a fresh parse of the same text.
     #[test]
