@@ -1,6 +1,8 @@
-//! The syntax stage: text to a typed AST ([`ast`]), by a pest parser derived from
-//! `grammar/nas.pest` ([`parser`]); and the logos token stream ([`lexer`]) that editor-facing
-//! tools and the parser's safety pre-scan use.
+//! The syntax stage: text to a typed AST ([`ast`]). Both parsers come from `grammar/nas.pest`:
+//! the fast parser generated at build time ([`fast`], by `build/peg.rs`) parses, and where it
+//! fails, pest's derived parser parses again and words the error ([`parser`]); both build the
+//! same parse tree ([`tree`]). The logos token stream ([`lexer`]) serves editor-facing tools
+//! and the wording of syntax errors.
 
 pub mod ast;
 pub mod fast;

@@ -1,14 +1,17 @@
-//! The pest parser derived from `grammar/nas.pest`, and the conversion of its parse tree into
-//! the typed AST of [`super::ast`].
+//! Parsing `.nas` text into the typed AST of [`super::ast`]: the parsers derived from
+//! `grammar/nas.pest` (the fast one generated at build time, [`super::fast`]; pest's, which
+//! parses again what the fast one rejects and words the error), and the conversion of their
+//! parse tree ([`super::tree`]) into the AST.
 //!
 //! Errors are typed ([`SyntaxError`]); their wording lives in `crate::diagnostics::wording`.
 //! The parser recovers at top-level items: the file is cut before every `import`, `block`,
-//! `network` or `operator` keyword that starts a line at column 0, each piece is parsed on its own,
-//! and so one syntax error does not hide the errors of later items.
+//! `network` or `operator` keyword that starts a line at column 0, each piece is parsed on its own
+//! (on several threads for a large file), and so one syntax error does not hide the errors of
+//! later items.
 //!
-//! Bad input never panics: pest's native stack guard turns runaway nesting into an error, and
-//! the AST built from a parse is at most [`MAX_NESTING`] expressions deep, so that every later
-//! stage can recurse over it safely.
+//! Bad input never panics: the fast parser gives up on runaway nesting and pest's native stack
+//! guard turns it into an error, and the AST built from a parse is at most [`MAX_NESTING`]
+//! expressions deep, so that every later stage can recurse over it safely.
 
 use super::ast::*;
 use super::lexer::{tokenize, Token};
