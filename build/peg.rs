@@ -31,6 +31,9 @@ type Set = [u64; 5];
 
 const EOF_BIT: usize = 256;
 
+/// Choices of at least this many alternatives become a `match` on the next byte.
+const DISPATCH_FROM: usize = 4;
+
 fn set_add(s: &mut Set, bit: usize) {
     s[bit / 64] |= 1 << (bit % 64);
 }
@@ -448,6 +451,46 @@ impl<'a> Gen<'a> {
         }
     }
 
+    /// A choice of many alternatives as a `match` on the next byte: each arm tries, in order,
+    /// only the alternatives that byte can start (alternatives whose first bytes are unknown
+    /// are in every arm).
+    fn dispatch(&mut self, v: &[E], skips: bool) -> String {
+        let firsts: Vec<Option<Set>> = v
+            .iter()
+            .map(|x| {
+                let info = self.info(x, true);
+                info.first.filter(|_| !info.nullable)
+            })
+            .collect();
+        let code: Vec<String> = v.iter().map(|x| self.expr(x, skips)).collect();
+        // For every next byte (256: the end of the input), the alternatives to try.
+        let mut arms: Vec<(Vec<usize>, Vec<usize>)> = Vec::new();
+        for c in 0..=EOF_BIT {
+            let alts: Vec<usize> = (0..v.len()).filter(|&i| firsts[i].is_none_or(|f| (f[c / 64] >> (c % 64)) & 1 != 0)).collect();
+            match arms.iter_mut().find(|(a, _)| *a == alts) {
+                Some((_, bytes)) => bytes.push(c),
+                None => arms.push((alts, vec![c])),
+            }
+        }
+        let mut out = String::from("(match p.peek() {\n");
+        for (alts, bytes) in &arms {
+            let mut pats = Vec::new();
+            let mut i = 0;
+            while i < bytes.len() {
+                let mut j = i;
+                while j + 1 < bytes.len() && bytes[j + 1] == bytes[j] + 1 {
+                    j += 1;
+                }
+                pats.push(if i == j { format!("{}", bytes[i]) } else { format!("{}..={}", bytes[i], bytes[j]) });
+                i = j + 1;
+            }
+            let body = if alts.is_empty() { "false".to_string() } else { alts.iter().map(|&a| code[a].clone()).collect::<Vec<_>>().join("\n || ") };
+            let _ = writeln!(out, " {} => ({body}),", pats.join(" | "));
+        }
+        out.push_str(" _ => false,\n})");
+        out
+    }
+
     /// A Rust expression of type `bool` that runs `e`: on `true` the cursor has moved past it
     /// and its tokens are queued, on `false` the cursor and the queue are as they were.
     fn expr(&mut self, e: &E, skips: bool) -> String {
@@ -464,13 +507,22 @@ impl<'a> Gen<'a> {
             E::Any => "p.any()".to_string(),
             E::Soi => "(p.pos == 0)".to_string(),
             E::EndOfInput => "(p.pos == p.input.len())".to_string(),
-            E::Pos(x) => format!("{{\n let s = p.save();\n let ok = {};\n p.restore(s);\n ok\n }}", self.expr(x, skips)),
-            E::Neg(x) => format!("{{\n let s = p.save();\n let ok = {};\n p.restore(s);\n !ok\n }}", self.expr(x, skips)),
+            E::Pos(x) | E::Neg(x) => {
+                // The next byte often decides at once that `x` cannot match.
+                let g = self.guard(x);
+                let look = format!("({g}{{\n let s = p.save();\n let ok = {};\n p.restore(s);\n ok\n }})", self.expr(x, skips));
+                if matches!(e, E::Neg(_)) {
+                    format!("!{look}")
+                } else {
+                    look
+                }
+            }
             E::Seq(v) => {
                 let sep = if skips { " && skip(p) && " } else { " && " };
                 let parts: Vec<String> = v.iter().map(|x| self.expr(x, skips)).collect();
                 format!("{{\n let s = p.save();\n if {} {{\n true\n }} else {{\n p.restore(s);\n false\n }}\n }}", parts.join(sep))
             }
+            E::Choice(v) if v.len() >= DISPATCH_FROM => self.dispatch(v, skips),
             E::Choice(v) => {
                 let parts: Vec<String> = v
                     .iter()

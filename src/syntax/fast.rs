@@ -108,6 +108,12 @@ impl<'i> P<'i> {
         }
     }
 
+    /// The next byte, or 256 at the end of the input.
+    #[inline]
+    fn peek(&self) -> usize {
+        self.bytes.get(self.pos).map_or(256, |&b| b as usize)
+    }
+
     /// Whether the next byte (bit 256: the end of the input) is in `set`.
     #[inline]
     fn peek_in(&self, set: &[u64; 5]) -> bool {
