@@ -139,12 +139,12 @@ fn convert(e: &OptimizedExpr, index: &HashMap<String, usize>) -> Result<E, Strin
         OptimizedExpr::NegPred(x) => E::Neg(Box::new(convert(x, index)?)),
         OptimizedExpr::Seq(..) => {
             let mut parts = Vec::new();
-            flatten_seq(e, &mut parts);
+            flatten(e, true, &mut parts);
             E::Seq(parts.into_iter().map(|p| convert(p, index)).collect::<Result<_, _>>()?)
         }
         OptimizedExpr::Choice(..) => {
             let mut parts = Vec::new();
-            flatten_choice(e, &mut parts);
+            flatten(e, false, &mut parts);
             E::Choice(parts.into_iter().map(|p| convert(p, index)).collect::<Result<_, _>>()?)
         }
         OptimizedExpr::Opt(x) => E::Opt(Box::new(convert(x, index)?)),
@@ -156,23 +156,14 @@ fn convert(e: &OptimizedExpr, index: &HashMap<String, usize>) -> Result<E, Strin
     })
 }
 
-fn flatten_seq<'a>(e: &'a OptimizedExpr, out: &mut Vec<&'a OptimizedExpr>) {
-    match e {
-        OptimizedExpr::Seq(a, b) => {
-            flatten_seq(a, out);
-            flatten_seq(b, out);
+/// The operands of a chain of `Seq` (`seq`) or `Choice` nodes, in order.
+fn flatten<'a>(e: &'a OptimizedExpr, seq: bool, out: &mut Vec<&'a OptimizedExpr>) {
+    match (e, seq) {
+        (OptimizedExpr::Seq(a, b), true) | (OptimizedExpr::Choice(a, b), false) => {
+            flatten(a, seq, out);
+            flatten(b, seq, out);
         }
-        other => out.push(other),
-    }
-}
-
-fn flatten_choice<'a>(e: &'a OptimizedExpr, out: &mut Vec<&'a OptimizedExpr>) {
-    match e {
-        OptimizedExpr::Choice(a, b) => {
-            flatten_choice(a, out);
-            flatten_choice(b, out);
-        }
-        other => out.push(other),
+        (other, _) => out.push(other),
     }
 }
 

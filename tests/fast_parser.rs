@@ -8,29 +8,15 @@ use nasc::syntax::parser::{NasParser, Rule};
 use nasc::syntax::tree::Tree;
 use pest::Parser as _;
 use proptest::prelude::*;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-fn collect_nas(dir: &Path, out: &mut Vec<PathBuf>) {
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir).expect("read dir").map(|e| e.expect("entry").path()).collect();
-    entries.sort();
-    for p in entries {
-        if p.is_dir() {
-            collect_nas(&p, out);
-        } else if p.extension().is_some_and(|e| e == "nas") {
-            out.push(p);
-        }
-    }
-}
+mod common;
 
 /// Every `.nas` file of the repository (examples, the standard library, test inputs, and the
 /// golden files, which hold syntax errors on purpose).
 fn corpus() -> Vec<(String, String)> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let mut files = Vec::new();
-    for dir in ["examples", "stdlib", "tests"] {
-        collect_nas(&root.join(dir), &mut files);
-    }
-    files
+    common::nas_files(&["examples", "stdlib", "tests"])
         .into_iter()
         .filter_map(|p| {
             let text = String::from_utf8(std::fs::read(&p).expect("read")).ok()?;

@@ -8,7 +8,8 @@ use nasc::diagnostics::{render_plain, to_json, wording, Diagnostic};
 use nasc::resolve::{load_bytes, Program};
 use nasc::source::Origin;
 use proptest::prelude::*;
-use std::path::{Path, PathBuf};
+
+mod common;
 
 /// Compiles `bytes` as `nasc check` does (names; types when names are clean; facts of every
 /// network), renders the diagnostics both ways, and checks that every span lies inside its
@@ -41,25 +42,9 @@ fn assert_spans_inside(program: &Program, diags: &[Diagnostic]) {
     }
 }
 
-fn collect_nas(dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).expect("read dir") {
-        let p = entry.expect("entry").path();
-        if p.is_dir() {
-            collect_nas(&p, out);
-        } else if p.extension().is_some_and(|e| e == "nas") {
-            out.push(p);
-        }
-    }
-}
-
 /// The examples and test inputs (files of a size that checks in milliseconds).
 fn corpus() -> Vec<Vec<u8>> {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let mut files = Vec::new();
-    collect_nas(&root.join("examples"), &mut files);
-    collect_nas(&root.join("tests"), &mut files);
-    files.sort();
-    files.iter().map(|p| std::fs::read(p).expect("read")).collect()
+    common::nas_files(&["examples", "tests"]).iter().map(|p| std::fs::read(p).expect("read")).collect()
 }
 
 /// One nested construct `n` levels deep, in a block.
@@ -93,8 +78,28 @@ fn nested(which: &str, n: usize) -> String {
 }
 
 const NESTED: &[&str] = &[
-    "paren", "call", "kwcall", "list", "comp", "neg", "not", "block", "letblock", "choice", "vchoice", "if", "ifc", "index", "pick", "repeat", "add", "pow",
-    "open paren", "open call", "open list", "type",
+    "paren",
+    "call",
+    "kwcall",
+    "list",
+    "comp",
+    "neg",
+    "not",
+    "block",
+    "letblock",
+    "choice",
+    "vchoice",
+    "if",
+    "ifc",
+    "index",
+    "pick",
+    "repeat",
+    "add",
+    "pow",
+    "open paren",
+    "open call",
+    "open list",
+    "type",
 ];
 
 #[test]

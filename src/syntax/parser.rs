@@ -372,13 +372,14 @@ fn chunks(src: &str) -> Vec<(usize, usize)> {
         }
         doc_start = None;
     }
+    pieces_between(starts, src.len())
+}
+
+/// The pieces from each start to the next (the last to `len`), given the starts in order.
+fn pieces_between(mut starts: Vec<usize>, len: usize) -> Vec<(usize, usize)> {
     starts.dedup();
-    let mut out = Vec::with_capacity(starts.len());
-    for (i, &s) in starts.iter().enumerate() {
-        let e = starts.get(i + 1).copied().unwrap_or(src.len());
-        out.push((s, e));
-    }
-    out
+    let ends = starts.iter().skip(1).copied().chain([len]);
+    starts.iter().copied().zip(ends).collect()
 }
 
 /// The same cut as [`chunks`], from the token stream (the reference for its test).
@@ -405,13 +406,7 @@ fn chunks_from_tokens(src: &str, tokens: &[(Token, Span)]) -> Vec<(usize, usize)
         }
         doc_start = None;
     }
-    starts.dedup();
-    let mut out = Vec::with_capacity(starts.len());
-    for (i, &s) in starts.iter().enumerate() {
-        let e = starts.get(i + 1).copied().unwrap_or(src.len());
-        out.push((s, e));
-    }
-    out
+    pieces_between(starts, src.len())
 }
 
 #[cfg(test)]
