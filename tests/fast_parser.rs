@@ -214,8 +214,14 @@ fn mutated() -> impl Strategy<Value = String> {
     })
 }
 
+/// `PROPTEST_CASES` if set, else `default`.
+fn cases(default: u32) -> u32 {
+    std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+    // `PROPTEST_CASES=N` runs more cases (docs/benchmarks.md records a long run).
+    #![proptest_config(ProptestConfig { cases: cases(300), ..ProptestConfig::default() })]
 
     #[test]
     fn both_parsers_agree_on_random_token_soups(text in soup()) {
