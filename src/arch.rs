@@ -69,6 +69,69 @@ pub enum ArchError {
     },
 }
 
+/// The top level of an architecture file: an object whose keys are unique (a label given twice
+/// is an error at its second place, naming it, where `serde_json::Value` would keep the last
+/// value silently), or anything else.
+enum TopLevel {
+    Object(serde_json::Map<String, serde_json::Value>),
+    Other,
+}
+
+impl<'de> serde::Deserialize<'de> for TopLevel {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = TopLevel;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON value")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut access: A) -> Result<TopLevel, A::Error> {
+                let mut map = serde_json::Map::new();
+                while let Some(key) = access.next_key::<String>()? {
+                    if map.contains_key(&key) {
+                        return Err(serde::de::Error::custom(format!("the label `{key}` is given twice")));
+                    }
+                    let value: serde_json::Value = access.next_value()?;
+                    map.insert(key, value);
+                }
+                Ok(TopLevel::Object(map))
+            }
+
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut access: A) -> Result<TopLevel, A::Error> {
+                while access.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+                Ok(TopLevel::Other)
+            }
+
+            fn visit_bool<E>(self, _: bool) -> Result<TopLevel, E> {
+                Ok(TopLevel::Other)
+            }
+
+            fn visit_i64<E>(self, _: i64) -> Result<TopLevel, E> {
+                Ok(TopLevel::Other)
+            }
+
+            fn visit_u64<E>(self, _: u64) -> Result<TopLevel, E> {
+                Ok(TopLevel::Other)
+            }
+
+            fn visit_f64<E>(self, _: f64) -> Result<TopLevel, E> {
+                Ok(TopLevel::Other)
+            }
+
+            fn visit_str<E>(self, _: &str) -> Result<TopLevel, E> {
+                Ok(TopLevel::Other)
+            }
+
+            fn visit_unit<E>(self) -> Result<TopLevel, E> {
+                Ok(TopLevel::Other)
+            }
+        }
+        d.deserialize_any(Visit)
+    }
+}
+
 /// Why `v` is not in `domain`, when a sentence says more than the domain itself.
 fn domain_hint(domain: &Domain, v: &serde_json::Value) -> Option<String> {
     match (domain, v) {
@@ -149,9 +212,8 @@ impl Architecture {
     /// Reads an architecture from JSON text, checking it against `g`'s labels. Every problem
     /// is returned, each naming its label.
     pub fn from_json(g: &Graph, text: &str) -> Result<Architecture, Vec<ArchError>> {
-        let value: serde_json::Value =
-            serde_json::from_str(text).map_err(|e| vec![ArchError::Json { message: e.to_string(), line: e.line(), column: e.column() }])?;
-        let serde_json::Value::Object(map) = value else { return Err(vec![ArchError::NotAnObject]) };
+        let top: TopLevel = serde_json::from_str(text).map_err(|e| vec![ArchError::Json { message: e.to_string(), line: e.line(), column: e.column() }])?;
+        let TopLevel::Object(map) = top else { return Err(vec![ArchError::NotAnObject]) };
         let mut errors = Vec::new();
         let mut missing = Vec::new();
         let mut choices = Vec::new();

@@ -233,6 +233,16 @@ fn a_broken_architecture_names_every_bad_label() {
     }
     assert!(matches!(Architecture::from_json(&g, "{"), Err(e) if matches!(e[0], arch::ArchError::Json { .. })));
     assert!(matches!(Architecture::from_json(&g, "[1]"), Err(e) if e[0] == arch::ArchError::NotAnObject));
+    for other in ["1", "\"s\"", "null", "true", "2.5", "[{\"a\": 1, \"a\": 2}]"] {
+        assert!(matches!(Architecture::from_json(&g, other), Err(e) if e[0] == arch::ArchError::NotAnObject), "{other}");
+    }
+    // A label given twice is an error at its second place, naming it (serde_json alone keeps
+    // the last value).
+    match &Architecture::from_json(g2, "{\"p\": [0, 1],\n \"p\": [1, 2]}").expect_err("invalid")[..] {
+        [arch::ArchError::Json { message, line: 2, .. }] => assert!(message.contains("the label `p` is given twice"), "{message}"),
+        other => panic!("{other:?}"),
+    }
+    assert!(Architecture::from_json(g2, r#"{"p": [0, 1]}"#).is_ok());
 }
 
 #[test]
