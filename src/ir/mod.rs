@@ -268,14 +268,20 @@ pub enum NodeKind {
 impl NodeKind {
     /// The nodes this node reads.
     pub fn inputs(&self) -> Vec<NodeId> {
-        match self {
-            NodeKind::Input { .. } => Vec::new(),
-            NodeKind::Op { inputs, .. } => inputs.clone(),
-            NodeKind::LayerChoice { alternatives, .. } => alternatives.clone(),
-            NodeKind::InputChoice { candidates, .. } => candidates.clone(),
-            NodeKind::Repeat { outputs, .. } => outputs.clone(),
-            NodeKind::Select { then, otherwise, .. } => vec![*then, *otherwise],
-        }
+        self.each_input().collect()
+    }
+
+    /// The nodes this node reads, in the order of [`NodeKind::inputs`], without collecting them.
+    pub fn each_input(&self) -> impl Iterator<Item = NodeId> + '_ {
+        let (list, pair): (&[NodeId], [Option<NodeId>; 2]) = match self {
+            NodeKind::Input { .. } => (&[], [None, None]),
+            NodeKind::Op { inputs, .. } => (inputs, [None, None]),
+            NodeKind::LayerChoice { alternatives, .. } => (alternatives, [None, None]),
+            NodeKind::InputChoice { candidates, .. } => (candidates, [None, None]),
+            NodeKind::Repeat { outputs, .. } => (outputs, [None, None]),
+            NodeKind::Select { then, otherwise, .. } => (&[], [Some(*then), Some(*otherwise)]),
+        };
+        list.iter().copied().chain(pair.into_iter().flatten())
     }
 }
 

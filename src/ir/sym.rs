@@ -226,10 +226,29 @@ impl Sym {
     /// Every label this value depends on, sorted, without repeats.
     pub fn labels(&self) -> Vec<LabelId> {
         let mut out = Vec::new();
-        self.collect(&mut out, &mut Vec::new());
+        self.labels_into(&mut out);
         out.sort();
         out.dedup();
         out
+    }
+
+    /// Appends every label this value depends on to `out`, in the order met, repeats included
+    /// (no allocation for a value without labels).
+    pub fn labels_into(&self, out: &mut Vec<LabelId>) {
+        match self {
+            Sym::Const(_) | Sym::Var(_) => {}
+            Sym::Label(l) => out.push(*l),
+            Sym::Unary(_, x) => x.labels_into(out),
+            Sym::Binary(_, a, b) => {
+                a.labels_into(out);
+                b.labels_into(out);
+            }
+            Sym::If(c, a, b) => {
+                c.labels_into(out);
+                a.labels_into(out);
+                b.labels_into(out);
+            }
+        }
     }
 
     /// Every free symbol this value depends on, sorted, without repeats.
