@@ -211,14 +211,43 @@ struct Elab<'p> {
     /// Whether to record types, and of which file's expressions (`Some(None)`: all).
     record: Option<Option<FileId>>,
     types: Vec<TypeAt>,
-    /// Operator applications that succeeded, by a hash of their [`OpKey`] (see [`Elab::call`]).
-    applied: HashMap<u64, Vec<(OpKey, Applied)>>,
+    /// Operator applications that succeeded, by a hash of their [`CallKey`] (see [`Elab::call`]).
+    applied: HashMap<u64, Vec<(CallKey, Applied)>>,
+    /// Block instances that elaborated without error, by a hash of their [`CallKey`] (see
+    /// [`Elab::replay`]).
+    instances: HashMap<u64, Vec<(CallKey, Instance)>>,
+    /// Every use of a label so far, in order (the label and the choice that used it): what an
+    /// instance does to the label table, replayed with it.
+    label_uses: Vec<(LabelId, Loc)>,
 }
 
-/// An operator and the arguments given to it, tensors by shape and scalars by value: what an
-/// operator application's output shape, `require` checks and cost formulas depend on.
+/// A block instance as elaborated once: what it appended to the graph (nodes, regions, label
+/// uses) and the value it returned, with what is needed to append the same again for another
+/// call with the same [`CallKey`] (see [`Elab::replay`]).
+struct Instance {
+    /// Its nodes, regions and label uses: positions in the graph's arenas and in
+    /// `Elab::label_uses`.
+    nodes: std::ops::Range<usize>,
+    regions: std::ops::Range<usize>,
+    uses: std::ops::Range<usize>,
+    /// The region of the call.
+    region: RegionId,
+    /// The tensor arguments, by parameter (nodes before the instance's own).
+    args: Vec<Option<NodeId>>,
+    /// What it returned.
+    result: Value,
+    /// The call depth it ran at: a deeper call might reach the recursion limit.
+    depth: usize,
+    /// The prefix of its derived labels and whether they were tied, when it used labels (then
+    /// only a call with the same prefix, tied too, gets the same labels).
+    labels: Option<(String, bool)>,
+}
+
+/// An operator or block and the arguments given to it, tensors by shape and scalars by value:
+/// what an operator application's output shape, `require` checks and cost formulas depend on,
+/// and (with the place's label prefix) what a block instance elaborates to.
 #[derive(PartialEq)]
-struct OpKey {
+struct CallKey {
     op: ItemRef,
     args: Vec<Option<ArgKey>>,
 }
@@ -237,10 +266,10 @@ struct Applied {
     flops: Sym,
 }
 
-impl OpKey {
-    /// The key of `op` applied to `given`; `None` when an argument is neither a tensor nor a
-    /// scalar.
-    fn new(op: ItemRef, given: &[Option<(Value, Span)>], shape: impl Fn(NodeId) -> Shape) -> Option<OpKey> {
+impl CallKey {
+    /// The key of `op` (an operator or a block) applied to `given`; `None` when an argument is
+    /// neither a tensor nor a scalar.
+    fn new(op: ItemRef, given: &[Option<(Value, Span)>], shape: impl Fn(NodeId) -> Shape) -> Option<CallKey> {
         let mut args = Vec::with_capacity(given.len());
         for g in given {
             args.push(match g {
@@ -250,7 +279,7 @@ impl OpKey {
                 Some(_) => return None,
             });
         }
-        Some(OpKey { op, args })
+        Some(CallKey { op, args })
     }
 
     fn hash(&self) -> u64 {
@@ -322,7 +351,19 @@ impl<'p> Elab<'p> {
             labels: LabelTable::default(),
             constraints: Vec::new(),
         };
-        Elab { program, graph, errors: Vec::new(), region: root, depth: 0, calls: Vec::new(), record: None, types: Vec::new(), applied: HashMap::new() }
+        Elab {
+            program,
+            graph,
+            errors: Vec::new(),
+            region: root,
+            depth: 0,
+            calls: Vec::new(),
+            record: None,
+            types: Vec::new(),
+            applied: HashMap::new(),
+            instances: HashMap::new(),
+            label_uses: Vec::new(),
+        }
     }
 
     /// Whether the types of expressions written in `file` are recorded.
@@ -529,11 +570,10 @@ impl<'p> Elab<'p> {
                     self.err(TypeError::LabelConflict { at: loc, label: l.value.clone(), domain: domain.describe(), first, first_domain });
                     return None;
                 }
-                self.graph.labels.labels[id.0 as usize].uses.push(loc);
+                self.use_label(id, loc);
                 return Some((id, local));
             }
-            self.graph.labels.labels.push(LabelInfo { name: l.value.clone(), kind, domain, explicit: true, uses: vec![loc] });
-            return Some((LabelId(self.graph.labels.len() as u32 - 1), local));
+            return Some((self.new_label(LabelInfo { name: l.value.clone(), kind, domain, explicit: true, uses: Vec::new() }, loc), local));
         }
         let name = f.unique(format!("{}{}{}", f.prefix, local, f.loop_suffix()));
         if f.tied {
@@ -545,12 +585,25 @@ impl<'p> Elab<'p> {
                     self.err(TypeError::LabelConflict { at: loc, label: name, domain: domain.describe(), first, first_domain });
                     return None;
                 }
-                self.graph.labels.labels[id.0 as usize].uses.push(loc);
+                self.use_label(id, loc);
                 return Some((id, local));
             }
         }
-        self.graph.labels.labels.push(LabelInfo { name, kind, domain, explicit: f.tied, uses: vec![loc] });
-        Some((LabelId(self.graph.labels.len() as u32 - 1), local))
+        Some((self.new_label(LabelInfo { name, kind, domain, explicit: f.tied, uses: Vec::new() }, loc), local))
+    }
+
+    /// Records a use of label `id` by the choice at `loc`.
+    fn use_label(&mut self, id: LabelId, loc: Loc) {
+        self.graph.labels.labels[id.0 as usize].uses.push(loc);
+        self.label_uses.push((id, loc));
+    }
+
+    /// Adds a label, first used by the choice at `loc`.
+    fn new_label(&mut self, info: LabelInfo, loc: Loc) -> LabelId {
+        self.graph.labels.labels.push(info);
+        let id = LabelId(self.graph.labels.len() as u32 - 1);
+        self.use_label(id, loc);
+        id
     }
 
     // ----------------------------------------------------------------------------------------
@@ -854,7 +907,7 @@ impl<'p> Elab<'p> {
         // operator's own expressions are being recorded.
         let mut key = None;
         if matches!(item, Item::Op(_)) && !self.records(callee_file) {
-            key = OpKey::new(r, &given, |n| self.shape(n).clone()).map(|k| {
+            key = CallKey::new(r, &given, |n| self.shape(n).clone()).map(|k| {
                 let h = k.hash();
                 (k, h)
             });
@@ -888,18 +941,31 @@ impl<'p> Elab<'p> {
             }
             _ => String::new(),
         };
-        let mut inner = Frame {
-            module: callee_module,
-            file: callee_file,
-            scopes: vec![Vec::new()],
-            // `label ""` on a call keeps the labels inside as they are (no prefix): an imported
-            // space's labels stay those of its own architecture files.
-            prefix: if segment.is_empty() { String::new() } else { format!("{segment}/") },
-            loops: Vec::new(),
-            used: HashMap::new(),
-            tied: f.tied || call_label.is_some(),
-            returned: None,
-        };
+        // `label ""` on a call keeps the labels inside as they are (no prefix): an imported
+        // space's labels stay those of its own architecture files.
+        let prefix = if segment.is_empty() { String::new() } else { format!("{segment}/") };
+        let tied = f.tied || call_label.is_some();
+        // A block instance elaborated before with the same arguments: append what it appended.
+        let mut instance_key = None;
+        if is_block && self.record.is_none() {
+            if let Some(k) = CallKey::new(r, &given, |n| self.shape(n).clone()) {
+                let h = k.hash();
+                if let Some(v) = self.replay(h, &k, &given, &prefix, tied) {
+                    return v;
+                }
+                let args: Vec<Option<NodeId>> = given
+                    .iter()
+                    .map(|g| match g {
+                        Some((Value::Tensor(n), _)) => Some(*n),
+                        _ => None,
+                    })
+                    .collect();
+                let start = (self.graph.nodes.len(), self.graph.regions.len(), self.label_uses.len(), self.errors.len(), self.region);
+                instance_key = Some((k, h, args, start));
+            }
+        }
+        let mut inner =
+            Frame { module: callee_module, file: callee_file, scopes: vec![Vec::new()], prefix, loops: Vec::new(), used: HashMap::new(), tied, returned: None };
         let mut inputs = Vec::new();
         let mut attrs = Vec::new();
         for (p, g) in params.iter().zip(given) {
@@ -988,7 +1054,103 @@ impl<'p> Elab<'p> {
             self.calls.pop();
         }
         self.depth -= usize::from(is_block);
+        if let Some((k, h, args, (nodes, regions, uses, errors, region))) = instance_key {
+            if self.errors.len() == errors {
+                let labels = (uses < self.label_uses.len()).then(|| (inner.prefix, inner.tied));
+                let instance = Instance {
+                    nodes: nodes..self.graph.nodes.len(),
+                    regions: regions..self.graph.regions.len(),
+                    uses: uses..self.label_uses.len(),
+                    region,
+                    args,
+                    result: result.clone(),
+                    depth: self.depth,
+                    labels,
+                };
+                self.remember(k, h, instance);
+            }
+        }
         result
+    }
+
+    /// Keeps a block instance for [`Elab::replay`] when it can be replayed: it returned a value
+    /// without error, its labels (if any) are tied to its prefix, its tensor arguments are
+    /// distinct nodes, and its nodes read only those arguments and its own nodes, in the
+    /// call's region or its own.
+    fn remember(&mut self, k: CallKey, h: u64, inst: Instance) {
+        if inst.labels.as_ref().is_some_and(|(_, tied)| !tied) || !value_replayable(&inst.result) {
+            return;
+        }
+        let args: Vec<NodeId> = inst.args.iter().flatten().copied().collect();
+        if (1..args.len()).any(|i| args[..i].contains(&args[i])) {
+            return;
+        }
+        let known_node = |n: NodeId| inst.nodes.contains(&n.index()) || args.contains(&n);
+        let known_region = |r: RegionId| r == inst.region || inst.regions.contains(&r.index());
+        for i in inst.nodes.clone() {
+            let node = self.graph.nodes.get(Handle::new(i));
+            if !known_region(node.region) || !node.kind.each_input().all(known_node) {
+                return;
+            }
+        }
+        for i in inst.regions.clone() {
+            if !self.graph.regions.get(Handle::new(i)).parent.is_some_and(known_region) {
+                return;
+            }
+        }
+        if !value_nodes(&inst.result).all(known_node) {
+            return;
+        }
+        self.instances.entry(h).or_default().push((k, inst));
+    }
+
+    /// Appends to the graph what an earlier instance of the same block with the same arguments
+    /// appended ([`Elab::remember`]), its nodes reading this call's arguments and placed in this
+    /// call's region, and replays its label uses; returns the instance's value. `None` when no
+    /// earlier instance applies: none with this key, none elaborated at this call depth or
+    /// shallower, or its labels were derived under another prefix.
+    fn replay(&mut self, h: u64, k: &CallKey, given: &[Option<(Value, Span)>], prefix: &str, tied: bool) -> Option<Value> {
+        let inst = self.instances.get(&h)?.iter().find_map(|(x, inst)| {
+            let labels_ok = inst.labels.as_ref().is_none_or(|(p, t)| p == prefix && *t == tied);
+            (x == k && labels_ok && self.depth <= inst.depth).then_some(inst)
+        })?;
+        let (nodes, regions, uses, old_region) = (inst.nodes.clone(), inst.regions.clone(), inst.uses.clone(), inst.region);
+        let mut args: Vec<(NodeId, NodeId)> = Vec::new();
+        for (old, new) in inst.args.iter().zip(given) {
+            if let (Some(old), Some((Value::Tensor(new), _))) = (old, new) {
+                args.push((*old, *new));
+            }
+        }
+        let result = inst.result.clone();
+        let node_base = self.graph.nodes.len();
+        let region_base = self.graph.regions.len();
+        let node = |n: NodeId| match args.iter().find(|(old, _)| *old == n) {
+            Some((_, new)) => *new,
+            None => Handle::new(n.index() - nodes.start + node_base),
+        };
+        let caller = self.region;
+        let region = |r: RegionId| if r == old_region { caller } else { Handle::new(r.index() - regions.start + region_base) };
+        for i in regions.clone() {
+            let h = Handle::new(i);
+            let old = self.graph.regions.get(h);
+            let new = Region { parent: old.parent.map(region), kind: old.kind.clone() };
+            let loc = self.graph.regions.loc(h);
+            self.graph.regions.append(new, loc);
+        }
+        for i in nodes.clone() {
+            let h = Handle::new(i);
+            let old = self.graph.nodes.get(h);
+            let mut kind = old.kind.clone();
+            kind.map_inputs(node);
+            let new = Node { kind, shape: old.shape.clone(), region: region(old.region) };
+            let loc = self.graph.nodes.loc(h);
+            self.graph.nodes.append(new, loc);
+        }
+        for i in uses {
+            let (id, loc) = self.label_uses[i];
+            self.use_label(id, loc);
+        }
+        Some(map_value(result, &node))
     }
 
     /// [`Self::check_type`] where the type is written in `type_file` but the value in
@@ -1658,6 +1820,33 @@ impl<'p> Elab<'p> {
     }
 }
 
+/// Whether a block instance's value can be replayed ([`Elab::replay`]): no poison in it.
+fn value_replayable(v: &Value) -> bool {
+    match v {
+        Value::Poison => false,
+        Value::List(items) => items.iter().all(value_replayable),
+        _ => true,
+    }
+}
+
+/// The tensors in a value.
+fn value_nodes(v: &Value) -> Box<dyn Iterator<Item = NodeId> + '_> {
+    match v {
+        Value::Tensor(n) => Box::new(std::iter::once(*n)),
+        Value::List(items) => Box::new(items.iter().flat_map(value_nodes)),
+        _ => Box::new(std::iter::empty()),
+    }
+}
+
+/// A value with its tensors renamed by `node`.
+fn map_value(v: Value, node: &dyn Fn(NodeId) -> NodeId) -> Value {
+    match v {
+        Value::Tensor(n) => Value::Tensor(node(n)),
+        Value::List(items) => Value::List(items.into_iter().map(|i| map_value(i, node)).collect()),
+        other => other,
+    }
+}
+
 /// The number of nodes of a symbolic value.
 fn sym_size(s: &Sym) -> usize {
     match s {
@@ -1690,13 +1879,26 @@ fn table(labels: &[LabelId], domains: &[Vec<Const>], sizes: &[usize], values: &[
 mod tests {
     use super::*;
 
-    /// Reusing operator applications changes nothing: the graphs are those of an elaboration
-    /// that records every type (which reuses none), node for node.
+    /// Reusing operator applications and block instances changes nothing: the graphs are those
+    /// of an elaboration that records every type (which reuses none), node for node, with the
+    /// same source locations and the same uses of every label.
     #[test]
-    fn reused_operator_applications_give_the_same_graphs() {
+    fn reused_operator_applications_and_block_instances_give_the_same_graphs() {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
         let mut checked = 0;
-        for file in ["examples/mnist.nas", "stdlib/spaces/darts.nas", "stdlib/spaces/enas.nas", "stdlib/spaces/nasbench201.nas"] {
+        for file in [
+            "examples/mnist.nas",
+            "examples/darts_cell.nas",
+            "examples/nested.nas",
+            "stdlib/spaces/darts.nas",
+            "stdlib/spaces/enas.nas",
+            "stdlib/spaces/nasbench201.nas",
+            "stdlib/spaces/mobilenetv3.nas",
+            "stdlib/spaces/proxylessnas.nas",
+            "stdlib/spaces/shufflenet.nas",
+            "tests/data/oneshot_concat.nas",
+            "tests/data/small_space.nas",
+        ] {
             let path = root.join(file);
             if !path.is_file() {
                 continue;
@@ -1709,9 +1911,14 @@ mod tests {
             assert_eq!(plain.len(), recorded.len(), "{file}");
             for (a, b) in plain.iter().zip(&recorded) {
                 assert_eq!(serde_json::to_string(a).unwrap(), serde_json::to_string(b).unwrap(), "{file}");
+                let node_locs = |g: &Graph| g.nodes.iter().map(|(h, _)| g.nodes.loc(h)).collect::<Vec<_>>();
+                let region_locs = |g: &Graph| g.regions.iter().map(|(h, _)| g.regions.loc(h)).collect::<Vec<_>>();
+                let uses = |g: &Graph| g.labels.labels.iter().map(|l| l.uses.clone()).collect::<Vec<_>>();
+                assert!(node_locs(a) == node_locs(b) && region_locs(a) == region_locs(b), "{file}");
+                assert!(uses(a) == uses(b), "{file}");
             }
             checked += 1;
         }
-        assert!(checked >= 2);
+        assert!(checked >= 9);
     }
 }

@@ -271,6 +271,21 @@ impl NodeKind {
         self.each_input().collect()
     }
 
+    /// Replaces every node this node reads by `f` of it.
+    pub fn map_inputs(&mut self, mut f: impl FnMut(NodeId) -> NodeId) {
+        match self {
+            NodeKind::Input { .. } => {}
+            NodeKind::Op { inputs: list, .. }
+            | NodeKind::LayerChoice { alternatives: list, .. }
+            | NodeKind::InputChoice { candidates: list, .. }
+            | NodeKind::Repeat { outputs: list, .. } => list.iter_mut().for_each(|n| *n = f(*n)),
+            NodeKind::Select { then, otherwise, .. } => {
+                *then = f(*then);
+                *otherwise = f(*otherwise);
+            }
+        }
+    }
+
     /// The nodes this node reads, in the order of [`NodeKind::inputs`], without collecting them.
     pub fn each_input(&self) -> impl Iterator<Item = NodeId> + '_ {
         let (list, pair): (&[NodeId], [Option<NodeId>; 2]) = match self {
