@@ -216,6 +216,8 @@ struct Elab<'p> {
     /// Block instances that elaborated without error, by a hash of their [`CallKey`] (see
     /// [`Elab::replay`]).
     instances: HashMap<u64, Vec<(CallKey, Instance)>>,
+    /// The IR's names, each made once.
+    names: HashMap<String, Name>,
     /// Every use of a label so far, in order (the label and the choice that used it): what an
     /// instance does to the label table, replayed with it.
     label_uses: Vec<(LabelId, Loc)>,
@@ -260,7 +262,8 @@ enum ArgKey {
 
 /// What a successful operator application produced, apart from its tensor inputs.
 struct Applied {
-    attrs: Vec<(String, Sym)>,
+    op: Name,
+    attrs: Attrs,
     shape: Shape,
     params: Sym,
     flops: Sym,
@@ -362,6 +365,7 @@ impl<'p> Elab<'p> {
             types: Vec::new(),
             applied: HashMap::new(),
             instances: HashMap::new(),
+            names: HashMap::new(),
             label_uses: Vec::new(),
         }
     }
@@ -380,8 +384,8 @@ impl<'p> Elab<'p> {
         Loc::new(f.file, span)
     }
 
-    fn node(&mut self, kind: NodeKind, shape: Shape, loc: Loc) -> NodeId {
-        self.graph.nodes.append(Node { kind, shape, region: self.region }, loc)
+    fn node(&mut self, kind: NodeKind, shape: impl Into<Shape>, loc: Loc) -> NodeId {
+        self.graph.nodes.append(Node { kind, shape: shape.into(), region: self.region }, loc)
     }
 
     fn shape(&self, n: NodeId) -> &Shape {
@@ -471,7 +475,7 @@ impl<'p> Elab<'p> {
     /// when it has free symbols, evaluation fails, or its labels have more than
     /// [`Elab::NORMALIZE_LIMIT`] combinations.
     fn normalize(&self, s: Sym) -> Sym {
-        if matches!(s, Sym::Const(_) | Sym::Label(_)) || !s.vars().is_empty() {
+        if matches!(s, Sym::Const(_) | Sym::Label(_)) || s.has_vars() {
             return s;
         }
         let labels = s.labels();
@@ -592,6 +596,16 @@ impl<'p> Elab<'p> {
         Some((self.new_label(LabelInfo { name, kind, domain, explicit: f.tied, uses: Vec::new() }, loc), local))
     }
 
+    /// The IR name with this text, shared with every other use of it.
+    fn name(&mut self, text: &str) -> Name {
+        if let Some(n) = self.names.get(text) {
+            return n.clone();
+        }
+        let n = Name::new(text);
+        self.names.insert(text.to_string(), n.clone());
+        n
+    }
+
     /// Records a use of label `id` by the choice at `loc`.
     fn use_label(&mut self, id: LabelId, loc: Loc) {
         self.graph.labels.labels[id.0 as usize].uses.push(loc);
@@ -631,7 +645,7 @@ impl<'p> Elab<'p> {
                     for d in dims {
                         match d {
                             Dim::Expr(Expr { kind: ExprKind::Name(id), .. }) if f.lookup(&id.name).is_none() => {
-                                let s = Sym::Var(id.name.clone());
+                                let s = Sym::Var(self.name(&id.name));
                                 f.define(&id.name, Value::Scalar(s.clone()));
                                 shape.push(s);
                             }
@@ -917,13 +931,8 @@ impl<'p> Elab<'p> {
                         Some((Value::Tensor(n), _)) => Some(*n),
                         _ => None,
                     });
-                    let kind = NodeKind::Op {
-                        op: callee.name.clone(),
-                        inputs: inputs.collect(),
-                        attrs: a.attrs.clone(),
-                        params: a.params.clone(),
-                        flops: a.flops.clone(),
-                    };
+                    let kind =
+                        NodeKind::Op { op: a.op.clone(), inputs: inputs.collect(), attrs: a.attrs.clone(), params: a.params.clone(), flops: a.flops.clone() };
                     let shape = a.shape.clone();
                     let n = self.node(kind, shape, self.loc(f, span));
                     return Value::Tensor(n);
@@ -996,7 +1005,7 @@ impl<'p> Elab<'p> {
             }
             match &value {
                 Value::Tensor(n) => inputs.push(*n),
-                Value::Scalar(s) => attrs.push((p.name.name.clone(), s.clone())),
+                Value::Scalar(s) => attrs.push((self.name(&p.name.name), s.clone())),
                 _ => {}
             }
             inner.define(&p.name.name, value);
@@ -1012,8 +1021,8 @@ impl<'p> Elab<'p> {
                 if let (Some((k, h)), Value::Tensor(n)) = (key, &v) {
                     if after == (before.0, before.1 + 1, before.2, before.3) && n_inputs == given_tensors {
                         let node = self.graph.nodes.get(*n);
-                        if let NodeKind::Op { attrs, params, flops, .. } = &node.kind {
-                            let a = Applied { attrs: attrs.clone(), shape: node.shape.clone(), params: params.clone(), flops: flops.clone() };
+                        if let NodeKind::Op { op, attrs, params, flops, .. } = &node.kind {
+                            let a = Applied { op: op.clone(), attrs: attrs.clone(), shape: node.shape.clone(), params: params.clone(), flops: flops.clone() };
                             self.applied.entry(h).or_default().push((k, a));
                         }
                     }
@@ -1168,7 +1177,7 @@ impl<'p> Elab<'p> {
         ok
     }
 
-    fn apply_op(&mut self, f: &mut Frame<'p>, o: &'p ast::OpDecl, inputs: Vec<NodeId>, attrs: Vec<(String, Sym)>, call: Loc) -> Value {
+    fn apply_op(&mut self, f: &mut Frame<'p>, o: &'p ast::OpDecl, inputs: Vec<NodeId>, attrs: Vec<(Name, Sym)>, call: Loc) -> Value {
         for c in &o.clauses {
             if let ast::OpClause::Require { cond, message, span } = c {
                 let Value::Scalar(s) = self.expr(f, cond, None) else { return Value::Poison };
@@ -1226,7 +1235,8 @@ impl<'p> Elab<'p> {
                 });
             }
         }
-        let node = self.node(NodeKind::Op { op: o.name.name.clone(), inputs, attrs, params: measures.0, flops: measures.1 }, shape, call);
+        let op = self.name(&o.name.name);
+        let node = self.node(NodeKind::Op { op, inputs, attrs: attrs.into(), params: measures.0, flops: measures.1 }, shape, call);
         Value::Tensor(node)
     }
 
@@ -1428,7 +1438,7 @@ impl<'p> Elab<'p> {
                                     });
                                 }
                                 let mut shape = Vec::new();
-                                for (x, y) in sa.into_iter().zip(sb) {
+                                for (x, y) in sa.iter().cloned().zip(sb.iter().cloned()) {
                                     match Sym::cond(c.clone(), x, y) {
                                         Ok(d) => shape.push(d),
                                         Err(err) => return self.eval_err(f, e.span, err),
@@ -1517,7 +1527,7 @@ impl<'p> Elab<'p> {
                         rhs: self.loc(f, rhs.span),
                     });
                 }
-                for (a, b) in sx.iter().zip(&sy) {
+                for (a, b) in sx.iter().zip(sy.iter()) {
                     if let Verdict::Differ(asg) = self.compare(a, b) {
                         return self.err(TypeError::OperandShapes {
                             at: self.loc(f, op_span),
@@ -1530,11 +1540,9 @@ impl<'p> Elab<'p> {
                     }
                 }
                 let zero = Sym::int(0);
-                let n = self.node(
-                    NodeKind::Op { op: "add".into(), inputs: vec![x, y], attrs: Vec::new(), params: zero.clone(), flops: zero },
-                    sx,
-                    self.loc(f, span),
-                );
+                let add = self.name("add");
+                let n =
+                    self.node(NodeKind::Op { op: add, inputs: vec![x, y], attrs: Attrs::from([]), params: zero.clone(), flops: zero }, sx, self.loc(f, span));
                 Value::Tensor(n)
             }
             (op, Value::Scalar(x), Value::Scalar(y)) => match Sym::binary(op, x, y) {
@@ -1594,7 +1602,7 @@ impl<'p> Elab<'p> {
             let differ = if s.len() != s0.len() {
                 Some(Vec::new())
             } else {
-                s0.iter().zip(&s).find_map(|(a, b)| match self.compare(a, b) {
+                s0.iter().zip(s.iter()).find_map(|(a, b)| match self.compare(a, b) {
                     Verdict::Differ(asg) => Some(asg),
                     Verdict::Same => None,
                 })
@@ -1664,7 +1672,7 @@ impl<'p> Elab<'p> {
             let differ = if s.len() != s0.len() {
                 Some(Vec::new())
             } else {
-                s0.iter().zip(&s).find_map(|(a, b)| match self.compare(a, b) {
+                s0.iter().zip(s.iter()).find_map(|(a, b)| match self.compare(a, b) {
                     Verdict::Differ(asg) => Some(asg),
                     Verdict::Same => None,
                 })
@@ -1692,7 +1700,11 @@ impl<'p> Elab<'p> {
         let mut shape = s0;
         if reduce == Reduce::Concat && shape.len() >= 2 {
             match Sym::binary(BinOp::Mul, shape[1].clone(), Sym::int(k as i64)) {
-                Ok(s) => shape[1] = s,
+                Ok(s) => {
+                    let mut dims = shape.to_vec();
+                    dims[1] = s;
+                    shape = dims.into();
+                }
                 Err(err) => return self.eval_err(f, span, err),
             }
         }
@@ -1797,7 +1809,7 @@ impl<'p> Elab<'p> {
                     let differ = if s.len() != s0.len() {
                         Some(Vec::new())
                     } else {
-                        s0.iter().zip(&s).find_map(|(a, b)| match self.compare(a, b) {
+                        s0.iter().zip(s.iter()).find_map(|(a, b)| match self.compare(a, b) {
                             Verdict::Differ(asg) => Some(asg),
                             Verdict::Same => None,
                         })

@@ -14,13 +14,14 @@ pub mod sym;
 mod text;
 mod validate;
 
-pub use sym::{Const, EvalError, LabelId, ScalarType, Sym};
+pub use sym::{Const, EvalError, LabelId, Name, ScalarType, Sym};
 pub use text::to_text;
 pub use validate::{validate, ValidationError};
 
 use crate::source::Loc;
 use serde::Serialize;
 use std::marker::PhantomData;
+use std::sync::Arc;
 
 /// A typed index into an [`Arena`].
 #[derive(Serialize)]
@@ -131,8 +132,18 @@ impl<T> Arena<T> {
 }
 
 /// A tensor shape: one symbolic integer per dimension, `[batch, channels, height, width]` for
-/// feature maps, `[batch, features]` after pooling.
-pub type Shape = Vec<Sym>;
+/// feature maps, `[batch, features]` after pooling. Shared: nodes of the same shape (most of a
+/// network's) hold one copy.
+pub type Shape = Arc<[Sym]>;
+
+/// An operator node's scalar arguments by parameter name, shared between the nodes of equal
+/// applications.
+pub type Attrs = Arc<[(Name, Sym)]>;
+
+/// Serializes a shared slice as the sequence it holds.
+fn shared_slice<T: Serialize, S: serde::Serializer>(v: &Arc<[T]>, s: S) -> Result<S::Ok, S::Error> {
+    v.as_ref().serialize(s)
+}
 
 /// Handle of a [`Node`].
 pub type NodeId = Handle<Node>;
@@ -198,6 +209,7 @@ pub struct Node {
     /// What it computes.
     pub kind: NodeKind,
     /// Its output shape.
+    #[serde(serialize_with = "shared_slice")]
     pub shape: Shape,
     /// The region it belongs to.
     pub region: RegionId,
@@ -217,11 +229,12 @@ pub enum NodeKind {
     /// A built-in operator applied to tensors, with scalar attributes that may depend on labels.
     Op {
         /// The operator's name (`conv2d`).
-        op: String,
+        op: Name,
         /// Tensor inputs, in parameter order.
         inputs: Vec<NodeId>,
         /// Scalar arguments by parameter name, defaults filled in.
-        attrs: Vec<(String, Sym)>,
+        #[serde(serialize_with = "shared_slice")]
+        attrs: Attrs,
         /// Trainable parameters (the operator's `params` formula).
         params: Sym,
         /// Multiply-accumulates for one sample (the operator's `flops` formula).
