@@ -31,9 +31,9 @@
 //! DARTS' count of genotypes (Liu et al. 2019, section 2.1: the derived cell never keeps
 //! `none`), the paper's "approximately 10^18".
 
-use crate::ir::{Const, Domain, Graph, LabelId, NodeKind, Sym};
+use crate::ir::{Const, Domain, FastMap, Graph, LabelId, NodeKind, Sym};
 use num_bigint::BigUint;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 
 /// The most subsets of one input choice that [`count_networks`] sums over.
 pub const SUBSET_LIMIT: u64 = 100_000;
@@ -77,9 +77,12 @@ type GateId = u32;
 #[derive(Default)]
 struct Gates {
     table: Vec<Approx>,
-    ids: HashMap<Approx, GateId>,
-    unions: HashMap<Vec<GateId>, GateId>,
-    inserts: HashMap<(GateId, LabelId, Cond), GateId>,
+    ids: FastMap<Approx, GateId>,
+    unions: FastMap<Vec<GateId>, GateId>,
+    inserts: FastMap<(GateId, LabelId, Cond), GateId>,
+    /// The same for conditions on one value or candidate (`true`: a candidate): the edges of
+    /// choices, which make most of them.
+    singles: FastMap<(GateId, LabelId, bool, usize), GateId>,
 }
 
 impl Gates {
@@ -110,6 +113,19 @@ impl Gates {
         let id = self.intern(c.union(gates));
         self.unions.insert(items, id);
         id
+    }
+
+    /// [`Gates::insert`] of the condition that `l` takes the value of index `k` (`picks`: that
+    /// input choice `l` picks candidate `k`).
+    fn insert_one(&mut self, c: &Counter, id: GateId, l: LabelId, picks: bool, k: usize) -> GateId {
+        let key = (id, l, picks, k);
+        if let Some(out) = self.singles.get(&key) {
+            return *out;
+        }
+        let cond = if picks { Cond::Picks(BTreeSet::from([k])) } else { Cond::Values(BTreeSet::from([k])) };
+        let out = self.insert(c, id, l, cond);
+        self.singles.insert(key, out);
+        out
     }
 
     /// The gate `id` with the condition `cond` on `l` added ([`Counter::insert`]; approximate
@@ -300,13 +316,13 @@ pub fn count_networks(g: &Graph) -> Option<NetworkCount> {
             NodeKind::Op { inputs, .. } => inputs.iter().for_each(|i| pending[i.index()].push(gate)),
             NodeKind::LayerChoice { label, alternatives: slots, .. } | NodeKind::Repeat { label, outputs: slots, .. } => {
                 for (k, i) in slots.iter().enumerate() {
-                    let e = table.insert(&c, gate, *label, Cond::Values(BTreeSet::from([k])));
+                    let e = table.insert_one(&c, gate, *label, false, k);
                     pending[i.index()].push(e);
                 }
             }
             NodeKind::InputChoice { label, candidates, .. } => {
                 for (k, i) in candidates.iter().enumerate() {
-                    let e = table.insert(&c, gate, *label, Cond::Picks(BTreeSet::from([k])));
+                    let e = table.insert_one(&c, gate, *label, true, k);
                     pending[i.index()].push(e);
                 }
             }

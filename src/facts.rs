@@ -338,7 +338,9 @@ fn must_live(g: &Graph) -> Vec<bool> {
                 row.iter_mut().zip(prev).for_each(|(o, w)| *o |= w);
             } else {
                 // Words past the input's row are outside its set.
-                row.iter_mut().zip(prev.iter().chain(std::iter::repeat(&0))).for_each(|(o, w)| *o &= w);
+                let m = prev.len().min(row.len());
+                row[..m].iter_mut().zip(&prev[..m]).for_each(|(o, w)| *o &= w);
+                row[m..].fill(0);
             }
         }
         must.resize(here + words, 0);

@@ -19,7 +19,6 @@ use crate::ir::*;
 use crate::resolve::{ItemRef, Program};
 use crate::source::{FileId, Loc, Span};
 use crate::syntax::ast::{self, BinOp, Dim, Expr, ExprKind, Item, Stmt, TypeExpr};
-use std::collections::HashMap;
 
 /// How many label combinations a shape comparison evaluates at most.
 pub const ENUMERATION_LIMIT: usize = 4096;
@@ -122,7 +121,7 @@ struct Frame<'p> {
     prefix: String,
     loops: Vec<usize>,
     /// Names already used in this instance (full label or prefix -> times used).
-    used: HashMap<String, usize>,
+    used: FastMap<String, usize>,
     /// Inside a labelled call: derived labels are shared by every instance, not made unique.
     tied: bool,
     /// The expression of the last `return` reached (for errors about the returned value).
@@ -212,12 +211,12 @@ struct Elab<'p> {
     record: Option<Option<FileId>>,
     types: Vec<TypeAt>,
     /// Operator applications that succeeded, by a hash of their [`CallKey`] (see [`Elab::call`]).
-    applied: HashMap<u64, Vec<(CallKey, Applied)>>,
+    applied: FastMap<u64, Vec<(CallKey, Applied)>>,
     /// Block instances that elaborated without error, by a hash of their [`CallKey`] (see
     /// [`Elab::replay`]).
-    instances: HashMap<u64, Vec<(CallKey, Instance)>>,
+    instances: FastMap<u64, Vec<(CallKey, Instance)>>,
     /// The IR's names, each made once.
-    names: HashMap<String, Name>,
+    names: FastMap<String, Name>,
     /// Every use of a label so far, in order (the label and the choice that used it): what an
     /// instance does to the label table, replayed with it.
     label_uses: Vec<(LabelId, Loc)>,
@@ -287,7 +286,7 @@ impl CallKey {
 
     fn hash(&self) -> u64 {
         use std::hash::{Hash, Hasher};
-        let mut h = std::collections::hash_map::DefaultHasher::new();
+        let mut h = FastHasher::default();
         self.op.hash(&mut h);
         for a in &self.args {
             match a {
@@ -363,9 +362,9 @@ impl<'p> Elab<'p> {
             calls: Vec::new(),
             record: None,
             types: Vec::new(),
-            applied: HashMap::new(),
-            instances: HashMap::new(),
-            names: HashMap::new(),
+            applied: FastMap::default(),
+            instances: FastMap::default(),
+            names: FastMap::default(),
             label_uses: Vec::new(),
         }
     }
@@ -633,7 +632,7 @@ impl<'p> Elab<'p> {
             scopes: vec![Vec::new()],
             prefix: String::new(),
             loops: Vec::new(),
-            used: HashMap::new(),
+            used: FastMap::default(),
             tied: false,
             returned: None,
         };
@@ -888,8 +887,8 @@ impl<'p> Elab<'p> {
         if is_block && self.depth >= MAX_CALL_DEPTH {
             return self.err(TypeError::Recursion { at: self.loc(f, span), block: callee.name.clone() });
         }
-        let arg_values: Vec<(Option<String>, Value, Span)> =
-            args.iter().map(|a| (a.name.as_ref().map(|n| n.name.clone()), self.expr(f, &a.value, None), a.span)).collect();
+        let arg_values: Vec<(Option<&'p str>, Value, Span)> =
+            args.iter().map(|a| (a.name.as_ref().map(|n| n.name.as_str()), self.expr(f, &a.value, None), a.span)).collect();
         if arg_values.iter().any(|(_, v, _)| matches!(v, Value::Poison)) {
             return Value::Poison;
         }
@@ -973,8 +972,16 @@ impl<'p> Elab<'p> {
                 instance_key = Some((k, h, args, start));
             }
         }
-        let mut inner =
-            Frame { module: callee_module, file: callee_file, scopes: vec![Vec::new()], prefix, loops: Vec::new(), used: HashMap::new(), tied, returned: None };
+        let mut inner = Frame {
+            module: callee_module,
+            file: callee_file,
+            scopes: vec![Vec::new()],
+            prefix,
+            loops: Vec::new(),
+            used: FastMap::default(),
+            tied,
+            returned: None,
+        };
         let mut inputs = Vec::new();
         let mut attrs = Vec::new();
         for (p, g) in params.iter().zip(given) {

@@ -10,10 +10,12 @@
 //! Produced by `crate::check` (elaboration of a network), consumed by `crate::facts`
 //! (counting, cost bounds) and `crate::arch` (architectures and `fix`).
 
+mod hash;
 pub mod sym;
 mod text;
 mod validate;
 
+pub use hash::{FastHasher, FastMap};
 pub use sym::{Const, EvalError, LabelId, Name, ScalarType, Sym};
 pub use text::to_text;
 pub use validate::{validate, ValidationError};
