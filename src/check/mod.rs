@@ -975,7 +975,7 @@ impl<'p> Elab<'p> {
         let mut inner = Frame {
             module: callee_module,
             file: callee_file,
-            scopes: vec![Vec::new()],
+            scopes: vec![Vec::with_capacity(params.len())],
             prefix,
             loops: Vec::new(),
             used: FastMap::default(),
@@ -1072,7 +1072,7 @@ impl<'p> Elab<'p> {
         self.depth -= usize::from(is_block);
         if let Some((k, h, args, (nodes, regions, uses, errors, region))) = instance_key {
             if self.errors.len() == errors {
-                let labels = (uses < self.label_uses.len()).then(|| (inner.prefix, inner.tied));
+                let labels = (uses < self.label_uses.len()).then_some((inner.prefix, inner.tied));
                 let instance = Instance {
                     nodes: nodes..self.graph.nodes.len(),
                     regions: regions..self.graph.regions.len(),
