@@ -292,6 +292,22 @@ impl Counter<'_> {
     }
 }
 
+/// The gates of the edges into each node, in the order they were met: the first apart, since
+/// most nodes have one consumer (no vector is allocated for them).
+struct Pending {
+    first: Vec<Option<GateId>>,
+    more: Vec<Vec<GateId>>,
+}
+
+impl Pending {
+    fn push(&mut self, node: usize, gate: GateId) {
+        match self.first[node] {
+            None => self.first[node] = Some(gate),
+            Some(_) => self.more[node].push(gate),
+        }
+    }
+}
+
 /// Counts the distinct networks of `g` from its structure (see the module documentation);
 /// `None` when the structure does not allow an exact count.
 pub fn count_networks(g: &Graph) -> Option<NetworkCount> {
@@ -299,31 +315,33 @@ pub fn count_networks(g: &Graph) -> Option<NetworkCount> {
     let n = g.nodes.len();
     let mut table = Gates::default();
     // Step 1: gates, from the output back (nodes are in topological order).
-    let mut pending: Vec<Vec<GateId>> = vec![Vec::new(); n];
+    let mut pending = Pending { first: vec![None; n], more: vec![Vec::new(); n] };
     let mut gates: Vec<Option<GateId>> = vec![None; n];
     let always = table.intern((Gate::new(), false));
-    pending[g.output.index()].push(always);
+    pending.push(g.output.index(), always);
     for (h, node) in g.nodes.iter().collect::<Vec<_>>().into_iter().rev() {
         // Every consumer comes later in the arena, so every edge into this node is known.
-        let consumers = std::mem::take(&mut pending[h.index()]);
-        if consumers.is_empty() {
+        let Some(first) = pending.first[h.index()] else {
             continue; // never runs
-        }
-        let gate = table.union(&c, consumers);
+        };
+        let gate = match std::mem::take(&mut pending.more[h.index()]) {
+            more if more.is_empty() => first,
+            more => table.union(&c, std::iter::once(first).chain(more).collect()),
+        };
         gates[h.index()] = Some(gate);
         match &node.kind {
             NodeKind::Input { .. } => {}
-            NodeKind::Op { inputs, .. } => inputs.iter().for_each(|i| pending[i.index()].push(gate)),
+            NodeKind::Op { inputs, .. } => inputs.iter().for_each(|i| pending.push(i.index(), gate)),
             NodeKind::LayerChoice { label, alternatives: slots, .. } | NodeKind::Repeat { label, outputs: slots, .. } => {
                 for (k, i) in slots.iter().enumerate() {
                     let e = table.insert_one(&c, gate, *label, false, k);
-                    pending[i.index()].push(e);
+                    pending.push(i.index(), e);
                 }
             }
             NodeKind::InputChoice { label, candidates, .. } => {
                 for (k, i) in candidates.iter().enumerate() {
                     let e = table.insert_one(&c, gate, *label, true, k);
-                    pending[i.index()].push(e);
+                    pending.push(i.index(), e);
                 }
             }
             NodeKind::Select { cond, then, otherwise } => {
@@ -332,7 +350,7 @@ pub fn count_networks(g: &Graph) -> Option<NetworkCount> {
                         Some((l, allowed)) => table.insert(&c, gate, l, Cond::Values(allowed)),
                         None => table.insert(&c, gate, c.select_key(h.index()), Cond::Values(BTreeSet::from([usize::from(taken)]))),
                     };
-                    pending[i.index()].push(e);
+                    pending.push(i.index(), e);
                 }
             }
         }
