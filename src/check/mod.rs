@@ -1898,6 +1898,56 @@ fn table(labels: &[LabelId], domains: &[Vec<Const>], sizes: &[usize], values: &[
 mod tests {
     use super::*;
 
+    /// The graphs of `program` with reuse (`check_program`) and without (recording every type
+    /// turns reuse off) are the same: serialized, node and region locations, label uses.
+    fn assert_reuse_changes_nothing(program: &Program, what: &str) {
+        let (plain, e1) = check_program(program);
+        let (recorded, e2, _) = check_program_with_types(program);
+        assert!(e1.is_empty() && e2.is_empty(), "{what}: {e1:?}");
+        assert_eq!(plain.len(), recorded.len(), "{what}");
+        for (a, b) in plain.iter().zip(&recorded) {
+            assert_eq!(serde_json::to_string(a).unwrap(), serde_json::to_string(b).unwrap(), "{what}");
+            let node_locs = |g: &Graph| g.nodes.iter().map(|(h, _)| g.nodes.loc(h)).collect::<Vec<_>>();
+            let region_locs = |g: &Graph| g.regions.iter().map(|(h, _)| g.regions.loc(h)).collect::<Vec<_>>();
+            let uses = |g: &Graph| g.labels.labels.iter().map(|l| l.uses.clone()).collect::<Vec<_>>();
+            assert!(node_locs(a) == node_locs(b) && region_locs(a) == region_locs(b), "{what}");
+            assert!(uses(a) == uses(b), "{what}");
+        }
+    }
+
+    /// Block instances replayed with one node for two arguments, inside the alternatives of a
+    /// choice (another region), returning an argument, and under a labelled call whose choices
+    /// are shared: the same graphs as without reuse.
+    #[test]
+    fn replayed_block_instances_read_their_own_arguments_and_regions() {
+        let src = "
+block pair(a: Tensor[n, c, h, w], b: Tensor[n, c, h, w]) -> Tensor[n, c, h, w] {
+    return relu(a) + b
+}
+block first(a: Tensor[n, c, h, w], b: Tensor[n, c, h, w]) -> Tensor[n, c, h, w] {
+    return a
+}
+block searched(x: Tensor[n, c, h, w]) -> Tensor[n, c, h, w] {
+    return choice op { r: relu(x), p: pair(x, x), s: x }
+}
+network N(x: Tensor[n, 8, 4, 4]) -> Tensor[n, 8, 4, 4] {
+    let y = relu(x)
+    let p = pair(x, y)
+    let q = pair(p, p)
+    let f = first(q, p)
+    let g = first(p, q)
+    let r = choice op { a: pair(q, x), b: pair(x, q), c: first(f, g) }
+    let s = searched(r) label \"cell\"
+    let t = searched(s) label \"cell\"
+    let u = searched(t)
+    return u + pair(t, s)
+}
+";
+        let (program, errors) = crate::resolve::load_bytes("reuse.nas", crate::source::Origin::Memory, src.as_bytes());
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_reuse_changes_nothing(&program, "reuse.nas");
+    }
+
     /// Reusing operator applications and block instances changes nothing: the graphs are those
     /// of an elaboration that records every type (which reuses none), node for node, with the
     /// same source locations and the same uses of every label.
@@ -1924,18 +1974,7 @@ mod tests {
             }
             let (program, errors) = crate::resolve::load_path(&path).expect("readable");
             assert!(errors.is_empty(), "{file}: {errors:?}");
-            let (plain, e1) = check_program(&program);
-            let (recorded, e2, _) = check_program_with_types(&program);
-            assert!(e1.is_empty() && e2.is_empty(), "{file}");
-            assert_eq!(plain.len(), recorded.len(), "{file}");
-            for (a, b) in plain.iter().zip(&recorded) {
-                assert_eq!(serde_json::to_string(a).unwrap(), serde_json::to_string(b).unwrap(), "{file}");
-                let node_locs = |g: &Graph| g.nodes.iter().map(|(h, _)| g.nodes.loc(h)).collect::<Vec<_>>();
-                let region_locs = |g: &Graph| g.regions.iter().map(|(h, _)| g.regions.loc(h)).collect::<Vec<_>>();
-                let uses = |g: &Graph| g.labels.labels.iter().map(|l| l.uses.clone()).collect::<Vec<_>>();
-                assert!(node_locs(a) == node_locs(b) && region_locs(a) == region_locs(b), "{file}");
-                assert!(uses(a) == uses(b), "{file}");
-            }
+            assert_reuse_changes_nothing(&program, file);
             checked += 1;
         }
         assert!(checked >= 9);
