@@ -4,6 +4,9 @@
 //!
 //!     cargo bench --bench check
 //!
+//! `elaborate` is the type stage alone, `facts` the facts of the elaborated networks alone, and
+//! `full` both after loading.
+//!
 //! Cases: the MNIST example, the DARTS search space of the standard library, and a generated
 //! 20,000-line space (400 searched blocks, each called once from one network). Figures are
 //! recorded in docs/benchmarks.md.
@@ -106,6 +109,7 @@ fn bench(c: &mut Criterion) {
                 black_box(graphs.len())
             })
         });
+        group.bench_function(format!("facts/{file}"), |b| b.iter(|| black_box(graphs.iter().map(facts).count())));
         group.bench_function(format!("full/{file}"), |b| {
             b.iter(|| {
                 let (program, _) = load_path(black_box(&path)).expect("readable");

@@ -351,7 +351,7 @@ pub fn active_labels(g: &Graph, a: &Architecture) -> Vec<LabelId> {
         match &node.kind {
             NodeKind::LayerChoice { label, .. } | NodeKind::InputChoice { label, .. } | NodeKind::Repeat { label, .. } => used.push(*label),
             NodeKind::Op { attrs, params, flops, .. } => {
-                for (_, s) in attrs {
+                for (_, s) in attrs.iter() {
                     used.extend(s.labels());
                 }
                 used.extend(params.labels());
@@ -360,7 +360,7 @@ pub fn active_labels(g: &Graph, a: &Architecture) -> Vec<LabelId> {
             NodeKind::Select { cond, .. } => used.extend(cond.labels()),
             NodeKind::Input { .. } => {}
         }
-        for d in &node.shape {
+        for d in node.shape.iter() {
             used.extend(d.labels());
         }
     }
@@ -473,10 +473,10 @@ pub fn fix(g: &Graph, arch: &Architecture) -> Result<FixedGraph, EvalError> {
             }
             NodeKind::Op { op, inputs: ins, attrs, params, flops } => {
                 let ins = ins.iter().map(|i| get(&map, *i)).collect::<Result<Vec<_>, _>>()?;
-                let attrs = attrs.iter().map(|(k, v)| Ok((k.clone(), arch.eval(g, v)?))).collect::<Result<Vec<_>, EvalError>>()?;
+                let attrs = attrs.iter().map(|(k, v)| Ok((k.to_string(), arch.eval(g, v)?))).collect::<Result<Vec<_>, EvalError>>()?;
                 map[h.index()] = Some(nodes.len());
                 nodes.push(FixedNode {
-                    op: op.clone(),
+                    op: op.to_string(),
                     inputs: ins,
                     attrs,
                     shape: shape_of(&node.shape)?,

@@ -31,7 +31,7 @@
 //! DARTS' count of genotypes (Liu et al. 2019, section 2.1: the derived cell never keeps
 //! `none`), the paper's "approximately 10^18".
 
-use crate::ir::{Const, Domain, Graph, LabelId, NodeKind, Sym};
+use crate::ir::{Const, Domain, FastMap, Graph, LabelId, NodeKind, Sym};
 use num_bigint::BigUint;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -50,7 +50,7 @@ pub struct NetworkCount {
 
 /// One label's condition: the allowed values (by index in the domain) of a layer, value or
 /// depth choice, or, for an input choice, candidates at least one of which must be picked.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 enum Cond {
     Values(BTreeSet<usize>),
     Picks(BTreeSet<usize>),
@@ -65,6 +65,82 @@ type Approx = (Gate, bool);
 
 struct Counter<'g> {
     g: &'g Graph,
+}
+
+/// The index of a gate in a [`Gates`] table.
+type GateId = u32;
+
+/// Every distinct gate met, each stored once: most nodes share their gate with their
+/// neighbours (every node of a layer choice's alternative has the alternative's gate), so the
+/// walk hands ids around instead of cloning maps, and unions and conditions are computed once
+/// per distinct argument.
+#[derive(Default)]
+struct Gates {
+    table: Vec<Approx>,
+    ids: FastMap<Approx, GateId>,
+    unions: FastMap<Vec<GateId>, GateId>,
+    inserts: FastMap<(GateId, LabelId, Cond), GateId>,
+    /// The same for conditions on one value or candidate (`true`: a candidate): the edges of
+    /// choices, which make most of them.
+    singles: FastMap<(GateId, LabelId, bool, usize), GateId>,
+}
+
+impl Gates {
+    fn intern(&mut self, a: Approx) -> GateId {
+        if let Some(id) = self.ids.get(&a) {
+            return *id;
+        }
+        let id = self.table.len() as GateId;
+        self.table.push(a.clone());
+        self.ids.insert(a, id);
+        id
+    }
+
+    fn get(&self, id: GateId) -> &Approx {
+        &self.table[id as usize]
+    }
+
+    /// [`Counter::union`] of the gates `items`.
+    fn union(&mut self, c: &Counter, mut items: Vec<GateId>) -> GateId {
+        items.dedup();
+        if let [one] = items[..] {
+            return one;
+        }
+        if let Some(id) = self.unions.get(&items) {
+            return *id;
+        }
+        let gates = items.iter().map(|i| self.get(*i).clone()).collect();
+        let id = self.intern(c.union(gates));
+        self.unions.insert(items, id);
+        id
+    }
+
+    /// [`Gates::insert`] of the condition that `l` takes the value of index `k` (`picks`: that
+    /// input choice `l` picks candidate `k`).
+    fn insert_one(&mut self, c: &Counter, id: GateId, l: LabelId, picks: bool, k: usize) -> GateId {
+        let key = (id, l, picks, k);
+        if let Some(out) = self.singles.get(&key) {
+            return *out;
+        }
+        let cond = if picks { Cond::Picks(BTreeSet::from([k])) } else { Cond::Values(BTreeSet::from([k])) };
+        let out = self.insert(c, id, l, cond);
+        self.singles.insert(key, out);
+        out
+    }
+
+    /// The gate `id` with the condition `cond` on `l` added ([`Counter::insert`]; approximate
+    /// when that has no exact form).
+    fn insert(&mut self, c: &Counter, id: GateId, l: LabelId, cond: Cond) -> GateId {
+        let key = (id, l, cond);
+        if let Some(out) = self.inserts.get(&key) {
+            return *out;
+        }
+        let (mut gate, approx) = self.get(id).clone();
+        let ok = c.insert(&mut gate, l, key.2.clone());
+        let out = self.intern((gate, approx || !ok));
+        self.inserts.insert(key, out);
+        out
+    }
 }
 
 impl Counter<'_> {
@@ -216,78 +292,94 @@ impl Counter<'_> {
     }
 }
 
+/// The gates of the edges into each node, in the order they were met: the first apart, since
+/// most nodes have one consumer (no vector is allocated for them).
+struct Pending {
+    first: Vec<Option<GateId>>,
+    more: Vec<Vec<GateId>>,
+}
+
+impl Pending {
+    fn push(&mut self, node: usize, gate: GateId) {
+        match self.first[node] {
+            None => self.first[node] = Some(gate),
+            Some(_) => self.more[node].push(gate),
+        }
+    }
+}
+
 /// Counts the distinct networks of `g` from its structure (see the module documentation);
 /// `None` when the structure does not allow an exact count.
 pub fn count_networks(g: &Graph) -> Option<NetworkCount> {
     let c = Counter { g };
     let n = g.nodes.len();
+    let mut table = Gates::default();
     // Step 1: gates, from the output back (nodes are in topological order).
-    let mut pending: Vec<Vec<Approx>> = vec![Vec::new(); n];
-    let mut gates: Vec<Option<Approx>> = vec![None; n];
-    pending[g.output.index()].push((Gate::new(), false));
+    let mut pending = Pending { first: vec![None; n], more: vec![Vec::new(); n] };
+    let mut gates: Vec<Option<GateId>> = vec![None; n];
+    let always = table.intern((Gate::new(), false));
+    pending.push(g.output.index(), always);
     for (h, node) in g.nodes.iter().collect::<Vec<_>>().into_iter().rev() {
         // Every consumer comes later in the arena, so every edge into this node is known.
-        let consumers = std::mem::take(&mut pending[h.index()]);
-        if consumers.is_empty() {
+        let Some(first) = pending.first[h.index()] else {
             continue; // never runs
-        }
-        let (gate, approx) = c.union(consumers);
-        gates[h.index()] = Some((gate.clone(), approx));
-        let mut edges: Vec<(usize, Approx)> = Vec::new();
+        };
+        let gate = match std::mem::take(&mut pending.more[h.index()]) {
+            more if more.is_empty() => first,
+            more => table.union(&c, std::iter::once(first).chain(more).collect()),
+        };
+        gates[h.index()] = Some(gate);
         match &node.kind {
             NodeKind::Input { .. } => {}
-            NodeKind::Op { inputs, .. } => edges.extend(inputs.iter().map(|i| (i.index(), (gate.clone(), approx)))),
+            NodeKind::Op { inputs, .. } => inputs.iter().for_each(|i| pending.push(i.index(), gate)),
             NodeKind::LayerChoice { label, alternatives: slots, .. } | NodeKind::Repeat { label, outputs: slots, .. } => {
                 for (k, i) in slots.iter().enumerate() {
-                    let mut e = gate.clone();
-                    let ok = c.insert(&mut e, *label, Cond::Values(BTreeSet::from([k])));
-                    edges.push((i.index(), (e, approx || !ok)));
+                    let e = table.insert_one(&c, gate, *label, false, k);
+                    pending.push(i.index(), e);
                 }
             }
             NodeKind::InputChoice { label, candidates, .. } => {
                 for (k, i) in candidates.iter().enumerate() {
-                    let mut e = gate.clone();
-                    let ok = c.insert(&mut e, *label, Cond::Picks(BTreeSet::from([k])));
-                    edges.push((i.index(), (e, approx || !ok)));
+                    let e = table.insert_one(&c, gate, *label, true, k);
+                    pending.push(i.index(), e);
                 }
             }
             NodeKind::Select { cond, then, otherwise } => {
                 for (taken, i) in [(true, then), (false, otherwise)] {
-                    let mut e = gate.clone();
-                    let ok = match c.branch(cond, taken) {
-                        Some((l, allowed)) => c.insert(&mut e, l, Cond::Values(allowed)),
-                        None => c.insert(&mut e, c.select_key(h.index()), Cond::Values(BTreeSet::from([usize::from(taken)]))),
+                    let e = match c.branch(cond, taken) {
+                        Some((l, allowed)) => table.insert(&c, gate, l, Cond::Values(allowed)),
+                        None => table.insert(&c, gate, c.select_key(h.index()), Cond::Values(BTreeSet::from([usize::from(taken)]))),
                     };
-                    edges.push((i.index(), (e, approx || !ok)));
+                    pending.push(i.index(), e);
                 }
             }
         }
-        for (i, e) in edges {
-            pending[i].push(e);
-        }
     }
     // Step 2: each label's gate, the union over the running nodes that depend on it.
-    let mut label_uses: Vec<Vec<Approx>> = vec![Vec::new(); g.labels.len()];
+    let mut label_uses: Vec<Vec<GateId>> = vec![Vec::new(); g.labels.len()];
+    let mut used: Vec<LabelId> = Vec::new();
     for (h, node) in g.nodes.iter() {
-        let Some(gate) = gates[h.index()].clone() else { continue };
-        let mut used: Vec<LabelId> = node.shape.iter().flat_map(|d| d.labels()).collect();
+        let Some(gate) = gates[h.index()] else { continue };
+        used.clear();
+        node.shape.iter().for_each(|d| d.labels_into(&mut used));
         match &node.kind {
             NodeKind::LayerChoice { label, .. } | NodeKind::InputChoice { label, .. } | NodeKind::Repeat { label, .. } => used.push(*label),
             NodeKind::Op { attrs, params, flops, .. } => {
-                used.extend(attrs.iter().flat_map(|(_, s)| s.labels()));
-                used.extend(params.labels());
-                used.extend(flops.labels());
+                attrs.iter().for_each(|(_, s)| s.labels_into(&mut used));
+                params.labels_into(&mut used);
+                flops.labels_into(&mut used);
             }
-            NodeKind::Select { cond, .. } => used.extend(cond.labels()),
+            NodeKind::Select { cond, .. } => cond.labels_into(&mut used),
             NodeKind::Input { .. } => {}
         }
         used.sort();
         used.dedup();
-        for l in used {
-            label_uses[l.0 as usize].push(gate.clone());
+        for l in &used {
+            label_uses[l.0 as usize].push(gate);
         }
     }
-    let label_gates: Vec<Option<Approx>> = label_uses.into_iter().map(|uses| if uses.is_empty() { None } else { Some(c.union(uses)) }).collect();
+    let label_gates: Vec<Option<Approx>> =
+        label_uses.into_iter().map(|uses| (!uses.is_empty()).then(|| table.union(&c, uses)).map(|id| table.get(id).clone())).collect();
     // Step 3: the forest of labels, and the count.
     let mut children: Vec<Vec<(LabelId, Cond)>> = vec![Vec::new(); g.labels.len()];
     let mut roots: Vec<LabelId> = Vec::new();

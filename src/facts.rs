@@ -147,6 +147,10 @@ fn binomial_big(n: usize, k: usize) -> BigUint {
 
 /// The smallest and largest value of `s` over the labels it depends on.
 fn sym_range(g: &Graph, s: &Sym) -> (u64, u64) {
+    if let Sym::Const(c) = s {
+        let v = c.as_f64().unwrap_or(0.0).max(0.0) as u64;
+        return (v, v);
+    }
     let labels = s.labels();
     let domains: Vec<Vec<Const>> = labels
         .iter()
@@ -244,6 +248,14 @@ fn bounds(g: &Graph) -> (Range, Range) {
         own[r].0 = own[r].0.saturating_add(ranges[h.index()].0 .1);
         own[r].1 = own[r].1.saturating_add(ranges[h.index()].1 .1);
     }
+    // The alternative regions of each layer choice label under each parent, in order.
+    let mut groups: std::collections::HashMap<(usize, LabelId), Vec<usize>> = std::collections::HashMap::new();
+    for s in 1..nr {
+        let sr = g.regions.get(RegionId::new(s));
+        if let (Some(parent), RegionKind::Alternative { label, .. }) = (sr.parent, &sr.kind) {
+            groups.entry((parent.index(), *label)).or_default().push(s);
+        }
+    }
     // Regions are created after their parents, so children have larger indices.
     let mut total = own.clone();
     for r in (1..nr).rev() {
@@ -255,12 +267,7 @@ fn bounds(g: &Graph) -> (Range, Range) {
                 // Add only the costliest sibling alternative: handled by taking the max when
                 // the first alternative (index 0) of the group is reached.
                 if index == 0 {
-                    let siblings: Vec<usize> = (1..nr)
-                        .filter(|s| {
-                            let sr = g.regions.get(RegionId::new(*s));
-                            sr.parent == Some(parent) && matches!(sr.kind, RegionKind::Alternative { label: l, .. } if l == label)
-                        })
-                        .collect();
+                    let siblings = &groups[&(parent.index(), label)];
                     let best_p = siblings.iter().map(|s| total[*s].0).max().unwrap_or(0);
                     let best_f = siblings.iter().map(|s| total[*s].1).max().unwrap_or(0);
                     total[parent.index()].0 = total[parent.index()].0.saturating_add(best_p);
@@ -300,40 +307,46 @@ fn must_live(g: &Graph) -> Vec<bool> {
         }
         return always;
     }
-    let words = n.div_ceil(64);
-    // must[i]: the nodes that run whenever node i runs (including i).
-    let mut must: Vec<Vec<u64>> = Vec::with_capacity(n);
-    let union = |sets: &[&Vec<u64>]| {
-        let mut out = vec![0u64; words];
-        for s in sets {
-            for (o, w) in out.iter_mut().zip(s.iter()) {
-                *o |= w;
-            }
-        }
-        out
-    };
-    let inter = |sets: &[&Vec<u64>]| {
-        let mut out = vec![u64::MAX; words];
-        for s in sets {
-            for (o, w) in out.iter_mut().zip(s.iter()) {
-                *o &= w;
-            }
-        }
-        if sets.is_empty() {
-            out = vec![0; words];
-        }
-        out
-    };
+    // must[i]: the nodes that run whenever node i runs (including i), a bit set over the nodes
+    // up to i (every input comes before its user): i / 64 + 1 words, the rows stored one after
+    // the other from `start[i]`.
+    let mut start = Vec::with_capacity(n + 1);
+    let mut must: Vec<u64> = Vec::new();
     for (h, node) in g.nodes.iter() {
-        let ins: Vec<&Vec<u64>> = node.kind.inputs().iter().map(|i| &must[i.index()]).collect();
-        let mut set = match &node.kind {
-            NodeKind::Input { .. } | NodeKind::Op { .. } => union(&ins),
-            NodeKind::InputChoice { k, candidates, .. } if *k == candidates.len() => union(&ins),
-            _ => inter(&ins),
+        let i = h.index();
+        let here = must.len();
+        start.push(here);
+        let words = i / 64 + 1;
+        let union = match &node.kind {
+            NodeKind::Input { .. } | NodeKind::Op { .. } => true,
+            NodeKind::InputChoice { k, candidates, .. } => *k == candidates.len(),
+            _ => false,
         };
-        set[h.index() / 64] |= 1u64 << (h.index() % 64);
-        must.push(set);
+        let mut first = true;
+        for input in node.kind.each_input() {
+            let j = input.index();
+            let (from, to) = (start[j], start[j] + j / 64 + 1);
+            if first {
+                must.extend_from_within(from..to);
+                must.resize(here + words, 0);
+                first = false;
+                continue;
+            }
+            let (done, row) = must.split_at_mut(here);
+            let prev = &done[from..to];
+            if union {
+                row.iter_mut().zip(prev).for_each(|(o, w)| *o |= w);
+            } else {
+                // Words past the input's row are outside its set.
+                let m = prev.len().min(row.len());
+                row[..m].iter_mut().zip(&prev[..m]).for_each(|(o, w)| *o &= w);
+                row[m..].fill(0);
+            }
+        }
+        must.resize(here + words, 0);
+        must[here + i / 64] |= 1u64 << (i % 64);
     }
-    let out = &must[g.output.index()];
-    (0..n).map(|i| out[i / 64] >> (i % 64) & 1 == 1).collect()
+    let o = g.output.index();
+    let out = &must[start[o]..start[o] + o / 64 + 1];
+    (0..n).map(|i| out.get(i / 64).is_some_and(|w| w >> (i % 64) & 1 == 1)).collect()
 }

@@ -21,7 +21,7 @@
 //! operator the runtime does not implement, and, for strategies that mix candidates, an input
 //! choice that concatenates more than one input.
 
-use crate::ir::{Const, Domain, Graph, LabelId, LabelKind, NodeKind, Reduce, Sym};
+use crate::ir::{Const, Domain, Graph, LabelId, LabelKind, Name, NodeKind, Reduce, Sym};
 use crate::source::Loc;
 use serde::{Deserialize, Serialize};
 
@@ -268,7 +268,7 @@ pub fn lower(g: &Graph, strategy: OneShotKind) -> Result<Plan, Vec<LowerError>> 
             },
             NodeKind::Op { op, inputs, attrs, .. } => {
                 if !OPERATORS.contains(&op.as_str()) {
-                    err(LowerProblem::UnknownOperator { op: op.clone() });
+                    err(LowerProblem::UnknownOperator { op: op.to_string() });
                 }
                 let mut labels: Vec<LabelId> = attrs.iter().flat_map(|(_, s)| s.labels()).chain(node.shape.iter().flat_map(|d| d.labels())).collect();
                 labels.sort();
@@ -370,7 +370,7 @@ fn choice_dims(nodes: &[PlanNode], of: &[crate::ir::NodeId], what: &str, err: &m
 }
 
 /// Every variant of an operator: its attributes and output dimensions under each combination.
-fn variants_of(g: &Graph, attrs: &[(String, Sym)], shape: &[Sym], deps: &Deps) -> Result<Vec<Variant>, String> {
+fn variants_of(g: &Graph, attrs: &[(Name, Sym)], shape: &[Sym], deps: &Deps) -> Result<Vec<Variant>, String> {
     (0..deps.count().max(1))
         .map(|index| {
             let choice = deps.assignment(index);
@@ -382,7 +382,7 @@ fn variants_of(g: &Graph, attrs: &[(String, Sym)], shape: &[Sym], deps: &Deps) -
                 }
             };
             let attrs =
-                attrs.iter().map(|(k, s)| Ok((k.clone(), s.eval(&value, &|_| Some(1)).map_err(|e| e.to_string())?))).collect::<Result<Vec<_>, String>>()?;
+                attrs.iter().map(|(k, s)| Ok((k.to_string(), s.eval(&value, &|_| Some(1)).map_err(|e| e.to_string())?))).collect::<Result<Vec<_>, String>>()?;
             let dims = shape
                 .iter()
                 .skip(1)

@@ -19,7 +19,6 @@ use crate::ir::*;
 use crate::resolve::{ItemRef, Program};
 use crate::source::{FileId, Loc, Span};
 use crate::syntax::ast::{self, BinOp, Dim, Expr, ExprKind, Item, Stmt, TypeExpr};
-use std::collections::HashMap;
 
 /// How many label combinations a shape comparison evaluates at most.
 pub const ENUMERATION_LIMIT: usize = 4096;
@@ -122,7 +121,7 @@ struct Frame<'p> {
     prefix: String,
     loops: Vec<usize>,
     /// Names already used in this instance (full label or prefix -> times used).
-    used: HashMap<String, usize>,
+    used: FastMap<String, usize>,
     /// Inside a labelled call: derived labels are shared by every instance, not made unique.
     tied: bool,
     /// The expression of the last `return` reached (for errors about the returned value).
@@ -211,14 +210,45 @@ struct Elab<'p> {
     /// Whether to record types, and of which file's expressions (`Some(None)`: all).
     record: Option<Option<FileId>>,
     types: Vec<TypeAt>,
-    /// Operator applications that succeeded, by a hash of their [`OpKey`] (see [`Elab::call`]).
-    applied: HashMap<u64, Vec<(OpKey, Applied)>>,
+    /// Operator applications that succeeded, by a hash of their [`CallKey`] (see [`Elab::call`]).
+    applied: FastMap<u64, Vec<(CallKey, Applied)>>,
+    /// Block instances that elaborated without error, by a hash of their [`CallKey`] (see
+    /// [`Elab::replay`]).
+    instances: FastMap<u64, Vec<(CallKey, Instance)>>,
+    /// The IR's names, each made once.
+    names: FastMap<String, Name>,
+    /// Every use of a label so far, in order (the label and the choice that used it): what an
+    /// instance does to the label table, replayed with it.
+    label_uses: Vec<(LabelId, Loc)>,
 }
 
-/// An operator and the arguments given to it, tensors by shape and scalars by value: what an
-/// operator application's output shape, `require` checks and cost formulas depend on.
+/// A block instance as elaborated once: what it appended to the graph (nodes, regions, label
+/// uses) and the value it returned, with what is needed to append the same again for another
+/// call with the same [`CallKey`] (see [`Elab::replay`]).
+struct Instance {
+    /// Its nodes, regions and label uses: positions in the graph's arenas and in
+    /// `Elab::label_uses`.
+    nodes: std::ops::Range<usize>,
+    regions: std::ops::Range<usize>,
+    uses: std::ops::Range<usize>,
+    /// The region of the call.
+    region: RegionId,
+    /// The tensor arguments, by parameter (nodes before the instance's own).
+    args: Vec<Option<NodeId>>,
+    /// What it returned.
+    result: Value,
+    /// The call depth it ran at: a deeper call might reach the recursion limit.
+    depth: usize,
+    /// The prefix of its derived labels and whether they were tied, when it used labels (then
+    /// only a call with the same prefix, tied too, gets the same labels).
+    labels: Option<(String, bool)>,
+}
+
+/// An operator or block and the arguments given to it, tensors by shape and scalars by value:
+/// what an operator application's output shape, `require` checks and cost formulas depend on,
+/// and (with the place's label prefix) what a block instance elaborates to.
 #[derive(PartialEq)]
-struct OpKey {
+struct CallKey {
     op: ItemRef,
     args: Vec<Option<ArgKey>>,
 }
@@ -231,16 +261,17 @@ enum ArgKey {
 
 /// What a successful operator application produced, apart from its tensor inputs.
 struct Applied {
-    attrs: Vec<(String, Sym)>,
+    op: Name,
+    attrs: Attrs,
     shape: Shape,
     params: Sym,
     flops: Sym,
 }
 
-impl OpKey {
-    /// The key of `op` applied to `given`; `None` when an argument is neither a tensor nor a
-    /// scalar.
-    fn new(op: ItemRef, given: &[Option<(Value, Span)>], shape: impl Fn(NodeId) -> Shape) -> Option<OpKey> {
+impl CallKey {
+    /// The key of `op` (an operator or a block) applied to `given`; `None` when an argument is
+    /// neither a tensor nor a scalar.
+    fn new(op: ItemRef, given: &[Option<(Value, Span)>], shape: impl Fn(NodeId) -> Shape) -> Option<CallKey> {
         let mut args = Vec::with_capacity(given.len());
         for g in given {
             args.push(match g {
@@ -250,12 +281,12 @@ impl OpKey {
                 Some(_) => return None,
             });
         }
-        Some(OpKey { op, args })
+        Some(CallKey { op, args })
     }
 
     fn hash(&self) -> u64 {
         use std::hash::{Hash, Hasher};
-        let mut h = std::collections::hash_map::DefaultHasher::new();
+        let mut h = FastHasher::default();
         self.op.hash(&mut h);
         for a in &self.args {
             match a {
@@ -322,7 +353,20 @@ impl<'p> Elab<'p> {
             labels: LabelTable::default(),
             constraints: Vec::new(),
         };
-        Elab { program, graph, errors: Vec::new(), region: root, depth: 0, calls: Vec::new(), record: None, types: Vec::new(), applied: HashMap::new() }
+        Elab {
+            program,
+            graph,
+            errors: Vec::new(),
+            region: root,
+            depth: 0,
+            calls: Vec::new(),
+            record: None,
+            types: Vec::new(),
+            applied: FastMap::default(),
+            instances: FastMap::default(),
+            names: FastMap::default(),
+            label_uses: Vec::new(),
+        }
     }
 
     /// Whether the types of expressions written in `file` are recorded.
@@ -339,8 +383,8 @@ impl<'p> Elab<'p> {
         Loc::new(f.file, span)
     }
 
-    fn node(&mut self, kind: NodeKind, shape: Shape, loc: Loc) -> NodeId {
-        self.graph.nodes.append(Node { kind, shape, region: self.region }, loc)
+    fn node(&mut self, kind: NodeKind, shape: impl Into<Shape>, loc: Loc) -> NodeId {
+        self.graph.nodes.append(Node { kind, shape: shape.into(), region: self.region }, loc)
     }
 
     fn shape(&self, n: NodeId) -> &Shape {
@@ -430,7 +474,7 @@ impl<'p> Elab<'p> {
     /// when it has free symbols, evaluation fails, or its labels have more than
     /// [`Elab::NORMALIZE_LIMIT`] combinations.
     fn normalize(&self, s: Sym) -> Sym {
-        if matches!(s, Sym::Const(_) | Sym::Label(_)) || !s.vars().is_empty() {
+        if matches!(s, Sym::Const(_) | Sym::Label(_)) || s.has_vars() {
             return s;
         }
         let labels = s.labels();
@@ -529,11 +573,10 @@ impl<'p> Elab<'p> {
                     self.err(TypeError::LabelConflict { at: loc, label: l.value.clone(), domain: domain.describe(), first, first_domain });
                     return None;
                 }
-                self.graph.labels.labels[id.0 as usize].uses.push(loc);
+                self.use_label(id, loc);
                 return Some((id, local));
             }
-            self.graph.labels.labels.push(LabelInfo { name: l.value.clone(), kind, domain, explicit: true, uses: vec![loc] });
-            return Some((LabelId(self.graph.labels.len() as u32 - 1), local));
+            return Some((self.new_label(LabelInfo { name: l.value.clone(), kind, domain, explicit: true, uses: Vec::new() }, loc), local));
         }
         let name = f.unique(format!("{}{}{}", f.prefix, local, f.loop_suffix()));
         if f.tied {
@@ -545,12 +588,35 @@ impl<'p> Elab<'p> {
                     self.err(TypeError::LabelConflict { at: loc, label: name, domain: domain.describe(), first, first_domain });
                     return None;
                 }
-                self.graph.labels.labels[id.0 as usize].uses.push(loc);
+                self.use_label(id, loc);
                 return Some((id, local));
             }
         }
-        self.graph.labels.labels.push(LabelInfo { name, kind, domain, explicit: f.tied, uses: vec![loc] });
-        Some((LabelId(self.graph.labels.len() as u32 - 1), local))
+        Some((self.new_label(LabelInfo { name, kind, domain, explicit: f.tied, uses: Vec::new() }, loc), local))
+    }
+
+    /// The IR name with this text, shared with every other use of it.
+    fn name(&mut self, text: &str) -> Name {
+        if let Some(n) = self.names.get(text) {
+            return n.clone();
+        }
+        let n = Name::new(text);
+        self.names.insert(text.to_string(), n.clone());
+        n
+    }
+
+    /// Records a use of label `id` by the choice at `loc`.
+    fn use_label(&mut self, id: LabelId, loc: Loc) {
+        self.graph.labels.labels[id.0 as usize].uses.push(loc);
+        self.label_uses.push((id, loc));
+    }
+
+    /// Adds a label, first used by the choice at `loc`.
+    fn new_label(&mut self, info: LabelInfo, loc: Loc) -> LabelId {
+        self.graph.labels.labels.push(info);
+        let id = LabelId(self.graph.labels.len() as u32 - 1);
+        self.use_label(id, loc);
+        id
     }
 
     // ----------------------------------------------------------------------------------------
@@ -566,7 +632,7 @@ impl<'p> Elab<'p> {
             scopes: vec![Vec::new()],
             prefix: String::new(),
             loops: Vec::new(),
-            used: HashMap::new(),
+            used: FastMap::default(),
             tied: false,
             returned: None,
         };
@@ -578,7 +644,7 @@ impl<'p> Elab<'p> {
                     for d in dims {
                         match d {
                             Dim::Expr(Expr { kind: ExprKind::Name(id), .. }) if f.lookup(&id.name).is_none() => {
-                                let s = Sym::Var(id.name.clone());
+                                let s = Sym::Var(self.name(&id.name));
                                 f.define(&id.name, Value::Scalar(s.clone()));
                                 shape.push(s);
                             }
@@ -821,8 +887,8 @@ impl<'p> Elab<'p> {
         if is_block && self.depth >= MAX_CALL_DEPTH {
             return self.err(TypeError::Recursion { at: self.loc(f, span), block: callee.name.clone() });
         }
-        let arg_values: Vec<(Option<String>, Value, Span)> =
-            args.iter().map(|a| (a.name.as_ref().map(|n| n.name.clone()), self.expr(f, &a.value, None), a.span)).collect();
+        let arg_values: Vec<(Option<&'p str>, Value, Span)> =
+            args.iter().map(|a| (a.name.as_ref().map(|n| n.name.as_str()), self.expr(f, &a.value, None), a.span)).collect();
         if arg_values.iter().any(|(_, v, _)| matches!(v, Value::Poison)) {
             return Value::Poison;
         }
@@ -854,7 +920,7 @@ impl<'p> Elab<'p> {
         // operator's own expressions are being recorded.
         let mut key = None;
         if matches!(item, Item::Op(_)) && !self.records(callee_file) {
-            key = OpKey::new(r, &given, |n| self.shape(n).clone()).map(|k| {
+            key = CallKey::new(r, &given, |n| self.shape(n).clone()).map(|k| {
                 let h = k.hash();
                 (k, h)
             });
@@ -864,13 +930,8 @@ impl<'p> Elab<'p> {
                         Some((Value::Tensor(n), _)) => Some(*n),
                         _ => None,
                     });
-                    let kind = NodeKind::Op {
-                        op: callee.name.clone(),
-                        inputs: inputs.collect(),
-                        attrs: a.attrs.clone(),
-                        params: a.params.clone(),
-                        flops: a.flops.clone(),
-                    };
+                    let kind =
+                        NodeKind::Op { op: a.op.clone(), inputs: inputs.collect(), attrs: a.attrs.clone(), params: a.params.clone(), flops: a.flops.clone() };
                     let shape = a.shape.clone();
                     let n = self.node(kind, shape, self.loc(f, span));
                     return Value::Tensor(n);
@@ -888,16 +949,37 @@ impl<'p> Elab<'p> {
             }
             _ => String::new(),
         };
+        // `label ""` on a call keeps the labels inside as they are (no prefix): an imported
+        // space's labels stay those of its own architecture files.
+        let prefix = if segment.is_empty() { String::new() } else { format!("{segment}/") };
+        let tied = f.tied || call_label.is_some();
+        // A block instance elaborated before with the same arguments: append what it appended.
+        let mut instance_key = None;
+        if is_block && self.record.is_none() {
+            if let Some(k) = CallKey::new(r, &given, |n| self.shape(n).clone()) {
+                let h = k.hash();
+                if let Some(v) = self.replay(h, &k, &given, &prefix, tied) {
+                    return v;
+                }
+                let args: Vec<Option<NodeId>> = given
+                    .iter()
+                    .map(|g| match g {
+                        Some((Value::Tensor(n), _)) => Some(*n),
+                        _ => None,
+                    })
+                    .collect();
+                let start = (self.graph.nodes.len(), self.graph.regions.len(), self.label_uses.len(), self.errors.len(), self.region);
+                instance_key = Some((k, h, args, start));
+            }
+        }
         let mut inner = Frame {
             module: callee_module,
             file: callee_file,
-            scopes: vec![Vec::new()],
-            // `label ""` on a call keeps the labels inside as they are (no prefix): an imported
-            // space's labels stay those of its own architecture files.
-            prefix: if segment.is_empty() { String::new() } else { format!("{segment}/") },
+            scopes: vec![Vec::with_capacity(params.len())],
+            prefix,
             loops: Vec::new(),
-            used: HashMap::new(),
-            tied: f.tied || call_label.is_some(),
+            used: FastMap::default(),
+            tied,
             returned: None,
         };
         let mut inputs = Vec::new();
@@ -930,7 +1012,7 @@ impl<'p> Elab<'p> {
             }
             match &value {
                 Value::Tensor(n) => inputs.push(*n),
-                Value::Scalar(s) => attrs.push((p.name.name.clone(), s.clone())),
+                Value::Scalar(s) => attrs.push((self.name(&p.name.name), s.clone())),
                 _ => {}
             }
             inner.define(&p.name.name, value);
@@ -946,8 +1028,8 @@ impl<'p> Elab<'p> {
                 if let (Some((k, h)), Value::Tensor(n)) = (key, &v) {
                     if after == (before.0, before.1 + 1, before.2, before.3) && n_inputs == given_tensors {
                         let node = self.graph.nodes.get(*n);
-                        if let NodeKind::Op { attrs, params, flops, .. } = &node.kind {
-                            let a = Applied { attrs: attrs.clone(), shape: node.shape.clone(), params: params.clone(), flops: flops.clone() };
+                        if let NodeKind::Op { op, attrs, params, flops, .. } = &node.kind {
+                            let a = Applied { op: op.clone(), attrs: attrs.clone(), shape: node.shape.clone(), params: params.clone(), flops: flops.clone() };
                             self.applied.entry(h).or_default().push((k, a));
                         }
                     }
@@ -988,7 +1070,103 @@ impl<'p> Elab<'p> {
             self.calls.pop();
         }
         self.depth -= usize::from(is_block);
+        if let Some((k, h, args, (nodes, regions, uses, errors, region))) = instance_key {
+            if self.errors.len() == errors {
+                let labels = (uses < self.label_uses.len()).then_some((inner.prefix, inner.tied));
+                let instance = Instance {
+                    nodes: nodes..self.graph.nodes.len(),
+                    regions: regions..self.graph.regions.len(),
+                    uses: uses..self.label_uses.len(),
+                    region,
+                    args,
+                    result: result.clone(),
+                    depth: self.depth,
+                    labels,
+                };
+                self.remember(k, h, instance);
+            }
+        }
         result
+    }
+
+    /// Keeps a block instance for [`Elab::replay`] when it can be replayed: it returned a value
+    /// without error, its labels (if any) are tied to its prefix, its tensor arguments are
+    /// distinct nodes, and its nodes read only those arguments and its own nodes, in the
+    /// call's region or its own.
+    fn remember(&mut self, k: CallKey, h: u64, inst: Instance) {
+        if inst.labels.as_ref().is_some_and(|(_, tied)| !tied) || !value_replayable(&inst.result) {
+            return;
+        }
+        let args: Vec<NodeId> = inst.args.iter().flatten().copied().collect();
+        if (1..args.len()).any(|i| args[..i].contains(&args[i])) {
+            return;
+        }
+        let known_node = |n: NodeId| inst.nodes.contains(&n.index()) || args.contains(&n);
+        let known_region = |r: RegionId| r == inst.region || inst.regions.contains(&r.index());
+        for i in inst.nodes.clone() {
+            let node = self.graph.nodes.get(Handle::new(i));
+            if !known_region(node.region) || !node.kind.each_input().all(known_node) {
+                return;
+            }
+        }
+        for i in inst.regions.clone() {
+            if !self.graph.regions.get(Handle::new(i)).parent.is_some_and(known_region) {
+                return;
+            }
+        }
+        if !value_nodes(&inst.result).all(known_node) {
+            return;
+        }
+        self.instances.entry(h).or_default().push((k, inst));
+    }
+
+    /// Appends to the graph what an earlier instance of the same block with the same arguments
+    /// appended ([`Elab::remember`]), its nodes reading this call's arguments and placed in this
+    /// call's region, and replays its label uses; returns the instance's value. `None` when no
+    /// earlier instance applies: none with this key, none elaborated at this call depth or
+    /// shallower, or its labels were derived under another prefix.
+    fn replay(&mut self, h: u64, k: &CallKey, given: &[Option<(Value, Span)>], prefix: &str, tied: bool) -> Option<Value> {
+        let inst = self.instances.get(&h)?.iter().find_map(|(x, inst)| {
+            let labels_ok = inst.labels.as_ref().is_none_or(|(p, t)| p == prefix && *t == tied);
+            (x == k && labels_ok && self.depth <= inst.depth).then_some(inst)
+        })?;
+        let (nodes, regions, uses, old_region) = (inst.nodes.clone(), inst.regions.clone(), inst.uses.clone(), inst.region);
+        let mut args: Vec<(NodeId, NodeId)> = Vec::new();
+        for (old, new) in inst.args.iter().zip(given) {
+            if let (Some(old), Some((Value::Tensor(new), _))) = (old, new) {
+                args.push((*old, *new));
+            }
+        }
+        let result = inst.result.clone();
+        let node_base = self.graph.nodes.len();
+        let region_base = self.graph.regions.len();
+        let node = |n: NodeId| match args.iter().find(|(old, _)| *old == n) {
+            Some((_, new)) => *new,
+            None => Handle::new(n.index() - nodes.start + node_base),
+        };
+        let caller = self.region;
+        let region = |r: RegionId| if r == old_region { caller } else { Handle::new(r.index() - regions.start + region_base) };
+        for i in regions.clone() {
+            let h = Handle::new(i);
+            let old = self.graph.regions.get(h);
+            let new = Region { parent: old.parent.map(region), kind: old.kind.clone() };
+            let loc = self.graph.regions.loc(h);
+            self.graph.regions.append(new, loc);
+        }
+        for i in nodes.clone() {
+            let h = Handle::new(i);
+            let old = self.graph.nodes.get(h);
+            let mut kind = old.kind.clone();
+            kind.map_inputs(node);
+            let new = Node { kind, shape: old.shape.clone(), region: region(old.region) };
+            let loc = self.graph.nodes.loc(h);
+            self.graph.nodes.append(new, loc);
+        }
+        for i in uses {
+            let (id, loc) = self.label_uses[i];
+            self.use_label(id, loc);
+        }
+        Some(map_value(result, &node))
     }
 
     /// [`Self::check_type`] where the type is written in `type_file` but the value in
@@ -1006,7 +1184,7 @@ impl<'p> Elab<'p> {
         ok
     }
 
-    fn apply_op(&mut self, f: &mut Frame<'p>, o: &'p ast::OpDecl, inputs: Vec<NodeId>, attrs: Vec<(String, Sym)>, call: Loc) -> Value {
+    fn apply_op(&mut self, f: &mut Frame<'p>, o: &'p ast::OpDecl, inputs: Vec<NodeId>, attrs: Vec<(Name, Sym)>, call: Loc) -> Value {
         for c in &o.clauses {
             if let ast::OpClause::Require { cond, message, span } = c {
                 let Value::Scalar(s) = self.expr(f, cond, None) else { return Value::Poison };
@@ -1064,7 +1242,8 @@ impl<'p> Elab<'p> {
                 });
             }
         }
-        let node = self.node(NodeKind::Op { op: o.name.name.clone(), inputs, attrs, params: measures.0, flops: measures.1 }, shape, call);
+        let op = self.name(&o.name.name);
+        let node = self.node(NodeKind::Op { op, inputs, attrs: attrs.into(), params: measures.0, flops: measures.1 }, shape, call);
         Value::Tensor(node)
     }
 
@@ -1266,7 +1445,7 @@ impl<'p> Elab<'p> {
                                     });
                                 }
                                 let mut shape = Vec::new();
-                                for (x, y) in sa.into_iter().zip(sb) {
+                                for (x, y) in sa.iter().cloned().zip(sb.iter().cloned()) {
                                     match Sym::cond(c.clone(), x, y) {
                                         Ok(d) => shape.push(d),
                                         Err(err) => return self.eval_err(f, e.span, err),
@@ -1355,7 +1534,7 @@ impl<'p> Elab<'p> {
                         rhs: self.loc(f, rhs.span),
                     });
                 }
-                for (a, b) in sx.iter().zip(&sy) {
+                for (a, b) in sx.iter().zip(sy.iter()) {
                     if let Verdict::Differ(asg) = self.compare(a, b) {
                         return self.err(TypeError::OperandShapes {
                             at: self.loc(f, op_span),
@@ -1368,11 +1547,9 @@ impl<'p> Elab<'p> {
                     }
                 }
                 let zero = Sym::int(0);
-                let n = self.node(
-                    NodeKind::Op { op: "add".into(), inputs: vec![x, y], attrs: Vec::new(), params: zero.clone(), flops: zero },
-                    sx,
-                    self.loc(f, span),
-                );
+                let add = self.name("add");
+                let n =
+                    self.node(NodeKind::Op { op: add, inputs: vec![x, y], attrs: Attrs::from([]), params: zero.clone(), flops: zero }, sx, self.loc(f, span));
                 Value::Tensor(n)
             }
             (op, Value::Scalar(x), Value::Scalar(y)) => match Sym::binary(op, x, y) {
@@ -1432,7 +1609,7 @@ impl<'p> Elab<'p> {
             let differ = if s.len() != s0.len() {
                 Some(Vec::new())
             } else {
-                s0.iter().zip(&s).find_map(|(a, b)| match self.compare(a, b) {
+                s0.iter().zip(s.iter()).find_map(|(a, b)| match self.compare(a, b) {
                     Verdict::Differ(asg) => Some(asg),
                     Verdict::Same => None,
                 })
@@ -1502,7 +1679,7 @@ impl<'p> Elab<'p> {
             let differ = if s.len() != s0.len() {
                 Some(Vec::new())
             } else {
-                s0.iter().zip(&s).find_map(|(a, b)| match self.compare(a, b) {
+                s0.iter().zip(s.iter()).find_map(|(a, b)| match self.compare(a, b) {
                     Verdict::Differ(asg) => Some(asg),
                     Verdict::Same => None,
                 })
@@ -1530,7 +1707,11 @@ impl<'p> Elab<'p> {
         let mut shape = s0;
         if reduce == Reduce::Concat && shape.len() >= 2 {
             match Sym::binary(BinOp::Mul, shape[1].clone(), Sym::int(k as i64)) {
-                Ok(s) => shape[1] = s,
+                Ok(s) => {
+                    let mut dims = shape.to_vec();
+                    dims[1] = s;
+                    shape = dims.into();
+                }
                 Err(err) => return self.eval_err(f, span, err),
             }
         }
@@ -1635,7 +1816,7 @@ impl<'p> Elab<'p> {
                     let differ = if s.len() != s0.len() {
                         Some(Vec::new())
                     } else {
-                        s0.iter().zip(&s).find_map(|(a, b)| match self.compare(a, b) {
+                        s0.iter().zip(s.iter()).find_map(|(a, b)| match self.compare(a, b) {
                             Verdict::Differ(asg) => Some(asg),
                             Verdict::Same => None,
                         })
@@ -1655,6 +1836,33 @@ impl<'p> Elab<'p> {
                 Value::Tensor(node)
             }
         }
+    }
+}
+
+/// Whether a block instance's value can be replayed ([`Elab::replay`]): no poison in it.
+fn value_replayable(v: &Value) -> bool {
+    match v {
+        Value::Poison => false,
+        Value::List(items) => items.iter().all(value_replayable),
+        _ => true,
+    }
+}
+
+/// The tensors in a value.
+fn value_nodes(v: &Value) -> Box<dyn Iterator<Item = NodeId> + '_> {
+    match v {
+        Value::Tensor(n) => Box::new(std::iter::once(*n)),
+        Value::List(items) => Box::new(items.iter().flat_map(value_nodes)),
+        _ => Box::new(std::iter::empty()),
+    }
+}
+
+/// A value with its tensors renamed by `node`.
+fn map_value(v: Value, node: &dyn Fn(NodeId) -> NodeId) -> Value {
+    match v {
+        Value::Tensor(n) => Value::Tensor(node(n)),
+        Value::List(items) => Value::List(items.into_iter().map(|i| map_value(i, node)).collect()),
+        other => other,
     }
 }
 
@@ -1690,28 +1898,85 @@ fn table(labels: &[LabelId], domains: &[Vec<Const>], sizes: &[usize], values: &[
 mod tests {
     use super::*;
 
-    /// Reusing operator applications changes nothing: the graphs are those of an elaboration
-    /// that records every type (which reuses none), node for node.
+    /// The graphs of `program` with reuse (`check_program`) and without (recording every type
+    /// turns reuse off) are the same: serialized, node and region locations, label uses.
+    fn assert_reuse_changes_nothing(program: &Program, what: &str) {
+        let (plain, e1) = check_program(program);
+        let (recorded, e2, _) = check_program_with_types(program);
+        assert!(e1.is_empty() && e2.is_empty(), "{what}: {e1:?}");
+        assert_eq!(plain.len(), recorded.len(), "{what}");
+        for (a, b) in plain.iter().zip(&recorded) {
+            assert_eq!(serde_json::to_string(a).unwrap(), serde_json::to_string(b).unwrap(), "{what}");
+            let node_locs = |g: &Graph| g.nodes.iter().map(|(h, _)| g.nodes.loc(h)).collect::<Vec<_>>();
+            let region_locs = |g: &Graph| g.regions.iter().map(|(h, _)| g.regions.loc(h)).collect::<Vec<_>>();
+            let uses = |g: &Graph| g.labels.labels.iter().map(|l| l.uses.clone()).collect::<Vec<_>>();
+            assert!(node_locs(a) == node_locs(b) && region_locs(a) == region_locs(b), "{what}");
+            assert!(uses(a) == uses(b), "{what}");
+        }
+    }
+
+    /// Block instances replayed with one node for two arguments, inside the alternatives of a
+    /// choice (another region), returning an argument, and under a labelled call whose choices
+    /// are shared: the same graphs as without reuse.
     #[test]
-    fn reused_operator_applications_give_the_same_graphs() {
+    fn replayed_block_instances_read_their_own_arguments_and_regions() {
+        let src = "
+block pair(a: Tensor[n, c, h, w], b: Tensor[n, c, h, w]) -> Tensor[n, c, h, w] {
+    return relu(a) + b
+}
+block first(a: Tensor[n, c, h, w], b: Tensor[n, c, h, w]) -> Tensor[n, c, h, w] {
+    return a
+}
+block searched(x: Tensor[n, c, h, w]) -> Tensor[n, c, h, w] {
+    return choice op { r: relu(x), p: pair(x, x), s: x }
+}
+network N(x: Tensor[n, 8, 4, 4]) -> Tensor[n, 8, 4, 4] {
+    let y = relu(x)
+    let p = pair(x, y)
+    let q = pair(p, p)
+    let f = first(q, p)
+    let g = first(p, q)
+    let r = choice op { a: pair(q, x), b: pair(x, q), c: first(f, g) }
+    let s = searched(r) label \"cell\"
+    let t = searched(s) label \"cell\"
+    let u = searched(t)
+    return u + pair(t, s)
+}
+";
+        let (program, errors) = crate::resolve::load_bytes("reuse.nas", crate::source::Origin::Memory, src.as_bytes());
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_reuse_changes_nothing(&program, "reuse.nas");
+    }
+
+    /// Reusing operator applications and block instances changes nothing: the graphs are those
+    /// of an elaboration that records every type (which reuses none), node for node, with the
+    /// same source locations and the same uses of every label.
+    #[test]
+    fn reused_operator_applications_and_block_instances_give_the_same_graphs() {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
         let mut checked = 0;
-        for file in ["examples/mnist.nas", "stdlib/spaces/darts.nas", "stdlib/spaces/enas.nas", "stdlib/spaces/nasbench201.nas"] {
+        for file in [
+            "examples/mnist.nas",
+            "examples/darts_cell.nas",
+            "examples/nested.nas",
+            "stdlib/spaces/darts.nas",
+            "stdlib/spaces/enas.nas",
+            "stdlib/spaces/nasbench201.nas",
+            "stdlib/spaces/mobilenetv3.nas",
+            "stdlib/spaces/proxylessnas.nas",
+            "stdlib/spaces/shufflenet.nas",
+            "tests/data/oneshot_concat.nas",
+            "tests/data/small_space.nas",
+        ] {
             let path = root.join(file);
             if !path.is_file() {
                 continue;
             }
             let (program, errors) = crate::resolve::load_path(&path).expect("readable");
             assert!(errors.is_empty(), "{file}: {errors:?}");
-            let (plain, e1) = check_program(&program);
-            let (recorded, e2, _) = check_program_with_types(&program);
-            assert!(e1.is_empty() && e2.is_empty(), "{file}");
-            assert_eq!(plain.len(), recorded.len(), "{file}");
-            for (a, b) in plain.iter().zip(&recorded) {
-                assert_eq!(serde_json::to_string(a).unwrap(), serde_json::to_string(b).unwrap(), "{file}");
-            }
+            assert_reuse_changes_nothing(&program, file);
             checked += 1;
         }
-        assert!(checked >= 2);
+        assert!(checked >= 9);
     }
 }

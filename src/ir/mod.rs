@@ -10,17 +10,20 @@
 //! Produced by `crate::check` (elaboration of a network), consumed by `crate::facts`
 //! (counting, cost bounds) and `crate::arch` (architectures and `fix`).
 
+mod hash;
 pub mod sym;
 mod text;
 mod validate;
 
-pub use sym::{Const, EvalError, LabelId, ScalarType, Sym};
+pub use hash::{FastHasher, FastMap};
+pub use sym::{Const, EvalError, LabelId, Name, ScalarType, Sym};
 pub use text::to_text;
 pub use validate::{validate, ValidationError};
 
 use crate::source::Loc;
 use serde::Serialize;
 use std::marker::PhantomData;
+use std::sync::Arc;
 
 /// A typed index into an [`Arena`].
 #[derive(Serialize)]
@@ -131,8 +134,18 @@ impl<T> Arena<T> {
 }
 
 /// A tensor shape: one symbolic integer per dimension, `[batch, channels, height, width]` for
-/// feature maps, `[batch, features]` after pooling.
-pub type Shape = Vec<Sym>;
+/// feature maps, `[batch, features]` after pooling. Shared: nodes of the same shape (most of a
+/// network's) hold one copy.
+pub type Shape = Arc<[Sym]>;
+
+/// An operator node's scalar arguments by parameter name, shared between the nodes of equal
+/// applications.
+pub type Attrs = Arc<[(Name, Sym)]>;
+
+/// Serializes a shared slice as the sequence it holds.
+fn shared_slice<T: Serialize, S: serde::Serializer>(v: &Arc<[T]>, s: S) -> Result<S::Ok, S::Error> {
+    v.as_ref().serialize(s)
+}
 
 /// Handle of a [`Node`].
 pub type NodeId = Handle<Node>;
@@ -198,6 +211,7 @@ pub struct Node {
     /// What it computes.
     pub kind: NodeKind,
     /// Its output shape.
+    #[serde(serialize_with = "shared_slice")]
     pub shape: Shape,
     /// The region it belongs to.
     pub region: RegionId,
@@ -217,11 +231,12 @@ pub enum NodeKind {
     /// A built-in operator applied to tensors, with scalar attributes that may depend on labels.
     Op {
         /// The operator's name (`conv2d`).
-        op: String,
+        op: Name,
         /// Tensor inputs, in parameter order.
         inputs: Vec<NodeId>,
         /// Scalar arguments by parameter name, defaults filled in.
-        attrs: Vec<(String, Sym)>,
+        #[serde(serialize_with = "shared_slice")]
+        attrs: Attrs,
         /// Trainable parameters (the operator's `params` formula).
         params: Sym,
         /// Multiply-accumulates for one sample (the operator's `flops` formula).
@@ -268,14 +283,35 @@ pub enum NodeKind {
 impl NodeKind {
     /// The nodes this node reads.
     pub fn inputs(&self) -> Vec<NodeId> {
+        self.each_input().collect()
+    }
+
+    /// Replaces every node this node reads by `f` of it.
+    pub fn map_inputs(&mut self, mut f: impl FnMut(NodeId) -> NodeId) {
         match self {
-            NodeKind::Input { .. } => Vec::new(),
-            NodeKind::Op { inputs, .. } => inputs.clone(),
-            NodeKind::LayerChoice { alternatives, .. } => alternatives.clone(),
-            NodeKind::InputChoice { candidates, .. } => candidates.clone(),
-            NodeKind::Repeat { outputs, .. } => outputs.clone(),
-            NodeKind::Select { then, otherwise, .. } => vec![*then, *otherwise],
+            NodeKind::Input { .. } => {}
+            NodeKind::Op { inputs: list, .. }
+            | NodeKind::LayerChoice { alternatives: list, .. }
+            | NodeKind::InputChoice { candidates: list, .. }
+            | NodeKind::Repeat { outputs: list, .. } => list.iter_mut().for_each(|n| *n = f(*n)),
+            NodeKind::Select { then, otherwise, .. } => {
+                *then = f(*then);
+                *otherwise = f(*otherwise);
+            }
         }
+    }
+
+    /// The nodes this node reads, in the order of [`NodeKind::inputs`], without collecting them.
+    pub fn each_input(&self) -> impl Iterator<Item = NodeId> + '_ {
+        let (list, pair): (&[NodeId], [Option<NodeId>; 2]) = match self {
+            NodeKind::Input { .. } => (&[], [None, None]),
+            NodeKind::Op { inputs, .. } => (inputs, [None, None]),
+            NodeKind::LayerChoice { alternatives, .. } => (alternatives, [None, None]),
+            NodeKind::InputChoice { candidates, .. } => (candidates, [None, None]),
+            NodeKind::Repeat { outputs, .. } => (outputs, [None, None]),
+            NodeKind::Select { then, otherwise, .. } => (&[], [Some(*then), Some(*otherwise)]),
+        };
+        list.iter().copied().chain(pair.into_iter().flatten())
     }
 }
 

@@ -8,6 +8,73 @@
 use crate::syntax::ast::{BinOp, UnaryOp};
 use serde::{Serialize, Serializer};
 use std::fmt;
+use std::sync::Arc;
+
+/// A name held in the IR: an operator's, an attribute's, a free dimension symbol's. Its text
+/// is shared, so copying a node or a shape copies no string.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Name(Arc<str>);
+
+impl Name {
+    /// A name with this text.
+    pub fn new(text: &str) -> Name {
+        Name(Arc::from(text))
+    }
+
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::ops::Deref for Name {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<&str> for Name {
+    fn from(text: &str) -> Name {
+        Name::new(text)
+    }
+}
+
+impl From<String> for Name {
+    fn from(text: String) -> Name {
+        Name(Arc::from(text))
+    }
+}
+
+impl PartialEq<str> for Name {
+    fn eq(&self, other: &str) -> bool {
+        &*self.0 == other
+    }
+}
+
+impl PartialEq<&str> for Name {
+    fn eq(&self, other: &&str) -> bool {
+        &*self.0 == *other
+    }
+}
+
+impl fmt::Display for Name {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for Name {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&*self.0, f)
+    }
+}
+
+impl Serialize for Name {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
 
 /// Index of a label in a [`super::LabelTable`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -133,7 +200,7 @@ pub enum Sym {
     /// The value a value choice (or depth choice) takes.
     Label(LabelId),
     /// A free dimension symbol, such as the batch size `n`.
-    Var(String),
+    Var(Name),
     /// `-x`, `not x`
     Unary(UnaryOp, Box<Sym>),
     /// `a op b`
@@ -226,10 +293,40 @@ impl Sym {
     /// Every label this value depends on, sorted, without repeats.
     pub fn labels(&self) -> Vec<LabelId> {
         let mut out = Vec::new();
-        self.collect(&mut out, &mut Vec::new());
+        self.labels_into(&mut out);
         out.sort();
         out.dedup();
         out
+    }
+
+    /// Appends every label this value depends on to `out`, in the order met, repeats included
+    /// (no allocation for a value without labels).
+    pub fn labels_into(&self, out: &mut Vec<LabelId>) {
+        match self {
+            Sym::Const(_) | Sym::Var(_) => {}
+            Sym::Label(l) => out.push(*l),
+            Sym::Unary(_, x) => x.labels_into(out),
+            Sym::Binary(_, a, b) => {
+                a.labels_into(out);
+                b.labels_into(out);
+            }
+            Sym::If(c, a, b) => {
+                c.labels_into(out);
+                a.labels_into(out);
+                b.labels_into(out);
+            }
+        }
+    }
+
+    /// Whether this value depends on a free symbol.
+    pub fn has_vars(&self) -> bool {
+        match self {
+            Sym::Const(_) | Sym::Label(_) => false,
+            Sym::Var(_) => true,
+            Sym::Unary(_, x) => x.has_vars(),
+            Sym::Binary(_, a, b) => a.has_vars() || b.has_vars(),
+            Sym::If(c, a, b) => c.has_vars() || a.has_vars() || b.has_vars(),
+        }
     }
 
     /// Every free symbol this value depends on, sorted, without repeats.
@@ -245,7 +342,7 @@ impl Sym {
         match self {
             Sym::Const(_) => {}
             Sym::Label(l) => labels.push(*l),
-            Sym::Var(v) => vars.push(v.clone()),
+            Sym::Var(v) => vars.push(v.to_string()),
             Sym::Unary(_, x) => x.collect(labels, vars),
             Sym::Binary(_, a, b) => {
                 a.collect(labels, vars);
@@ -264,7 +361,7 @@ impl Sym {
         match self {
             Sym::Const(c) => Ok(c.clone()),
             Sym::Label(l) => Ok(label(*l)),
-            Sym::Var(v) => var(v).map(Const::Int).ok_or_else(|| EvalError::Free(v.clone())),
+            Sym::Var(v) => var(v).map(Const::Int).ok_or_else(|| EvalError::Free(v.to_string())),
             Sym::Unary(op, x) => unary_const(*op, &x.eval(label, var)?),
             Sym::Binary(op, a, b) => binary_const(*op, &a.eval(label, var)?, &b.eval(label, var)?),
             Sym::If(c, a, b) => match c.eval(label, var)? {

@@ -243,7 +243,7 @@ impl Supernet {
                         _ => {}
                     }
                     StepKind::Op {
-                        op: op.clone(),
+                        op: op.to_string(),
                         inputs: inputs.iter().map(|i| i.index()).collect(),
                         layer,
                         conv,

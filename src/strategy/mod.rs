@@ -401,7 +401,7 @@ impl Space {
                     controls[label.0 as usize] = true;
                 }
                 NodeKind::Op { attrs, params, flops, .. } => {
-                    for (_, s) in attrs {
+                    for (_, s) in attrs.iter() {
                         ls.extend(s.labels());
                     }
                     ls.extend(params.labels());
@@ -415,7 +415,7 @@ impl Space {
                 }
                 NodeKind::Input { .. } => {}
             }
-            for d in &node.shape {
+            for d in node.shape.iter() {
                 ls.extend(d.labels());
             }
             ls.sort();
