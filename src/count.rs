@@ -102,9 +102,16 @@ impl Gates {
 
     /// [`Counter::union`] of the gates `items`.
     fn union(&mut self, c: &Counter, mut items: Vec<GateId>) -> GateId {
+        // The same gates in any order are the same union (and one memo entry).
+        items.sort_unstable();
         items.dedup();
         if let [one] = items[..] {
             return one;
+        }
+        // An exact "always" among them is the union (what `Counter::union` would reach after
+        // dropping every other gate as implied, one pass each).
+        if let Some(&always) = items.iter().find(|&&i| matches!(self.get(i), (g, false) if g.is_empty())) {
+            return always;
         }
         if let Some(id) = self.unions.get(&items) {
             return *id;
