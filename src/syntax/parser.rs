@@ -19,7 +19,6 @@ use super::tree::{Pair, Tree};
 use crate::source::Span;
 use pest::Parser as _;
 use std::collections::HashMap;
-use std::sync::{Condvar, Mutex};
 
 /// The pest parser generated from the grammar file.
 #[derive(pest_derive::Parser)]
@@ -279,40 +278,10 @@ fn parse_tree(rule: Rule, text: &str) -> Result<Tree<'_, Rule>, pest::error::Err
     if let Some(tree) = super::fast::parse(rule, text) {
         return Ok(tree);
     }
-    with_error_detail(true, || NasParser::parse(rule, text)).map(|pairs| Tree::from_pest(text, pairs))
-}
-
-/// Runs `f` (a pest parse) with pest's error detail on or off. The setting is global to the
-/// process: parses that want the other setting wait until those running finish, so that
-/// parallel threads (tests) never see each other's setting.
-fn with_error_detail<T>(detail: bool, f: impl FnOnce() -> T) -> T {
-    /// (the setting, how many parses are running with it)
-    static STATE: Mutex<(bool, usize)> = Mutex::new((false, 0));
-    static CHANGED: Condvar = Condvar::new();
-    {
-        let mut s = STATE.lock().unwrap_or_else(|e| e.into_inner());
-        while s.1 > 0 && s.0 != detail {
-            s = CHANGED.wait(s).unwrap_or_else(|e| e.into_inner());
-        }
-        if s.1 == 0 {
-            s.0 = detail;
-            pest::set_error_detail(detail);
-        }
-        s.1 += 1;
-    }
-    /// Counts the parse as finished even if it unwinds.
-    struct Done;
-    impl Drop for Done {
-        fn drop(&mut self) {
-            let mut s = STATE.lock().unwrap_or_else(|e| e.into_inner());
-            s.1 -= 1;
-            if s.1 == 0 {
-                CHANGED.notify_all();
-            }
-        }
-    }
-    let _done = Done;
-    f()
+    // Error detail (what was expected) is a process-wide pest setting; nasc always wants it on
+    // for the texts pest sees, which are only those that fail (or nest too deeply).
+    pest::set_error_detail(true);
+    NasParser::parse(rule, text).map(|pairs| Tree::from_pest(text, pairs))
 }
 
 /// Parses one expression on its own (used by tests and editor tools).
