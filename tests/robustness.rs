@@ -190,3 +190,14 @@ proptest! {
         check_bytes(&bytes);
     }
 }
+
+#[test]
+fn nesting_too_deep_points_at_the_expression_where_the_limit_is_reached() {
+    let text = nested("paren", 300);
+    let (program, errors) = load_bytes("input.nas", Origin::Memory, text.as_bytes());
+    let diags: Vec<Diagnostic> = errors.iter().map(wording::resolve_error).collect();
+    let d = diags.iter().find(|d| d.code == "E0002").expect("E0002");
+    // Inside the parentheses, not at the start of the file.
+    let at = d.primary.loc.span.start;
+    assert!(at > text.find('(').expect("a paren"), "E0002 at byte {at}: {}", render_plain(&diags, &program.sources));
+}

@@ -773,6 +773,9 @@ impl Builder {
         let mut it = children(p);
         if let (Some(only), None) = (it.next(), it.next()) {
             if only.as_rule() == Rule::postfix_expr {
+                // The nesting check `Operands::new` makes, at this expression's span.
+                let s = p.as_span();
+                self.check_level(level, Span::new(s.start() + self.offset, s.end() + self.offset))?;
                 return self.postfix(only, level);
             }
         }
