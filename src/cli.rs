@@ -485,7 +485,7 @@ fn check(file: &std::path::Path, format: Format, color: Color, emit: Option<Emit
             return ExitCode::from(2);
         }
     };
-    let facts: Vec<facts::Facts> = graphs.iter().map(facts::facts).collect();
+    let facts: Vec<facts::Facts> = facts::facts_all(&graphs);
     for (g, f) in graphs.iter().zip(&facts) {
         if f.satisfiable == Some(false) {
             diagnostics.extend(wording::unsatisfiable(g));

@@ -20,6 +20,7 @@ pub mod ir;
 pub mod lower;
 pub mod lsp;
 pub mod oneshot;
+pub mod pool;
 pub mod resolve;
 pub mod runtime;
 pub mod source;

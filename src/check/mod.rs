@@ -58,25 +58,34 @@ pub fn check_program_with_types_in(program: &Program, file: Option<FileId>) -> (
 }
 
 /// The type stage; `record` says whether to record types, and of which file's expressions.
+/// Networks are independent: a file with several has them elaborated side by side
+/// ([`crate::pool::map_ordered`]); graphs, errors and types come back in the file's order.
 fn elaborate(program: &Program, record: Option<Option<FileId>>) -> (Vec<Graph>, Vec<TypeLocated>, Vec<TypeAt>) {
+    let root = &program.modules[0];
+    let networks: Vec<(usize, &ast::BlockDecl)> = root
+        .ast
+        .items
+        .iter()
+        .enumerate()
+        .filter_map(|(i, item)| match item {
+            Item::Block(b) if b.kind == ast::BlockKind::Network => Some((i, b)),
+            _ => None,
+        })
+        .collect();
+    let done = crate::pool::map_ordered(&networks, |&(i, b)| {
+        let mut e = Elab::new(program, &b.name.name);
+        e.record = record;
+        let ok = e.network(ItemRef { module: 0, item: i });
+        let graph = (ok && e.errors.is_empty()).then_some(e.graph);
+        (graph, e.errors, e.types)
+    });
     let mut graphs = Vec::new();
     let mut errors = Vec::new();
     let mut types = Vec::new();
-    let root = &program.modules[0];
-    for (i, item) in root.ast.items.iter().enumerate() {
-        if let Item::Block(b) = item {
-            if b.kind == ast::BlockKind::Network {
-                let mut e = Elab::new(program, &b.name.name);
-                e.record = record;
-                let ok = e.network(ItemRef { module: 0, item: i });
-                let failed = !e.errors.is_empty();
-                errors.append(&mut e.errors);
-                types.append(&mut e.types);
-                if ok && !failed {
-                    graphs.push(e.graph);
-                }
-            }
-        }
+    for (graph, mut errs, mut tys) in done {
+        graphs.extend(graph);
+        errors.append(&mut errs);
+        types.append(&mut tys);
     }
     (graphs, errors, types)
 }
@@ -982,7 +991,7 @@ impl<'p> Elab<'p> {
             tied,
             returned: None,
         };
-        let mut inputs = Vec::new();
+        let mut inputs = Inputs::new();
         let mut attrs = Vec::new();
         for (p, g) in params.iter().zip(given) {
             let (value, vspan, vfile) = match g {
@@ -1184,7 +1193,7 @@ impl<'p> Elab<'p> {
         ok
     }
 
-    fn apply_op(&mut self, f: &mut Frame<'p>, o: &'p ast::OpDecl, inputs: Vec<NodeId>, attrs: Vec<(Name, Sym)>, call: Loc) -> Value {
+    fn apply_op(&mut self, f: &mut Frame<'p>, o: &'p ast::OpDecl, inputs: Inputs, attrs: Vec<(Name, Sym)>, call: Loc) -> Value {
         for c in &o.clauses {
             if let ast::OpClause::Require { cond, message, span } = c {
                 let Value::Scalar(s) = self.expr(f, cond, None) else { return Value::Poison };
@@ -1548,8 +1557,11 @@ impl<'p> Elab<'p> {
                 }
                 let zero = Sym::int(0);
                 let add = self.name("add");
-                let n =
-                    self.node(NodeKind::Op { op: add, inputs: vec![x, y], attrs: Attrs::from([]), params: zero.clone(), flops: zero }, sx, self.loc(f, span));
+                let n = self.node(
+                    NodeKind::Op { op: add, inputs: smallvec::smallvec![x, y], attrs: Attrs::from([]), params: zero.clone(), flops: zero },
+                    sx,
+                    self.loc(f, span),
+                );
                 Value::Tensor(n)
             }
             (op, Value::Scalar(x), Value::Scalar(y)) => match Sym::binary(op, x, y) {

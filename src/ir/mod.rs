@@ -153,6 +153,10 @@ fn shared_slice<T: Serialize, S: serde::Serializer>(v: &Arc<[T]>, s: S) -> Resul
 
 /// Handle of a [`Node`].
 pub type NodeId = Handle<Node>;
+
+/// An operator node's tensor inputs: up to four held in the node itself (no allocation to
+/// make, copy or drop one; operators read one or two tensors, concatenations more).
+pub type Inputs = smallvec::SmallVec<[NodeId; 4]>;
 /// Handle of a [`Region`].
 pub type RegionId = Handle<Region>;
 
@@ -237,7 +241,7 @@ pub enum NodeKind {
         /// The operator's name (`conv2d`).
         op: Name,
         /// Tensor inputs, in parameter order.
-        inputs: Vec<NodeId>,
+        inputs: Inputs,
         /// Scalar arguments by parameter name, defaults filled in.
         #[serde(serialize_with = "shared_slice")]
         attrs: Attrs,
@@ -294,10 +298,10 @@ impl NodeKind {
     pub fn map_inputs(&mut self, mut f: impl FnMut(NodeId) -> NodeId) {
         match self {
             NodeKind::Input { .. } => {}
-            NodeKind::Op { inputs: list, .. }
-            | NodeKind::LayerChoice { alternatives: list, .. }
-            | NodeKind::InputChoice { candidates: list, .. }
-            | NodeKind::Repeat { outputs: list, .. } => list.iter_mut().for_each(|n| *n = f(*n)),
+            NodeKind::Op { inputs, .. } => inputs.iter_mut().for_each(|n| *n = f(*n)),
+            NodeKind::LayerChoice { alternatives: list, .. } | NodeKind::InputChoice { candidates: list, .. } | NodeKind::Repeat { outputs: list, .. } => {
+                list.iter_mut().for_each(|n| *n = f(*n))
+            }
             NodeKind::Select { then, otherwise, .. } => {
                 *then = f(*then);
                 *otherwise = f(*otherwise);

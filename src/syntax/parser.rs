@@ -214,7 +214,7 @@ fn parse_chunks(src: &str, mut cache: Option<&mut ParseCache>) -> (Module, Vec<S
         }
     };
     let missing = done.iter().filter(|d| d.is_none()).count();
-    if let (true, Some(pool)) = (missing >= PARALLEL_FROM, parse_pool()) {
+    if let (true, Some(pool)) = (missing >= PARALLEL_FROM, crate::pool::pool()) {
         use rayon::prelude::*;
         pool.install(|| done.par_iter_mut().zip(pieces.par_iter()).for_each(parse));
     } else {
@@ -239,15 +239,6 @@ fn parse_chunks(src: &str, mut cache: Option<&mut ParseCache>) -> (Module, Vec<S
     }
     errors.sort_by_key(|e| (e.span().start, e.span().end));
     (module, errors)
-}
-
-/// The threads that parse the pieces of large files: one per core, each with the 8 MiB stack
-/// of a main thread, so that how deeply a piece may nest does not depend on which thread
-/// parses it.
-/// `None` where no thread can be started (the pieces are then parsed one after another).
-fn parse_pool() -> Option<&'static rayon::ThreadPool> {
-    static POOL: std::sync::OnceLock<Option<rayon::ThreadPool>> = std::sync::OnceLock::new();
-    POOL.get_or_init(|| rayon::ThreadPoolBuilder::new().thread_name(|i| format!("nasc-parse-{i}")).stack_size(8 << 20).build().ok()).as_ref()
 }
 
 /// Parses one piece of a file (`text`, found at byte `offset` of the file) and builds its items.
