@@ -9,7 +9,7 @@
 //! costliest alternative.
 
 use crate::arch::{cost, enumerate};
-use crate::ir::{Const, Domain, Graph, LabelId, Measure, NodeKind, RegionId, RegionKind, Sym};
+use crate::ir::{Const, Domain, FastMap, Graph, LabelId, Measure, NodeKind, RegionId, RegionKind, Sym};
 use num_bigint::BigUint;
 use serde::Serialize;
 
@@ -262,26 +262,40 @@ fn bounds(g: &Graph) -> (Range, Range) {
         own[r].0 = own[r].0.saturating_add(ranges[h.index()].0 .1);
         own[r].1 = own[r].1.saturating_add(ranges[h.index()].1 .1);
     }
-    // The alternative regions of each layer choice label under each parent, in order.
-    let mut groups: std::collections::HashMap<(usize, LabelId), Vec<usize>> = std::collections::HashMap::new();
-    for s in 1..nr {
-        let sr = g.regions.get(RegionId::new(s));
-        if let (Some(parent), RegionKind::Alternative { label, .. }) = (sr.parent, &sr.kind) {
-            groups.entry((parent.index(), *label)).or_default().push(s);
+    // The alternative regions of each layer choice, in order: a choice's alternatives are
+    // made one after the other under one parent, numbered from 0 (another instance of a
+    // labelled choice under the same parent starts again at 0).
+    let mut open: FastMap<(usize, LabelId), usize> = FastMap::default();
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    let mut group_of = vec![usize::MAX; nr];
+    for (h, sr) in g.regions.iter().skip(1) {
+        let s = h.index();
+        if let (Some(parent), RegionKind::Alternative { label, index }) = (sr.parent, &sr.kind) {
+            let at = match open.get(&(parent.index(), *label)) {
+                Some(&gi) if *index > 0 => gi,
+                _ => {
+                    groups.push(Vec::new());
+                    open.insert((parent.index(), *label), groups.len() - 1);
+                    groups.len() - 1
+                }
+            };
+            groups[at].push(s);
+            group_of[s] = at;
         }
     }
-    // Regions are created after their parents, so children have larger indices.
+    // Regions are created after their parents, so children have larger indices, and a
+    // choice's first alternative comes before the others and everything inside them.
     let mut total = own.clone();
     for r in (1..nr).rev() {
         let rid = RegionId::new(r);
         let region = g.regions.get(rid);
         let Some(parent) = region.parent else { continue };
         match region.kind {
-            RegionKind::Alternative { label, index } => {
-                // Add only the costliest sibling alternative: handled by taking the max when
-                // the first alternative (index 0) of the group is reached.
+            RegionKind::Alternative { index, .. } => {
+                // Only the costliest alternative of the choice runs: added once, when its
+                // first alternative is reached (the others are complete by then).
                 if index == 0 {
-                    let siblings = &groups[&(parent.index(), label)];
+                    let siblings = &groups[group_of[r]];
                     let best_p = siblings.iter().map(|s| total[*s].0).max().unwrap_or(0);
                     let best_f = siblings.iter().map(|s| total[*s].1).max().unwrap_or(0);
                     total[parent.index()].0 = total[parent.index()].0.saturating_add(best_p);
@@ -311,7 +325,9 @@ fn active_key(g: &Graph, a: &crate::arch::Architecture) -> Vec<(u32, crate::arch
 /// intersection for a choice (it reads one). Each set is kept as a checkpoint (a bit set over
 /// every node) plus a short list of later nodes: an operator with one input adds itself to
 /// its input's list without copying anything, and inputs that share a checkpoint are combined
-/// on their lists alone ((B u E1) n (B u E2) = B u (E1 n E2)). Only inputs with different
+/// on their lists alone ((B u E1) n (B u E2) = B u (E1 n E2)), and lists that share a tail
+/// (every operation of a choice extends its input's list) on the cells before it alone.
+/// Only inputs with different
 /// checkpoints, or a list grown past [`LIST_LIMIT`], make a new bit set. In a DARTS network
 /// (about 8,500 nodes) that is a few hundred bit sets instead of one per node.
 fn must_live(g: &Graph) -> Vec<bool> {
@@ -349,19 +365,22 @@ fn must_live(g: &Graph) -> Vec<bool> {
             [] => MustRow::EMPTY,
             [j] => rows[j],
             _ if inputs.iter().all(|&j| rows[j].base == rows[inputs[0]].base) => {
-                // One checkpoint: combine the lists.
-                sets.list(rows[inputs[0]], &mut scratch);
-                for &j in &inputs[1..] {
-                    if union {
-                        sets.list_append(rows[j], &mut scratch);
-                    } else {
-                        sets.list(rows[j], &mut other);
-                        scratch.retain(|x| other.binary_search(x).is_ok());
-                    }
+                // One checkpoint: combine the lists. Their common tail is in every one; only
+                // the cells before it are looked at.
+                let heads: Vec<MustRow> = inputs.iter().map(|&j| rows[j]).collect();
+                let tail = sets.split(&heads, &mut scratch);
+                if !union {
+                    // In every list: counted once per list (a list holds a node once).
+                    scratch.sort_unstable();
+                    let k = heads.len();
+                    other.clear();
+                    other.extend(scratch.chunk_by(|a, b| a == b).filter(|run| run.len() == k).map(|run| run[0]));
+                    std::mem::swap(&mut scratch, &mut other);
+                } else {
+                    scratch.sort_unstable();
+                    scratch.dedup();
                 }
-                scratch.sort_unstable();
-                scratch.dedup();
-                sets.with_list(rows[inputs[0]].base, &scratch)
+                scratch.iter().fold(tail, |row, &x| sets.push(row, x))
             }
             _ => {
                 let mut bits = sets.materialize(rows[inputs[0]]);
@@ -411,36 +430,31 @@ struct MustSets {
 }
 
 impl MustSets {
-    /// `row` with node `i` added (`i` is newer than every node in it).
+    /// `row` with node `i` added (`i` must not be in its list already).
     fn push(&mut self, row: MustRow, i: u32) -> MustRow {
         self.cells.push((i, row.head));
         MustRow { base: row.base, head: self.cells.len() as u32 - 1, len: row.len + 1 }
     }
 
-    /// The list of `row` into `out`, sorted.
-    fn list(&self, row: MustRow, out: &mut Vec<u32>) {
+    /// The longest tail (same cells) that the lists of `rows` share, as a row; the nodes of
+    /// the cells before it, every list's, go to `out` (a node once per list).
+    fn split(&self, rows: &[MustRow], out: &mut Vec<u32>) -> MustRow {
         out.clear();
-        self.list_append(row, out);
-        out.sort_unstable();
-    }
-
-    /// Appends the list of `row` to `out`, unsorted.
-    fn list_append(&self, row: MustRow, out: &mut Vec<u32>) {
-        let mut c = row.head;
-        while c != NIL {
-            let (node, next) = self.cells[c as usize];
-            out.push(node);
-            c = next;
+        let mut cur: Vec<(u32, u32)> = rows.iter().map(|r| (r.head, r.len)).collect();
+        loop {
+            let longest = cur.iter().map(|c| c.1).max().unwrap_or(0);
+            let same = cur.iter().all(|c| *c == cur[0]);
+            if same {
+                return MustRow { base: rows[0].base, head: cur[0].0, len: cur[0].1 };
+            }
+            // Lists of equal length share a tail only from a cell at the same length on: step
+            // the longest (all of them when the lengths are equal).
+            for c in cur.iter_mut().filter(|c| c.1 == longest) {
+                let (node, next) = self.cells[c.0 as usize];
+                out.push(node);
+                *c = (next, c.1 - 1);
+            }
         }
-    }
-
-    /// The set of checkpoint `base` plus the sorted, distinct nodes `list`.
-    fn with_list(&mut self, base: u32, list: &[u32]) -> MustRow {
-        let mut row = MustRow { base, head: NIL, len: 0 };
-        for &x in list {
-            row = self.push(row, x);
-        }
-        row
     }
 
     /// The set of `row` as a bit set.

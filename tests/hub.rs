@@ -1,11 +1,11 @@
 //! The model-space hub (`stdlib/spaces/`): every published space compiles, has the published
 //! number of architectures, and reproduces published parameter counts.
 
-use nasc::arch::{self, Architecture};
+use nasc::arch::{self, Architecture, Choice};
 use nasc::check::check_program;
 use nasc::diagnostics::wording;
 use nasc::facts::facts;
-use nasc::ir::Graph;
+use nasc::ir::{Domain, Graph};
 use std::collections::HashSet;
 use std::io::Read;
 use std::path::Path;
@@ -347,8 +347,24 @@ fn random_architectures_cost_within_the_printed_bounds() {
     ] {
         for (name, g) in networks(path) {
             let f = facts(&g);
-            for _ in 0..30 {
-                let a = Architecture::random(&g, &mut rng);
+            // Random architectures, and the uniform ones: every label at its v-th value (all
+            // edges of a DARTS cell on the same operation, the costliest included), every
+            // input choice on its first or last candidates.
+            let widest = g.labels.labels.iter().map(|l| l.domain.size().unwrap_or(1) as usize).max().unwrap_or(1);
+            let uniform = (0..2 * widest).map(|v| Architecture {
+                choices: g
+                    .labels
+                    .labels
+                    .iter()
+                    .map(|l| match &l.domain {
+                        Domain::Values { values } => Choice::Index(v % values.len()),
+                        Domain::Alternatives { names } => Choice::Index(v % names.len()),
+                        Domain::Inputs { n, k } if v < widest => Choice::Subset((0..*k).collect()),
+                        Domain::Inputs { n, k } => Choice::Subset((n - k..*n).collect()),
+                    })
+                    .collect(),
+            });
+            for a in uniform.chain((0..30).map(|_| Architecture::random(&g, &mut rng))) {
                 let (p, fl) = arch::cost(&g, &a).expect("costs");
                 assert!(f.params.min <= p && p <= f.params.max, "{path} {name}: {p} params outside {:?}", f.params);
                 assert!(f.flops.min <= fl && fl <= f.flops.max, "{path} {name}: {fl} multiply-adds outside {:?}", f.flops);
