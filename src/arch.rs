@@ -39,6 +39,16 @@ pub enum ArchError {
         /// One-based column.
         column: usize,
     },
+    /// A label given twice in the object (E0201: JSON readers differ on which value such a
+    /// file means).
+    Duplicate {
+        /// The label.
+        label: String,
+        /// One-based line of its second place.
+        line: usize,
+        /// One-based column.
+        column: usize,
+    },
     /// The JSON is not an object (E0202).
     NotAnObject,
     /// A label of the space has no value (E0203).
@@ -138,6 +148,11 @@ fn domain_hint(domain: &Domain, v: &serde_json::Value) -> Option<String> {
         (Domain::Alternatives { names }, serde_json::Value::String(s)) => {
             crate::resolve::suggest(s, names.iter().map(String::as_str)).map(|close| format!("did you mean `{close}`?"))
         }
+        (Domain::Values { values }, serde_json::Value::Number(n)) if n.as_i64().is_none() && values.iter().any(|c| matches!(c, Const::Int(_))) => {
+            let f = n.as_f64().unwrap_or(f64::NAN);
+            (f.fract() == 0.0 && f.abs() < 9e15 && values.iter().any(|c| *c == Const::Int(f as i64)))
+                .then(|| format!("the values are integers: write `{}`, not `{n}`", f as i64))
+        }
         (Domain::Alternatives { names }, serde_json::Value::Number(_)) => {
             Some(format!("an alternative is given by its name or by its index, 0 to {}", names.len().saturating_sub(1)))
         }
@@ -171,7 +186,7 @@ fn json_of(c: &Const) -> serde_json::Value {
 
 fn const_matches(c: &Const, v: &serde_json::Value) -> bool {
     match (c, v) {
-        (Const::Int(i), serde_json::Value::Number(n)) => n.as_i64() == Some(*i) || n.as_f64() == Some(*i as f64),
+        (Const::Int(i), serde_json::Value::Number(n)) => n.as_i64() == Some(*i),
         (Const::Float(f), serde_json::Value::Number(n)) => n.as_f64() == Some(*f),
         (Const::Bool(b), serde_json::Value::Bool(x)) => b == x,
         (Const::Str(s), serde_json::Value::String(x)) => s == x,
@@ -212,7 +227,15 @@ impl Architecture {
     /// Reads an architecture from JSON text, checking it against `g`'s labels. Every problem
     /// is returned, each naming its label.
     pub fn from_json(g: &Graph, text: &str) -> Result<Architecture, Vec<ArchError>> {
-        let top: TopLevel = serde_json::from_str(text).map_err(|e| vec![ArchError::Json { message: e.to_string(), line: e.line(), column: e.column() }])?;
+        let top: TopLevel = serde_json::from_str(text).map_err(|e| {
+            let (line, column) = (e.line(), e.column());
+            // The only data error `TopLevel` raises is a label given twice.
+            let message = e.to_string();
+            match (e.classify(), message.split('`').nth(1)) {
+                (serde_json::error::Category::Data, Some(label)) => vec![ArchError::Duplicate { label: label.to_string(), line, column }],
+                _ => vec![ArchError::Json { message, line, column }],
+            }
+        })?;
         let TopLevel::Object(map) = top else { return Err(vec![ArchError::NotAnObject]) };
         let mut errors = Vec::new();
         let mut missing = Vec::new();
@@ -350,12 +373,12 @@ pub fn active_labels(g: &Graph, a: &Architecture) -> Vec<LabelId> {
         }
         match &node.kind {
             NodeKind::LayerChoice { label, .. } | NodeKind::InputChoice { label, .. } | NodeKind::Repeat { label, .. } => used.push(*label),
-            NodeKind::Op { attrs, params, flops, .. } => {
+            NodeKind::Op { attrs, cost, .. } => {
                 for (_, s) in attrs.iter() {
                     used.extend(s.labels());
                 }
-                used.extend(params.labels());
-                used.extend(flops.labels());
+                used.extend(cost.params.labels());
+                used.extend(cost.flops.labels());
             }
             NodeKind::Select { cond, .. } => used.extend(cond.labels()),
             NodeKind::Input { .. } => {}
@@ -378,9 +401,9 @@ pub fn cost(g: &Graph, arch: &Architecture) -> Result<(u64, u64), EvalError> {
         if !live[h.index()] {
             continue;
         }
-        if let NodeKind::Op { params: p, flops: f, .. } = &node.kind {
-            params = params.checked_add(as_count(arch.eval(g, p)?)?).ok_or(EvalError::Overflow)?;
-            flops = flops.checked_add(as_count(arch.eval(g, f)?)?).ok_or(EvalError::Overflow)?;
+        if let NodeKind::Op { cost, .. } = &node.kind {
+            params = params.checked_add(as_count(arch.eval(g, &cost.params)?)?).ok_or(EvalError::Overflow)?;
+            flops = flops.checked_add(as_count(arch.eval(g, &cost.flops)?)?).ok_or(EvalError::Overflow)?;
         }
     }
     Ok((params, flops))
@@ -471,7 +494,7 @@ pub fn fix(g: &Graph, arch: &Architecture) -> Result<FixedGraph, EvalError> {
                     loc,
                 });
             }
-            NodeKind::Op { op, inputs: ins, attrs, params, flops } => {
+            NodeKind::Op { op, inputs: ins, attrs, cost } => {
                 let ins = ins.iter().map(|i| get(&map, *i)).collect::<Result<Vec<_>, _>>()?;
                 let attrs = attrs.iter().map(|(k, v)| Ok((k.to_string(), arch.eval(g, v)?))).collect::<Result<Vec<_>, EvalError>>()?;
                 map[h.index()] = Some(nodes.len());
@@ -480,8 +503,8 @@ pub fn fix(g: &Graph, arch: &Architecture) -> Result<FixedGraph, EvalError> {
                     inputs: ins,
                     attrs,
                     shape: shape_of(&node.shape)?,
-                    params: as_count(arch.eval(g, params)?)?,
-                    flops: as_count(arch.eval(g, flops)?)?,
+                    params: as_count(arch.eval(g, &cost.params)?)?,
+                    flops: as_count(arch.eval(g, &cost.flops)?)?,
                     loc,
                 });
             }

@@ -371,10 +371,10 @@ pub fn count_networks(g: &Graph) -> Option<NetworkCount> {
         node.shape.iter().for_each(|d| d.labels_into(&mut used));
         match &node.kind {
             NodeKind::LayerChoice { label, .. } | NodeKind::InputChoice { label, .. } | NodeKind::Repeat { label, .. } => used.push(*label),
-            NodeKind::Op { attrs, params, flops, .. } => {
+            NodeKind::Op { attrs, cost, .. } => {
                 attrs.iter().for_each(|(_, s)| s.labels_into(&mut used));
-                params.labels_into(&mut used);
-                flops.labels_into(&mut used);
+                cost.params.labels_into(&mut used);
+                cost.flops.labels_into(&mut used);
             }
             NodeKind::Select { cond, .. } => cond.labels_into(&mut used),
             NodeKind::Input { .. } => {}

@@ -208,7 +208,7 @@ fn bounds(g: &Graph) -> (Range, Range) {
         .nodes
         .iter()
         .map(|(_, node)| match &node.kind {
-            NodeKind::Op { params, flops, .. } => (sym_range(g, params), sym_range(g, flops)),
+            NodeKind::Op { cost, .. } => (sym_range(g, &cost.params), sym_range(g, &cost.flops)),
             _ => ((0, 0), (0, 0)),
         })
         .collect();
@@ -558,8 +558,7 @@ mod tests {
                     op: "op".into(),
                     inputs: earlier.iter().copied().take(1 + usize::from(*kind)).collect::<Inputs>(),
                     attrs: Arc::from(Vec::new()),
-                    params: Sym::int(0),
-                    flops: Sym::int(0),
+                    cost: Arc::new(crate::ir::OpCost { params: Sym::int(0), flops: Sym::int(0) }),
                 },
                 2 => NodeKind::LayerChoice { label, alternatives: earlier },
                 3 => NodeKind::InputChoice { label, k: 1 + k % earlier.len(), candidates: earlier, reduce: Reduce::Sum },

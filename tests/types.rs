@@ -220,6 +220,10 @@ fn a_broken_architecture_names_every_bad_label() {
     assert_eq!(hint(&format!(r#"{{{base}, "depth[0]/SearchedBlock/operation": "Conv3"}}"#)).as_deref(), Some("did you mean `conv3`?"));
     let index = hint(&format!(r#"{{{base}, "depth[0]/SearchedBlock/operation": 9}}"#)).expect("a hint");
     assert!(index.contains("0 to 4"), "{index}");
+    // An integer label given as a float is outside its domain, with the integer to write.
+    let ops = r#""depth[0]/SearchedBlock/operation": "conv3", "depth2[0]/SearchedBlock/operation": "conv3""#;
+    assert_eq!(hint(&format!(r#"{{"width": 16.0, "depth": 1, "depth2": 1, {ops}}}"#)).as_deref(), Some("the values are integers: write `16`, not `16.0`"));
+    assert!(Architecture::from_json(&g, &format!(r#"{{"width": 16, "depth": 1, "depth2": 1, {ops}}}"#)).is_ok());
     // An input choice that picks one candidate twice says so.
     let g2 = &graphs_of(
         "pick.nas",
@@ -239,7 +243,7 @@ fn a_broken_architecture_names_every_bad_label() {
     // A label given twice is an error at its second place, naming it (serde_json alone keeps
     // the last value).
     match &Architecture::from_json(g2, "{\"p\": [0, 1],\n \"p\": [1, 2]}").expect_err("invalid")[..] {
-        [arch::ArchError::Json { message, line: 2, .. }] => assert!(message.contains("the label `p` is given twice"), "{message}"),
+        [arch::ArchError::Duplicate { label, line: 2, .. }] => assert_eq!(label, "p"),
         other => panic!("{other:?}"),
     }
     assert!(Architecture::from_json(g2, r#"{"p": [0, 1]}"#).is_ok());

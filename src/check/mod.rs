@@ -273,8 +273,7 @@ struct Applied {
     op: Name,
     attrs: Attrs,
     shape: Shape,
-    params: Sym,
-    flops: Sym,
+    cost: Cost,
 }
 
 impl CallKey {
@@ -939,8 +938,7 @@ impl<'p> Elab<'p> {
                         Some((Value::Tensor(n), _)) => Some(*n),
                         _ => None,
                     });
-                    let kind =
-                        NodeKind::Op { op: a.op.clone(), inputs: inputs.collect(), attrs: a.attrs.clone(), params: a.params.clone(), flops: a.flops.clone() };
+                    let kind = NodeKind::Op { op: a.op.clone(), inputs: inputs.collect(), attrs: a.attrs.clone(), cost: a.cost.clone() };
                     let shape = a.shape.clone();
                     let n = self.node(kind, shape, self.loc(f, span));
                     return Value::Tensor(n);
@@ -1037,8 +1035,8 @@ impl<'p> Elab<'p> {
                 if let (Some((k, h)), Value::Tensor(n)) = (key, &v) {
                     if after == (before.0, before.1 + 1, before.2, before.3) && n_inputs == given_tensors {
                         let node = self.graph.nodes.get(*n);
-                        if let NodeKind::Op { op, attrs, params, flops, .. } = &node.kind {
-                            let a = Applied { op: op.clone(), attrs: attrs.clone(), shape: node.shape.clone(), params: params.clone(), flops: flops.clone() };
+                        if let NodeKind::Op { op, attrs, cost, .. } = &node.kind {
+                            let a = Applied { op: op.clone(), attrs: attrs.clone(), shape: node.shape.clone(), cost: cost.clone() };
                             self.applied.entry(h).or_default().push((k, a));
                         }
                     }
@@ -1252,7 +1250,11 @@ impl<'p> Elab<'p> {
             }
         }
         let op = self.name(&o.name.name);
-        let node = self.node(NodeKind::Op { op, inputs, attrs: attrs.into(), params: measures.0, flops: measures.1 }, shape, call);
+        let node = self.node(
+            NodeKind::Op { op, inputs, attrs: attrs.into(), cost: std::sync::Arc::new(OpCost { params: measures.0, flops: measures.1 }) },
+            shape,
+            call,
+        );
         Value::Tensor(node)
     }
 
@@ -1558,7 +1560,12 @@ impl<'p> Elab<'p> {
                 let zero = Sym::int(0);
                 let add = self.name("add");
                 let n = self.node(
-                    NodeKind::Op { op: add, inputs: smallvec::smallvec![x, y], attrs: Attrs::from([]), params: zero.clone(), flops: zero },
+                    NodeKind::Op {
+                        op: add,
+                        inputs: smallvec::smallvec![x, y],
+                        attrs: Attrs::from([]),
+                        cost: std::sync::Arc::new(OpCost { params: zero.clone(), flops: zero }),
+                    },
                     sx,
                     self.loc(f, span),
                 );

@@ -522,6 +522,12 @@ pub fn arch_error(file: crate::source::FileId, text: &str, e: &crate::arch::Arch
             let offset = offset.min(text.len());
             diag("E0201", format!("the architecture is not valid JSON: {message}"), at(Span::new(offset, offset)), "here")
         }
+        Duplicate { label, line, column } => {
+            let offset = text.split_inclusive('\n').take(line.saturating_sub(1)).map(str::len).sum::<usize>() + column.saturating_sub(1);
+            let offset = offset.min(text.len());
+            diag("E0201", format!("the architecture gives label `{label}` twice"), at(Span::new(offset, offset)), "given again here")
+                .with_help(Some("JSON readers differ on which value such a file means: keep one".into()))
+        }
         NotAnObject => {
             diag("E0202", "an architecture must be a JSON object `{\"label\": value, ...}`".into(), at(Span::new(0, text.len().min(1))), "not an object")
         }

@@ -146,6 +146,24 @@ pub type Shape = Arc<[Sym]>;
 /// applications.
 pub type Attrs = Arc<[(Name, Sym)]>;
 
+/// What an operator application costs, by the operator's `params` and `flops` formulas.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OpCost {
+    /// Trainable parameters.
+    pub params: Sym,
+    /// Multiply-accumulates for one sample.
+    pub flops: Sym,
+}
+
+/// An [`OpCost`] shared between the nodes of equal applications (a node holds a pointer, not
+/// two formulas: the copies of a block instance replayed twenty times stay small).
+pub type Cost = Arc<OpCost>;
+
+/// Serializes a shared value as the value it holds.
+fn shared<T: Serialize, S: serde::Serializer>(v: &Arc<T>, s: S) -> Result<S::Ok, S::Error> {
+    v.as_ref().serialize(s)
+}
+
 /// Serializes a shared slice as the sequence it holds.
 fn shared_slice<T: Serialize, S: serde::Serializer>(v: &Arc<[T]>, s: S) -> Result<S::Ok, S::Error> {
     v.as_ref().serialize(s)
@@ -245,10 +263,9 @@ pub enum NodeKind {
         /// Scalar arguments by parameter name, defaults filled in.
         #[serde(serialize_with = "shared_slice")]
         attrs: Attrs,
-        /// Trainable parameters (the operator's `params` formula).
-        params: Sym,
-        /// Multiply-accumulates for one sample (the operator's `flops` formula).
-        flops: Sym,
+        /// Its cost formulas, shared between the nodes of equal applications.
+        #[serde(serialize_with = "shared")]
+        cost: Cost,
     },
     /// A layer choice: the output of the chosen alternative.
     LayerChoice {

@@ -400,12 +400,12 @@ impl Space {
                     ls.push(*label);
                     controls[label.0 as usize] = true;
                 }
-                NodeKind::Op { attrs, params, flops, .. } => {
+                NodeKind::Op { attrs, cost, .. } => {
                     for (_, s) in attrs.iter() {
                         ls.extend(s.labels());
                     }
-                    ls.extend(params.labels());
-                    ls.extend(flops.labels());
+                    ls.extend(cost.params.labels());
+                    ls.extend(cost.flops.labels());
                 }
                 NodeKind::Select { cond, .. } => {
                     for l in cond.labels() {
