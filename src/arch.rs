@@ -150,7 +150,7 @@ fn domain_hint(domain: &Domain, v: &serde_json::Value) -> Option<String> {
         }
         (Domain::Values { values }, serde_json::Value::Number(n)) if n.as_i64().is_none() && values.iter().any(|c| matches!(c, Const::Int(_))) => {
             let f = n.as_f64().unwrap_or(f64::NAN);
-            (f.fract() == 0.0 && f.abs() < 9e15 && values.iter().any(|c| *c == Const::Int(f as i64)))
+            (f.fract() == 0.0 && f.abs() < 9e15 && values.contains(&Const::Int(f as i64)))
                 .then(|| format!("the values are integers: write `{}`, not `{n}`", f as i64))
         }
         (Domain::Alternatives { names }, serde_json::Value::Number(_)) => {
