@@ -352,11 +352,7 @@ fn must_live(g: &Graph) -> Vec<bool> {
     let (mut scratch, mut other): (Vec<u32>, Vec<u32>) = (Vec::new(), Vec::new());
     for (h, node) in g.nodes.iter() {
         let i = h.index();
-        let union = match &node.kind {
-            NodeKind::Input { .. } | NodeKind::Op { .. } => true,
-            NodeKind::InputChoice { k, candidates, .. } => *k == candidates.len(),
-            _ => false,
-        };
+        let union = reads_all(&node.kind);
         inputs.clear();
         inputs.extend(node.kind.each_input().map(|x| x.index()));
         inputs.sort_unstable();
@@ -400,6 +396,16 @@ fn must_live(g: &Graph) -> Vec<bool> {
     }
     let out = sets.materialize(rows[g.output.index()]);
     (0..n).map(|i| out[i / 64] >> (i % 64) & 1 == 1).collect()
+}
+
+/// Whether a node of this kind reads every one of its inputs when it runs (an operator, an
+/// input choice that picks all its candidates) rather than one of them (a choice).
+fn reads_all(kind: &NodeKind) -> bool {
+    match kind {
+        NodeKind::Input { .. } | NodeKind::Op { .. } => true,
+        NodeKind::InputChoice { k, candidates, .. } => *k == candidates.len(),
+        _ => false,
+    }
 }
 
 /// The longest list of nodes a [`MustRow`] keeps beside its checkpoint.
@@ -491,11 +497,7 @@ mod tests {
         let mut must: Vec<Vec<u64>> = Vec::with_capacity(n);
         for (h, node) in g.nodes.iter() {
             let i = h.index();
-            let union = match &node.kind {
-                NodeKind::Input { .. } | NodeKind::Op { .. } => true,
-                NodeKind::InputChoice { k, candidates, .. } => *k == candidates.len(),
-                _ => false,
-            };
+            let union = reads_all(&node.kind);
             let mut row: Option<Vec<u64>> = None;
             for input in node.kind.each_input() {
                 let prev = &must[input.index()];
