@@ -71,7 +71,8 @@ pub enum Command {
         /// Also print an intermediate form.
         #[arg(long, value_enum)]
         emit: Option<Emit>,
-        /// Validate this architecture (NNI's flat JSON `{"label": value}`) and print its cost.
+        /// Validate this architecture (NNI's flat JSON `{"label": value}`) of the file's first
+        /// network and print its cost.
         #[arg(long)]
         arch: Option<PathBuf>,
         /// Also check that this search strategy can take the space (a one-shot strategy must
@@ -523,16 +524,30 @@ fn check(file: &std::path::Path, format: Format, color: Color, emit: Option<Emit
             }
         };
         let id = program.sources.add(crate::source::SourceFile::new(path.display().to_string(), crate::source::Origin::Disk(path.to_path_buf()), text.clone()));
-        if let Some(g) = graphs.first() {
+        // The architecture is one of the file's first network, as `train`, `search` and
+        // `sample` take it; when that network did not check, its errors are already reported.
+        let first = program.modules[0].ast.items.iter().find_map(|item| match item {
+            crate::syntax::ast::Item::Block(b) if b.kind == crate::syntax::ast::BlockKind::Network => Some(b.name.name.clone()),
+            _ => None,
+        });
+        let Some(first) = first else {
+            eprintln!("{}", wording::no_network(&file.display().to_string()));
+            return ExitCode::from(1);
+        };
+        if let Some(g) = graphs.first().filter(|g| g.name == first) {
             match Architecture::from_json(g, &text) {
                 Ok(a) => match arch::cost(g, &a) {
                     Ok((p, fl)) => {
-                        arch_report =
-                            Some((p, fl, g.constraints.iter().all(|c| c.holds(if c.measure == crate::ir::Measure::Params { p as f64 } else { fl as f64 }))))
+                        arch_report = Some((
+                            g.name.clone(),
+                            p,
+                            fl,
+                            g.constraints.iter().all(|c| c.holds(if c.measure == crate::ir::Measure::Params { p as f64 } else { fl as f64 })),
+                        ))
                     }
                     Err(e) => eprintln!("error: cannot cost the architecture: {e}"),
                 },
-                Err(errors) => diagnostics.extend(errors.iter().map(|e| wording::arch_error(id, &text, e))),
+                Err(errors) => diagnostics.extend(wording::arch_errors(id, &text, &errors)),
             }
         }
     }
@@ -548,7 +563,7 @@ fn check(file: &std::path::Path, format: Format, color: Color, emit: Option<Emit
                     "labels": g.labels.labels.iter().map(|l| serde_json::json!({"name": l.name, "kind": l.kind, "domain": l.domain})).collect::<Vec<_>>(),
                     "facts": f,
                 })).collect::<Vec<_>>(),
-                "architecture": arch_report.map(|(p, f, ok)| serde_json::json!({"params": p, "flops": f, "meets_constraints": ok})),
+                "architecture": arch_report.as_ref().map(|(n, p, f, ok)| serde_json::json!({"network": n, "params": p, "flops": f, "meets_constraints": ok})),
             });
             println!("{}", serde_json::to_string_pretty(&json).expect("JSON serialises"));
         }
@@ -564,8 +579,8 @@ fn check(file: &std::path::Path, format: Format, color: Color, emit: Option<Emit
                         print!("{}", ir::to_text(g));
                     }
                 }
-                if let Some((p, f, ok)) = arch_report {
-                    println!("{}", wording::arch_cost(p, f, ok));
+                if let Some((n, p, f, ok)) = &arch_report {
+                    println!("{}", wording::arch_cost(n, *p, *f, *ok));
                 }
             }
         }
@@ -601,6 +616,14 @@ fn sample(file: &std::path::Path, seed: u64, count: usize) -> ExitCode {
         eprintln!("{}", wording::no_network(&file.display().to_string()));
         return ExitCode::from(1);
     };
+    // A space whose constraints no architecture meets is E0113, as `nasc check` says, rather
+    // than a hundred thousand random tries.
+    if !g.constraints.is_empty() && facts::facts(g).satisfiable == Some(false) {
+        let diags: Vec<Diagnostic> = wording::unsatisfiable(g).into_iter().collect();
+        diagnostics::emit_stderr(&diags, &program.sources, color_choice(Color::Auto));
+        eprintln!("{}", wording::error_count(diags.len()));
+        return ExitCode::from(1);
+    }
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
     let mut printed = 0;
     let mut tries = 0u64;
@@ -722,7 +745,7 @@ fn load_fixed(file: &std::path::Path, arch_path: Option<&std::path::Path>) -> Re
             let name = arch_path.map_or("<architecture>".to_string(), |p| p.display().to_string());
             let path = arch_path.map_or(crate::source::Origin::Memory, |p| crate::source::Origin::Disk(p.to_path_buf()));
             let id = program.sources.add(crate::source::SourceFile::new(name, path, text.clone()));
-            let diags: Vec<Diagnostic> = errors.iter().map(|e| wording::arch_error(id, &text, e)).collect();
+            let diags: Vec<Diagnostic> = wording::arch_errors(id, &text, &errors);
             diagnostics::emit_stderr(&diags, &program.sources, color_choice(Color::Auto));
             eprintln!("{}", wording::error_count(diags.len()));
             return Err(ExitCode::from(1));

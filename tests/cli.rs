@@ -189,6 +189,70 @@ fn a_missing_architecture_file_exits_2() {
     assert!(stderr(&o).contains("no_such_arch.json"), "{}", stderr(&o));
 }
 
+/// `--arch` is an architecture of the file's first network: checked against it, named in the
+/// report; when that network has errors, those are what is reported (not the labels of the
+/// next network); a file without a network is an error, not a silent pass.
+#[test]
+fn an_architecture_is_checked_against_the_first_network() {
+    let dir = std::env::temp_dir().join(format!("nasc-cli-arch-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let arch = dir.join("wa.json");
+    std::fs::write(&arch, r#"{"wa": "r"}"#).expect("write");
+    let net = |name: &str, label: &str, out: &str| {
+        format!("network {name}(x: Tensor[n, 4]) -> Tensor[n, {out}] {{\n    return choice {label} {{ r: relu(x), s: x }}\n}}\n")
+    };
+    let two = dir.join("two.nas");
+    let arch_s = arch.to_str().expect("utf8");
+    // A checks: the architecture is A's, and the report names it.
+    std::fs::write(&two, net("A", "wa", "4") + "\n" + &net("B", "wb", "4")).expect("write");
+    let o = nasc(&["check", two.to_str().expect("utf8"), "--arch", arch_s]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(stdout(&o).contains("architecture of `A`: "), "{}", stdout(&o));
+    // A has an error: it is reported, and B's labels are not asked of the architecture.
+    std::fs::write(&two, net("A", "wa", "3") + "\n" + &net("B", "wb", "4")).expect("write");
+    let o = nasc(&["check", two.to_str().expect("utf8"), "--arch", arch_s]);
+    assert_eq!(code(&o), 1);
+    let err = stderr(&o);
+    assert!(err.contains("error[E") && !err.contains("E0203") && !err.contains("E0204") && !err.contains("wb"), "{err}");
+    // No network at all.
+    let none = dir.join("none.nas");
+    std::fs::write(&none, "block b(x: Tensor[n, 4]) -> Tensor[n, 4] {\n    return relu(x)\n}\n").expect("write");
+    let o = nasc(&["check", none.to_str().expect("utf8"), "--arch", arch_s]);
+    assert_eq!(code(&o), 1);
+    assert!(stderr(&o).contains("has no `network`"), "{}", stderr(&o));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// An architecture with thousands of unknown keys gets its first problems reported and a
+/// count of the rest, not one diagnostic (echoing the whole line) per key.
+#[test]
+fn a_flood_of_architecture_errors_is_cut_short() {
+    let dir = std::env::temp_dir().join(format!("nasc-cli-flood-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let arch = dir.join("flood.json");
+    let keys: Vec<String> = (0..3000).map(|i| format!("\"k{i}\": 1")).collect();
+    let good = r#""width": 16, "depth": 1, "depth2": 1, "depth[0]/SearchedBlock/operation": "conv3", "depth2[0]/SearchedBlock/operation": "conv3""#;
+    std::fs::write(&arch, format!("{{{good}, {}}}", keys.join(", "))).expect("write");
+    let o = nasc(&["check", "examples/mnist.nas", "--arch", arch.to_str().expect("utf8"), "--format", "json"]);
+    assert_eq!(code(&o), 1);
+    let json: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("JSON");
+    let diags = json["diagnostics"].as_array().expect("diagnostics");
+    assert_eq!(diags.len(), 20, "{json}");
+    assert!(diags.iter().all(|d| d["code"] == "E0204"), "{json}");
+    assert!(diags[19].to_string().contains("2980 more problems with this architecture not shown"), "{}", diags[19]);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `nasc sample` on a space whose constraints no architecture meets reports E0113, as
+/// `nasc check` does, instead of giving up after many random tries.
+#[test]
+fn sample_reports_an_unsatisfiable_space() {
+    let o = nasc(&["sample", "tests/golden/E0113_unsatisfiable.nas", "--count", "2"]);
+    assert_eq!(code(&o), 1);
+    assert!(stderr(&o).contains("error[E0113]"), "{}", stderr(&o));
+    assert!(stdout(&o).is_empty());
+}
+
 #[test]
 fn a_directory_is_not_a_file() {
     let o = nasc(&["check", "examples"]);

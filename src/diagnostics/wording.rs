@@ -472,6 +472,25 @@ pub fn unsatisfiable(g: &crate::ir::Graph) -> Option<Diagnostic> {
     )
 }
 
+/// How many problems of one architecture file are reported; the last one shown says how many
+/// more there are. Each is located by searching the file, and a file that NNI wrote on one line
+/// is echoed whole by every diagnostic: a file with thousands of unknown keys is a wrong file,
+/// and its first problems say which.
+pub const ARCH_ERRORS_SHOWN: usize = 20;
+
+/// The diagnostics of a broken architecture file: [`arch_error`] for each of the first
+/// [`ARCH_ERRORS_SHOWN`] problems, the last of them noting how many were left out.
+pub fn arch_errors(file: crate::source::FileId, text: &str, errors: &[crate::arch::ArchError]) -> Vec<Diagnostic> {
+    let mut out: Vec<Diagnostic> = errors.iter().take(ARCH_ERRORS_SHOWN).map(|e| arch_error(file, text, e)).collect();
+    let left = errors.len().saturating_sub(ARCH_ERRORS_SHOWN);
+    if left > 0 {
+        if let Some(last) = out.pop() {
+            out.push(last.with_note(format!("{left} more problem{} with this architecture not shown", if left == 1 { "" } else { "s" })));
+        }
+    }
+    out
+}
+
 /// Diagnostics for a broken architecture JSON file, each naming the label.
 pub fn arch_error(file: crate::source::FileId, text: &str, e: &crate::arch::ArchError) -> Diagnostic {
     use crate::arch::ArchError::*;
@@ -546,10 +565,10 @@ pub fn arch_error(file: crate::source::FileId, text: &str, e: &crate::arch::Arch
     }
 }
 
-/// `nasc check --arch`'s report for a valid architecture.
-pub fn arch_cost(params: u64, flops: u64, meets: bool) -> String {
+/// `nasc check --arch`'s report for a valid architecture of the network `network`.
+pub fn arch_cost(network: &str, params: u64, flops: u64, meets: bool) -> String {
     format!(
-        "architecture: {} params, {} multiply-adds per sample; {}",
+        "architecture of `{network}`: {} params, {} multiply-adds per sample; {}",
         thousands(params),
         thousands(flops),
         if meets { "meets the constraints" } else { "breaks the constraints" }
@@ -558,7 +577,7 @@ pub fn arch_cost(params: u64, flops: u64, meets: bool) -> String {
 
 /// When a command needs a network and the file has none.
 pub fn no_network(path: &str) -> String {
-    format!("error: {path} has no `network` to sample from")
+    format!("error: {path} has no `network` (a space to train, search, sample or check an architecture against is a `network` declaration)")
 }
 
 /// When `nasc sample` cannot find enough architectures that meet the constraints.
