@@ -562,6 +562,7 @@ fn check(file: &std::path::Path, format: Format, color: Color, emit: Option<Emit
                     "output": g.shape_text(&g.nodes.get(g.output).shape),
                     "labels": g.labels.labels.iter().map(|l| serde_json::json!({"name": l.name, "kind": l.kind, "domain": l.domain})).collect::<Vec<_>>(),
                     "facts": f,
+                    "ir": (emit == Some(Emit::Ir)).then(|| ir::to_text(g)),
                 })).collect::<Vec<_>>(),
                 "architecture": arch_report.as_ref().map(|(n, p, f, ok)| serde_json::json!({"network": n, "params": p, "flops": f, "meets_constraints": ok})),
             });

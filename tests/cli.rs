@@ -253,6 +253,19 @@ fn sample_reports_an_unsatisfiable_space() {
     assert!(stdout(&o).is_empty());
 }
 
+/// `--emit ir` with `--format json` puts each network's IR text in the JSON.
+#[test]
+fn the_ir_is_in_the_json_when_asked_for() {
+    let with = nasc(&["check", "examples/mnist.nas", "--format", "json", "--emit", "ir"]);
+    let without = nasc(&["check", "examples/mnist.nas", "--format", "json"]);
+    let ir = |o: &Output| serde_json::from_str::<serde_json::Value>(&stdout(o)).expect("JSON")["networks"][0]["ir"].clone();
+    let text = nasc(&["check", "examples/mnist.nas", "--emit", "ir"]);
+    let from_json = ir(&with);
+    let from_json = from_json.as_str().expect("IR text");
+    assert!(!from_json.is_empty() && stdout(&text).contains(from_json), "{from_json}");
+    assert!(ir(&without).is_null());
+}
+
 #[test]
 fn a_directory_is_not_a_file() {
     let o = nasc(&["check", "examples"]);
