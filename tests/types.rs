@@ -465,3 +465,31 @@ fn a_network_input_with_an_empty_dimension_is_an_error() {
     assert_eq!(codes, ["E0106"], "{text}");
     assert!(text.contains("dimension 2 of the input `x` must be at least 1, but it is 0"), "{text}");
 }
+
+/// A block body with hundreds of names (past the size from which the type stage indexes a
+/// scope): a `let` of an existing name rebinds it, a loop carries it over, and a name bound
+/// inside a loop body is unknown after it.
+#[test]
+fn large_scopes_bind_rebind_and_forget_names() {
+    let mut body = String::from("    let h = relu(x)\n");
+    for i in 0..300 {
+        body += &format!("    let v{i} = relu(h)\n");
+    }
+    // Rebinding an early name after 300 others: the later binding is the one read.
+    body += "    let v3 = linear(v299, out: 6)\n    let h = v3\n";
+    body += "    for i in 0..3 {\n        let h = linear(h, out: 6)\n    }\n";
+    let text = format!("network N(x: Tensor[n, 4]) -> Tensor[n, 6] {{\n{body}    return h\n}}\n");
+    let g = &graphs_of("large.nas", &text)[0];
+    assert_eq!(g.shape_text(&g.nodes.get(g.output).shape), "[n, 6]");
+    // Four `linear`s: the rebinding and three loop iterations reading the carried value.
+    let linears = g.nodes.iter().filter(|(_, n)| matches!(&n.kind, nasc::ir::NodeKind::Op { op, .. } if op.as_str() == "linear")).count();
+    assert_eq!(linears, 4);
+    // A loop body's name is gone after the loop, however many names there are.
+    let text = format!(
+        "network N(x: Tensor[n, 4]) -> Tensor[n, 4] {{\n{}    for i in 0..2 {{\n        let inner = relu(x)\n    }}\n    return inner\n}}\n",
+        (0..300).map(|i| format!("    let v{i} = relu(x)\n")).collect::<String>()
+    );
+    let (program, errors) = load_bytes("gone.nas", Origin::Memory, text.as_bytes());
+    let _ = program;
+    assert!(errors.iter().any(|e| format!("{e:?}").contains("inner")), "{errors:?}");
+}

@@ -117,10 +117,56 @@ impl Value {
     }
 }
 
-/// A scope: names (borrowed from the program's syntax trees) and their values. Scopes hold a
-/// few names each, so a list searched from the end beats a hash map, and binding a name
-/// allocates nothing.
-type Scope<'p> = Vec<(&'p str, Value)>;
+/// A scope: names (borrowed from the program's syntax trees) and their values. Most scopes hold
+/// a few names, so a list searched from the end beats a hash map, and binding a name allocates
+/// nothing; a scope past [`Scope::INDEX_FROM`] names also gets a hash index, or a block body of
+/// thousands of distinct `let`s would be quadratic (each new name searched for in all earlier
+/// ones). A name is bound at most once in a scope.
+#[derive(Clone, Default)]
+struct Scope<'p> {
+    names: Vec<(&'p str, Value)>,
+    index: Option<FastMap<&'p str, usize>>,
+}
+
+impl<'p> Scope<'p> {
+    /// Names from which a scope is indexed.
+    const INDEX_FROM: usize = 32;
+
+    /// A scope binding `name` to `v`.
+    fn one(name: &'p str, v: Value) -> Self {
+        Scope { names: vec![(name, v)], index: None }
+    }
+
+    fn position(&self, name: &str) -> Option<usize> {
+        match &self.index {
+            Some(index) => index.get(name).copied(),
+            None => self.names.iter().rposition(|(n, _)| *n == name),
+        }
+    }
+
+    fn get(&self, name: &str) -> Option<&Value> {
+        self.position(name).map(|i| &self.names[i].1)
+    }
+
+    fn get_mut(&mut self, name: &str) -> Option<&mut Value> {
+        self.position(name).map(|i| &mut self.names[i].1)
+    }
+
+    /// Binds a name not bound in this scope yet.
+    fn push(&mut self, name: &'p str, v: Value) {
+        self.names.push((name, v));
+        let at = self.names.len() - 1;
+        match &mut self.index {
+            Some(index) => {
+                index.insert(name, at);
+            }
+            None if self.names.len() > Self::INDEX_FROM => {
+                self.index = Some(self.names.iter().enumerate().map(|(i, (n, _))| (*n, i)).collect());
+            }
+            None => {}
+        }
+    }
+}
 
 /// One block instance being elaborated.
 struct Frame<'p> {
@@ -150,14 +196,14 @@ impl<'p> Frame<'p> {
     }
 
     fn lookup(&self, name: &str) -> Option<&Value> {
-        self.scopes.iter().rev().find_map(|s| s.iter().rev().find(|(n, _)| *n == name).map(|(_, v)| v))
+        self.scopes.iter().rev().find_map(|s| s.get(name))
     }
 
     /// `let`: rebinds the nearest existing binding (so loop bodies carry values over), or
     /// defines the name in the innermost scope.
     fn assign(&mut self, name: &'p str, v: Value) {
         for s in self.scopes.iter_mut().rev() {
-            if let Some((_, slot)) = s.iter_mut().rev().find(|(n, _)| *n == name) {
+            if let Some(slot) = s.get_mut(name) {
                 *slot = v;
                 return;
             }
@@ -167,9 +213,9 @@ impl<'p> Frame<'p> {
 
     fn define(&mut self, name: &'p str, v: Value) {
         if let Some(s) = self.scopes.last_mut() {
-            match s.iter_mut().find(|(n, _)| *n == name) {
-                Some((_, slot)) => *slot = v,
-                None => s.push((name, v)),
+            match s.get_mut(name) {
+                Some(slot) => *slot = v,
+                None => s.push(name, v),
             }
         }
     }
@@ -637,7 +683,7 @@ impl<'p> Elab<'p> {
         let mut f = Frame {
             module: r.module,
             file,
-            scopes: vec![Vec::new()],
+            scopes: vec![Scope::default()],
             prefix: String::new(),
             loops: Vec::new(),
             used: FastMap::default(),
@@ -982,7 +1028,7 @@ impl<'p> Elab<'p> {
         let mut inner = Frame {
             module: callee_module,
             file: callee_file,
-            scopes: vec![Vec::with_capacity(params.len())],
+            scopes: vec![Scope { names: Vec::with_capacity(params.len()), index: None }],
             prefix,
             loops: Vec::new(),
             used: FastMap::default(),
@@ -1291,7 +1337,7 @@ impl<'p> Elab<'p> {
                         }
                     };
                     for (j, item) in items.into_iter().enumerate() {
-                        f.scopes.push(vec![(var.name.as_str(), item)]);
+                        f.scopes.push(Scope::one(var.name.as_str(), item));
                         f.loops.push(j);
                         let r = self.stmts(f, &body.stmts);
                         f.loops.pop();
@@ -1383,7 +1429,7 @@ impl<'p> Elab<'p> {
                 };
                 let mut out = Vec::with_capacity(items.len());
                 for (j, item) in items.into_iter().enumerate() {
-                    f.scopes.push(vec![(var.name.as_str(), item)]);
+                    f.scopes.push(Scope::one(var.name.as_str(), item));
                     f.loops.push(j);
                     out.push(self.expr(f, elem, hint));
                     f.loops.pop();
@@ -1475,7 +1521,7 @@ impl<'p> Elab<'p> {
                 }
             }
             ExprKind::Block { stmts, value } => {
-                f.scopes.push(Vec::new());
+                f.scopes.push(Scope::default());
                 let r = self.stmts(f, stmts);
                 let v = match r {
                     Some(v) => v,
@@ -1762,7 +1808,7 @@ impl<'p> Elab<'p> {
                 }
                 let mut cur = init;
                 for i in 0..n as usize {
-                    f.scopes.push(vec![(var.name.as_str(), cur)]);
+                    f.scopes.push(Scope::one(var.name.as_str(), cur));
                     f.loops.push(i);
                     cur = self.expr(f, body, None);
                     f.loops.pop();
@@ -1804,7 +1850,7 @@ impl<'p> Elab<'p> {
                 for i in 0..max {
                     f.prefix = format!("{saved_prefix}{local}{suffix}[{i}]/");
                     self.enter_region(RegionKind::Repetition { label, index: i }, self.loc(f, body.span));
-                    f.scopes.push(vec![(var.name.as_str(), cur)]);
+                    f.scopes.push(Scope::one(var.name.as_str(), cur));
                     cur = self.expr(f, body, None);
                     f.scopes.pop();
                     match &cur {

@@ -21,8 +21,16 @@ pub fn check_names(program: &mut Program) -> Vec<Located> {
     let program: &Program = program;
     let mut labels: FxHashMap<String, (Loc, String)> = FxHashMap::default();
     for m in 0..program.modules.len() {
-        let mut c =
-            Checker { program, module: m, file: program.modules[m].file, scopes: Vec::new(), errors: &mut errors, labels: &mut labels, measures: false };
+        let mut c = Checker {
+            program,
+            module: m,
+            file: program.modules[m].file,
+            scopes: Vec::new(),
+            bound: FxHashMap::default(),
+            errors: &mut errors,
+            labels: &mut labels,
+            measures: false,
+        };
         for item in &program.modules[m].ast.items {
             c.item(item);
         }
@@ -142,6 +150,10 @@ struct Checker<'a> {
     file: FileId,
     /// Local names, innermost scope last; a later binding of a name shadows an earlier one.
     scopes: Vec<Vec<(&'a str, Binding)>>,
+    /// How many bindings of each name the scopes hold: a name bound nowhere (an operator or
+    /// block being called, an unknown name) is answered without searching every scope, which
+    /// made a body of thousands of `let`s quadratic.
+    bound: FxHashMap<&'a str, u32>,
     errors: &'a mut Vec<Located>,
     labels: &'a mut FxHashMap<String, (Loc, String)>,
     /// Inside a `where` clause, where `params` and `flops` are names.
@@ -154,12 +166,28 @@ impl<'a> Checker<'a> {
     }
 
     fn lookup(&self, name: &str) -> Option<Binding> {
+        if !self.bound.contains_key(name) {
+            return None;
+        }
         self.scopes.iter().rev().find_map(|s| s.iter().rev().find(|(n, _)| *n == name).map(|(_, b)| *b))
     }
 
     fn bind(&mut self, id: &'a Ident) {
         if let Some(s) = self.scopes.last_mut() {
             s.push((&id.name, Binding { span: id.span }));
+            *self.bound.entry(&id.name).or_insert(0) += 1;
+        }
+    }
+
+    /// Leaves the innermost scope, forgetting its bindings.
+    fn pop_scope(&mut self) {
+        for (name, _) in self.scopes.pop().unwrap_or_default() {
+            if let Some(n) = self.bound.get_mut(name) {
+                *n -= 1;
+                if *n == 0 {
+                    self.bound.remove(name);
+                }
+            }
         }
     }
 
@@ -194,7 +222,7 @@ impl<'a> Checker<'a> {
                         end: Span::new(b.body.span.end.saturating_sub(1), b.body.span.end),
                     }),
                 }
-                self.scopes.pop();
+                self.pop_scope();
             }
             Item::Op(o) => {
                 self.scopes.push(Vec::new());
@@ -221,7 +249,7 @@ impl<'a> Checker<'a> {
                         }
                     }
                 }
-                self.scopes.pop();
+                self.pop_scope();
             }
         }
     }
@@ -295,7 +323,7 @@ impl<'a> Checker<'a> {
                     self.scopes.push(Vec::new());
                     self.bind(var);
                     self.stmts(&body.stmts);
-                    self.scopes.pop();
+                    self.pop_scope();
                 }
                 Stmt::Return { value, span } => {
                     self.expr(value);
@@ -418,7 +446,7 @@ impl<'a> Checker<'a> {
                 self.scopes.push(Vec::new());
                 self.bind(var);
                 self.expr(elem);
-                self.scopes.pop();
+                self.pop_scope();
             }
             ExprKind::Unary { operand, .. } => self.expr(operand),
             ExprKind::Binary { lhs, rhs, .. } => {
@@ -439,7 +467,7 @@ impl<'a> Checker<'a> {
                 self.scopes.push(Vec::new());
                 self.stmts(stmts);
                 self.expr(value);
-                self.scopes.pop();
+                self.pop_scope();
             }
             ExprKind::LayerChoice { naming, alternatives } => {
                 let mut seen: HashMap<&str, Span> = HashMap::new();
@@ -489,7 +517,7 @@ impl<'a> Checker<'a> {
                 self.scopes.push(Vec::new());
                 self.bind(var);
                 self.expr(body);
-                self.scopes.pop();
+                self.pop_scope();
             }
         }
     }
