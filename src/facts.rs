@@ -97,7 +97,6 @@ pub fn facts(g: &Graph) -> Facts {
 /// [`Facts`] without the structural count (`networks` and `without_zero` left `None`):
 /// `architectures` is `count`, the ranges exact by enumeration or bounds.
 fn costs(g: &Graph, count: BigUint) -> Facts {
-    let (networks, without_zero) = (None, None);
     if let Some(all) = enumerate(g, EXACT_LIMIT) {
         let mut p = (u64::MAX, 0u64);
         let mut f = (u64::MAX, 0u64);
@@ -122,8 +121,8 @@ fn costs(g: &Graph, count: BigUint) -> Facts {
         return Facts {
             architectures: count,
             distinct: Some(seen.len() as u64),
-            networks,
-            without_zero,
+            networks: None,
+            without_zero: None,
             params: Range { min: p.0.min(p.1), max: p.1, exact: true },
             flops: Range { min: f.0.min(f.1), max: f.1, exact: true },
             satisfying: Some(satisfying),
@@ -145,7 +144,7 @@ fn costs(g: &Graph, count: BigUint) -> Facts {
     } else {
         None
     };
-    Facts { architectures: count, distinct: None, networks, without_zero, params, flops, satisfying: None, satisfiable }
+    Facts { architectures: count, distinct: None, networks: None, without_zero: None, params, flops, satisfying: None, satisfiable }
 }
 
 fn binomial_big(n: usize, k: usize) -> BigUint {
@@ -323,13 +322,12 @@ fn active_key(g: &Graph, a: &crate::arch::Architecture) -> Vec<(u32, crate::arch
 /// `must[i]`, the nodes that run whenever node `i` runs (`i` included), is `{i}` plus the
 /// union of its inputs' sets for an operator (it reads all of them) and plus their
 /// intersection for a choice (it reads one). Each set is kept as a checkpoint (a bit set over
-/// every node) plus a short list of later nodes: an operator with one input adds itself to
-/// its input's list without copying anything, and inputs that share a checkpoint are combined
-/// on their lists alone ((B u E1) n (B u E2) = B u (E1 n E2)), and lists that share a tail
-/// (every operation of a choice extends its input's list) on the cells before it alone.
-/// Only inputs with different
-/// checkpoints, or a list grown past [`LIST_LIMIT`], make a new bit set. In a DARTS network
-/// (about 8,500 nodes) that is a few hundred bit sets instead of one per node.
+/// every node) plus a short list of later nodes. An operator with one input adds itself to
+/// its input's list without copying anything. Inputs that share a checkpoint are combined on
+/// their lists alone ((B u E1) n (B u E2) = B u (E1 n E2)), and lists that share a tail (every
+/// operation of a choice extends its input's list) on the cells before it alone. Only inputs
+/// with different checkpoints, or a list grown past [`LIST_LIMIT`], make a new bit set: in a
+/// DARTS network (about 8,500 nodes) about a hundred bit sets instead of one per node.
 fn must_live(g: &Graph) -> Vec<bool> {
     let n = g.nodes.len();
     if n > MUST_LIVE_LIMIT {
