@@ -526,11 +526,7 @@ fn check(file: &std::path::Path, format: Format, color: Color, emit: Option<Emit
         let id = program.sources.add(crate::source::SourceFile::new(path.display().to_string(), crate::source::Origin::Disk(path.to_path_buf()), text.clone()));
         // The architecture is one of the file's first network, as `train`, `search` and
         // `sample` take it; when that network did not check, its errors are already reported.
-        let first = program.modules[0].ast.items.iter().find_map(|item| match item {
-            crate::syntax::ast::Item::Block(b) if b.kind == crate::syntax::ast::BlockKind::Network => Some(b.name.name.clone()),
-            _ => None,
-        });
-        let Some(first) = first else {
+        let Some(first) = check::networks(&program).next().map(|(_, b)| b.name.name.clone()) else {
             eprintln!("{}", wording::no_network(&file.display().to_string()));
             return ExitCode::from(1);
         };

@@ -57,21 +57,20 @@ pub fn check_program_with_types_in(program: &Program, file: Option<FileId>) -> (
     elaborate(program, Some(file))
 }
 
+/// The networks of the root file, in order, with their item positions: what the type stage
+/// elaborates (the first is the one `train`, `search`, `sample` and `check --arch` take).
+pub fn networks(program: &Program) -> impl Iterator<Item = (usize, &ast::BlockDecl)> {
+    program.modules[0].ast.items.iter().enumerate().filter_map(|(i, item)| match item {
+        Item::Block(b) if b.kind == ast::BlockKind::Network => Some((i, b)),
+        _ => None,
+    })
+}
+
 /// The type stage; `record` says whether to record types, and of which file's expressions.
 /// Networks are independent: a file with several has them elaborated side by side
 /// ([`crate::pool::map_ordered`]); graphs, errors and types come back in the file's order.
 fn elaborate(program: &Program, record: Option<Option<FileId>>) -> (Vec<Graph>, Vec<TypeLocated>, Vec<TypeAt>) {
-    let root = &program.modules[0];
-    let networks: Vec<(usize, &ast::BlockDecl)> = root
-        .ast
-        .items
-        .iter()
-        .enumerate()
-        .filter_map(|(i, item)| match item {
-            Item::Block(b) if b.kind == ast::BlockKind::Network => Some((i, b)),
-            _ => None,
-        })
-        .collect();
+    let networks: Vec<(usize, &ast::BlockDecl)> = networks(program).collect();
     let done = crate::pool::map_ordered(&networks, |&(i, b)| {
         let mut e = Elab::new(program, &b.name.name);
         e.record = record;

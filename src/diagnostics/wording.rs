@@ -534,16 +534,19 @@ pub fn arch_error(file: crate::source::FileId, text: &str, e: &crate::arch::Arch
         None => Span::new(0, 0),
     };
     let at = |s: Span| Loc::new(file, s);
+    // serde_json's one-based line and column as a byte offset into the text.
+    let line_column = |line: usize, column: usize| {
+        let offset = text.split_inclusive('\n').take(line.saturating_sub(1)).map(str::len).sum::<usize>() + column.saturating_sub(1);
+        offset.min(text.len())
+    };
     match e {
         Json { message, line, column } => {
             let message = message.split(" at line ").next().unwrap_or(message);
-            let offset = text.split_inclusive('\n').take(line.saturating_sub(1)).map(str::len).sum::<usize>() + column.saturating_sub(1);
-            let offset = offset.min(text.len());
+            let offset = line_column(*line, *column);
             diag("E0201", format!("the architecture is not valid JSON: {message}"), at(Span::new(offset, offset)), "here")
         }
         Duplicate { label, line, column } => {
-            let offset = text.split_inclusive('\n').take(line.saturating_sub(1)).map(str::len).sum::<usize>() + column.saturating_sub(1);
-            let offset = offset.min(text.len());
+            let offset = line_column(*line, *column);
             diag("E0201", format!("the architecture gives label `{label}` twice"), at(Span::new(offset, offset)), "given again here")
                 .with_help(Some("JSON readers differ on which value such a file means: keep one".into()))
         }
