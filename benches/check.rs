@@ -95,10 +95,17 @@ block B{i}(x: Tensor[n, c, h, w], scale: int = 1) -> Tensor[n, c, h, w] {{
 fn bench(c: &mut Criterion) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut group = c.benchmark_group("check");
-    group.sample_size(10).measurement_time(Duration::from_secs(5)).warm_up_time(Duration::from_secs(1));
-    for file in
-        ["examples/mnist.nas", "stdlib/spaces/darts.nas", "stdlib/spaces/shufflenet.nas", "stdlib/spaces/proxylessnas.nas", "stdlib/spaces/mobilenetv3.nas"]
-    {
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(5))
+        .warm_up_time(Duration::from_secs(1));
+    for file in [
+        "examples/mnist.nas",
+        "stdlib/spaces/darts.nas",
+        "stdlib/spaces/shufflenet.nas",
+        "stdlib/spaces/proxylessnas.nas",
+        "stdlib/spaces/mobilenetv3.nas",
+    ] {
         let path = root.join(file);
         let (program, errors) = load_path(&path).expect("readable");
         assert!(errors.is_empty(), "{file}: {errors:?}");
@@ -110,7 +117,9 @@ fn bench(c: &mut Criterion) {
                 black_box(graphs.len())
             })
         });
-        group.bench_function(format!("facts/{file}"), |b| b.iter(|| black_box(facts_all(&graphs).len())));
+        group.bench_function(format!("facts/{file}"), |b| {
+            b.iter(|| black_box(facts_all(&graphs).len()))
+        });
         group.bench_function(format!("full/{file}"), |b| {
             b.iter(|| {
                 let (program, _) = load_path(black_box(&path)).expect("readable");
@@ -128,7 +137,8 @@ fn bench(c: &mut Criterion) {
     group.throughput(Throughput::Elements(lines));
     group.bench_function("full/generated-20000-lines", |b| {
         b.iter(|| {
-            let (program, _) = load_bytes("generated.nas", Origin::Memory, black_box(text.as_bytes()));
+            let (program, _) =
+                load_bytes("generated.nas", Origin::Memory, black_box(text.as_bytes()));
             let (graphs, _) = check_program(&program);
             black_box(facts_all(&graphs).len())
         })

@@ -43,8 +43,10 @@ fn lines(text: &str) -> usize {
 }
 
 fn collect_nas(dir: &Path, out: &mut Vec<PathBuf>) {
-    let mut entries: Vec<PathBuf> =
-        std::fs::read_dir(dir).unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display())).map(|e| e.expect("directory entry").path()).collect();
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()))
+        .map(|e| e.expect("directory entry").path())
+        .collect();
     entries.sort();
     for p in entries {
         if p.is_dir() {
@@ -192,18 +194,27 @@ fn generated_space(target: usize) -> String {
 /// file loaded (the root, the prelude and any imports).
 fn check_clean(name: &str, text: &str) -> usize {
     let (program, errors) = load_bytes(name, Origin::Memory, text.as_bytes());
-    assert!(errors.is_empty(), "{name} must check clean; {} errors, the first: {:?}", errors.len(), errors.first());
+    assert!(
+        errors.is_empty(),
+        "{name} must check clean; {} errors, the first: {:?}",
+        errors.len(),
+        errors.first()
+    );
     program.modules.iter().map(|m| lines(&program.sources.get(m.file).text)).sum()
 }
 
 fn config() -> Criterion {
-    Criterion::default().sample_size(10).warm_up_time(Duration::from_millis(500)).measurement_time(Duration::from_secs(2))
+    Criterion::default()
+        .sample_size(10)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2))
 }
 
 fn benches(c: &mut Criterion) {
     let corpus = corpus();
     let corpus_lines: usize = corpus.iter().map(|(_, t)| lines(t)).sum();
-    let examples: Vec<&(String, String)> = corpus.iter().filter(|(n, _)| n.starts_with("examples")).collect();
+    let examples: Vec<&(String, String)> =
+        corpus.iter().filter(|(n, _)| n.starts_with("examples")).collect();
     assert!(!examples.is_empty(), "no examples found");
     let generated = generated_space(GENERATED_LINES);
     // To look at the generated space, or to profile `nasc check` on it.
@@ -220,7 +231,9 @@ fn benches(c: &mut Criterion) {
 
     let inputs: [(&str, usize); 2] = [("corpus", corpus_lines), ("generated_20k", GENERATED_LINES)];
     // An editor's change: one indented line in the middle moved one column to the right.
-    let middle = generated[generated.len() / 2..].find("\n    ").expect("an indented line") + generated.len() / 2 + 1;
+    let middle = generated[generated.len() / 2..].find("\n    ").expect("an indented line")
+        + generated.len() / 2
+        + 1;
     let edits = [format!("{} {}", &generated[..middle], &generated[middle..]), generated.clone()];
     assert!(parse_module(&edits[0]).1.is_empty());
 
@@ -267,7 +280,8 @@ fn benches(c: &mut Criterion) {
     let mut g = c.benchmark_group("pest");
     g.throughput(Throughput::Elements(GENERATED_LINES as u64));
     for detail in [false, true] {
-        let id = if detail { "generated_20k_error_detail_on" } else { "generated_20k_error_detail_off" };
+        let id =
+            if detail { "generated_20k_error_detail_on" } else { "generated_20k_error_detail_off" };
         g.bench_function(id, |b| {
             pest::set_error_detail(detail);
             b.iter(|| black_box(NasParser::parse(Rule::file, black_box(&generated)).is_ok()))
@@ -277,7 +291,9 @@ fn benches(c: &mut Criterion) {
 
     let mut g = c.benchmark_group("fast");
     g.throughput(Throughput::Elements(GENERATED_LINES as u64));
-    g.bench_function("generated_20k", |b| b.iter(|| black_box(nasc::syntax::fast::parse(Rule::file, black_box(&generated)).is_some())));
+    g.bench_function("generated_20k", |b| {
+        b.iter(|| black_box(nasc::syntax::fast::parse(Rule::file, black_box(&generated)).is_some()))
+    });
     g.finish();
 
     let mut g = c.benchmark_group("resolve");
@@ -290,21 +306,32 @@ fn benches(c: &mut Criterion) {
         })
     });
     g.throughput(Throughput::Elements(generated_loaded as u64));
-    g.bench_function("generated_20k", |b| b.iter(|| black_box(load_bytes("generated.nas", Origin::Memory, black_box(generated.as_bytes())))));
+    g.bench_function("generated_20k", |b| {
+        b.iter(|| {
+            black_box(load_bytes("generated.nas", Origin::Memory, black_box(generated.as_bytes())))
+        })
+    });
     g.bench_function("generated_20k_edit_cached", |b| {
         let mut cache = ParseCache::new();
         load_bytes_cached("generated.nas", Origin::Memory, generated.as_bytes(), &mut cache);
         let mut i = 0;
         b.iter(|| {
             i += 1;
-            let loaded = load_bytes_cached("generated.nas", Origin::Memory, black_box(edits[i % 2].as_bytes()), &mut cache);
+            let loaded = load_bytes_cached(
+                "generated.nas",
+                Origin::Memory,
+                black_box(edits[i % 2].as_bytes()),
+                &mut cache,
+            );
             cache.sweep();
             black_box(loaded)
         })
     });
     let prelude_lines = check_clean("empty.nas", "");
     g.throughput(Throughput::Elements(prelude_lines as u64));
-    g.bench_function("prelude_only", |b| b.iter(|| black_box(load_bytes("empty.nas", Origin::Memory, b""))));
+    g.bench_function("prelude_only", |b| {
+        b.iter(|| black_box(load_bytes("empty.nas", Origin::Memory, b"")))
+    });
     g.finish();
 
     eprintln!(

@@ -93,7 +93,9 @@ block B{i}(
 
 /// A well-typed space of exactly `target` lines.
 fn space(target: usize) -> String {
-    let mut s = String::from("// A generated model space for the language-server benchmark (benches/lsp.rs).\n\n");
+    let mut s = String::from(
+        "// A generated model space for the language-server benchmark (benches/lsp.rs).\n\n",
+    );
     let mut blocks = 0;
     loop {
         let mut b = String::new();
@@ -166,7 +168,8 @@ impl Server {
     fn diagnostics(&mut self, version: i64) -> usize {
         loop {
             let m = self.recv();
-            if m["method"] == "textDocument/publishDiagnostics" && m["params"]["version"] == version {
+            if m["method"] == "textDocument/publishDiagnostics" && m["params"]["version"] == version
+            {
                 return m["params"]["diagnostics"].as_array().unwrap().len();
             }
         }
@@ -202,8 +205,13 @@ fn main() {
     // In process: one check of the space, as the server does it.
     let lsp_uri = lsp_types::Uri::from_str(&uri).unwrap();
     let a = nasc::lsp::analysis::Analysis::new(&lsp_uri, &text);
-    assert!(a.checked.diagnostics.is_empty(), "the space must check clean: {:?}", a.checked.diagnostics.first().map(|d| &d.message));
-    let (mut resolve, mut types, mut plain, mut parse) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    assert!(
+        a.checked.diagnostics.is_empty(),
+        "the space must check clean: {:?}",
+        a.checked.diagnostics.first().map(|d| &d.message)
+    );
+    let (mut resolve, mut types, mut plain, mut parse) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let (mut root_types, mut cached_parse) = (Vec::new(), Vec::new());
     // The same one-character comment change as the `clean` case below.
     let edited = [text.replacen("// Block 20:", "// Xlock 20:", 1), text.clone()];
@@ -214,7 +222,8 @@ fn main() {
         std::hint::black_box(nasc::syntax::parser::parse_module(&text));
         parse.push(t.elapsed());
         let t = Instant::now();
-        let (program, _) = nasc::resolve::load_bytes("space.nas", nasc::source::Origin::Memory, text.as_bytes());
+        let (program, _) =
+            nasc::resolve::load_bytes("space.nas", nasc::source::Origin::Memory, text.as_bytes());
         resolve.push(t.elapsed());
         let t = Instant::now();
         std::hint::black_box(nasc::check::check_program(&program));
@@ -223,7 +232,10 @@ fn main() {
         std::hint::black_box(nasc::check::check_program_with_types(&program));
         types.push(t.elapsed());
         let t = Instant::now();
-        std::hint::black_box(nasc::check::check_program_with_types_in(&program, Some(program.modules[0].file)));
+        std::hint::black_box(nasc::check::check_program_with_types_in(
+            &program,
+            Some(program.modules[0].file),
+        ));
         root_types.push(t.elapsed());
         let t = Instant::now();
         std::hint::black_box(nasc::syntax::parser::parse_module_cached(&edited[i % 2], &mut cache));
@@ -265,10 +277,16 @@ fn main() {
     // The line to edit: a comment in the middle of the file, and a call in block 20.
     let lines: Vec<&str> = text.lines().collect();
     let comment = lines.iter().position(|l| l.starts_with("// Block 20:")).unwrap() as u32;
-    let call = lines.iter().skip(comment as usize).position(|l| l.contains("max_pool(x, kernel: 3")).unwrap() as u32 + comment;
+    let call = lines
+        .iter()
+        .skip(comment as usize)
+        .position(|l| l.contains("max_pool(x, kernel: 3"))
+        .unwrap() as u32
+        + comment;
     let col = lines[call as usize].find("kernel").unwrap() as u32;
     let mut version = 0;
-    let (mut clean, mut error, mut fixed, mut hover) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut clean, mut error, mut fixed, mut hover) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for round in 0..ROUNDS {
         // A clean edit: one character of a comment.
         version += 1;
@@ -279,9 +297,15 @@ fn main() {
         assert_eq!(s.diagnostics(version), 0);
         clean.push(t.elapsed());
         let t = Instant::now();
-        let h = s.request("textDocument/hover", json!({"textDocument": {"uri": uri}, "position": {"line": call, "character": 14}}));
+        let h = s.request(
+            "textDocument/hover",
+            json!({"textDocument": {"uri": uri}, "position": {"line": call, "character": 14}}),
+        );
         hover.push(t.elapsed());
-        assert!(h["result"]["contents"]["value"].as_str().is_some_and(|v| v.contains("Tensor[")), "{h}");
+        assert!(
+            h["result"]["contents"]["value"].as_str().is_some_and(|v| v.contains("Tensor[")),
+            "{h}"
+        );
 
         // An error (`kernel` -> `kernl`), then its fix.
         for (text, bad) in [("kernl", true), ("kernel", false)] {
@@ -304,7 +328,12 @@ fn main() {
     let _ = s.child.wait();
     let _ = std::fs::remove_dir_all(&dir);
 
-    println!("nasc lsp, a {}-line space ({} bytes), {} rounds", text.lines().count(), text.len(), ROUNDS);
+    println!(
+        "nasc lsp, a {}-line space ({} bytes), {} rounds",
+        text.lines().count(),
+        text.len(),
+        ROUNDS
+    );
     println!("{}", stats("parse the space (parse_module)", parse));
     println!("{}", stats("reparse, one-line change, cached", cached_parse));
     println!("{}", stats("load and resolve (load_bytes)", resolve));

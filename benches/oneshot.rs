@@ -58,17 +58,22 @@ fn max_rss_kb() -> i64 {
 }
 
 fn current_rss_kb() -> i64 {
-    std::fs::read_to_string("/proc/self/statm").ok().and_then(|s| s.split_whitespace().nth(1).and_then(|p| p.parse::<i64>().ok())).map_or(0, |pages| pages * 4)
+    std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|s| s.split_whitespace().nth(1).and_then(|p| p.parse::<i64>().ok()))
+        .map_or(0, |pages| pages * 4)
 }
 
 fn one(kind: OneShotKind, steps_a: usize, steps_b: usize) -> (f64, i64, i64) {
-    let (program, errors) = nasc::resolve::load_bytes("bench.nas", nasc::source::Origin::Memory, SPACE.as_bytes());
+    let (program, errors) =
+        nasc::resolve::load_bytes("bench.nas", nasc::source::Origin::Memory, SPACE.as_bytes());
     assert!(errors.is_empty(), "{errors:?}");
     let (mut graphs, errors) = nasc::check::check_program(&program);
     assert!(errors.is_empty(), "{errors:?}");
     let g = graphs.remove(0);
     let plan = lower(&g, kind).expect("lowers");
-    let all = data::load(&DataSpec::Mnist(PathBuf::from("examples/data/mnist"))).expect("MNIST loads");
+    let all =
+        data::load(&DataSpec::Mnist(PathBuf::from("examples/data/mnist"))).expect("MNIST loads");
     let idx: Vec<usize> = (0..2048).collect();
     let splits = Splits { train: all.train.subset(&idx), test: all.test.subset(&idx[..64]) };
     let prepared = prepare(&splits, 0.5, 0).expect("prepares");
@@ -84,10 +89,22 @@ fn one(kind: OneShotKind, steps_a: usize, steps_b: usize) -> (f64, i64, i64) {
         cfg.search_candidates = 2;
         cfg.population = 2;
         cfg.tournament = 1;
-        let dir = std::env::temp_dir().join(format!("nasc-bench-oneshot-{}-{steps}-{}", kind.name(), std::process::id()));
+        let dir = std::env::temp_dir().join(format!(
+            "nasc-bench-oneshot-{}-{steps}-{}",
+            kind.name(),
+            std::process::id()
+        ));
         let _ = std::fs::remove_dir_all(&dir);
-        let store = Store::create(&dir, "bench", "bench.nas", SPACE, &serde_json::json!({"strategy": kind.name()})).expect("store");
-        let s = run(&store, &g, &plan, &prepared, &cfg, &Device::flex(), &mut QuietOneShot).expect("runs");
+        let store = Store::create(
+            &dir,
+            "bench",
+            "bench.nas",
+            SPACE,
+            &serde_json::json!({"strategy": kind.name()}),
+        )
+        .expect("store");
+        let s = run(&store, &g, &plan, &prepared, &cfg, &Device::flex(), &mut QuietOneShot)
+            .expect("runs");
         times.push(s.epochs[0].seconds);
         let _ = std::fs::remove_dir_all(&dir);
     }
@@ -118,7 +135,8 @@ fn main() {
     println!("{:<16} {:>12} {:>14} {:>16}", "strategy", "step (s)", "peak RSS (MB)", "growth (MB)");
     for kind in [OneShotKind::Darts, OneShotKind::Proxyless, OneShotKind::RandomOneshot] {
         let exe = std::env::current_exe().expect("the bench binary");
-        let out = Command::new(exe).env("NASC_ONESHOT_STRATEGY", kind.name()).output().expect("runs");
+        let out =
+            Command::new(exe).env("NASC_ONESHOT_STRATEGY", kind.name()).output().expect("runs");
         let text = String::from_utf8_lossy(&out.stdout);
         match text.lines().find_map(|l| l.strip_prefix("RESULT ")) {
             Some(r) => {
@@ -126,7 +144,9 @@ fn main() {
                 let mb = |s: &str| s.parse::<f64>().unwrap_or(0.0) / 1024.0;
                 println!("{:<16} {:>12} {:>14.0} {:>16.0}", f[0], f[1], mb(f[2]), mb(f[3]));
             }
-            None => println!("{:<16} failed: {}", kind.name(), String::from_utf8_lossy(&out.stderr)),
+            None => {
+                println!("{:<16} failed: {}", kind.name(), String::from_utf8_lossy(&out.stderr))
+            }
         }
     }
 }

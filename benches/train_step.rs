@@ -71,13 +71,17 @@ fn fixed(text: &str) -> FixedGraph {
 
 /// SGD with momentum 0.9 and no dampening (PyTorch's `SGD(momentum=0.9)`), no weight decay.
 fn sgd() -> ModuleOptimizer {
-    SgdConfig::new().with_momentum(Some(MomentumConfig { momentum: 0.9, dampening: 0.0, nesterov: false })).init()
+    SgdConfig::new()
+        .with_momentum(Some(MomentumConfig { momentum: 0.9, dampening: 0.0, nesterov: false }))
+        .init()
 }
 
 /// `shape` filled from a standard normal distribution, seeded.
 fn random<const D: usize>(shape: [usize; D], seed: u64, device: &Device) -> Tensor<D> {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-    let v: Vec<f32> = (0..shape.iter().product()).map(|_| rng.sample::<f32, _>(rand_distr::StandardNormal)).collect();
+    let v: Vec<f32> = (0..shape.iter().product())
+        .map(|_| rng.sample::<f32, _>(rand_distr::StandardNormal))
+        .collect();
     Tensor::from_data(TensorData::new(v, shape), device)
 }
 
@@ -89,7 +93,9 @@ fn batch(device: &Device) -> (Tensor<4>, Tensor<1, Int>) {
 }
 
 fn loss(net: &Network, x: &Tensor<4>, y: &Tensor<1, Int>, device: &Device) -> Tensor<1> {
-    let Value::Flat(logits) = net.forward_map(x.clone()).expect("runs") else { panic!("the reference network's output is flat") };
+    let Value::Flat(logits) = net.forward_map(x.clone()).expect("runs") else {
+        panic!("the reference network's output is flat")
+    };
     CrossEntropyLossConfig::new().init(device).forward(logits, y.clone())
 }
 
@@ -150,15 +156,23 @@ fn ops(steps: usize) {
         let wa = random([cout, cin, 3, 3], 3, &ad).require_grad();
         let s = time(steps, || {
             let grads = conv2d(xa.clone(), wa.clone(), None, opts()).sum().backward();
-            let _ = (wa.grad(&grads).map(|t| t.into_data()), xa.grad(&grads).map(|t| t.into_data()));
+            let _ =
+                (wa.grad(&grads).map(|t| t.into_data()), xa.grad(&grads).map(|t| t.into_data()));
         });
         show(&format!("conv {cin}->{cout} fwd+bwd"), &s);
         let s = time(steps, || {
-            let _ = conv2d(x.clone().swap_dims(0, 1), g.clone().swap_dims(0, 1), None, opts()).into_data();
+            let _ = conv2d(x.clone().swap_dims(0, 1), g.clone().swap_dims(0, 1), None, opts())
+                .into_data();
         });
         show("  weight-grad conv", &s);
         let s = time(steps, || {
-            let _ = conv_transpose2d(g.clone(), w.clone(), None, ConvTransposeOptions::new([1, 1], [1, 1], [0, 0], [1, 1], 1)).into_data();
+            let _ = conv_transpose2d(
+                g.clone(),
+                w.clone(),
+                None,
+                ConvTransposeOptions::new([1, 1], [1, 1], [0, 0], [1, 1], 1),
+            )
+            .into_data();
         });
         show("  input-grad conv^T", &s);
     }
@@ -174,7 +188,8 @@ fn main() {
         train::tune_allocator();
     }
     let benching = std::env::args().any(|a| a == "--bench");
-    let steps: usize = std::env::var("NASC_BENCH_STEPS").ok().and_then(|s| s.parse().ok()).unwrap_or(30).max(1);
+    let steps: usize =
+        std::env::var("NASC_BENCH_STEPS").ok().and_then(|s| s.parse().ok()).unwrap_or(30).max(1);
 
     let device = Device::flex().autodiff();
     let graph = fixed(REFERENCE);

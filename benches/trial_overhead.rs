@@ -29,7 +29,19 @@ fn mnist() -> Graph {
 
 /// A cheap stand-in metric, so that strategies that learn have something to learn.
 fn score(a: &Architecture) -> f64 {
-    a.choices.iter().enumerate().map(|(i, c)| if let arch::Choice::Index(k) = c { ((i * 7 + k * 3) % 11) as f64 } else { 0.0 }).sum()
+    a.choices
+        .iter()
+        .enumerate()
+        .map(
+            |(i, c)| {
+                if let arch::Choice::Index(k) = c {
+                    ((i * 7 + k * 3) % 11) as f64
+                } else {
+                    0.0
+                }
+            },
+        )
+        .sum()
 }
 
 fn bench(c: &mut Criterion) {
@@ -39,7 +51,8 @@ fn bench(c: &mut Criterion) {
         // The strategy after 100 finished trials (built afresh for every measurement, outside
         // the timing, so that the space never runs out): one more ask and tell.
         let at_100 = || {
-            let mut s = strategy::make(kind, &g, Mode::Max, 1, &Options::default()).expect("strategy");
+            let mut s =
+                strategy::make(kind, &g, Mode::Max, 1, &Options::default()).expect("strategy");
             for _ in 0..100 {
                 let a = s.ask().expect("ask").expect("not exhausted");
                 s.tell(&a, Some(score(&a)));
@@ -60,13 +73,29 @@ fn bench(c: &mut Criterion) {
     }
     let dir = std::env::temp_dir().join(format!("nasc-bench-overhead-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let store = Store::create(&dir, "bench", "examples/mnist.nas", "", &serde_json::json!({})).expect("store");
-    let arch_json = serde_json::Value::Object(Architecture::random(&g, &mut rand_chacha::ChaCha8Rng::seed_from_u64(0)).to_json(&g)).to_string();
+    let store = Store::create(&dir, "bench", "examples/mnist.nas", "", &serde_json::json!({}))
+        .expect("store");
+    let arch_json = serde_json::Value::Object(
+        Architecture::random(&g, &mut rand_chacha::ChaCha8Rng::seed_from_u64(0)).to_json(&g),
+    )
+    .to_string();
     group.bench_function("store_one_trial", |b| {
         b.iter(|| {
             let id = store.ask(&arch_json, 100_000, 1_000_000).expect("ask");
             store.start(id).expect("start");
-            store.epoch(id, &EpochRecord { epoch: 1, train_loss: 0.5, val_loss: Some(0.4), val_metric: Some(0.9), lr: 0.01, seconds: 1.0 }).expect("epoch");
+            store
+                .epoch(
+                    id,
+                    &EpochRecord {
+                        epoch: 1,
+                        train_loss: 0.5,
+                        val_loss: Some(0.4),
+                        val_metric: Some(0.9),
+                        lr: 0.01,
+                        seconds: 1.0,
+                    },
+                )
+                .expect("epoch");
             store.succeed(id, 0.9, 1.0).expect("succeed");
         })
     });

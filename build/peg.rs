@@ -92,7 +92,8 @@ struct Info {
 
 /// Generates the Rust source of the parser for `grammar` (the text of a `.pest` file).
 pub fn generate(grammar: &str) -> Result<String, String> {
-    let (_, rules) = pest_meta::parse_and_optimize(grammar).map_err(|errors| errors.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n"))?;
+    let (_, rules) = pest_meta::parse_and_optimize(grammar)
+        .map_err(|errors| errors.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n"))?;
     let rules = convert_rules(&rules)?;
     Ok(Gen::new(&rules).emit())
 }
@@ -118,7 +119,12 @@ fn convert_rules(rules: &[OptimizedRule]) -> Result<Vec<R>, String> {
         let expr = convert(&r.expr, &index).map_err(|e| format!("rule `{}`: {e}", r.name))?;
         out.push(R { name: r.name.clone(), kind, atomic_body, expr });
     }
-    out.push(R { name: "EOI".to_string(), kind: Kind::Normal, atomic_body: false, expr: E::EndOfInput });
+    out.push(R {
+        name: "EOI".to_string(),
+        kind: Kind::Normal,
+        atomic_body: false,
+        expr: E::EndOfInput,
+    });
     Ok(out)
 }
 
@@ -133,7 +139,9 @@ fn convert(e: &OptimizedExpr, index: &HashMap<String, usize>) -> Result<E, Strin
         OptimizedExpr::Range(a, b) => E::Range(first_char(a)?, first_char(b)?),
         OptimizedExpr::Ident(name) => match builtin(name) {
             Some(e) => e,
-            None => E::Call(*index.get(name).ok_or_else(|| format!("unsupported builtin rule `{name}`"))?),
+            None => E::Call(
+                *index.get(name).ok_or_else(|| format!("unsupported builtin rule `{name}`"))?,
+            ),
         },
         OptimizedExpr::PosPred(x) => E::Pos(Box::new(convert(x, index)?)),
         OptimizedExpr::NegPred(x) => E::Neg(Box::new(convert(x, index)?)),
@@ -149,10 +157,16 @@ fn convert(e: &OptimizedExpr, index: &HashMap<String, usize>) -> Result<E, Strin
         }
         OptimizedExpr::Opt(x) => E::Opt(Box::new(convert(x, index)?)),
         OptimizedExpr::Rep(x) => E::Rep(Box::new(convert(x, index)?)),
-        OptimizedExpr::Skip(strings) => E::SkipUntil(strings.iter().map(|s| s.as_bytes().to_vec()).collect()),
+        OptimizedExpr::Skip(strings) => {
+            E::SkipUntil(strings.iter().map(|s| s.as_bytes().to_vec()).collect())
+        }
         OptimizedExpr::RestoreOnErr(x) => convert(x, index)?,
         #[allow(unreachable_patterns)]
-        other => return Err(format!("unsupported expression {other:?} (the stack and tags are not generated)")),
+        other => {
+            return Err(format!(
+                "unsupported expression {other:?} (the stack and tags are not generated)"
+            ))
+        }
     })
 }
 
@@ -200,7 +214,13 @@ struct Gen<'a> {
 
 impl<'a> Gen<'a> {
     fn new(rules: &'a [R]) -> Self {
-        let mut g = Gen { rules, infos: vec![None; rules.len()], visiting: vec![false; rules.len()], skip_first: None, sets: Vec::new() };
+        let mut g = Gen {
+            rules,
+            infos: vec![None; rules.len()],
+            visiting: vec![false; rules.len()],
+            skip_first: None,
+            sets: Vec::new(),
+        };
         // The bytes implicit whitespace can start with.
         let mut skip = [0u64; 5];
         let mut known = true;
@@ -251,7 +271,10 @@ impl<'a> Gen<'a> {
                 None => Info { first: Some([0; 5]), nullable: true },
             },
             E::Insens(s) => match s.first() {
-                Some(&b) => Info { first: Some(bytes(&[b.to_ascii_lowercase(), b.to_ascii_uppercase()])), nullable: false },
+                Some(&b) => Info {
+                    first: Some(bytes(&[b.to_ascii_lowercase(), b.to_ascii_uppercase()])),
+                    nullable: false,
+                },
                 None => Info { first: Some([0; 5]), nullable: true },
             },
             E::Range(a, b) => {
@@ -268,7 +291,9 @@ impl<'a> Gen<'a> {
                 Info { first: Some(s), nullable: false }
             }
             E::Call(i) => self.rule_info(*i),
-            E::Any => Info { first: Some([u64::MAX, u64::MAX, u64::MAX, u64::MAX, 0]), nullable: false },
+            E::Any => {
+                Info { first: Some([u64::MAX, u64::MAX, u64::MAX, u64::MAX, 0]), nullable: false }
+            }
             E::Soi | E::Pos(_) | E::Neg(_) => Info { first: Some([0; 5]), nullable: true },
             E::EndOfInput => {
                 let mut s = [0u64; 5];
@@ -334,7 +359,9 @@ impl<'a> Gen<'a> {
                     set_union(&mut s, &self.class_of(x, depth)?);
                 }
             }
-            E::Call(i) if depth < 8 && self.rules[*i].kind == Kind::Silent => return self.class_of(&self.rules[*i].expr, depth + 1),
+            E::Call(i) if depth < 8 && self.rules[*i].kind == Kind::Silent => {
+                return self.class_of(&self.rules[*i].expr, depth + 1)
+            }
             _ => return None,
         }
         Some(s)
@@ -375,10 +402,14 @@ impl<'a> Gen<'a> {
                 let _ = writeln!(out, "    let outer = std::mem::replace(&mut p.atomicity, {a});");
             }
             if open {
-                let _ = writeln!(out, "    let at = p.pos;\n    let token = p.open(Rule::{name}, at);");
+                let _ =
+                    writeln!(out, "    let at = p.pos;\n    let token = p.open(Rule::{name}, at);");
             }
             if let Some(a) = set_after {
-                let _ = writeln!(out, "    let inner_outer = std::mem::replace(&mut p.atomicity, {a});");
+                let _ = writeln!(
+                    out,
+                    "    let inner_outer = std::mem::replace(&mut p.atomicity, {a});"
+                );
             }
             let _ = writeln!(out, "    let ok = {body};");
             if set_after.is_some() {
@@ -437,7 +468,9 @@ impl<'a> Gen<'a> {
         }
         let info = self.info(e, true);
         match info.first {
-            Some(f) if !info.nullable && f != [u64::MAX; 5] => format!("p.peek_in(&{}) && ", self.set_name(f)),
+            Some(f) if !info.nullable && f != [u64::MAX; 5] => {
+                format!("p.peek_in(&{}) && ", self.set_name(f))
+            }
             _ => String::new(),
         }
     }
@@ -457,7 +490,9 @@ impl<'a> Gen<'a> {
         // For every next byte (256: the end of the input), the alternatives to try.
         let mut arms: Vec<(Vec<usize>, Vec<usize>)> = Vec::new();
         for c in 0..=EOF_BIT {
-            let alts: Vec<usize> = (0..v.len()).filter(|&i| firsts[i].is_none_or(|f| (f[c / 64] >> (c % 64)) & 1 != 0)).collect();
+            let alts: Vec<usize> = (0..v.len())
+                .filter(|&i| firsts[i].is_none_or(|f| (f[c / 64] >> (c % 64)) & 1 != 0))
+                .collect();
             match arms.iter_mut().find(|(a, _)| *a == alts) {
                 Some((_, bytes)) => bytes.push(c),
                 None => arms.push((alts, vec![c])),
@@ -472,10 +507,18 @@ impl<'a> Gen<'a> {
                 while j + 1 < bytes.len() && bytes[j + 1] == bytes[j] + 1 {
                     j += 1;
                 }
-                pats.push(if i == j { format!("{}", bytes[i]) } else { format!("{}..={}", bytes[i], bytes[j]) });
+                pats.push(if i == j {
+                    format!("{}", bytes[i])
+                } else {
+                    format!("{}..={}", bytes[i], bytes[j])
+                });
                 i = j + 1;
             }
-            let body = if alts.is_empty() { "false".to_string() } else { alts.iter().map(|&a| code[a].clone()).collect::<Vec<_>>().join("\n || ") };
+            let body = if alts.is_empty() {
+                "false".to_string()
+            } else {
+                alts.iter().map(|&a| code[a].clone()).collect::<Vec<_>>().join("\n || ")
+            };
             let _ = writeln!(out, " {} => ({body}),", pats.join(" | "));
         }
         out.push_str(" _ => false,\n})");
@@ -492,8 +535,12 @@ impl<'a> Gen<'a> {
             E::Str(s) if s.is_empty() => "true".to_string(),
             E::Str(s) => format!("p.lit(b\"{}\")", escape(s)),
             E::Insens(s) => format!("p.lit_insensitive(b\"{}\")", escape(s)),
-            E::Range(a, b) if (*b as u32) < 0x80 => format!("p.byte_range({}, {})", *a as u32, *b as u32),
-            E::Range(a, b) => format!("p.char_range('\\u{{{:x}}}', '\\u{{{:x}}}')", *a as u32, *b as u32),
+            E::Range(a, b) if (*b as u32) < 0x80 => {
+                format!("p.byte_range({}, {})", *a as u32, *b as u32)
+            }
+            E::Range(a, b) => {
+                format!("p.char_range('\\u{{{:x}}}', '\\u{{{:x}}}')", *a as u32, *b as u32)
+            }
             E::Call(i) => format!("r_{}(p)", self.rules[*i].name),
             E::Any => "p.any()".to_string(),
             E::Soi => "(p.pos == 0)".to_string(),
@@ -501,7 +548,10 @@ impl<'a> Gen<'a> {
             E::Pos(x) | E::Neg(x) => {
                 // The next byte often decides at once that `x` cannot match.
                 let g = self.guard(x);
-                let look = format!("({g}{{\n let s = p.save();\n let ok = {};\n p.restore(s);\n ok\n }})", self.expr(x, skips));
+                let look = format!(
+                    "({g}{{\n let s = p.save();\n let ok = {};\n p.restore(s);\n ok\n }})",
+                    self.expr(x, skips)
+                );
                 if matches!(e, E::Neg(_)) {
                     format!("!{look}")
                 } else {
@@ -543,7 +593,8 @@ impl<'a> Gen<'a> {
                 }
             }
             E::SkipUntil(v) => {
-                let list: Vec<String> = v.iter().map(|s| format!("{:?}", String::from_utf8_lossy(s))).collect();
+                let list: Vec<String> =
+                    v.iter().map(|s| format!("{:?}", String::from_utf8_lossy(s))).collect();
                 format!("p.skip_until(&[{}])", list.join(", "))
             }
         }

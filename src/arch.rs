@@ -97,11 +97,16 @@ impl<'de> serde::Deserialize<'de> for TopLevel {
                 f.write_str("a JSON value")
             }
 
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut access: A) -> Result<TopLevel, A::Error> {
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut access: A,
+            ) -> Result<TopLevel, A::Error> {
                 let mut map = serde_json::Map::new();
                 while let Some(key) = access.next_key::<String>()? {
                     if map.contains_key(&key) {
-                        return Err(serde::de::Error::custom(format!("the label `{key}` is given twice")));
+                        return Err(serde::de::Error::custom(format!(
+                            "the label `{key}` is given twice"
+                        )));
                     }
                     let value: serde_json::Value = access.next_value()?;
                     map.insert(key, value);
@@ -109,7 +114,10 @@ impl<'de> serde::Deserialize<'de> for TopLevel {
                 Ok(TopLevel::Object(map))
             }
 
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut access: A) -> Result<TopLevel, A::Error> {
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut access: A,
+            ) -> Result<TopLevel, A::Error> {
                 while access.next_element::<serde::de::IgnoredAny>()?.is_some() {}
                 Ok(TopLevel::Other)
             }
@@ -146,30 +154,44 @@ impl<'de> serde::Deserialize<'de> for TopLevel {
 fn domain_hint(domain: &Domain, v: &serde_json::Value) -> Option<String> {
     match (domain, v) {
         (Domain::Alternatives { names }, serde_json::Value::String(s)) => {
-            crate::resolve::suggest(s, names.iter().map(String::as_str)).map(|close| format!("did you mean `{close}`?"))
+            crate::resolve::suggest(s, names.iter().map(String::as_str))
+                .map(|close| format!("did you mean `{close}`?"))
         }
-        (Domain::Values { values }, serde_json::Value::Number(n)) if n.as_i64().is_none() && values.iter().any(|c| matches!(c, Const::Int(_))) => {
+        (Domain::Values { values }, serde_json::Value::Number(n))
+            if n.as_i64().is_none() && values.iter().any(|c| matches!(c, Const::Int(_))) =>
+        {
             let f = n.as_f64().unwrap_or(f64::NAN);
             (f.fract() == 0.0 && f.abs() < 9e15 && values.contains(&Const::Int(f as i64)))
                 .then(|| format!("the values are integers: write `{}`, not `{n}`", f as i64))
         }
-        (Domain::Alternatives { names }, serde_json::Value::Number(_)) => {
-            Some(format!("an alternative is given by its name or by its index, 0 to {}", names.len().saturating_sub(1)))
-        }
+        (Domain::Alternatives { names }, serde_json::Value::Number(_)) => Some(format!(
+            "an alternative is given by its name or by its index, 0 to {}",
+            names.len().saturating_sub(1)
+        )),
         (Domain::Inputs { n, k }, serde_json::Value::Array(a)) => {
             let idx: Vec<Option<u64>> = a.iter().map(serde_json::Value::as_u64).collect();
             if idx.iter().any(Option::is_none) {
-                return Some(format!("candidates are given by their indices, 0 to {}", n.saturating_sub(1)));
+                return Some(format!(
+                    "candidates are given by their indices, 0 to {}",
+                    n.saturating_sub(1)
+                ));
             }
             let mut sorted: Vec<u64> = idx.into_iter().flatten().collect();
             sorted.sort_unstable();
             if let Some(w) = sorted.windows(2).find(|w| w[0] == w[1]) {
-                return Some(format!("candidate {} is picked twice; pick {k} different candidates", w[0]));
+                return Some(format!(
+                    "candidate {} is picked twice; pick {k} different candidates",
+                    w[0]
+                ));
             }
             if let Some(big) = sorted.iter().find(|i| **i as usize >= *n) {
-                return Some(format!("there is no candidate {big}: the indices are 0 to {}", n.saturating_sub(1)));
+                return Some(format!(
+                    "there is no candidate {big}: the indices are 0 to {}",
+                    n.saturating_sub(1)
+                ));
             }
-            (sorted.len() != *k).then(|| format!("pick exactly {k} of the {n} candidates ({} given)", sorted.len()))
+            (sorted.len() != *k)
+                .then(|| format!("pick exactly {k} of the {n} candidates ({} given)", sorted.len()))
         }
         _ => None,
     }
@@ -215,7 +237,9 @@ impl Architecture {
             let info = g.labels.get(id);
             let v = match (&info.domain, &self.choices[id.0 as usize]) {
                 (Domain::Values { values }, Choice::Index(i)) => json_of(&values[*i]),
-                (Domain::Alternatives { names }, Choice::Index(i)) => serde_json::Value::from(names[*i].clone()),
+                (Domain::Alternatives { names }, Choice::Index(i)) => {
+                    serde_json::Value::from(names[*i].clone())
+                }
                 (_, Choice::Subset(s)) => serde_json::Value::from(s.clone()),
                 _ => serde_json::Value::Null,
             };
@@ -232,7 +256,9 @@ impl Architecture {
             // The only data error `TopLevel` raises is a label given twice.
             let message = e.to_string();
             match (e.classify(), message.split('`').nth(1)) {
-                (serde_json::error::Category::Data, Some(label)) => vec![ArchError::Duplicate { label: label.to_string(), line, column }],
+                (serde_json::error::Category::Data, Some(label)) => {
+                    vec![ArchError::Duplicate { label: label.to_string(), line, column }]
+                }
                 _ => vec![ArchError::Json { message, line, column }],
             }
         })?;
@@ -251,18 +277,32 @@ impl Architecture {
                 });
                 continue;
             };
-            let out =
-                || ArchError::OutOfDomain { label: info.name.clone(), value: v.to_string(), allowed: allowed.clone(), hint: domain_hint(&info.domain, v) };
+            let out = || ArchError::OutOfDomain {
+                label: info.name.clone(),
+                value: v.to_string(),
+                allowed: allowed.clone(),
+                hint: domain_hint(&info.domain, v),
+            };
             let c = match &info.domain {
-                Domain::Values { values } => values.iter().position(|c| const_matches(c, v)).map(Choice::Index),
+                Domain::Values { values } => {
+                    values.iter().position(|c| const_matches(c, v)).map(Choice::Index)
+                }
                 Domain::Alternatives { names } => match v {
-                    serde_json::Value::String(s) => names.iter().position(|n| n == s).map(Choice::Index),
-                    serde_json::Value::Number(n) => n.as_u64().map(|i| i as usize).filter(|i| *i < names.len()).map(Choice::Index),
+                    serde_json::Value::String(s) => {
+                        names.iter().position(|n| n == s).map(Choice::Index)
+                    }
+                    serde_json::Value::Number(n) => n
+                        .as_u64()
+                        .map(|i| i as usize)
+                        .filter(|i| *i < names.len())
+                        .map(Choice::Index),
                     _ => None,
                 },
                 Domain::Inputs { n, k } => {
                     let idx: Option<Vec<usize>> = match v {
-                        serde_json::Value::Array(a) => a.iter().map(|x| x.as_u64().map(|i| i as usize)).collect(),
+                        serde_json::Value::Array(a) => {
+                            a.iter().map(|x| x.as_u64().map(|i| i as usize)).collect()
+                        }
                         serde_json::Value::Number(x) => x.as_u64().map(|i| vec![i as usize]),
                         _ => None,
                     };
@@ -289,11 +329,13 @@ impl Architecture {
         // (Values that were out of domain count as their domain's first value here.)
         if !missing.is_empty() {
             let active = active_labels(g, &Architecture { choices: choices.clone() });
-            errors.extend(missing.into_iter().filter(|(id, _)| active.contains(id)).map(|(_, e)| e));
+            errors
+                .extend(missing.into_iter().filter(|(id, _)| active.contains(id)).map(|(_, e)| e));
         }
         for key in map.keys() {
             if g.labels.find(key).is_none() {
-                let suggestion = crate::resolve::suggest(key, g.labels.labels.iter().map(|l| l.name.as_str()));
+                let suggestion =
+                    crate::resolve::suggest(key, g.labels.labels.iter().map(|l| l.name.as_str()));
                 errors.push(ArchError::Unknown { label: key.clone(), suggestion });
             }
         }
@@ -372,7 +414,9 @@ pub fn active_labels(g: &Graph, a: &Architecture) -> Vec<LabelId> {
             continue;
         }
         match &node.kind {
-            NodeKind::LayerChoice { label, .. } | NodeKind::InputChoice { label, .. } | NodeKind::Repeat { label, .. } => used.push(*label),
+            NodeKind::LayerChoice { label, .. }
+            | NodeKind::InputChoice { label, .. }
+            | NodeKind::Repeat { label, .. } => used.push(*label),
             NodeKind::Op { attrs, cost, .. } => {
                 for (_, s) in attrs.iter() {
                     used.extend(s.labels());
@@ -402,8 +446,12 @@ pub fn cost(g: &Graph, arch: &Architecture) -> Result<(u64, u64), EvalError> {
             continue;
         }
         if let NodeKind::Op { cost, .. } = &node.kind {
-            params = params.checked_add(as_count(arch.eval(g, &cost.params)?)?).ok_or(EvalError::Overflow)?;
-            flops = flops.checked_add(as_count(arch.eval(g, &cost.flops)?)?).ok_or(EvalError::Overflow)?;
+            params = params
+                .checked_add(as_count(arch.eval(g, &cost.params)?)?)
+                .ok_or(EvalError::Overflow)?;
+            flops = flops
+                .checked_add(as_count(arch.eval(g, &cost.flops)?)?)
+                .ok_or(EvalError::Overflow)?;
         }
     }
     Ok((params, flops))
@@ -469,12 +517,17 @@ pub fn fix(g: &Graph, arch: &Architecture) -> Result<FixedGraph, EvalError> {
                 (0, Sym::Var(_)) => Ok(None),
                 _ => match arch.eval(g, d)? {
                     Const::Int(v) => Ok(Some(v)),
-                    other => Err(EvalError::Type(format!("a dimension must be an integer, not {other}"))),
+                    other => {
+                        Err(EvalError::Type(format!("a dimension must be an integer, not {other}")))
+                    }
                 },
             })
             .collect()
     };
-    let get = |map: &Vec<Option<usize>>, n: NodeId| map[n.index()].ok_or_else(|| EvalError::Type("a node reads a value that is not computed".into()));
+    let get = |map: &Vec<Option<usize>>, n: NodeId| {
+        map[n.index()]
+            .ok_or_else(|| EvalError::Type("a node reads a value that is not computed".into()))
+    };
     for (h, node) in g.nodes.iter() {
         if !live[h.index()] {
             continue;
@@ -496,7 +549,10 @@ pub fn fix(g: &Graph, arch: &Architecture) -> Result<FixedGraph, EvalError> {
             }
             NodeKind::Op { op, inputs: ins, attrs, cost } => {
                 let ins = ins.iter().map(|i| get(&map, *i)).collect::<Result<Vec<_>, _>>()?;
-                let attrs = attrs.iter().map(|(k, v)| Ok((k.to_string(), arch.eval(g, v)?))).collect::<Result<Vec<_>, EvalError>>()?;
+                let attrs = attrs
+                    .iter()
+                    .map(|(k, v)| Ok((k.to_string(), arch.eval(g, v)?)))
+                    .collect::<Result<Vec<_>, EvalError>>()?;
                 map[h.index()] = Some(nodes.len());
                 nodes.push(FixedNode {
                     op: op.to_string(),
@@ -520,13 +576,16 @@ pub fn fix(g: &Graph, arch: &Architecture) -> Result<FixedGraph, EvalError> {
                 let pick = match arch.eval(g, cond)? {
                     Const::Bool(true) => *then,
                     Const::Bool(false) => *otherwise,
-                    other => return Err(EvalError::Type(format!("`if` needs a bool, not {other}"))),
+                    other => {
+                        return Err(EvalError::Type(format!("`if` needs a bool, not {other}")))
+                    }
                 };
                 map[h.index()] = Some(get(&map, pick)?);
             }
             NodeKind::InputChoice { label, candidates, reduce, .. } => {
                 let Choice::Subset(s) = &arch.choices[label.0 as usize] else { continue };
-                let ins = s.iter().map(|i| get(&map, candidates[*i])).collect::<Result<Vec<_>, _>>()?;
+                let ins =
+                    s.iter().map(|i| get(&map, candidates[*i])).collect::<Result<Vec<_>, _>>()?;
                 if ins.len() == 1 {
                     map[h.index()] = Some(ins[0]);
                     continue;
@@ -537,7 +596,15 @@ pub fn fix(g: &Graph, arch: &Architecture) -> Result<FixedGraph, EvalError> {
                     Reduce::Concat => "concat",
                 };
                 map[h.index()] = Some(nodes.len());
-                nodes.push(FixedNode { op: op.into(), inputs: ins, attrs: Vec::new(), shape: shape_of(&node.shape)?, params: 0, flops: 0, loc });
+                nodes.push(FixedNode {
+                    op: op.into(),
+                    inputs: ins,
+                    attrs: Vec::new(),
+                    shape: shape_of(&node.shape)?,
+                    params: 0,
+                    flops: 0,
+                    loc,
+                });
             }
         }
     }
@@ -571,7 +638,9 @@ pub fn enumerate(g: &Graph, limit: u64) -> Option<Vec<Architecture>> {
     let mut out = Vec::with_capacity(total as usize);
     let mut idx = vec![0usize; per_label.len()];
     loop {
-        out.push(Architecture { choices: idx.iter().zip(&per_label).map(|(i, o)| o[*i].clone()).collect() });
+        out.push(Architecture {
+            choices: idx.iter().zip(&per_label).map(|(i, o)| o[*i].clone()).collect(),
+        });
         let mut k = 0;
         loop {
             if k == idx.len() {

@@ -369,12 +369,16 @@ pub fn main() -> ExitCode {
         restore_sigpipe();
     }
     match cli.command {
-        Command::Check { file, format, color, emit, arch, strategy } => check(&file, format, color, emit, arch.as_deref(), strategy.as_deref()),
+        Command::Check { file, format, color, emit, arch, strategy } => {
+            check(&file, format, color, emit, arch.as_deref(), strategy.as_deref())
+        }
         Command::Sample { file, seed, count } => sample(&file, seed, count),
         Command::Ast { file } => ast(&file),
         Command::Tokens { file } => tokens(&file),
         Command::Train { file, arch, opts, out } => train(&file, arch.as_deref(), &opts, &out),
-        Command::Eval { file, arch, weights, data, task, batch_size, device } => eval(&file, arch.as_deref(), &weights, &data, task, batch_size, device),
+        Command::Eval { file, arch, weights, data, task, batch_size, device } => {
+            eval(&file, arch.as_deref(), &weights, &data, task, batch_size, device)
+        }
         Command::Search {
             file,
             strategy,
@@ -391,8 +395,23 @@ pub fn main() -> ExitCode {
             target_flops,
             target_params,
         } => {
-            let target = target_flops.map(|t| (crate::ir::Measure::Flops, t)).or(target_params.map(|t| (crate::ir::Measure::Params, t)));
-            let args = SearchArgs { file, strategy, options, max_trials, max_duration, concurrency, metric, mode, out, opts, unrolled, target };
+            let target = target_flops
+                .map(|t| (crate::ir::Measure::Flops, t))
+                .or(target_params.map(|t| (crate::ir::Measure::Params, t)));
+            let args = SearchArgs {
+                file,
+                strategy,
+                options,
+                max_trials,
+                max_duration,
+                concurrency,
+                metric,
+                mode,
+                out,
+                opts,
+                unrolled,
+                target,
+            };
             match resume {
                 Some(dir) => resume_search(&dir),
                 None => search(args),
@@ -401,7 +420,9 @@ pub fn main() -> ExitCode {
         Command::Runs { action: None, root } => runs(&root),
         Command::Runs { action: Some(RunsAction::Show { dir, top }), .. } => runs_show(&dir, top),
         Command::Export { dir, top } => export(&dir, top),
-        Command::Bench { which: BenchKind::Nb201 { strategy, options, runs, budget, json } } => bench_nb201(&strategy, &options, runs, budget, json),
+        Command::Bench { which: BenchKind::Nb201 { strategy, options, runs, budget, json } } => {
+            bench_nb201(&strategy, &options, runs, budget, json)
+        }
         Command::Lsp => crate::lsp::run(),
     }
 }
@@ -444,14 +465,22 @@ pub fn check_file(file: &std::path::Path) -> Result<Checked, resolve::ReadError>
 /// Loads, resolves and type-checks a root file given as bytes (an editor buffer) named `name`;
 /// relative imports resolve next to `origin` when it is on disk. Also returns the type of every
 /// expression elaborated (for hover).
-pub fn check_bytes(name: &str, origin: crate::source::Origin, bytes: &[u8]) -> (Checked, Vec<check::TypeAt>) {
+pub fn check_bytes(
+    name: &str,
+    origin: crate::source::Origin,
+    bytes: &[u8],
+) -> (Checked, Vec<check::TypeAt>) {
     let (program, errors) = resolve::load_bytes(name, origin, bytes);
     let diagnostics = errors.iter().map(wording::resolve_error).collect();
     check_resolved(program, diagnostics, true)
 }
 
 /// The type stage, run only when resolution found no errors.
-fn check_resolved(program: Program, mut diagnostics: Vec<Diagnostic>, with_types: bool) -> (Checked, Vec<check::TypeAt>) {
+fn check_resolved(
+    program: Program,
+    mut diagnostics: Vec<Diagnostic>,
+    with_types: bool,
+) -> (Checked, Vec<check::TypeAt>) {
     let mut graphs = Vec::new();
     let mut types = Vec::new();
     if diagnostics.is_empty() {
@@ -478,7 +507,14 @@ fn color_choice(color: Color) -> codespan_reporting::term::termcolor::ColorChoic
     }
 }
 
-fn check(file: &std::path::Path, format: Format, color: Color, emit: Option<Emit>, arch: Option<&std::path::Path>, strategy: Option<&str>) -> ExitCode {
+fn check(
+    file: &std::path::Path,
+    format: Format,
+    color: Color,
+    emit: Option<Emit>,
+    arch: Option<&std::path::Path>,
+    strategy: Option<&str>,
+) -> ExitCode {
     let Checked { program, mut diagnostics, graphs } = match check_file(file) {
         Ok(r) => r,
         Err(e) => {
@@ -488,7 +524,8 @@ fn check(file: &std::path::Path, format: Format, color: Color, emit: Option<Emit
     };
     // The program and the graphs are left to the operating system when the process exits:
     // freeing a large IR node by node (DARTS: 12,000 nodes) costs more than printing it.
-    let (mut program, graphs) = (std::mem::ManuallyDrop::new(program), std::mem::ManuallyDrop::new(graphs));
+    let (mut program, graphs) =
+        (std::mem::ManuallyDrop::new(program), std::mem::ManuallyDrop::new(graphs));
     let facts: Vec<facts::Facts> = facts::facts_all(&graphs);
     for (g, f) in graphs.iter().zip(&facts) {
         if f.satisfiable == Some(false) {
@@ -508,7 +545,10 @@ fn check(file: &std::path::Path, format: Format, color: Color, emit: Option<Emit
             }
             None if crate::strategy::StrategyKind::ALL.iter().any(|k| k.name() == name) => {}
             None => {
-                eprintln!("error: unknown strategy `{name}`; the strategies are {}", strategy_names());
+                eprintln!(
+                    "error: unknown strategy `{name}`; the strategies are {}",
+                    strategy_names()
+                );
                 return ExitCode::from(2);
             }
         }
@@ -523,7 +563,11 @@ fn check(file: &std::path::Path, format: Format, color: Color, emit: Option<Emit
                 return ExitCode::from(2);
             }
         };
-        let id = program.sources.add(crate::source::SourceFile::new(path.display().to_string(), crate::source::Origin::Disk(path.to_path_buf()), text.clone()));
+        let id = program.sources.add(crate::source::SourceFile::new(
+            path.display().to_string(),
+            crate::source::Origin::Disk(path.to_path_buf()),
+            text.clone(),
+        ));
         // The architecture is one of the file's first network, as `train`, `search` and
         // `sample` take it; when that network did not check, its errors are already reported.
         let Some(first) = check::networks(&program).next().map(|(_, b)| b.name.name.clone()) else {
@@ -538,7 +582,13 @@ fn check(file: &std::path::Path, format: Format, color: Color, emit: Option<Emit
                             g.name.clone(),
                             p,
                             fl,
-                            g.constraints.iter().all(|c| c.holds(if c.measure == crate::ir::Measure::Params { p as f64 } else { fl as f64 })),
+                            g.constraints.iter().all(|c| {
+                                c.holds(if c.measure == crate::ir::Measure::Params {
+                                    p as f64
+                                } else {
+                                    fl as f64
+                                })
+                            }),
                         ))
                     }
                     Err(e) => eprintln!("error: cannot cost the architecture: {e}"),
@@ -632,7 +682,9 @@ fn sample(file: &std::path::Path, seed: u64, count: usize) -> ExitCode {
         }
         let a = Architecture::random(g, &mut rng);
         let Ok((p, fl)) = arch::cost(g, &a) else { continue };
-        let ok = g.constraints.iter().all(|c| c.holds(if c.measure == crate::ir::Measure::Params { p as f64 } else { fl as f64 }));
+        let ok = g.constraints.iter().all(|c| {
+            c.holds(if c.measure == crate::ir::Measure::Params { p as f64 } else { fl as f64 })
+        });
         if ok {
             println!("{}", serde_json::Value::Object(a.to_json(g)));
             printed += 1;
@@ -657,7 +709,10 @@ fn summary(program: &Program, path: &str) -> String {
     walk_module(&root.ast, &mut |e| {
         choices += usize::from(matches!(
             &e.kind,
-            ExprKind::LayerChoice { .. } | ExprKind::ValueChoice { .. } | ExprKind::Pick { .. } | ExprKind::Repeat { depth: Depth::Choice { .. }, .. }
+            ExprKind::LayerChoice { .. }
+                | ExprKind::ValueChoice { .. }
+                | ExprKind::Pick { .. }
+                | ExprKind::Repeat { depth: Depth::Choice { .. }, .. }
         ));
     });
     wording::check_ok(path, &networks, blocks, choices)
@@ -685,7 +740,11 @@ fn ast(file: &std::path::Path) -> ExitCode {
     if diags.is_empty() {
         ExitCode::SUCCESS
     } else {
-        diagnostics::emit_stderr(&diags, &program.sources, codespan_reporting::term::termcolor::ColorChoice::Never);
+        diagnostics::emit_stderr(
+            &diags,
+            &program.sources,
+            codespan_reporting::term::termcolor::ColorChoice::Never,
+        );
         ExitCode::from(1)
     }
 }
@@ -698,7 +757,13 @@ fn tokens(file: &std::path::Path) -> ExitCode {
     let mut bad = false;
     for (tok, span) in lexer::tokenize(&text) {
         bad |= tok == lexer::Token::Error;
-        println!("{}..{}\t{:?}\t{}", span.start, span.end, tok, text[span.start..span.end].escape_debug());
+        println!(
+            "{}..{}\t{:?}\t{}",
+            span.start,
+            span.end,
+            tok,
+            text[span.start..span.end].escape_debug()
+        );
     }
     if bad {
         ExitCode::from(1)
@@ -717,7 +782,10 @@ struct Fixed {
 
 /// Compiles `file`, reads the architecture (or takes the only one of a space without
 /// choices), and fixes it. Prints diagnostics and returns the exit code on failure.
-fn load_fixed(file: &std::path::Path, arch_path: Option<&std::path::Path>) -> Result<Fixed, ExitCode> {
+fn load_fixed(
+    file: &std::path::Path,
+    arch_path: Option<&std::path::Path>,
+) -> Result<Fixed, ExitCode> {
     let (mut program, graph) = compile_space(file)?;
     let text = match arch_path {
         Some(path) => String::from_utf8_lossy(&std::fs::read(path).map_err(|e| {
@@ -740,7 +808,9 @@ fn load_fixed(file: &std::path::Path, arch_path: Option<&std::path::Path>) -> Re
         Ok(a) => a,
         Err(errors) => {
             let name = arch_path.map_or("<architecture>".to_string(), |p| p.display().to_string());
-            let path = arch_path.map_or(crate::source::Origin::Memory, |p| crate::source::Origin::Disk(p.to_path_buf()));
+            let path = arch_path.map_or(crate::source::Origin::Memory, |p| {
+                crate::source::Origin::Disk(p.to_path_buf())
+            });
             let id = program.sources.add(crate::source::SourceFile::new(name, path, text.clone()));
             let diags: Vec<Diagnostic> = wording::arch_errors(id, &text, &errors);
             diagnostics::emit_stderr(&diags, &program.sources, color_choice(Color::Auto));
@@ -789,7 +859,11 @@ fn step_bar(steps: usize) -> Option<indicatif::ProgressBar> {
 fn terminal_bar(len: usize, template: &str) -> Option<indicatif::ProgressBar> {
     std::io::IsTerminal::is_terminal(&std::io::stderr()).then(|| {
         let bar = indicatif::ProgressBar::new(len as u64);
-        bar.set_style(indicatif::ProgressStyle::with_template(template).unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()).progress_chars("=> "));
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(template)
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+                .progress_chars("=> "),
+        );
         bar
     })
 }
@@ -814,11 +888,16 @@ impl crate::runtime::train::Observer for Progress {
     }
     fn epoch(&mut self, m: &crate::runtime::train::EpochMetrics) {
         let val = match (m.val_loss, m.val_metric) {
-            (Some(l), Some(v)) if self.metric == "accuracy" => format!(", val loss {l:.4}, val accuracy {:.2}%", 100.0 * v),
+            (Some(l), Some(v)) if self.metric == "accuracy" => {
+                format!(", val loss {l:.4}, val accuracy {:.2}%", 100.0 * v)
+            }
             (Some(l), Some(v)) => format!(", val loss {l:.4}, val mse {v:.6}"),
             _ => String::new(),
         };
-        let line = format!("epoch {}: train loss {:.4}{val}, lr {:.5}, {:.1} s", m.epoch, m.train_loss, m.lr, m.seconds);
+        let line = format!(
+            "epoch {}: train loss {:.4}{val}, lr {:.5}, {:.1} s",
+            m.epoch, m.train_loss, m.lr, m.seconds
+        );
         match &self.bar {
             Some(bar) => bar.println(line),
             None => eprintln!("{line}"),
@@ -826,7 +905,12 @@ impl crate::runtime::train::Observer for Progress {
     }
 }
 
-fn train(file: &std::path::Path, arch_path: Option<&std::path::Path>, opts: &TrainOpts, out: &std::path::Path) -> ExitCode {
+fn train(
+    file: &std::path::Path,
+    arch_path: Option<&std::path::Path>,
+    opts: &TrainOpts,
+    out: &std::path::Path,
+) -> ExitCode {
     let Fixed { program, graph, arch, fixed } = match load_fixed(file, arch_path) {
         Ok(f) => f,
         Err(c) => return c,
@@ -873,7 +957,10 @@ fn train(file: &std::path::Path, arch_path: Option<&std::path::Path>, opts: &Tra
         "report": report,
     });
     let path = out.join("metrics.json");
-    if let Err(e) = std::fs::write(&path, serde_json::to_string_pretty(&metrics).expect("metrics serialise") + "\n") {
+    if let Err(e) = std::fs::write(
+        &path,
+        serde_json::to_string_pretty(&metrics).expect("metrics serialise") + "\n",
+    ) {
         eprintln!("error: cannot write {}: {e}", path.display());
         return ExitCode::from(1);
     }
@@ -896,14 +983,22 @@ fn eval(
     };
     // `nasc train` writes the architecture next to the weights: weights of another
     // architecture whose tensors happen to have the same shapes are refused too.
-    let recorded = weights.parent().map(|d| d.join("metrics.json")).and_then(|p| std::fs::read(&p).ok().map(|b| (p, b)));
+    let recorded = weights
+        .parent()
+        .map(|d| d.join("metrics.json"))
+        .and_then(|p| std::fs::read(&p).ok().map(|b| (p, b)));
     if let Some((path, bytes)) = recorded {
         if let Ok(m) = serde_json::from_slice::<serde_json::Value>(&bytes) {
             // Compared as networks: labels an architecture does not use do not matter.
             let given = crate::strategy::canonical(&graph, &arch);
-            let trained = Architecture::from_json(&graph, &m["architecture"].to_string()).map(|a| crate::strategy::canonical(&graph, &a));
+            let trained = Architecture::from_json(&graph, &m["architecture"].to_string())
+                .map(|a| crate::strategy::canonical(&graph, &a));
             if m.get("architecture").is_some() && trained.as_ref().ok() != Some(&given) {
-                eprintln!("error: {} were trained for the architecture in {}, not this one", weights.display(), path.display());
+                eprintln!(
+                    "error: {} were trained for the architecture in {}, not this one",
+                    weights.display(),
+                    path.display()
+                );
                 return ExitCode::from(1);
             }
         }
@@ -972,28 +1067,37 @@ fn parse_duration(text: &str) -> Option<f64> {
 /// The default experiment directory of a search: `runs/<space>-<strategy>-<unix time>`.
 fn default_run_dir(file: &std::path::Path, strategy: &str) -> PathBuf {
     let stem = file.file_stem().map_or("space".into(), |s| s.to_string_lossy().into_owned());
-    let time = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let time = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
     PathBuf::from("runs").join(format!("{stem}-{strategy}-{time}"))
 }
 
 /// Creates the experiment store of a search in `dir`, recording the command line, the space
 /// (by its absolute path, so `--resume` works from any directory, and its text) and `config`.
-fn create_experiment(dir: &std::path::Path, file: &std::path::Path, text: &str, config: &serde_json::Value) -> Result<crate::experiment::Store, ExitCode> {
+fn create_experiment(
+    dir: &std::path::Path,
+    file: &std::path::Path,
+    text: &str,
+    config: &serde_json::Value,
+) -> Result<crate::experiment::Store, ExitCode> {
     let command = std::env::args().collect::<Vec<_>>().join(" ");
     let space_path = std::fs::canonicalize(file).unwrap_or(file.to_path_buf());
-    crate::experiment::Store::create(dir, &command, &space_path.display().to_string(), text, config).map_err(|e| {
-        eprintln!("error: {e}");
-        ExitCode::from(1)
-    })
+    crate::experiment::Store::create(dir, &command, &space_path.display().to_string(), text, config)
+        .map_err(|e| {
+            eprintln!("error: {e}");
+            ExitCode::from(1)
+        })
 }
 
 /// Reads and compiles a space for a search: its text (recorded with the experiment), the
 /// loaded program and its first network's IR, or the exit code after printing why not.
 fn read_space(file: &std::path::Path) -> Result<(String, Program, Graph), ExitCode> {
-    let text = std::fs::read(file).map(|b| String::from_utf8_lossy(&b).into_owned()).map_err(|e| {
-        eprintln!("error: cannot read {}: {e}", file.display());
-        ExitCode::from(2)
-    })?;
+    let text =
+        std::fs::read(file).map(|b| String::from_utf8_lossy(&b).into_owned()).map_err(|e| {
+            eprintln!("error: cannot read {}: {e}", file.display());
+            ExitCode::from(2)
+        })?;
     let (program, graph) = compile_space(file)?;
     Ok((text, program, graph))
 }
@@ -1028,8 +1132,14 @@ fn search(args: SearchArgs) -> ExitCode {
     if let Some(kind) = crate::lower::OneShotKind::from_name(&args.strategy) {
         return one_shot_search(file, kind, args);
     }
-    let Some(kind) = crate::strategy::StrategyKind::ALL.into_iter().find(|k| k.name() == args.strategy) else {
-        eprintln!("error: unknown strategy `{}`; the strategies are {}", args.strategy, strategy_names());
+    let Some(kind) =
+        crate::strategy::StrategyKind::ALL.into_iter().find(|k| k.name() == args.strategy)
+    else {
+        eprintln!(
+            "error: unknown strategy `{}`; the strategies are {}",
+            args.strategy,
+            strategy_names()
+        );
         return ExitCode::from(2);
     };
     if args.unrolled || args.target.is_some() {
@@ -1057,12 +1167,19 @@ fn search(args: SearchArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    if args.max_trials.is_none() && max_duration.is_none() && kind != crate::strategy::StrategyKind::Grid {
+    if args.max_trials.is_none()
+        && max_duration.is_none()
+        && kind != crate::strategy::StrategyKind::Grid
+    {
         eprintln!("error: give the search a budget: --max-trials N or --max-duration 30m");
         return ExitCode::from(2);
     }
     let train = args.opts.config();
-    let metric = args.metric.unwrap_or(if train.task == Task::Regression { Metric::ValMse } else { Metric::ValAcc });
+    let metric = args.metric.unwrap_or(if train.task == Task::Regression {
+        Metric::ValMse
+    } else {
+        Metric::ValAcc
+    });
     match (train.task, metric) {
         (Task::Classification, Metric::ValMse) => {
             eprintln!("error: --metric val_mse needs --task regression; a classification search optimises val_acc or val_loss");
@@ -1082,8 +1199,13 @@ fn search(args: SearchArgs) -> ExitCode {
         eprintln!("error: --max-trials must be at least 1");
         return ExitCode::from(2);
     }
-    if train.val_fraction <= 0.0 && matches!(metric, Metric::ValAcc | Metric::ValLoss | Metric::ValMse) {
-        eprintln!("error: --metric {} needs a validation split (--val-fraction above 0)", metric.name());
+    if train.val_fraction <= 0.0
+        && matches!(metric, Metric::ValAcc | Metric::ValLoss | Metric::ValMse)
+    {
+        eprintln!(
+            "error: --metric {} needs a validation split (--val-fraction above 0)",
+            metric.name()
+        );
         return ExitCode::from(2);
     }
     let mode = match args.mode {
@@ -1101,7 +1223,11 @@ fn search(args: SearchArgs) -> ExitCode {
         max_duration,
         concurrency: args.concurrency,
         // Recorded with absolute paths, so that `--resume` works from any directory.
-        data: args.opts.data.parse::<crate::data::DataSpec>().map_or(args.opts.data.clone(), |d| d.absolute().to_string()),
+        data: args
+            .opts
+            .data
+            .parse::<crate::data::DataSpec>()
+            .map_or(args.opts.data.clone(), |d| d.absolute().to_string()),
         train,
         device: args.opts.device,
     };
@@ -1128,10 +1254,11 @@ fn search(args: SearchArgs) -> ExitCode {
     };
     // The network's input and output do not depend on the architecture: check the data once.
     let probe = Architecture::random(&graph, &mut rand_chacha::ChaCha8Rng::seed_from_u64(cfg.seed));
-    let fits = arch::fix(&graph, &probe).map_err(|e| RuntimeError::Config(e.to_string())).and_then(|f| {
-        let net = crate::runtime::Network::build(&f, &crate::runtime::Device::flex(), 0)?;
-        crate::runtime::train::check_fit(&net, &data.train, cfg.train.task)
-    });
+    let fits =
+        arch::fix(&graph, &probe).map_err(|e| RuntimeError::Config(e.to_string())).and_then(|f| {
+            let net = crate::runtime::Network::build(&f, &crate::runtime::Device::flex(), 0)?;
+            crate::runtime::train::check_fit(&net, &data.train, cfg.train.task)
+        });
     if let Err(e) = fits {
         return report_runtime(&program, &e);
     }
@@ -1169,17 +1296,21 @@ fn resume_search(dir: &std::path::Path) -> ExitCode {
         );
         return ExitCode::from(1);
     }
-    let (info, cfg) = match store.info().map(|i| (serde_json::from_value::<SearchConfig>(i.config.clone()), i)) {
-        Ok((Ok(cfg), info)) => (info, cfg),
-        Ok((Err(e), _)) => {
-            eprintln!("error: {}: the experiment's configuration is not one this nasc can resume: {e}", dir.display());
-            return ExitCode::from(1);
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(1);
-        }
-    };
+    let (info, cfg) =
+        match store.info().map(|i| (serde_json::from_value::<SearchConfig>(i.config.clone()), i)) {
+            Ok((Ok(cfg), info)) => (info, cfg),
+            Ok((Err(e), _)) => {
+                eprintln!(
+                "error: {}: the experiment's configuration is not one this nasc can resume: {e}",
+                dir.display()
+            );
+                return ExitCode::from(1);
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(1);
+            }
+        };
     let file = PathBuf::from(&info.space_path);
     let text = match std::fs::read(&file) {
         Ok(b) => String::from_utf8_lossy(&b).into_owned(),
@@ -1201,7 +1332,12 @@ fn resume_search(dir: &std::path::Path) -> ExitCode {
         Ok(d) => d,
         Err(c) => return c,
     };
-    eprintln!("resuming experiment {}: {} search of {}", dir.display(), cfg.strategy.name(), file.display());
+    eprintln!(
+        "resuming experiment {}: {} search of {}",
+        dir.display(),
+        cfg.strategy.name(),
+        file.display()
+    );
     run_search(store, &graph, data, &cfg, device)
 }
 
@@ -1239,7 +1375,12 @@ impl crate::experiment::search::SearchObserver for SearchProgress {
             (None, None) => "failed".to_string(),
         };
         let of = self.total.map_or(String::new(), |t| format!("/{t}"));
-        let line = format!("trial {}{of}: {result} ({:.1} s, {} params); best {best_text}", t.id.0, t.duration.unwrap_or(0.0), wording::thousands(t.params));
+        let line = format!(
+            "trial {}{of}: {result} ({:.1} s, {} params); best {best_text}",
+            t.id.0,
+            t.duration.unwrap_or(0.0),
+            wording::thousands(t.params)
+        );
         match &self.bar {
             Some(bar) => {
                 bar.inc(1);
@@ -1267,8 +1408,10 @@ fn run_search(
         }
     };
     let store = std::sync::Arc::new(store);
-    let mut progress = SearchProgress { bar: None, metric: cfg.metric.name(), total: cfg.max_trials };
-    let result = crate::experiment::search::run(store.clone(), graph, data, cfg, &device, &mut progress);
+    let mut progress =
+        SearchProgress { bar: None, metric: cfg.metric.name(), total: cfg.max_trials };
+    let result =
+        crate::experiment::search::run(store.clone(), graph, data, cfg, &device, &mut progress);
     if let Some(bar) = &progress.bar {
         bar.finish_and_clear();
     }
@@ -1280,7 +1423,12 @@ fn run_search(
         }
     };
     let trials = |n: usize| if n == 1 { "1 trial".to_string() } else { format!("{n} trials") };
-    println!("{} succeeded, {} failed; stopped: {}", trials(summary.succeeded), summary.failed, summary.stopped);
+    println!(
+        "{} succeeded, {} failed; stopped: {}",
+        trials(summary.succeeded),
+        summary.failed,
+        summary.stopped
+    );
     match summary.best {
         Some(best) => {
             let path = store.dir().join("best.json");
@@ -1311,7 +1459,12 @@ fn run_search(
 /// Every experiment directory under `root`, sorted.
 fn experiment_dirs(root: &std::path::Path) -> Vec<PathBuf> {
     let mut dirs: Vec<PathBuf> = std::fs::read_dir(root)
-        .map(|rd| rd.filter_map(Result::ok).map(|e| e.path()).filter(|p| p.join(crate::experiment::DB_FILE).is_file()).collect())
+        .map(|rd| {
+            rd.filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| p.join(crate::experiment::DB_FILE).is_file())
+                .collect()
+        })
         .unwrap_or_default();
     dirs.sort();
     dirs
@@ -1324,7 +1477,10 @@ fn maximizes(info: &crate::experiment::ExperimentInfo) -> bool {
 
 fn runs(root: &std::path::Path) -> ExitCode {
     if !root.is_dir() {
-        eprintln!("error: {} is not a directory (experiments are listed from --root, default `runs`)", root.display());
+        eprintln!(
+            "error: {} is not a directory (experiments are listed from --root, default `runs`)",
+            root.display()
+        );
         return ExitCode::from(2);
     }
     let dirs = experiment_dirs(root);
@@ -1332,13 +1488,20 @@ fn runs(root: &std::path::Path) -> ExitCode {
         println!("no experiments under {}", root.display());
         return ExitCode::SUCCESS;
     }
-    println!("{:<40} {:<14} {:<11} {:>7} {:>7} {:>10}", "experiment", "strategy", "status", "trials", "failed", "best");
+    println!(
+        "{:<40} {:<14} {:<11} {:>7} {:>7} {:>10}",
+        "experiment", "strategy", "status", "trials", "failed", "best"
+    );
     for dir in dirs {
-        let row = crate::experiment::Store::open(&dir).and_then(|s| Ok((s.info()?, s.trials()?, s.best(false)?, s.best(true)?)));
+        let row = crate::experiment::Store::open(&dir)
+            .and_then(|s| Ok((s.info()?, s.trials()?, s.best(false)?, s.best(true)?)));
         match row {
             Ok((info, trials, low, high)) => {
                 let best = if maximizes(&info) { high } else { low };
-                let failed = trials.iter().filter(|t| t.status == crate::experiment::TrialStatus::Failed).count();
+                let failed = trials
+                    .iter()
+                    .filter(|t| t.status == crate::experiment::TrialStatus::Failed)
+                    .count();
                 println!(
                     "{:<40} {:<14} {:<11} {:>7} {:>7} {:>10}",
                     dir.display(),
@@ -1356,7 +1519,9 @@ fn runs(root: &std::path::Path) -> ExitCode {
 }
 
 /// The finished trials of an experiment, best first.
-fn ranked(dir: &std::path::Path) -> Result<(crate::experiment::ExperimentInfo, Vec<crate::experiment::TrialRecord>), ExitCode> {
+fn ranked(
+    dir: &std::path::Path,
+) -> Result<(crate::experiment::ExperimentInfo, Vec<crate::experiment::TrialRecord>), ExitCode> {
     let store = crate::experiment::Store::open(dir).map_err(|e| {
         eprintln!("error: {e}");
         ExitCode::from(1)
@@ -1380,10 +1545,17 @@ fn runs_show(dir: &std::path::Path, top: usize) -> ExitCode {
         Ok(r) => r,
         Err(c) => return c,
     };
-    println!("{}: {} search of {}, {}", dir.display(), info.config["strategy"].as_str().unwrap_or("?"), info.space_path, info.status.as_str());
+    println!(
+        "{}: {} search of {}, {}",
+        dir.display(),
+        info.config["strategy"].as_str().unwrap_or("?"),
+        info.space_path,
+        info.status.as_str()
+    );
     println!("command: {}", info.command);
     // A one-shot strategy's supernet: its epochs, and where its architecture parameters ended.
-    let supernet = crate::experiment::Store::open(dir).and_then(|s| Ok((s.supernet_epochs()?, s.probabilities()?)));
+    let supernet = crate::experiment::Store::open(dir)
+        .and_then(|s| Ok((s.supernet_epochs()?, s.probabilities()?)));
     let (epochs, probabilities) = match supernet {
         Ok(r) => r,
         Err(e) => {
@@ -1392,11 +1564,17 @@ fn runs_show(dir: &std::path::Path, top: usize) -> ExitCode {
         }
     };
     if let Some(last) = epochs.last().map(|e| e.epoch) {
-        let num = |x: Option<f64>| x.filter(|x| !x.is_nan()).map_or_else(|| "-".to_string(), |x| format!("{x:.4}"));
+        let num = |x: Option<f64>| {
+            x.filter(|x| !x.is_nan()).map_or_else(|| "-".to_string(), |x| format!("{x:.4}"))
+        };
         println!("supernet: {} epoch{}", epochs.len(), if epochs.len() == 1 { "" } else { "s" });
-        println!("{:>5} {:>10} {:>10} {:>10} {:>10} {:>9}", "epoch", "train loss", "val loss", "val acc", "arch loss", "seconds");
+        println!(
+            "{:>5} {:>10} {:>10} {:>10} {:>10} {:>9}",
+            "epoch", "train loss", "val loss", "val acc", "arch loss", "seconds"
+        );
         for e in &epochs {
-            let seconds = if e.seconds.is_nan() { "-".to_string() } else { format!("{:.1}", e.seconds) };
+            let seconds =
+                if e.seconds.is_nan() { "-".to_string() } else { format!("{:.1}", e.seconds) };
             println!(
                 "{:>5} {:>10} {:>10} {:>10} {:>10} {:>9}",
                 e.epoch,
@@ -1418,14 +1596,19 @@ fn runs_show(dir: &std::path::Path, top: usize) -> ExitCode {
             println!("probabilities after epoch {last}:");
             for (label, mut cs) in labels {
                 cs.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-                let shown: Vec<String> = cs.iter().take(8).map(|(c, p)| format!("{c} {p:.4}")).collect();
-                let more = if cs.len() > 8 { format!(" (+{} more)", cs.len() - 8) } else { String::new() };
+                let shown: Vec<String> =
+                    cs.iter().take(8).map(|(c, p)| format!("{c} {p:.4}")).collect();
+                let more =
+                    if cs.len() > 8 { format!(" (+{} more)", cs.len() - 8) } else { String::new() };
                 println!("  {label}: {}{more}", shown.join(", "));
             }
         }
     }
     let metric = info.config["metric"].as_str().unwrap_or("metric");
-    println!("{:>5} {:>6} {:>10} {:>12} {:>9}  architecture", "rank", "trial", metric, "params", "seconds");
+    println!(
+        "{:>5} {:>6} {:>10} {:>12} {:>9}  architecture",
+        "rank", "trial", metric, "params", "seconds"
+    );
     for (rank, t) in trials.iter().take(top).enumerate() {
         println!(
             "{:>5} {:>6} {:>10.4} {:>12} {:>9.1}  {}",
@@ -1460,8 +1643,9 @@ fn export(dir: &std::path::Path, top: usize) -> ExitCode {
     }
     for (rank, t) in trials.iter().take(top).enumerate() {
         let path = out.join(format!("top{}-trial{}.json", rank + 1, t.id.0));
-        let pretty =
-            serde_json::from_str::<serde_json::Value>(&t.arch).map(|v| serde_json::to_string_pretty(&v).unwrap_or(t.arch.clone())).unwrap_or(t.arch.clone());
+        let pretty = serde_json::from_str::<serde_json::Value>(&t.arch)
+            .map(|v| serde_json::to_string_pretty(&v).unwrap_or(t.arch.clone()))
+            .unwrap_or(t.arch.clone());
         if let Err(e) = std::fs::write(&path, pretty + "\n") {
             eprintln!("error: cannot write {}: {e}", path.display());
             return ExitCode::from(1);
@@ -1471,10 +1655,18 @@ fn export(dir: &std::path::Path, top: usize) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-fn bench_nb201(strategy: &str, options: &[String], runs: usize, budget: f64, json: bool) -> ExitCode {
+fn bench_nb201(
+    strategy: &str,
+    options: &[String],
+    runs: usize,
+    budget: f64,
+    json: bool,
+) -> ExitCode {
     use crate::experiment::nb201;
-    let Some(kind) = crate::strategy::StrategyKind::ALL.into_iter().find(|k| k.name() == strategy) else {
-        let names: Vec<&str> = crate::strategy::StrategyKind::ALL.iter().map(|k| k.name()).collect();
+    let Some(kind) = crate::strategy::StrategyKind::ALL.into_iter().find(|k| k.name() == strategy)
+    else {
+        let names: Vec<&str> =
+            crate::strategy::StrategyKind::ALL.iter().map(|k| k.name()).collect();
         eprintln!("error: unknown strategy `{strategy}`; the strategies are {}", names.join(", "));
         return ExitCode::from(2);
     };
@@ -1488,8 +1680,10 @@ fn bench_nb201(strategy: &str, options: &[String], runs: usize, budget: f64, jso
     let bar = std::io::IsTerminal::is_terminal(&std::io::stderr()).then(|| {
         let bar = indicatif::ProgressBar::new(runs as u64);
         bar.set_style(
-            indicatif::ProgressStyle::with_template("[{bar:30}] {pos}/{len} runs, {elapsed} elapsed, ETA {eta}")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            indicatif::ProgressStyle::with_template(
+                "[{bar:30}] {pos}/{len} runs, {elapsed} elapsed, ETA {eta}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
         );
         bar
     });
@@ -1504,7 +1698,10 @@ fn bench_nb201(strategy: &str, options: &[String], runs: usize, budget: f64, jso
     match result {
         Ok(report) => {
             if json {
-                println!("{}", serde_json::to_string_pretty(&report).expect("the report serialises"));
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&report).expect("the report serialises")
+                );
             } else {
                 println!("{report}");
             }
@@ -1551,7 +1748,10 @@ impl crate::oneshot::OneShotObserver for OneShotProgress {
             _ => String::new(),
         };
         let arch = e.arch_loss.map_or(String::new(), |a| format!(", arch loss {a:.4}"));
-        self.line(format!("epoch {}: train loss {:.4}{val}{arch}, lr {:.5}, {:.1} s", e.epoch, e.train_loss, e.lr, e.seconds));
+        self.line(format!(
+            "epoch {}: train loss {:.4}{val}{arch}, lr {:.5}, {:.1} s",
+            e.epoch, e.train_loss, e.lr, e.seconds
+        ));
     }
     fn phase(&mut self, message: &str) {
         self.line(format!("{message}..."));
@@ -1583,7 +1783,12 @@ impl crate::oneshot::OneShotObserver for OneShotProgress {
 /// `nasc search --strategy darts|gumbel-darts|enas|random-oneshot|proxyless`.
 fn one_shot_search(file: PathBuf, kind: crate::lower::OneShotKind, args: SearchArgs) -> ExitCode {
     use crate::oneshot::OneShotConfig;
-    if args.max_trials.is_some() || args.max_duration.is_some() || args.concurrency != 1 || args.metric.is_some() || args.mode.is_some() {
+    if args.max_trials.is_some()
+        || args.max_duration.is_some()
+        || args.concurrency != 1
+        || args.metric.is_some()
+        || args.mode.is_some()
+    {
         eprintln!(
             "error: a one-shot search trains one supernet; --max-trials, --max-duration, --concurrency, --metric and --mode are for the multi-trial strategies"
         );
@@ -1649,11 +1854,24 @@ fn one_shot_search(file: PathBuf, kind: crate::lower::OneShotKind, args: SearchA
     };
     // The supernet's input does not depend on the architecture: check the data before the
     // experiment directory exists.
-    let input_dims = graph.inputs.first().map(|i| plan.nodes[i.index()].dims.clone()).unwrap_or_default();
+    let input_dims =
+        graph.inputs.first().map(|i| plan.nodes[i.index()].dims.clone()).unwrap_or_default();
     if input_dims != data.train.item_shape {
-        let show = |d: &[usize]| format!("[{}]", d.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(", "));
-        let loc = graph.inputs.first().map_or_else(|| graph.nodes.loc(graph.output), |i| graph.nodes.loc(*i));
-        return report_runtime(&program, &RuntimeError::DataShape { loc, expected: show(&input_dims), found: show(&data.train.item_shape) });
+        let show = |d: &[usize]| {
+            format!("[{}]", d.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(", "))
+        };
+        let loc = graph
+            .inputs
+            .first()
+            .map_or_else(|| graph.nodes.loc(graph.output), |i| graph.nodes.loc(*i));
+        return report_runtime(
+            &program,
+            &RuntimeError::DataShape {
+                loc,
+                expected: show(&input_dims),
+                found: show(&data.train.item_shape),
+            },
+        );
     }
     let prepared = match crate::runtime::train::prepare(&data, val_fraction, cfg.seed) {
         Ok(p) => p,
@@ -1673,9 +1891,14 @@ fn one_shot_search(file: PathBuf, kind: crate::lower::OneShotKind, args: SearchA
     let mut config = serde_json::to_value(&cfg).expect("the configuration serialises");
     config["kind"] = "oneshot".into();
     config["mode"] = if cfg.task == Task::Regression { "min" } else { "max" }.into();
-    config["metric"] = if cfg.task == Task::Regression { "supernet_val_mse" } else { "supernet_val_acc" }.into();
+    config["metric"] =
+        if cfg.task == Task::Regression { "supernet_val_mse" } else { "supernet_val_acc" }.into();
     config["val_fraction"] = val_fraction.into();
-    config["data"] = o.data.parse::<crate::data::DataSpec>().map_or(o.data.clone(), |d| d.absolute().to_string()).into();
+    config["data"] = o
+        .data
+        .parse::<crate::data::DataSpec>()
+        .map_or(o.data.clone(), |d| d.absolute().to_string())
+        .into();
     config["device"] = serde_json::to_value(o.device).unwrap_or_default();
     if dir.join(crate::experiment::DB_FILE).exists() {
         eprintln!("error: {}: an experiment already exists here (one-shot searches cannot be resumed); choose another --out directory", dir.display());
@@ -1696,10 +1919,12 @@ fn one_shot_search(file: PathBuf, kind: crate::lower::OneShotKind, args: SearchA
     );
     let mut progress = OneShotProgress { bar: None, candidates: None };
     let result = crate::runtime::train::catch_panics(|| {
-        crate::oneshot::run(&store, &graph, &plan, &prepared, &cfg, &device, &mut progress).map_err(|e| match e {
-            crate::oneshot::OneShotError::Runtime(r) => r,
-            crate::oneshot::OneShotError::Store(s) => RuntimeError::Config(s.to_string()),
-        })
+        crate::oneshot::run(&store, &graph, &plan, &prepared, &cfg, &device, &mut progress).map_err(
+            |e| match e {
+                crate::oneshot::OneShotError::Runtime(r) => r,
+                crate::oneshot::OneShotError::Store(s) => RuntimeError::Config(s.to_string()),
+            },
+        )
     });
     if let Some(bar) = &progress.bar {
         bar.finish_and_clear();
@@ -1713,7 +1938,9 @@ fn one_shot_search(file: PathBuf, kind: crate::lower::OneShotKind, args: SearchA
     };
     let _ = store.set_status(crate::experiment::ExperimentStatus::Done);
     let path = store.dir().join("best.json");
-    let pretty = serde_json::to_string_pretty(&serde_json::Value::Object(summary.arch.to_json(&graph))).unwrap_or_default();
+    let pretty =
+        serde_json::to_string_pretty(&serde_json::Value::Object(summary.arch.to_json(&graph)))
+            .unwrap_or_default();
     if let Err(e) = std::fs::write(&path, pretty + "\n") {
         eprintln!("error: cannot write {}: {e}", path.display());
         return ExitCode::from(1);
@@ -1731,7 +1958,11 @@ fn one_shot_search(file: PathBuf, kind: crate::lower::OneShotKind, args: SearchA
         wording::thousands(params),
         path.display()
     );
-    let data = if o.data == "mnist:examples/data/mnist" { String::new() } else { format!(" --data {}", o.data) };
+    let data = if o.data == "mnist:examples/data/mnist" {
+        String::new()
+    } else {
+        format!(" --data {}", o.data)
+    };
     println!("retrain it: nasc train {} --arch {}{data}", file.display(), path.display());
     ExitCode::SUCCESS
 }

@@ -110,7 +110,9 @@ impl Gates {
         }
         // An exact "always" among them is the union (what `Counter::union` would reach after
         // dropping every other gate as implied, one pass each).
-        if let Some(&always) = items.iter().find(|&&i| matches!(self.get(i), (g, false) if g.is_empty())) {
+        if let Some(&always) =
+            items.iter().find(|&&i| matches!(self.get(i), (g, false) if g.is_empty()))
+        {
             return always;
         }
         if let Some(id) = self.unions.get(&items) {
@@ -129,7 +131,11 @@ impl Gates {
         if let Some(out) = self.singles.get(&key) {
             return *out;
         }
-        let cond = if picks { Cond::Picks(BTreeSet::from([k])) } else { Cond::Values(BTreeSet::from([k])) };
+        let cond = if picks {
+            Cond::Picks(BTreeSet::from([k]))
+        } else {
+            Cond::Values(BTreeSet::from([k]))
+        };
         let out = self.insert(c, id, l, cond);
         self.singles.insert(key, out);
         out
@@ -224,7 +230,9 @@ impl Counter<'_> {
     fn union(&self, items: Vec<Approx>) -> Approx {
         let mut items = items;
         items.dedup();
-        let implies = |x: &Gate, y: &Gate| x.iter().all(|(l, cx)| y.get(l).is_some_and(|cy| Self::weaker(cx, cy)));
+        let implies = |x: &Gate, y: &Gate| {
+            x.iter().all(|(l, cx)| y.get(l).is_some_and(|cy| Self::weaker(cx, cy)))
+        };
         loop {
             if items.len() <= 1 {
                 return items.pop().unwrap_or_default();
@@ -238,11 +246,16 @@ impl Counter<'_> {
                     if a.len() != b.len() || !a.keys().eq(b.keys()) {
                         continue;
                     }
-                    let differing: Vec<LabelId> = a.keys().filter(|l| a[l] != b[l]).copied().collect();
+                    let differing: Vec<LabelId> =
+                        a.keys().filter(|l| a[l] != b[l]).copied().collect();
                     let [l] = differing[..] else { continue };
                     let merged = match (&a[&l], &b[&l]) {
-                        (Cond::Values(x), Cond::Values(y)) => Cond::Values(x.union(y).copied().collect()),
-                        (Cond::Picks(x), Cond::Picks(y)) => Cond::Picks(x.union(y).copied().collect()),
+                        (Cond::Values(x), Cond::Values(y)) => {
+                            Cond::Values(x.union(y).copied().collect())
+                        }
+                        (Cond::Picks(x), Cond::Picks(y)) => {
+                            Cond::Picks(x.union(y).copied().collect())
+                        }
                         _ => continue,
                     };
                     let mut out = a.clone();
@@ -273,7 +286,10 @@ impl Counter<'_> {
             }
             if !changed {
                 let first = items[0].0.clone();
-                let common = first.into_iter().filter(|(l, c)| items.iter().all(|(g, _)| g.get(l) == Some(c))).collect();
+                let common = first
+                    .into_iter()
+                    .filter(|(l, c)| items.iter().all(|(g, _)| g.get(l) == Some(c)))
+                    .collect();
                 return (common, true);
             }
         }
@@ -338,8 +354,11 @@ pub fn count_networks(g: &Graph) -> Option<NetworkCount> {
         gates[h.index()] = Some(gate);
         match &node.kind {
             NodeKind::Input { .. } => {}
-            NodeKind::Op { inputs, .. } => inputs.iter().for_each(|i| pending.push(i.index(), gate)),
-            NodeKind::LayerChoice { label, alternatives: slots, .. } | NodeKind::Repeat { label, outputs: slots, .. } => {
+            NodeKind::Op { inputs, .. } => {
+                inputs.iter().for_each(|i| pending.push(i.index(), gate))
+            }
+            NodeKind::LayerChoice { label, alternatives: slots, .. }
+            | NodeKind::Repeat { label, outputs: slots, .. } => {
                 for (k, i) in slots.iter().enumerate() {
                     let e = table.insert_one(&c, gate, *label, false, k);
                     pending.push(i.index(), e);
@@ -355,7 +374,12 @@ pub fn count_networks(g: &Graph) -> Option<NetworkCount> {
                 for (taken, i) in [(true, then), (false, otherwise)] {
                     let e = match c.branch(cond, taken) {
                         Some((l, allowed)) => table.insert(&c, gate, l, Cond::Values(allowed)),
-                        None => table.insert(&c, gate, c.select_key(h.index()), Cond::Values(BTreeSet::from([usize::from(taken)]))),
+                        None => table.insert(
+                            &c,
+                            gate,
+                            c.select_key(h.index()),
+                            Cond::Values(BTreeSet::from([usize::from(taken)])),
+                        ),
                     };
                     pending.push(i.index(), e);
                 }
@@ -370,7 +394,9 @@ pub fn count_networks(g: &Graph) -> Option<NetworkCount> {
         used.clear();
         node.shape.iter().for_each(|d| d.labels_into(&mut used));
         match &node.kind {
-            NodeKind::LayerChoice { label, .. } | NodeKind::InputChoice { label, .. } | NodeKind::Repeat { label, .. } => used.push(*label),
+            NodeKind::LayerChoice { label, .. }
+            | NodeKind::InputChoice { label, .. }
+            | NodeKind::Repeat { label, .. } => used.push(*label),
             NodeKind::Op { attrs, cost, .. } => {
                 attrs.iter().for_each(|(_, s)| s.labels_into(&mut used));
                 cost.params.labels_into(&mut used);
@@ -385,8 +411,12 @@ pub fn count_networks(g: &Graph) -> Option<NetworkCount> {
             label_uses[l.0 as usize].push(gate);
         }
     }
-    let label_gates: Vec<Option<Approx>> =
-        label_uses.into_iter().map(|uses| (!uses.is_empty()).then(|| table.union(&c, uses)).map(|id| table.get(id).clone())).collect();
+    let label_gates: Vec<Option<Approx>> = label_uses
+        .into_iter()
+        .map(|uses| {
+            (!uses.is_empty()).then(|| table.union(&c, uses)).map(|id| table.get(id).clone())
+        })
+        .collect();
     // Step 3: the forest of labels, and the count.
     let mut children: Vec<Vec<(LabelId, Cond)>> = vec![Vec::new(); g.labels.len()];
     let mut roots: Vec<LabelId> = Vec::new();

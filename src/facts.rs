@@ -9,7 +9,9 @@
 //! costliest alternative.
 
 use crate::arch::{cost, enumerate};
-use crate::ir::{Const, Domain, FastMap, Graph, LabelId, Measure, NodeKind, RegionId, RegionKind, Sym};
+use crate::ir::{
+    Const, Domain, FastMap, Graph, LabelId, Measure, NodeKind, RegionId, RegionKind, Sym,
+};
 use num_bigint::BigUint;
 use serde::Serialize;
 
@@ -86,7 +88,8 @@ pub fn facts(g: &Graph) -> Facts {
             d => BigUint::from(d.size().unwrap_or(0)),
         };
     }
-    let (counted, facts) = crate::pool::join(|| crate::count::count_networks(g), || costs(g, count));
+    let (counted, facts) =
+        crate::pool::join(|| crate::count::count_networks(g), || costs(g, count));
     let (networks, without_zero) = match counted {
         Some(c) => (Some(c.networks), Some(c.without_zero)),
         None => (None, None),
@@ -138,13 +141,28 @@ fn costs(g: &Graph, count: BigUint) -> Facts {
         // The constraint fails for every value in [min, max]?
         !c.holds(r.min as f64)
             && !c.holds(r.max as f64)
-            && matches!(c.op, crate::syntax::ast::BinOp::Le | crate::syntax::ast::BinOp::Lt | crate::syntax::ast::BinOp::Ge | crate::syntax::ast::BinOp::Gt)
+            && matches!(
+                c.op,
+                crate::syntax::ast::BinOp::Le
+                    | crate::syntax::ast::BinOp::Lt
+                    | crate::syntax::ast::BinOp::Ge
+                    | crate::syntax::ast::BinOp::Gt
+            )
     }) {
         Some(false)
     } else {
         None
     };
-    Facts { architectures: count, distinct: None, networks: None, without_zero: None, params, flops, satisfying: None, satisfiable }
+    Facts {
+        architectures: count,
+        distinct: None,
+        networks: None,
+        without_zero: None,
+        params,
+        flops,
+        satisfying: None,
+        satisfiable,
+    }
 }
 
 fn binomial_big(n: usize, k: usize) -> BigUint {
@@ -212,8 +230,10 @@ fn bounds(g: &Graph) -> (Range, Range) {
         })
         .collect();
     let always = must_live(g);
-    let mut min_p = (0..n).filter(|i| always[*i]).map(|i| ranges[i].0 .0).fold(0u64, u64::saturating_add);
-    let mut min_f = (0..n).filter(|i| always[*i]).map(|i| ranges[i].1 .0).fold(0u64, u64::saturating_add);
+    let mut min_p =
+        (0..n).filter(|i| always[*i]).map(|i| ranges[i].0 .0).fold(0u64, u64::saturating_add);
+    let mut min_f =
+        (0..n).filter(|i| always[*i]).map(|i| ranges[i].1 .0).fold(0u64, u64::saturating_add);
     // Every layer choice that always runs runs one of its alternatives, and with it every
     // operator its output is computed from through operators alone: add the cheapest
     // alternative's. An operator is counted at most once over the whole bound (`counted`), so
@@ -237,7 +257,10 @@ fn bounds(g: &Graph) -> (Range, Range) {
                 }
                 seen.push(i);
                 if let NodeKind::Op { inputs, .. } = &g.nodes.get(x).kind {
-                    cost = (cost.0.saturating_add(ranges[i].0 .0), cost.1.saturating_add(ranges[i].1 .0));
+                    cost = (
+                        cost.0.saturating_add(ranges[i].0 .0),
+                        cost.1.saturating_add(ranges[i].1 .0),
+                    );
                     stack.extend(inputs.iter().copied());
                 }
             }
@@ -308,12 +331,18 @@ fn bounds(g: &Graph) -> (Range, Range) {
             RegionKind::Root => {}
         }
     }
-    (Range { min: min_p, max: total[0].0.max(min_p), exact: false }, Range { min: min_f, max: total[0].1.max(min_f), exact: false })
+    (
+        Range { min: min_p, max: total[0].0.max(min_p), exact: false },
+        Range { min: min_f, max: total[0].1.max(min_f), exact: false },
+    )
 }
 
 /// The labels an architecture uses, with their values: the identity of the network it gives.
 fn active_key(g: &Graph, a: &crate::arch::Architecture) -> Vec<(u32, crate::arch::Choice)> {
-    crate::arch::active_labels(g, a).into_iter().map(|l| (l.0, a.choices[l.0 as usize].clone())).collect()
+    crate::arch::active_labels(g, a)
+        .into_iter()
+        .map(|l| (l.0, a.choices[l.0 as usize].clone()))
+        .collect()
 }
 
 /// Nodes that run in every architecture (a sound under-approximation for graphs over
@@ -368,7 +397,12 @@ fn must_live(g: &Graph) -> Vec<bool> {
                     scratch.sort_unstable();
                     let k = heads.len();
                     other.clear();
-                    other.extend(scratch.chunk_by(|a, b| a == b).filter(|run| run.len() == k).map(|run| run[0]));
+                    other.extend(
+                        scratch
+                            .chunk_by(|a, b| a == b)
+                            .filter(|run| run.len() == k)
+                            .map(|run| run[0]),
+                    );
                     std::mem::swap(&mut scratch, &mut other);
                 } else {
                     scratch.sort_unstable();
@@ -463,7 +497,11 @@ impl MustSets {
 
     /// The set of `row` as a bit set.
     fn materialize(&self, row: MustRow) -> Vec<u64> {
-        let mut bits = if row.base == NIL { vec![0; self.words] } else { self.full[row.base as usize].clone() };
+        let mut bits = if row.base == NIL {
+            vec![0; self.words]
+        } else {
+            self.full[row.base as usize].clone()
+        };
         let mut c = row.head;
         while c != NIL {
             let (node, next) = self.cells[c as usize];
@@ -501,7 +539,9 @@ mod tests {
                 let prev = &must[input.index()];
                 row = Some(match row {
                     None => prev.clone(),
-                    Some(r) => r.iter().zip(prev).map(|(a, b)| if union { a | b } else { a & b }).collect(),
+                    Some(r) => {
+                        r.iter().zip(prev).map(|(a, b)| if union { a | b } else { a & b }).collect()
+                    }
                 });
             }
             let mut row = row.unwrap_or_else(|| vec![0; n / 64 + 1]);
@@ -556,18 +596,43 @@ mod tests {
             let kind = match kind {
                 0 | 1 => NodeKind::Op {
                     op: "op".into(),
-                    inputs: earlier.iter().copied().take(1 + usize::from(*kind)).collect::<Inputs>(),
+                    inputs: earlier
+                        .iter()
+                        .copied()
+                        .take(1 + usize::from(*kind))
+                        .collect::<Inputs>(),
                     attrs: Arc::from(Vec::new()),
                     cost: Arc::new(crate::ir::OpCost { params: Sym::int(0), flops: Sym::int(0) }),
                 },
                 2 => NodeKind::LayerChoice { label, alternatives: earlier },
-                3 => NodeKind::InputChoice { label, k: 1 + k % earlier.len(), candidates: earlier, reduce: Reduce::Sum },
-                4 => NodeKind::Select { cond: Sym::Label(label), then: earlier[0], otherwise: *earlier.last().expect("one") },
-                _ => NodeKind::Repeat { label, depths: (0..earlier.len() as i64).collect(), outputs: earlier },
+                3 => NodeKind::InputChoice {
+                    label,
+                    k: 1 + k % earlier.len(),
+                    candidates: earlier,
+                    reduce: Reduce::Sum,
+                },
+                4 => NodeKind::Select {
+                    cond: Sym::Label(label),
+                    then: earlier[0],
+                    otherwise: *earlier.last().expect("one"),
+                },
+                _ => NodeKind::Repeat {
+                    label,
+                    depths: (0..earlier.len() as i64).collect(),
+                    outputs: earlier,
+                },
             };
             last = add(kind);
         }
-        Graph { name: "G".into(), nodes, regions, inputs: vec![NodeId::new(0)], output: last, labels: LabelTable::default(), constraints: Vec::new() }
+        Graph {
+            name: "G".into(),
+            nodes,
+            regions,
+            inputs: vec![NodeId::new(0)],
+            output: last,
+            labels: LabelTable::default(),
+            constraints: Vec::new(),
+        }
     }
 
     /// A chain longer than the list limit, twice over, then a choice between its end and an
@@ -579,7 +644,10 @@ mod tests {
         let g = graph(&specs);
         let always = must_live(&g);
         assert_eq!(always, must_live_plain(&g));
-        assert_eq!((0..always.len()).filter(|i| always[*i]).collect::<Vec<_>>(), (0..=10).chain([151]).collect::<Vec<_>>());
+        assert_eq!(
+            (0..always.len()).filter(|i| always[*i]).collect::<Vec<_>>(),
+            (0..=10).chain([151]).collect::<Vec<_>>()
+        );
     }
 
     proptest! {

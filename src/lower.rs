@@ -43,7 +43,13 @@ pub enum OneShotKind {
 
 impl OneShotKind {
     /// Every one-shot strategy, in the order the documentation lists them.
-    pub const ALL: [OneShotKind; 5] = [OneShotKind::Darts, OneShotKind::GumbelDarts, OneShotKind::Enas, OneShotKind::RandomOneshot, OneShotKind::Proxyless];
+    pub const ALL: [OneShotKind; 5] = [
+        OneShotKind::Darts,
+        OneShotKind::GumbelDarts,
+        OneShotKind::Enas,
+        OneShotKind::RandomOneshot,
+        OneShotKind::Proxyless,
+    ];
 
     /// The name on the command line (`gumbel-darts`).
     pub fn name(self) -> &'static str {
@@ -180,7 +186,13 @@ pub struct Variant {
 impl Variant {
     /// An integer attribute.
     pub fn int(&self, name: &str) -> Option<i64> {
-        self.attrs.iter().find(|(k, _)| k == name).and_then(|(_, v)| if let Const::Int(i) = v { Some(*i) } else { None })
+        self.attrs.iter().find(|(k, _)| k == name).and_then(|(_, v)| {
+            if let Const::Int(i) = v {
+                Some(*i)
+            } else {
+                None
+            }
+        })
     }
 }
 
@@ -270,39 +282,65 @@ pub fn lower(g: &Graph, strategy: OneShotKind) -> Result<Plan, Vec<LowerError>> 
                 if !OPERATORS.contains(&op.as_str()) {
                     err(LowerProblem::UnknownOperator { op: op.to_string() });
                 }
-                let mut labels: Vec<LabelId> = attrs.iter().flat_map(|(_, s)| s.labels()).chain(node.shape.iter().flat_map(|d| d.labels())).collect();
+                let mut labels: Vec<LabelId> = attrs
+                    .iter()
+                    .flat_map(|(_, s)| s.labels())
+                    .chain(node.shape.iter().flat_map(|d| d.labels()))
+                    .collect();
                 labels.sort();
                 labels.dedup();
-                let sizes: Vec<usize> = labels.iter().map(|l| g.labels.get(*l).domain.size().unwrap_or(u64::MAX) as usize).collect();
+                let sizes: Vec<usize> = labels
+                    .iter()
+                    .map(|l| g.labels.get(*l).domain.size().unwrap_or(u64::MAX) as usize)
+                    .collect();
                 let count: u128 = sizes.iter().map(|s| *s as u128).product();
                 let deps = Deps { labels: labels.clone(), sizes };
-                let input_dims: Vec<Vec<usize>> = inputs.iter().map(|i| nodes.get(i.index()).map(|p| p.dims.clone()).unwrap_or_default()).collect();
+                let input_dims: Vec<Vec<usize>> = inputs
+                    .iter()
+                    .map(|i| nodes.get(i.index()).map(|p| p.dims.clone()).unwrap_or_default())
+                    .collect();
                 if count > MAX_COMBINATIONS as u128 {
                     err(LowerProblem::TooManyCombinations { labels: names(&labels), count });
-                    PlanNode { dims: input_dims.first().cloned().unwrap_or_default(), deps, variants: Vec::new() }
+                    PlanNode {
+                        dims: input_dims.first().cloned().unwrap_or_default(),
+                        deps,
+                        variants: Vec::new(),
+                    }
                 } else {
                     match variants_of(g, attrs, &node.shape, &deps) {
                         Err(e) => {
                             err(LowerProblem::Eval { message: e });
-                            PlanNode { dims: input_dims.first().cloned().unwrap_or_default(), deps, variants: Vec::new() }
+                            PlanNode {
+                                dims: input_dims.first().cloned().unwrap_or_default(),
+                                deps,
+                                variants: Vec::new(),
+                            }
                         }
                         Ok(variants) => {
-                            let dims = op_dims(op, &input_dims, &variants, g, inputs, &labels, &mut err);
+                            let dims =
+                                op_dims(op, &input_dims, &variants, g, inputs, &labels, &mut err);
                             PlanNode { dims, deps, variants }
                         }
                     }
                 }
             }
-            NodeKind::LayerChoice { label, alternatives } => {
-                PlanNode { dims: choice_dims(&nodes, alternatives, &g.label_name(*label), &mut err), deps: Deps::default(), variants: Vec::new() }
-            }
-            NodeKind::Repeat { label, outputs, .. } => {
-                PlanNode { dims: choice_dims(&nodes, outputs, &g.label_name(*label), &mut err), deps: Deps::default(), variants: Vec::new() }
-            }
+            NodeKind::LayerChoice { label, alternatives } => PlanNode {
+                dims: choice_dims(&nodes, alternatives, &g.label_name(*label), &mut err),
+                deps: Deps::default(),
+                variants: Vec::new(),
+            },
+            NodeKind::Repeat { label, outputs, .. } => PlanNode {
+                dims: choice_dims(&nodes, outputs, &g.label_name(*label), &mut err),
+                deps: Deps::default(),
+                variants: Vec::new(),
+            },
             NodeKind::Select { then, otherwise, cond } => {
                 let dims = choice_dims(&nodes, &[*then, *otherwise], "if", &mut err);
                 let labels = cond.labels();
-                let sizes = labels.iter().map(|l| g.labels.get(*l).domain.size().unwrap_or(u64::MAX) as usize).collect();
+                let sizes = labels
+                    .iter()
+                    .map(|l| g.labels.get(*l).domain.size().unwrap_or(u64::MAX) as usize)
+                    .collect();
                 PlanNode { dims, deps: Deps { labels, sizes }, variants: Vec::new() }
             }
             NodeKind::InputChoice { label, candidates, k, reduce } => {
@@ -331,7 +369,9 @@ pub fn lower(g: &Graph, strategy: OneShotKind) -> Result<Plan, Vec<LowerError>> 
             }
             NodeKind::InputChoice { label, candidates, .. } => {
                 let edges = candidates.iter().all(|c| match &g.nodes.get(*c).kind {
-                    NodeKind::LayerChoice { alternatives, .. } => alternatives.iter().any(|a| is_zero(*a)),
+                    NodeKind::LayerChoice { alternatives, .. } => {
+                        alternatives.iter().any(|a| is_zero(*a))
+                    }
                     _ => false,
                 });
                 edge_ranked[label.0 as usize] &= edges;
@@ -356,11 +396,22 @@ pub fn lower(g: &Graph, strategy: OneShotKind) -> Result<Plan, Vec<LowerError>> 
 /// The supernet dimensions of a choice's output: its candidates' dimensions, which must agree
 /// after the channels; a candidate with fewer channels is padded with zero channels, so the
 /// choice has the most channels of any candidate (an expansion ratio of 1 against 6).
-fn choice_dims(nodes: &[PlanNode], of: &[crate::ir::NodeId], what: &str, err: &mut dyn FnMut(LowerProblem)) -> Vec<usize> {
-    let dims: Vec<&Vec<usize>> = of.iter().filter_map(|n| nodes.get(n.index())).map(|p| &p.dims).collect();
+fn choice_dims(
+    nodes: &[PlanNode],
+    of: &[crate::ir::NodeId],
+    what: &str,
+    err: &mut dyn FnMut(LowerProblem),
+) -> Vec<usize> {
+    let dims: Vec<&Vec<usize>> =
+        of.iter().filter_map(|n| nodes.get(n.index())).map(|p| &p.dims).collect();
     let Some(first) = dims.first() else { return Vec::new() };
-    if let Some(other) = dims.iter().find(|d| d.len() != first.len() || d.iter().skip(1).ne(first.iter().skip(1))) {
-        err(LowerProblem::CandidateShapes { what: what.to_string(), shapes: (dims_text(first), dims_text(other)) });
+    if let Some(other) =
+        dims.iter().find(|d| d.len() != first.len() || d.iter().skip(1).ne(first.iter().skip(1)))
+    {
+        err(LowerProblem::CandidateShapes {
+            what: what.to_string(),
+            shapes: (dims_text(first), dims_text(other)),
+        });
     }
     let mut out = (*first).clone();
     if let Some(c) = out.first_mut() {
@@ -370,7 +421,12 @@ fn choice_dims(nodes: &[PlanNode], of: &[crate::ir::NodeId], what: &str, err: &m
 }
 
 /// Every variant of an operator: its attributes and output dimensions under each combination.
-fn variants_of(g: &Graph, attrs: &[(Name, Sym)], shape: &[Sym], deps: &Deps) -> Result<Vec<Variant>, String> {
+fn variants_of(
+    g: &Graph,
+    attrs: &[(Name, Sym)],
+    shape: &[Sym],
+    deps: &Deps,
+) -> Result<Vec<Variant>, String> {
     (0..deps.count().max(1))
         .map(|index| {
             let choice = deps.assignment(index);
@@ -381,8 +437,12 @@ fn variants_of(g: &Graph, attrs: &[(Name, Sym)], shape: &[Sym], deps: &Deps) -> 
                     _ => Const::Int(0),
                 }
             };
-            let attrs =
-                attrs.iter().map(|(k, s)| Ok((k.to_string(), s.eval(&value, &|_| Some(1)).map_err(|e| e.to_string())?))).collect::<Result<Vec<_>, String>>()?;
+            let attrs = attrs
+                .iter()
+                .map(|(k, s)| {
+                    Ok((k.to_string(), s.eval(&value, &|_| Some(1)).map_err(|e| e.to_string())?))
+                })
+                .collect::<Result<Vec<_>, String>>()?;
             let dims = shape
                 .iter()
                 .skip(1)
@@ -409,9 +469,14 @@ fn op_dims(
     let names = || labels.iter().map(|l| g.label_name(*l)).collect::<Vec<_>>();
     let first = &variants[0];
     // Spatial sizes (everything after the channels) must not depend on a choice.
-    let spatial = variants.iter().find(|v| v.dims.len() != first.dims.len() || v.dims.iter().skip(1).ne(first.dims.iter().skip(1)));
+    let spatial = variants.iter().find(|v| {
+        v.dims.len() != first.dims.len() || v.dims.iter().skip(1).ne(first.dims.iter().skip(1))
+    });
     if let Some(v) = spatial {
-        err(LowerProblem::SpatialSize { labels: names(), sizes: (dims_text(&first.dims), dims_text(&v.dims)) });
+        err(LowerProblem::SpatialSize {
+            labels: names(),
+            sizes: (dims_text(&first.dims), dims_text(&v.dims)),
+        });
     }
     let max_channels = variants.iter().filter_map(|v| v.dims.first().copied()).max().unwrap_or(0);
     let input = inputs.first().cloned().unwrap_or_default();
@@ -433,9 +498,16 @@ fn op_dims(
             } else if varies {
                 let kmax = variants.iter().filter_map(|v| v.int("kernel")).max().unwrap_or(1);
                 let centred = |v: &Variant| {
-                    let (k, p, d) = (v.int("kernel").unwrap_or(1), v.int("padding").unwrap_or(0), v.int("dilation").unwrap_or(1));
+                    let (k, p, d) = (
+                        v.int("kernel").unwrap_or(1),
+                        v.int("padding").unwrap_or(0),
+                        v.int("dilation").unwrap_or(1),
+                    );
                     let pmax_needed = p + d * (kmax - k) / 2;
-                    (kmax - k) % 2 == 0 && pmax_needed == first.int("padding").unwrap_or(0) + d * (kmax - first.int("kernel").unwrap_or(1)) / 2
+                    (kmax - k) % 2 == 0
+                        && pmax_needed
+                            == first.int("padding").unwrap_or(0)
+                                + d * (kmax - first.int("kernel").unwrap_or(1)) / 2
                 };
                 if !variants.iter().all(centred) {
                     err(LowerProblem::KernelNotCentred { labels: names() });
@@ -443,7 +515,9 @@ fn op_dims(
             }
             if op == "conv2d" && variants.iter().any(|v| v.int("groups").unwrap_or(1) != 1) {
                 // Grouped: only with channels that no choice changes.
-                let in_fixed = input_nodes.first().is_some_and(|n| g.nodes.get(*n).shape.get(1).is_some_and(|s| s.as_int().is_some()));
+                let in_fixed = input_nodes.first().is_some_and(|n| {
+                    g.nodes.get(*n).shape.get(1).is_some_and(|s| s.as_int().is_some())
+                });
                 if !(constant("groups") && constant("out") && in_fixed) {
                     err(LowerProblem::GroupedChannels { labels: names() });
                 }
@@ -452,13 +526,17 @@ fn op_dims(
                 if !constant("multiplier") {
                     err(LowerProblem::GroupedChannels { labels: names() });
                 }
-                return with_channels(in_channels * first.int("multiplier").unwrap_or(1).max(1) as usize);
+                return with_channels(
+                    in_channels * first.int("multiplier").unwrap_or(1).max(1) as usize,
+                );
             }
             with_channels(max_channels)
         }
         "linear" => with_channels(max_channels),
         "channel_slice" => {
-            let in_fixed = input_nodes.first().is_some_and(|n| g.nodes.get(*n).shape.get(1).is_some_and(|s| s.as_int().is_some()));
+            let in_fixed = input_nodes.first().is_some_and(|n| {
+                g.nodes.get(*n).shape.get(1).is_some_and(|s| s.as_int().is_some())
+            });
             if !(constant("start") && constant("count") && constant("step") && in_fixed) {
                 err(LowerProblem::SlicedChannels { labels: names() });
             }
@@ -469,7 +547,10 @@ fn op_dims(
         "concat" => with_channels(inputs.iter().map(|d| d.first().copied().unwrap_or(0)).sum()),
         "add" | "mean" => {
             if let Some(other) = inputs.iter().find(|d| **d != input) {
-                err(LowerProblem::CandidateShapes { what: op.to_string(), shapes: (dims_text(&input), dims_text(other)) });
+                err(LowerProblem::CandidateShapes {
+                    what: op.to_string(),
+                    shapes: (dims_text(&input), dims_text(other)),
+                });
             }
             input
         }

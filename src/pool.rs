@@ -8,7 +8,14 @@
 /// one piece after another).
 pub fn pool() -> Option<&'static rayon::ThreadPool> {
     static POOL: std::sync::OnceLock<Option<rayon::ThreadPool>> = std::sync::OnceLock::new();
-    POOL.get_or_init(|| rayon::ThreadPoolBuilder::new().thread_name(|i| format!("nasc-worker-{i}")).stack_size(8 << 20).build().ok()).as_ref()
+    POOL.get_or_init(|| {
+        rayon::ThreadPoolBuilder::new()
+            .thread_name(|i| format!("nasc-worker-{i}"))
+            .stack_size(8 << 20)
+            .build()
+            .ok()
+    })
+    .as_ref()
 }
 
 /// `f` of every item, in the items' order: on the pool's threads when there are two items or
@@ -24,7 +31,10 @@ pub fn map_ordered<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) ->
 }
 
 /// `a()` and `b()`, side by side on the pool when it runs, one after the other otherwise.
-pub fn join<A: Send, B: Send>(a: impl FnOnce() -> A + Send, b: impl FnOnce() -> B + Send) -> (A, B) {
+pub fn join<A: Send, B: Send>(
+    a: impl FnOnce() -> A + Send,
+    b: impl FnOnce() -> B + Send,
+) -> (A, B) {
     match pool() {
         Some(pool) => pool.install(|| rayon::join(a, b)),
         None => (a(), b()),

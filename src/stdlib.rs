@@ -30,7 +30,8 @@ fn collect(dir: &Dir<'static>, out: &mut Vec<String>) {
         let p = f.path();
         if p.extension().and_then(|e| e.to_str()) == Some("nas") {
             let stem = p.with_extension("");
-            let dotted: Vec<String> = stem.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect();
+            let dotted: Vec<String> =
+                stem.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect();
             out.push(format!("std.{}", dotted.join(".")));
         }
     }

@@ -11,7 +11,11 @@ use std::process::{Command, Output};
 
 /// Runs `nasc ARGS` in the crate root.
 fn nasc(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_nasc")).args(args).current_dir(env!("CARGO_MANIFEST_DIR")).output().expect("the nasc binary runs")
+    Command::new(env!("CARGO_BIN_EXE_nasc"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("the nasc binary runs")
 }
 
 fn stdout(o: &Output) -> String {
@@ -52,7 +56,10 @@ fn check_prints_a_summary_of_a_clean_file() {
     let o = nasc(&["check", "examples/mnist.nas"]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     let out = stdout(&o);
-    assert!(out.starts_with("examples/mnist.nas: ok: network Mnist;"), "unexpected summary:\n{out}");
+    assert!(
+        out.starts_with("examples/mnist.nas: ok: network Mnist;"),
+        "unexpected summary:\n{out}"
+    );
     assert!(out.contains("network Mnist("), "no network summary:\n{out}");
     assert!(out.contains("labels:"), "no labels in the summary:\n{out}");
     assert!(stderr(&o).is_empty(), "stderr: {}", stderr(&o));
@@ -101,7 +108,8 @@ fn several_errors_are_counted() {
 /// The diagnostics of `--format json` output: an array, or the `diagnostics` of an object
 /// that also describes the networks.
 fn json_diagnostics(out: &str) -> Vec<serde_json::Value> {
-    let v: serde_json::Value = serde_json::from_str(out).unwrap_or_else(|e| panic!("--format json prints JSON ({e}):\n{out}"));
+    let v: serde_json::Value = serde_json::from_str(out)
+        .unwrap_or_else(|e| panic!("--format json prints JSON ({e}):\n{out}"));
     match v {
         serde_json::Value::Array(a) => a,
         serde_json::Value::Object(mut o) => match o.remove("diagnostics") {
@@ -120,7 +128,8 @@ fn json_format_gives_every_field_of_a_diagnostic() {
     let diags = json_diagnostics(&stdout(&o));
     assert_eq!(diags.len(), 1, "{diags:#?}");
     let d = &diags[0];
-    for key in ["path", "range", "line", "column", "code", "severity", "message", "labels", "help"] {
+    for key in ["path", "range", "line", "column", "code", "severity", "message", "labels", "help"]
+    {
         assert!(d.get(key).is_some(), "no `{key}` in {d:#}");
     }
     let text = std::fs::read_to_string(file).expect("readable");
@@ -173,7 +182,10 @@ fn a_missing_file_exits_2_with_a_clear_message() {
     let o = nasc(&["check", "examples/no_such_file.nas"]);
     assert_eq!(code(&o), 2);
     let err = stderr(&o);
-    assert!(err.starts_with("error: cannot read examples/no_such_file.nas:"), "unclear message: {err}");
+    assert!(
+        err.starts_with("error: cannot read examples/no_such_file.nas:"),
+        "unclear message: {err}"
+    );
     assert!(!err.contains("panicked"), "{err}");
     assert!(stdout(&o).is_empty());
     // The same with `--format json`: there is nothing to describe, so nothing on stdout.
@@ -213,10 +225,17 @@ fn an_architecture_is_checked_against_the_first_network() {
     let o = nasc(&["check", two.to_str().expect("utf8"), "--arch", arch_s]);
     assert_eq!(code(&o), 1);
     let err = stderr(&o);
-    assert!(err.contains("error[E") && !err.contains("E0203") && !err.contains("E0204") && !err.contains("wb"), "{err}");
+    assert!(
+        err.contains("error[E")
+            && !err.contains("E0203")
+            && !err.contains("E0204")
+            && !err.contains("wb"),
+        "{err}"
+    );
     // No network at all.
     let none = dir.join("none.nas");
-    std::fs::write(&none, "block b(x: Tensor[n, 4]) -> Tensor[n, 4] {\n    return relu(x)\n}\n").expect("write");
+    std::fs::write(&none, "block b(x: Tensor[n, 4]) -> Tensor[n, 4] {\n    return relu(x)\n}\n")
+        .expect("write");
     let o = nasc(&["check", none.to_str().expect("utf8"), "--arch", arch_s]);
     assert_eq!(code(&o), 1);
     assert!(stderr(&o).contains("has no `network`"), "{}", stderr(&o));
@@ -233,13 +252,24 @@ fn a_flood_of_architecture_errors_is_cut_short() {
     let keys: Vec<String> = (0..3000).map(|i| format!("\"k{i}\": 1")).collect();
     let good = r#""width": 16, "depth": 1, "depth2": 1, "depth[0]/SearchedBlock/operation": "conv3", "depth2[0]/SearchedBlock/operation": "conv3""#;
     std::fs::write(&arch, format!("{{{good}, {}}}", keys.join(", "))).expect("write");
-    let o = nasc(&["check", "examples/mnist.nas", "--arch", arch.to_str().expect("utf8"), "--format", "json"]);
+    let o = nasc(&[
+        "check",
+        "examples/mnist.nas",
+        "--arch",
+        arch.to_str().expect("utf8"),
+        "--format",
+        "json",
+    ]);
     assert_eq!(code(&o), 1);
     let json: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("JSON");
     let diags = json["diagnostics"].as_array().expect("diagnostics");
     assert_eq!(diags.len(), 20, "{json}");
     assert!(diags.iter().all(|d| d["code"] == "E0204"), "{json}");
-    assert!(diags[19].to_string().contains("2980 more problems with this architecture not shown"), "{}", diags[19]);
+    assert!(
+        diags[19].to_string().contains("2980 more problems with this architecture not shown"),
+        "{}",
+        diags[19]
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -258,7 +288,10 @@ fn sample_reports_an_unsatisfiable_space() {
 fn the_ir_is_in_the_json_when_asked_for() {
     let with = nasc(&["check", "examples/mnist.nas", "--format", "json", "--emit", "ir"]);
     let without = nasc(&["check", "examples/mnist.nas", "--format", "json"]);
-    let ir = |o: &Output| serde_json::from_str::<serde_json::Value>(&stdout(o)).expect("JSON")["networks"][0]["ir"].clone();
+    let ir = |o: &Output| {
+        serde_json::from_str::<serde_json::Value>(&stdout(o)).expect("JSON")["networks"][0]["ir"]
+            .clone()
+    };
     let text = nasc(&["check", "examples/mnist.nas", "--emit", "ir"]);
     let from_json = ir(&with);
     let from_json = from_json.as_str().expect("IR text");
@@ -362,7 +395,11 @@ fn every_golden_file_fails_with_its_code_on_the_command_line() {
         let o = nasc(&args);
         let err = stderr(&o);
         let code_here = name.split('_').next().unwrap_or("");
-        let wants = if code_here.starts_with('E') && !KNOWN_GAPS.contains(&code_here) { format!("error[{code_here}]") } else { "error[E".to_string() };
+        let wants = if code_here.starts_with('E') && !KNOWN_GAPS.contains(&code_here) {
+            format!("error[{code_here}]")
+        } else {
+            "error[E".to_string()
+        };
         if code(&o) != 1 || !err.contains(&wants) {
             failed.push(format!("{} (exit {}), wanted {wants}:\n{err}", f.display(), code(&o)));
         }
@@ -384,7 +421,9 @@ fn closed_stdout_is_not_a_panic() {
         .spawn()
         .expect("the nasc binary runs");
     let mut first = String::new();
-    BufReader::new(child.stdout.take().expect("piped stdout")).read_line(&mut first).expect("one line");
+    BufReader::new(child.stdout.take().expect("piped stdout"))
+        .read_line(&mut first)
+        .expect("one line");
     assert!(!first.is_empty());
     // The pipe's reading end is dropped here, with most of the output still unwritten.
     let out = child.wait_with_output().expect("nasc ends");
@@ -397,25 +436,67 @@ fn train_writes_weights_and_metrics_and_eval_reproduces_the_test_accuracy() {
     let out = common::temp_dir("cli-train");
     let out_s = out.to_str().expect("utf8");
     let arch = "examples/archs/mnist_small.json";
-    let o = nasc(&["train", "examples/mnist.nas", "--arch", arch, "--epochs", "1", "--max-steps", "5", "--out", out_s]);
+    let o = nasc(&[
+        "train",
+        "examples/mnist.nas",
+        "--arch",
+        arch,
+        "--epochs",
+        "1",
+        "--max-steps",
+        "5",
+        "--out",
+        out_s,
+    ]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     // Standard error is not a terminal here: plain lines instead of a progress bar.
     assert!(stderr(&o).starts_with("epoch 1: train loss "), "{}", stderr(&o));
     let printed = stdout(&o);
-    let accuracy = printed.lines().next().and_then(|l| l.split(" (").next()).expect("a first line").to_string();
+    let accuracy = printed
+        .lines()
+        .next()
+        .and_then(|l| l.split(" (").next())
+        .expect("a first line")
+        .to_string();
     assert!(accuracy.starts_with("test accuracy "), "{printed}");
-    let metrics: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("metrics.json")).expect("metrics.json")).expect("JSON");
+    let metrics: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("metrics.json")).expect("metrics.json"))
+            .expect("JSON");
     assert_eq!(metrics["architecture"]["width"], 32);
     assert_eq!(metrics["report"]["epochs"].as_array().map(Vec::len), Some(1));
     assert_eq!(metrics["report"]["params"], 12_714);
     let weights = out.join("model.bpk");
-    let o = nasc(&["eval", "examples/mnist.nas", "--arch", arch, "--weights", weights.to_str().expect("utf8"), "--batch-size", "64"]);
+    let o = nasc(&[
+        "eval",
+        "examples/mnist.nas",
+        "--arch",
+        arch,
+        "--weights",
+        weights.to_str().expect("utf8"),
+        "--batch-size",
+        "64",
+    ]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
-    assert!(stdout(&o).starts_with(&accuracy), "train printed `{accuracy}`, eval printed `{}`", stdout(&o));
+    assert!(
+        stdout(&o).starts_with(&accuracy),
+        "train printed `{accuracy}`, eval printed `{}`",
+        stdout(&o)
+    );
     // Weights of another architecture are refused with the file's name.
-    let o = nasc(&["eval", "examples/mnist.nas", "--arch", "examples/archs/mnist_small.json", "--weights", "examples/mnist.nas"]);
+    let o = nasc(&[
+        "eval",
+        "examples/mnist.nas",
+        "--arch",
+        "examples/archs/mnist_small.json",
+        "--weights",
+        "examples/mnist.nas",
+    ]);
     assert_eq!(code(&o), 1);
-    assert!(stderr(&o).contains("examples/mnist.nas") && !stderr(&o).contains("panicked"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("examples/mnist.nas") && !stderr(&o).contains("panicked"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]
@@ -426,17 +507,40 @@ fn train_refuses_data_that_does_not_fit_the_network_at_its_input() {
     // Integer labels are needed for classification: zeros as int64 would do, but the data
     // shape is checked first.
     let spec = format!("npy:{},{}", dir.join("x.npy").display(), dir.join("y.npy").display());
-    let o = nasc(&["train", "examples/mnist.nas", "--arch", "examples/archs/mnist_small.json", "--data", &spec, "--task", "regression"]);
+    let o = nasc(&[
+        "train",
+        "examples/mnist.nas",
+        "--arch",
+        "examples/archs/mnist_small.json",
+        "--data",
+        &spec,
+        "--task",
+        "regression",
+    ]);
     assert_eq!(code(&o), 1, "{}", stderr(&o));
     insta::assert_snapshot!("train_E0301", stderr(&o));
 }
 
 #[test]
 fn train_reports_bad_data_and_bad_architectures_clearly() {
-    let o = nasc(&["train", "examples/mnist.nas", "--arch", "examples/archs/mnist_small.json", "--data", "mnist:no/such/dir"]);
+    let o = nasc(&[
+        "train",
+        "examples/mnist.nas",
+        "--arch",
+        "examples/archs/mnist_small.json",
+        "--data",
+        "mnist:no/such/dir",
+    ]);
     assert_eq!(code(&o), 1);
     assert!(stderr(&o).contains("no/such/dir"), "{}", stderr(&o));
-    let o = nasc(&["train", "examples/mnist.nas", "--arch", "examples/archs/mnist_small.json", "--data", "imagenet:x"]);
+    let o = nasc(&[
+        "train",
+        "examples/mnist.nas",
+        "--arch",
+        "examples/archs/mnist_small.json",
+        "--data",
+        "imagenet:x",
+    ]);
     assert_eq!(code(&o), 2);
     assert!(stderr(&o).contains("mnist:") && stderr(&o).contains("npy:"), "{}", stderr(&o));
     let o = nasc(&["train", "examples/mnist.nas"]);
@@ -444,10 +548,22 @@ fn train_reports_bad_data_and_bad_architectures_clearly() {
     assert!(stderr(&o).contains("--arch"), "{}", stderr(&o));
     let dir = common::temp_dir("cli-badarch");
     std::fs::write(dir.join("a.json"), r#"{"width": 48, "depth": 1, "depth2": 1}"#).expect("write");
-    let o = nasc(&["train", "examples/mnist.nas", "--arch", dir.join("a.json").to_str().expect("utf8")]);
+    let o = nasc(&[
+        "train",
+        "examples/mnist.nas",
+        "--arch",
+        dir.join("a.json").to_str().expect("utf8"),
+    ]);
     assert_eq!(code(&o), 1);
     assert!(stderr(&o).contains("E0205") && stderr(&o).contains("width"), "{}", stderr(&o));
-    let o = nasc(&["train", "examples/mnist.nas", "--arch", "examples/archs/mnist_small.json", "--device", "wgpu"]);
+    let o = nasc(&[
+        "train",
+        "examples/mnist.nas",
+        "--arch",
+        "examples/archs/mnist_small.json",
+        "--device",
+        "wgpu",
+    ]);
     if cfg!(feature = "wgpu") {
         return;
     }
@@ -466,16 +582,46 @@ fn eval_refuses_weights_of_another_architecture_even_with_matching_shapes() {
     std::fs::write(&b, r#"{"width": 16, "depth": 1, "depth[0]/SearchedBlock/operation": "skip", "depth2": 1, "depth2[0]/SearchedBlock/operation": "pool"}"#)
         .expect("write");
     let dir = out.join("run");
-    let o = nasc(&["train", "examples/mnist.nas", "--arch", a.to_str().expect("utf8"), "--max-steps", "2", "--out", dir.to_str().expect("utf8")]);
+    let o = nasc(&[
+        "train",
+        "examples/mnist.nas",
+        "--arch",
+        a.to_str().expect("utf8"),
+        "--max-steps",
+        "2",
+        "--out",
+        dir.to_str().expect("utf8"),
+    ]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     let weights = dir.join("model.bpk");
-    let o = nasc(&["eval", "examples/mnist.nas", "--arch", b.to_str().expect("utf8"), "--weights", weights.to_str().expect("utf8")]);
+    let o = nasc(&[
+        "eval",
+        "examples/mnist.nas",
+        "--arch",
+        b.to_str().expect("utf8"),
+        "--weights",
+        weights.to_str().expect("utf8"),
+    ]);
     assert_eq!(code(&o), 1, "{}", stderr(&o));
     assert!(stderr(&o).contains("metrics.json"), "{}", stderr(&o));
-    let o = nasc(&["eval", "examples/mnist.nas", "--arch", a.to_str().expect("utf8"), "--weights", weights.to_str().expect("utf8")]);
+    let o = nasc(&[
+        "eval",
+        "examples/mnist.nas",
+        "--arch",
+        a.to_str().expect("utf8"),
+        "--weights",
+        weights.to_str().expect("utf8"),
+    ]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     // An output directory that cannot be made is refused before any training.
-    let o = nasc(&["train", "examples/mnist.nas", "--arch", a.to_str().expect("utf8"), "--out", weights.join("x").to_str().expect("utf8")]);
+    let o = nasc(&[
+        "train",
+        "examples/mnist.nas",
+        "--arch",
+        a.to_str().expect("utf8"),
+        "--out",
+        weights.join("x").to_str().expect("utf8"),
+    ]);
     assert_eq!(code(&o), 2, "{}", stderr(&o));
     assert!(!stderr(&o).contains("epoch 1"), "trained before checking --out: {}", stderr(&o));
 }
@@ -495,7 +641,14 @@ fn runs_and_export_refuse_bad_arguments() {
 
 #[test]
 fn check_with_a_one_shot_strategy_reports_what_it_cannot_lower() {
-    let o = nasc(&["check", "tests/data/oneshot_concat.nas", "--strategy", "darts", "--color", "never"]);
+    let o = nasc(&[
+        "check",
+        "tests/data/oneshot_concat.nas",
+        "--strategy",
+        "darts",
+        "--color",
+        "never",
+    ]);
     assert_eq!(code(&o), 1, "{}", stderr(&o));
     insta::assert_snapshot!("check_E0401", stderr(&o));
     // A sampling strategy takes the same space; multi-trial strategies take any space.
@@ -505,7 +658,11 @@ fn check_with_a_one_shot_strategy_reports_what_it_cannot_lower() {
     }
     let o = nasc(&["check", "tests/data/oneshot_concat.nas", "--strategy", "bogus"]);
     assert_eq!(code(&o), 2);
-    assert!(stderr(&o).contains("darts, gumbel-darts, enas, random-oneshot, proxyless"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("darts, gumbel-darts, enas, random-oneshot, proxyless"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 /// SPOS's evolution over the trained supernet says how many candidates it scores and reports
@@ -547,33 +704,98 @@ fn a_one_shot_search_exports_an_architecture_that_trains() {
     let dir = common::temp_dir("cli-oneshot");
     let out = dir.join("darts");
     let out_s = out.display().to_string();
-    let o = nasc(&["search", "tests/data/tiny_search.nas", "--strategy", "darts", "--epochs", "2", "--max-steps", "3", "--out", &out_s]);
+    let o = nasc(&[
+        "search",
+        "tests/data/tiny_search.nas",
+        "--strategy",
+        "darts",
+        "--epochs",
+        "2",
+        "--max-steps",
+        "3",
+        "--out",
+        &out_s,
+    ]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     assert!(stdout(&o).contains("exported: trial 1"), "{}", stdout(&o));
     let best = out.join("best.json");
-    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&best).expect("best.json")).expect("JSON");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&best).expect("best.json")).expect("JSON");
     assert!(json["width"].is_number() && json["kernel"].is_number(), "{json}");
     // The run is in the store: its epochs, the probabilities of every candidate, the exported trial.
     let o = nasc(&["runs", "show", &out_s]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     let text = stdout(&o);
-    assert!(text.contains("supernet: 2 epochs") && text.contains("probabilities after epoch 2:") && text.contains("width:"), "{text}");
+    assert!(
+        text.contains("supernet: 2 epochs")
+            && text.contains("probabilities after epoch 2:")
+            && text.contains("width:"),
+        "{text}"
+    );
     // `nasc train --arch best.json` retrains it.
     let best_s = best.display().to_string();
     let trained = dir.join("trained").display().to_string();
-    let o = nasc(&["train", "tests/data/tiny_search.nas", "--arch", &best_s, "--max-steps", "2", "--out", &trained]);
+    let o = nasc(&[
+        "train",
+        "tests/data/tiny_search.nas",
+        "--arch",
+        &best_s,
+        "--max-steps",
+        "2",
+        "--out",
+        &trained,
+    ]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     // The directory is taken: a one-shot search cannot continue it.
-    let o = nasc(&["search", "tests/data/tiny_search.nas", "--strategy", "darts", "--max-steps", "1", "--out", &out_s]);
+    let o = nasc(&[
+        "search",
+        "tests/data/tiny_search.nas",
+        "--strategy",
+        "darts",
+        "--max-steps",
+        "1",
+        "--out",
+        &out_s,
+    ]);
     assert_eq!(code(&o), 1);
-    assert!(stderr(&o).contains("cannot be resumed") && !stderr(&o).contains("use --resume"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("cannot be resumed") && !stderr(&o).contains("use --resume"),
+        "{}",
+        stderr(&o)
+    );
     // Options of the multi-trial search are refused, and so are unknown one-shot options.
-    let o = nasc(&["search", "tests/data/tiny_search.nas", "--strategy", "enas", "--max-trials", "3", "--out", &out_s]);
+    let o = nasc(&[
+        "search",
+        "tests/data/tiny_search.nas",
+        "--strategy",
+        "enas",
+        "--max-trials",
+        "3",
+        "--out",
+        &out_s,
+    ]);
     assert_eq!(code(&o), 2);
-    let o = nasc(&["search", "tests/data/tiny_search.nas", "--strategy", "darts", "--option", "nope=1", "--out", &out_s]);
+    let o = nasc(&[
+        "search",
+        "tests/data/tiny_search.nas",
+        "--strategy",
+        "darts",
+        "--option",
+        "nope=1",
+        "--out",
+        &out_s,
+    ]);
     assert_eq!(code(&o), 2);
     assert!(stderr(&o).contains("no option `nope`"), "{}", stderr(&o));
-    let o = nasc(&["search", "tests/data/tiny_search.nas", "--strategy", "enas", "--unrolled", "--out", &out_s]);
+    let o = nasc(&[
+        "search",
+        "tests/data/tiny_search.nas",
+        "--strategy",
+        "enas",
+        "--unrolled",
+        "--out",
+        &out_s,
+    ]);
     assert_eq!(code(&o), 2, "{}", stderr(&o));
 }
 
@@ -584,8 +806,18 @@ fn a_one_shot_search_refuses_data_that_does_not_fit_before_creating_the_experime
     common::write_npy(&dir.join("y.npy"), &[10], &[0.0; 10]);
     let spec = format!("npy:{},{}", dir.join("x.npy").display(), dir.join("y.npy").display());
     let out = dir.join("run");
-    let o =
-        nasc(&["search", "tests/data/tiny_search.nas", "--strategy", "darts", "--data", &spec, "--task", "regression", "--out", &out.display().to_string()]);
+    let o = nasc(&[
+        "search",
+        "tests/data/tiny_search.nas",
+        "--strategy",
+        "darts",
+        "--data",
+        &spec,
+        "--task",
+        "regression",
+        "--out",
+        &out.display().to_string(),
+    ]);
     assert_eq!(code(&o), 1, "{}", stderr(&o));
     assert!(stderr(&o).contains("E0301"), "{}", stderr(&o));
     assert!(!out.exists(), "no experiment directory is left behind");
@@ -595,11 +827,29 @@ fn a_one_shot_search_refuses_data_that_does_not_fit_before_creating_the_experime
 fn a_one_shot_search_without_a_validation_split_is_a_bad_command_line() {
     let dir = common::temp_dir("cli-oneshot-noval");
     let out = dir.join("run");
-    let o = nasc(&["search", "tests/data/tiny_search.nas", "--strategy", "darts", "--val-fraction", "0", "--out", &out.display().to_string()]);
+    let o = nasc(&[
+        "search",
+        "tests/data/tiny_search.nas",
+        "--strategy",
+        "darts",
+        "--val-fraction",
+        "0",
+        "--out",
+        &out.display().to_string(),
+    ]);
     assert_eq!(code(&o), 2, "{}", stderr(&o));
     assert!(stderr(&o).contains("--val-fraction"), "{}", stderr(&o));
     assert!(!out.exists(), "no experiment directory is left behind");
-    let o = nasc(&["search", "tests/data/tiny_search.nas", "--strategy", "random-oneshot", "--option", "tournament=100", "--out", &out.display().to_string()]);
+    let o = nasc(&[
+        "search",
+        "tests/data/tiny_search.nas",
+        "--strategy",
+        "random-oneshot",
+        "--option",
+        "tournament=100",
+        "--out",
+        &out.display().to_string(),
+    ]);
     assert_eq!(code(&o), 2);
     assert!(stderr(&o).contains("option tournament"), "{}", stderr(&o));
 }

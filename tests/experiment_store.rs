@@ -1,7 +1,10 @@
 //! The experiment store (`nasc::experiment::store`): round trips, refusals, clear errors on bad
 //! files, concurrent writers, and durability across a real SIGKILL of a writing process.
 
-use nasc::experiment::{hash_space, EpochRecord, EventKind, ExperimentStatus, Store, StoreError, TrialId, TrialRecord, TrialStatus, DB_FILE};
+use nasc::experiment::{
+    hash_space, EpochRecord, EventKind, ExperimentStatus, Store, StoreError, TrialId, TrialRecord,
+    TrialStatus, DB_FILE,
+};
 use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -12,8 +15,12 @@ use std::sync::Arc;
 fn temp_dir(name: &str) -> PathBuf {
     static N: AtomicUsize = AtomicUsize::new(0);
     let n = N.fetch_add(1, Ordering::SeqCst);
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
-    let dir = std::env::temp_dir().join(format!("nasc-store-test-{}-{n}-{nanos}-{name}", std::process::id()));
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    let dir = std::env::temp_dir()
+        .join(format!("nasc-store-test-{}-{n}-{nanos}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     dir
 }
@@ -27,7 +34,14 @@ fn config() -> serde_json::Value {
 
 fn new_store(name: &str) -> (PathBuf, Store) {
     let dir = temp_dir(name);
-    let store = Store::create(&dir, "nasc search space.nas --strategy evolution", "space.nas", SPACE, &config()).expect("create");
+    let store = Store::create(
+        &dir,
+        "nasc search space.nas --strategy evolution",
+        "space.nas",
+        SPACE,
+        &config(),
+    )
+    .expect("create");
     (dir, store)
 }
 
@@ -88,7 +102,14 @@ fn round_trip_of_everything() {
     store.start(a).unwrap();
     store.epoch(a, &epoch(0)).unwrap();
     store.epoch(a, &epoch(1)).unwrap();
-    let odd = EpochRecord { epoch: 0, train_loss: f64::NAN, val_loss: None, val_metric: Some(f64::NAN), lr: 1e-4, seconds: 0.25 };
+    let odd = EpochRecord {
+        epoch: 0,
+        train_loss: f64::NAN,
+        val_loss: None,
+        val_metric: Some(f64::NAN),
+        lr: 1e-4,
+        seconds: 0.25,
+    };
     store.epoch(b, &odd).unwrap();
     store.fail(b, "the training loss is NaN at epoch 0, step 3: training diverged", 2.5).unwrap();
     store.succeed(a, 0.9731, 12.25).unwrap();
@@ -99,15 +120,30 @@ fn round_trip_of_everything() {
         let trials = store.trials().unwrap();
         assert_eq!(trials.len(), 3);
         let ta = &trials[0];
-        assert_eq!((ta.id, ta.arch.as_str(), ta.status, ta.metric), (a, arch(1).as_str(), TrialStatus::Succeeded, Some(0.9731)));
-        assert_eq!((ta.params, ta.flops, ta.duration, ta.error.as_deref(), ta.attempts), (1234, 56789, Some(12.25), None, 1));
+        assert_eq!(
+            (ta.id, ta.arch.as_str(), ta.status, ta.metric),
+            (a, arch(1).as_str(), TrialStatus::Succeeded, Some(0.9731))
+        );
+        assert_eq!(
+            (ta.params, ta.flops, ta.duration, ta.error.as_deref(), ta.attempts),
+            (1234, 56789, Some(12.25), None, 1)
+        );
         assert!(ta.started.unwrap() <= ta.finished.unwrap());
         let tb = &trials[1];
-        assert_eq!((tb.status, tb.metric, tb.params, tb.flops, tb.attempts), (TrialStatus::Failed, None, u64::from(u32::MAX) * 4, 7, 1));
-        assert_eq!(tb.error.as_deref(), Some("the training loss is NaN at epoch 0, step 3: training diverged"));
+        assert_eq!(
+            (tb.status, tb.metric, tb.params, tb.flops, tb.attempts),
+            (TrialStatus::Failed, None, u64::from(u32::MAX) * 4, 7, 1)
+        );
+        assert_eq!(
+            tb.error.as_deref(),
+            Some("the training loss is NaN at epoch 0, step 3: training diverged")
+        );
         assert_eq!(tb.duration, Some(2.5));
         let tc = &trials[2];
-        assert_eq!((tc.status, tc.metric, tc.finished, tc.duration, tc.attempts), (TrialStatus::Running, None, None, None, 1));
+        assert_eq!(
+            (tc.status, tc.metric, tc.finished, tc.duration, tc.attempts),
+            (TrialStatus::Running, None, None, None, 1)
+        );
         assert!(tc.started.is_some());
         assert_eq!(store.trial(b).unwrap(), *tb);
 
@@ -115,10 +151,14 @@ fn round_trip_of_everything() {
         let eb = store.epochs(b).unwrap();
         assert_eq!(eb.len(), 1);
         assert!(eb[0].train_loss.is_nan());
-        assert_eq!((eb[0].epoch, eb[0].val_loss, eb[0].val_metric, eb[0].lr, eb[0].seconds), (0, None, None, 1e-4, 0.25));
+        assert_eq!(
+            (eb[0].epoch, eb[0].val_loss, eb[0].val_metric, eb[0].lr, eb[0].seconds),
+            (0, None, None, 1e-4, 0.25)
+        );
         assert!(store.epochs(c).unwrap().is_empty());
 
-        let events: Vec<(u64, TrialId, EventKind)> = store.events().unwrap().into_iter().map(|e| (e.seq, e.trial, e.kind)).collect();
+        let events: Vec<(u64, TrialId, EventKind)> =
+            store.events().unwrap().into_iter().map(|e| (e.seq, e.trial, e.kind)).collect();
         assert_eq!(
             events,
             vec![
@@ -152,7 +192,11 @@ fn best_respects_direction_and_skips_failures() {
     let (dir, store) = new_store("best");
     assert_eq!(store.best(true).unwrap(), None);
     let metrics = [0.5, 0.9, 0.1, 0.9, 0.3];
-    let ids: Vec<TrialId> = metrics.iter().enumerate().map(|(i, _)| store.ask(&arch(i as u64), 1, 1).unwrap()).collect();
+    let ids: Vec<TrialId> = metrics
+        .iter()
+        .enumerate()
+        .map(|(i, _)| store.ask(&arch(i as u64), 1, 1).unwrap())
+        .collect();
     for (id, m) in ids.iter().zip(metrics) {
         store.start(*id).unwrap();
         store.succeed(*id, m, 1.0).unwrap();
@@ -162,7 +206,11 @@ fn best_respects_direction_and_skips_failures() {
     store.fail(f, "out of memory", 0.1).unwrap();
     store.ask(&arch(10), 1, 1).unwrap();
     let best_max = store.best(true).unwrap().unwrap();
-    assert_eq!((best_max.id, best_max.metric), (ids[1], Some(0.9)), "the highest, the earliest on a tie");
+    assert_eq!(
+        (best_max.id, best_max.metric),
+        (ids[1], Some(0.9)),
+        "the highest, the earliest on a tie"
+    );
     let best_min = store.best(false).unwrap().unwrap();
     assert_eq!((best_min.id, best_min.metric), (ids[2], Some(0.1)));
     // Negative metrics (a loss to minimise written as its negative) order correctly too.
@@ -188,7 +236,11 @@ fn unfinished_lists_waiting_and_running_and_rerun_clears_epochs() {
     let unfinished = store.unfinished().unwrap();
     assert_eq!(
         unfinished.iter().map(|t| (t.id, t.status)).collect::<Vec<_>>(),
-        vec![(ids[1], TrialStatus::Running), (ids[3], TrialStatus::Waiting), (ids[4], TrialStatus::Running)]
+        vec![
+            (ids[1], TrialStatus::Running),
+            (ids[3], TrialStatus::Waiting),
+            (ids[4], TrialStatus::Running)
+        ]
     );
     // After a crash, the running trial is rerun: its old epochs go, its attempts count up.
     drop(store);
@@ -199,7 +251,10 @@ fn unfinished_lists_waiting_and_running_and_rerun_clears_epochs() {
     store.epoch(ids[1], &epoch(0)).unwrap();
     store.succeed(ids[1], 0.75, 3.0).unwrap();
     assert_eq!(store.epochs(ids[1]).unwrap(), vec![epoch(0)]);
-    assert_eq!(store.unfinished().unwrap().iter().map(|t| t.id).collect::<Vec<_>>(), vec![ids[3], ids[4]]);
+    assert_eq!(
+        store.unfinished().unwrap().iter().map(|t| t.id).collect::<Vec<_>>(),
+        vec![ids[3], ids[4]]
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -211,7 +266,11 @@ fn state_changes_the_status_does_not_allow_are_refused() {
     assert!(matches!(e, StoreError::State { status: TrialStatus::Waiting, .. }), "{e}");
     store.start(a).unwrap();
     store.succeed(a, 0.5, 1.0).unwrap();
-    for e in [store.succeed(a, 0.6, 1.0).unwrap_err(), store.fail(a, "late", 1.0).unwrap_err(), store.start(a).unwrap_err()] {
+    for e in [
+        store.succeed(a, 0.6, 1.0).unwrap_err(),
+        store.fail(a, "late", 1.0).unwrap_err(),
+        store.start(a).unwrap_err(),
+    ] {
         assert!(matches!(e, StoreError::State { status: TrialStatus::Succeeded, .. }), "{e}");
         assert!(e.to_string().contains(&dir.join(DB_FILE).display().to_string()), "{e}");
         assert!(e.to_string().contains("trial 1 is succeeded"), "{e}");
@@ -243,10 +302,14 @@ fn state_changes_the_status_does_not_allow_are_refused() {
 fn create_refuses_an_existing_experiment() {
     let (dir, store) = new_store("exists");
     let id = store.ask(&arch(0), 1, 1).unwrap();
-    let e = Store::create(&dir, "nasc search other.nas", "other.nas", "other", &json!({})).unwrap_err();
+    let e =
+        Store::create(&dir, "nasc search other.nas", "other.nas", "other", &json!({})).unwrap_err();
     assert!(matches!(e, StoreError::Exists { .. }), "{e}");
     let text = e.to_string();
-    assert!(text.contains(&dir.join(DB_FILE).display().to_string()) && text.contains("--resume"), "{text}");
+    assert!(
+        text.contains(&dir.join(DB_FILE).display().to_string()) && text.contains("--resume"),
+        "{text}"
+    );
     // The existing experiment is untouched, and still usable.
     store.start(id).unwrap();
     store.succeed(id, 0.25, 1.0).unwrap();
@@ -270,23 +333,36 @@ fn open_gives_clear_errors_on_bad_directories_and_files() {
     let missing = temp_dir("missing");
     let e = open_err(&missing);
     assert!(matches!(e, StoreError::Missing { .. }), "{e}");
-    assert!(e.to_string().starts_with(&missing.display().to_string()) && e.to_string().contains("no such experiment directory"), "{e}");
+    assert!(
+        e.to_string().starts_with(&missing.display().to_string())
+            && e.to_string().contains("no such experiment directory"),
+        "{e}"
+    );
 
     // An empty directory.
     let empty = temp_dir("empty");
     std::fs::create_dir_all(&empty).unwrap();
     let e = open_err(&empty);
     assert!(matches!(e, StoreError::Missing { .. }), "{e}");
-    assert!(e.to_string().starts_with(&empty.join(DB_FILE).display().to_string()) && e.to_string().contains("no experiment here"), "{e}");
+    assert!(
+        e.to_string().starts_with(&empty.join(DB_FILE).display().to_string())
+            && e.to_string().contains("no experiment here"),
+        "{e}"
+    );
 
     // A file that is not SQLite at all; it is left as it was.
     let text = temp_dir("text");
     std::fs::create_dir_all(&text).unwrap();
-    let garbage = "this is not a database, just some text that is long enough to fill a header. ".repeat(20);
+    let garbage =
+        "this is not a database, just some text that is long enough to fill a header. ".repeat(20);
     std::fs::write(text.join(DB_FILE), &garbage).unwrap();
     let e = open_err(&text);
     assert!(matches!(e, StoreError::NotExperiment { .. }), "{e}");
-    assert!(e.to_string().starts_with(&text.join(DB_FILE).display().to_string()) && e.to_string().contains("not an SQLite database"), "{e}");
+    assert!(
+        e.to_string().starts_with(&text.join(DB_FILE).display().to_string())
+            && e.to_string().contains("not an SQLite database"),
+        "{e}"
+    );
     assert_eq!(std::fs::read_to_string(text.join(DB_FILE)).unwrap(), garbage);
 
     // An empty file (a create killed before its first commit).
@@ -294,7 +370,10 @@ fn open_gives_clear_errors_on_bad_directories_and_files() {
     std::fs::create_dir_all(&zero).unwrap();
     std::fs::write(zero.join(DB_FILE), b"").unwrap();
     let e = open_err(&zero);
-    assert!(matches!(e, StoreError::NotExperiment { .. }) && e.to_string().contains("empty"), "{e}");
+    assert!(
+        matches!(e, StoreError::NotExperiment { .. }) && e.to_string().contains("empty"),
+        "{e}"
+    );
 
     // Another program's SQLite database: refused, and not switched to WAL behind its back.
     let foreign = temp_dir("foreign");
@@ -304,7 +383,10 @@ fn open_gives_clear_errors_on_bad_directories_and_files() {
         conn.execute_batch("CREATE TABLE t (x INTEGER); INSERT INTO t VALUES (1);").unwrap();
     }
     let e = open_err(&foreign);
-    assert!(matches!(e, StoreError::NotExperiment { .. }) && e.to_string().contains("another program"), "{e}");
+    assert!(
+        matches!(e, StoreError::NotExperiment { .. }) && e.to_string().contains("another program"),
+        "{e}"
+    );
     {
         let conn = rusqlite::Connection::open(foreign.join(DB_FILE)).unwrap();
         let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
@@ -320,7 +402,11 @@ fn open_gives_clear_errors_on_bad_directories_and_files() {
     }
     let e = open_err(&newer);
     assert!(matches!(e, StoreError::NewerVersion { found: 99, supported: 1, .. }), "{e}");
-    assert!(e.to_string().starts_with(&newer.join(DB_FILE).display().to_string()) && e.to_string().contains("newer"), "{e}");
+    assert!(
+        e.to_string().starts_with(&newer.join(DB_FILE).display().to_string())
+            && e.to_string().contains("newer"),
+        "{e}"
+    );
 
     for d in [empty, text, zero, foreign, newer] {
         let _ = std::fs::remove_dir_all(d);
@@ -346,7 +432,10 @@ fn open_reports_a_corrupt_database() {
     std::fs::write(&path, &bytes).unwrap();
     let e = open_err(&dir);
     assert!(matches!(e, StoreError::Corrupt { .. }), "{e}");
-    assert!(e.to_string().starts_with(&path.display().to_string()) && e.to_string().contains("corrupt"), "{e}");
+    assert!(
+        e.to_string().starts_with(&path.display().to_string()) && e.to_string().contains("corrupt"),
+        "{e}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -399,7 +488,10 @@ fn concurrent_writers_all_land() {
 /// metric; unfinished ones none. Sequence numbers are 1, 2, ...
 fn check_event_log(store: &Store, trials: &[TrialRecord]) {
     let events = store.events().unwrap();
-    assert_eq!(events.iter().map(|e| e.seq).collect::<Vec<_>>(), (1..=events.len() as u64).collect::<Vec<_>>());
+    assert_eq!(
+        events.iter().map(|e| e.seq).collect::<Vec<_>>(),
+        (1..=events.len() as u64).collect::<Vec<_>>()
+    );
     let mut asked = BTreeSet::new();
     let mut told = BTreeMap::new();
     for e in &events {
@@ -414,12 +506,17 @@ fn check_event_log(store: &Store, trials: &[TrialRecord]) {
     assert_eq!(asked, trials.iter().map(|t| t.id).collect());
     for t in trials {
         match t.status {
-            TrialStatus::Succeeded | TrialStatus::Failed => assert_eq!(told.get(&t.id), Some(&t.metric), "trial {}", t.id),
-            TrialStatus::Waiting | TrialStatus::Running => assert!(!told.contains_key(&t.id), "trial {} unfinished but told", t.id),
+            TrialStatus::Succeeded | TrialStatus::Failed => {
+                assert_eq!(told.get(&t.id), Some(&t.metric), "trial {}", t.id)
+            }
+            TrialStatus::Waiting | TrialStatus::Running => {
+                assert!(!told.contains_key(&t.id), "trial {} unfinished but told", t.id)
+            }
         }
     }
     // Asks come in id order.
-    let asks: Vec<TrialId> = events.iter().filter(|e| e.kind == EventKind::Ask).map(|e| e.trial).collect();
+    let asks: Vec<TrialId> =
+        events.iter().filter(|e| e.kind == EventKind::Ask).map(|e| e.trial).collect();
     assert!(asks.windows(2).all(|w| w[0] < w[1]));
 }
 
@@ -442,7 +539,9 @@ fn sigkill_writer_child() {
     let dir = PathBuf::from(dir);
     let store = match Store::open(&dir) {
         Ok(s) => s,
-        Err(StoreError::Missing { .. }) => Store::create(&dir, "writer", "space.nas", SPACE, &config()).unwrap(),
+        Err(StoreError::Missing { .. }) => {
+            Store::create(&dir, "writer", "space.nas", SPACE, &config()).unwrap()
+        }
         Err(e) => panic!("{e}"),
     };
     let store = Arc::new(store);
@@ -528,27 +627,46 @@ fn finished_trials_survive_sigkill() {
             record(&line.unwrap());
         }
         let status = child.wait().unwrap();
-        assert_eq!(status.signal(), Some(9), "round {round}: the writer was not killed by SIGKILL: {status:?}");
+        assert_eq!(
+            status.signal(),
+            Some(9),
+            "round {round}: the writer was not killed by SIGKILL: {status:?}"
+        );
 
         assert_eq!(integrity(&dir), "ok", "round {round}");
         let store = Store::open(&dir).unwrap();
         let trials = store.trials().unwrap();
         let by_id: BTreeMap<TrialId, &TrialRecord> = trials.iter().map(|t| (t.id, t)).collect();
         for id in &done {
-            let t = by_id.get(id).unwrap_or_else(|| panic!("round {round}: trial {id} reported done is lost"));
-            assert_eq!((t.status, t.metric), (TrialStatus::Succeeded, Some(writer_metric(*id))), "round {round}: trial {id}");
+            let t = by_id
+                .get(id)
+                .unwrap_or_else(|| panic!("round {round}: trial {id} reported done is lost"));
+            assert_eq!(
+                (t.status, t.metric),
+                (TrialStatus::Succeeded, Some(writer_metric(*id))),
+                "round {round}: trial {id}"
+            );
             assert_eq!(store.epochs(*id).unwrap().len(), 2);
         }
         for id in &failed {
-            let t = by_id.get(id).unwrap_or_else(|| panic!("round {round}: trial {id} reported failed is lost"));
+            let t = by_id
+                .get(id)
+                .unwrap_or_else(|| panic!("round {round}: trial {id} reported failed is lost"));
             assert_eq!(t.status, TrialStatus::Failed, "round {round}: trial {id}");
             assert_eq!(t.error.as_deref(), Some(format!("trial {id} failed on purpose").as_str()));
         }
         // Ids are contiguous; at most one trial per writer thread was caught unfinished (plus
         // any still being rerun), and the event log agrees with the trials.
-        assert_eq!(trials.iter().map(|t| t.id.0).collect::<Vec<_>>(), (1..=trials.len() as u64).collect::<Vec<_>>());
+        assert_eq!(
+            trials.iter().map(|t| t.id.0).collect::<Vec<_>>(),
+            (1..=trials.len() as u64).collect::<Vec<_>>()
+        );
         let unfinished = store.unfinished().unwrap();
-        assert!(unfinished.len() as u64 <= WRITER_THREADS + 1, "round {round}: {} unfinished", unfinished.len());
+        assert!(
+            unfinished.len() as u64 <= WRITER_THREADS + 1,
+            "round {round}: {} unfinished",
+            unfinished.len()
+        );
         check_event_log(&store, &trials);
         // Everything the store has as finished but the child had no time to print is finished
         // properly too (it committed, then was killed before printing).
@@ -585,7 +703,9 @@ fn supernet_probabilities(e: u32) -> Vec<(String, String, f64)> {
 }
 
 fn expected_probabilities(epochs: std::ops::Range<u32>) -> Vec<(u32, String, String, f64)> {
-    epochs.flat_map(|e| supernet_probabilities(e).into_iter().map(move |(l, c, p)| (e, l, c, p))).collect()
+    epochs
+        .flat_map(|e| supernet_probabilities(e).into_iter().map(move |(l, c, p)| (e, l, c, p)))
+        .collect()
 }
 
 #[test]
@@ -623,7 +743,10 @@ fn a_rerun_supernet_epoch_overwrites_the_earlier_one() {
     let mut again = supernet_epoch(1);
     again.train_loss = 0.25;
     again.val_metric = Some(0.75);
-    let probs = vec![("op".to_string(), "conv3".to_string(), 0.9), ("op".to_string(), "sep3".to_string(), 0.1)];
+    let probs = vec![
+        ("op".to_string(), "conv3".to_string(), 0.9),
+        ("op".to_string(), "sep3".to_string(), 0.1),
+    ];
     store.supernet_epoch(&again, &probs).unwrap();
     assert_eq!(store.supernet_epochs().unwrap(), vec![supernet_epoch(0), again]);
     let mut expected = expected_probabilities(0..1);
@@ -648,10 +771,16 @@ fn supernet_nan_reads_back_as_nan_or_none_and_bad_probabilities_are_refused() {
     let back = store.supernet_epochs().unwrap();
     assert_eq!(back.len(), 1);
     assert!(back[0].train_loss.is_nan() && back[0].lr.is_nan(), "{back:?}");
-    assert_eq!((back[0].val_loss, back[0].val_metric, back[0].arch_loss, back[0].seconds), (None, None, None, 3.0));
+    assert_eq!(
+        (back[0].val_loss, back[0].val_metric, back[0].arch_loss, back[0].seconds),
+        (None, None, None, 3.0)
+    );
 
     // A NaN probability is refused, and nothing of that epoch is written.
-    let bad = vec![("op".to_string(), "conv3".to_string(), 0.5), ("op".to_string(), "sep3".to_string(), f64::NAN)];
+    let bad = vec![
+        ("op".to_string(), "conv3".to_string(), 0.5),
+        ("op".to_string(), "sep3".to_string(), f64::NAN),
+    ];
     let err = store.supernet_epoch(&supernet_epoch(1), &bad).unwrap_err();
     assert!(matches!(err, StoreError::Invalid { .. }) && err.to_string().contains("sep3"), "{err}");
     assert_eq!(store.supernet_epochs().unwrap().len(), 1);

@@ -32,7 +32,12 @@ fn agree(rule: Rule, text: &str) -> Result<bool, String> {
     match (reference, fast) {
         (Ok(a), Some(b)) if a == b => Ok(true),
         (Ok(a), Some(b)) => {
-            let at = a.nodes.iter().zip(&b.nodes).position(|(x, y)| x != y).unwrap_or(a.nodes.len().min(b.nodes.len()));
+            let at = a
+                .nodes
+                .iter()
+                .zip(&b.nodes)
+                .position(|(x, y)| x != y)
+                .unwrap_or(a.nodes.len().min(b.nodes.len()));
             Err(format!(
                 "different trees ({} and {} nodes); first difference at node {at}: pest {:?}, fast {:?}",
                 a.nodes.len(),
@@ -89,9 +94,11 @@ fn both_parsers_agree_on_expressions() {
 
 #[test]
 fn text_nested_too_deeply_is_left_to_pest() {
-    let deep = format!("block B(x: int) -> int {{ return {}x{} }}", "(".repeat(5_000), ")".repeat(5_000));
+    let deep =
+        format!("block B(x: int) -> int {{ return {}x{} }}", "(".repeat(5_000), ")".repeat(5_000));
     assert!(fast::parse(Rule::file, &deep).is_none());
-    let shallow = format!("block B(x: int) -> int {{ return {}x{} }}", "(".repeat(100), ")".repeat(100));
+    let shallow =
+        format!("block B(x: int) -> int {{ return {}x{} }}", "(".repeat(100), ")".repeat(100));
     assert!(fast::parse(Rule::file, &shallow).is_some());
     assert_eq!(agree(Rule::file, &shallow), Ok(true));
 }
@@ -184,34 +191,41 @@ fn soup() -> impl Strategy<Value = String> {
 fn mutated() -> impl Strategy<Value = String> {
     let files = corpus();
     let n = files.len();
-    (0..n, prop::collection::vec((any::<prop::sample::Index>(), 0usize..3, prop::sample::select(PIECES), 1usize..40), 1..6)).prop_map(move |(i, edits)| {
-        let mut text = files[i].1.clone();
-        for (at, kind, piece, len) in edits {
-            let mut p = at.index(text.len() + 1);
-            while !text.is_char_boundary(p) {
-                p -= 1;
-            }
-            match kind {
-                0 => {
-                    let mut end = (p + len).min(text.len());
-                    while !text.is_char_boundary(end) {
-                        end -= 1;
-                    }
-                    text.replace_range(p..end, "");
+    (
+        0..n,
+        prop::collection::vec(
+            (any::<prop::sample::Index>(), 0usize..3, prop::sample::select(PIECES), 1usize..40),
+            1..6,
+        ),
+    )
+        .prop_map(move |(i, edits)| {
+            let mut text = files[i].1.clone();
+            for (at, kind, piece, len) in edits {
+                let mut p = at.index(text.len() + 1);
+                while !text.is_char_boundary(p) {
+                    p -= 1;
                 }
-                1 => text.insert_str(p, piece),
-                _ => {
-                    let mut end = (p + len).min(text.len());
-                    while !text.is_char_boundary(end) {
-                        end -= 1;
+                match kind {
+                    0 => {
+                        let mut end = (p + len).min(text.len());
+                        while !text.is_char_boundary(end) {
+                            end -= 1;
+                        }
+                        text.replace_range(p..end, "");
                     }
-                    let dup = text[p..end].to_string();
-                    text.insert_str(p, &dup);
+                    1 => text.insert_str(p, piece),
+                    _ => {
+                        let mut end = (p + len).min(text.len());
+                        while !text.is_char_boundary(end) {
+                            end -= 1;
+                        }
+                        let dup = text[p..end].to_string();
+                        text.insert_str(p, &dup);
+                    }
                 }
             }
-        }
-        text
-    })
+            text
+        })
 }
 
 /// `PROPTEST_CASES` if set, else `default`.

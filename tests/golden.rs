@@ -91,7 +91,11 @@ fn with_invalid_bytes(text: &[u8]) -> Vec<u8> {
 fn compile(path: &Path, arch: Option<&Path>) -> Outcome {
     let raw = std::fs::read(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
     let (mut program, errors) = if (0..raw.len()).any(|i| invalid_byte_at(&raw, i).is_some()) {
-        nasc::resolve::load_bytes(&path.display().to_string(), Origin::Disk(path.to_path_buf()), &with_invalid_bytes(&raw))
+        nasc::resolve::load_bytes(
+            &path.display().to_string(),
+            Origin::Disk(path.to_path_buf()),
+            &with_invalid_bytes(&raw),
+        )
     } else {
         nasc::resolve::load_path(path).expect("the file was just read")
     };
@@ -108,8 +112,13 @@ fn compile(path: &Path, arch: Option<&Path>) -> Outcome {
         }
     }
     if let Some(arch) = arch {
-        let text = std::fs::read_to_string(arch).unwrap_or_else(|e| panic!("cannot read {}: {e}", arch.display()));
-        let id = program.sources.add(SourceFile::new(arch.display().to_string(), Origin::Disk(arch.to_path_buf()), text.clone()));
+        let text = std::fs::read_to_string(arch)
+            .unwrap_or_else(|e| panic!("cannot read {}: {e}", arch.display()));
+        let id = program.sources.add(SourceFile::new(
+            arch.display().to_string(),
+            Origin::Disk(arch.to_path_buf()),
+            text.clone(),
+        ));
         if let Some(g) = graphs.first() {
             if let Err(errors) = Architecture::from_json(g, &text) {
                 diags.extend(errors.iter().map(|e| wording::arch_error(id, &text, e)));
@@ -146,7 +155,10 @@ fn stem(path: &Path) -> String {
 fn code_of(path: &Path) -> Option<String> {
     let s = stem(path);
     let code = s.split('_').next()?;
-    let ok = code.len() == 5 && code.starts_with('E') && code[1..].chars().all(|c| c.is_ascii_digit()) && s.len() > 6;
+    let ok = code.len() == 5
+        && code.starts_with('E')
+        && code[1..].chars().all(|c| c.is_ascii_digit())
+        && s.len() > 6;
     ok.then(|| code.to_string())
 }
 
@@ -219,8 +231,15 @@ fn every_golden_file_reports_its_code() {
         let codes = outcome.codes();
         let reported = codes.contains(&code.as_str());
         match known_gap(&code) {
-            None if !reported => problems.push(format!("{}: expected {code}, got {codes:?}\n{}", path.display(), outcome.render())),
-            Some(_) if reported => problems.push(format!("{}: {code} is reported now: delete it from KNOWN_GAPS in tests/golden.rs", path.display())),
+            None if !reported => problems.push(format!(
+                "{}: expected {code}, got {codes:?}\n{}",
+                path.display(),
+                outcome.render()
+            )),
+            Some(_) if reported => problems.push(format!(
+                "{}: {code} is reported now: delete it from KNOWN_GAPS in tests/golden.rs",
+                path.display()
+            )),
             _ => {}
         }
     }
@@ -231,7 +250,8 @@ fn every_golden_file_reports_its_code() {
 fn every_code_has_a_golden_file_and_a_docs_page() {
     let files = golden_files();
     let named: Vec<String> = files.iter().filter_map(|p| code_of(p)).collect();
-    let index = std::fs::read_to_string(format!("{DOCS_DIR}/README.md")).expect("docs/errors/README.md exists");
+    let index = std::fs::read_to_string(format!("{DOCS_DIR}/README.md"))
+        .expect("docs/errors/README.md exists");
     let mut problems = Vec::new();
     for (code, _) in wording::CODES {
         if !named.iter().any(|c| c == code) {
@@ -253,7 +273,13 @@ fn every_code_has_a_golden_file_and_a_docs_page() {
     for entry in std::fs::read_dir(DOCS_DIR).expect("docs/errors exists") {
         let p = entry.expect("a directory entry").path();
         let s = stem(&p);
-        if s != "README" && !wording::CODES.iter().chain(wording::RUNTIME_CODES).chain(wording::LOWER_CODES).any(|(c, _)| *c == s) {
+        if s != "README"
+            && !wording::CODES
+                .iter()
+                .chain(wording::RUNTIME_CODES)
+                .chain(wording::LOWER_CODES)
+                .any(|(c, _)| *c == s)
+        {
             problems.push(format!("{} is a page for a code that is not in CODES", p.display()));
         }
     }
@@ -277,12 +303,20 @@ fn every_code_has_a_golden_file_and_a_docs_page() {
 /// `tests/cli.rs` and `tests/runtime.rs`; here their pages are checked.
 #[test]
 fn every_runtime_code_has_a_docs_page() {
-    let index = std::fs::read_to_string(format!("{DOCS_DIR}/README.md")).expect("docs/errors/README.md exists");
+    let index = std::fs::read_to_string(format!("{DOCS_DIR}/README.md"))
+        .expect("docs/errors/README.md exists");
     for (code, title) in wording::RUNTIME_CODES.iter().chain(wording::LOWER_CODES) {
-        let page = std::fs::read_to_string(format!("{DOCS_DIR}/{code}.md")).unwrap_or_else(|_| panic!("{code} has no page"));
+        let page = std::fs::read_to_string(format!("{DOCS_DIR}/{code}.md"))
+            .unwrap_or_else(|_| panic!("{code} has no page"));
         assert_eq!(page.lines().next(), Some(format!("# {code}: {title}").as_str()));
-        assert!(page.contains("## Wrong") && page.contains("## Fixed"), "{code}.md needs a wrong and a fixed example");
-        assert!(index.contains(&format!("({code}.md)")), "docs/errors/README.md does not link {code}.md");
+        assert!(
+            page.contains("## Wrong") && page.contains("## Fixed"),
+            "{code}.md needs a wrong and a fixed example"
+        );
+        assert!(
+            index.contains(&format!("({code}.md)")),
+            "docs/errors/README.md does not link {code}.md"
+        );
     }
 }
 
@@ -290,7 +324,12 @@ fn every_runtime_code_has_a_docs_page() {
 fn several_errors_in_one_file_are_all_reported_in_source_order() {
     let path = Path::new(GOLDEN_DIR).join("multiple_errors.nas");
     let outcome = compile(&path, None);
-    assert_eq!(outcome.codes(), ["E0015", "E0001", "E0012", "E0016", "E0011", "E0010", "E0018", "E0022"], "{}", outcome.render());
+    assert_eq!(
+        outcome.codes(),
+        ["E0015", "E0001", "E0012", "E0016", "E0011", "E0010", "E0018", "E0022"],
+        "{}",
+        outcome.render()
+    );
     let file = outcome.sources.get(outcome.diagnostics[0].primary.loc.file);
     let positions: Vec<(usize, usize)> = outcome
         .diagnostics
@@ -300,7 +339,10 @@ fn several_errors_in_one_file_are_all_reported_in_source_order() {
             file.line_col(d.primary.loc.span.start)
         })
         .collect();
-    assert_eq!(positions, [(3, 25), (6, 30), (10, 39), (12, 33), (13, 14), (14, 15), (19, 13), (20, 37)]);
+    assert_eq!(
+        positions,
+        [(3, 25), (6, 30), (10, 39), (12, 33), (13, 14), (14, 15), (19, 13), (20, 37)]
+    );
     assert!(positions.windows(2).all(|w| w[0] < w[1]));
 }
 
@@ -350,8 +392,12 @@ fn page_examples(page: &str) -> (Example, Example) {
         let ex = if is_wrong { &mut wrong } else { &mut fixed };
         match lang.as_str() {
             "nas" => {
-                let name =
-                    body.lines().next().and_then(|l| l.strip_prefix("// file: ")).map(|n| n.trim().to_string()).unwrap_or_else(|| "main.nas".to_string());
+                let name = body
+                    .lines()
+                    .next()
+                    .and_then(|l| l.strip_prefix("// file: "))
+                    .map(|n| n.trim().to_string())
+                    .unwrap_or_else(|| "main.nas".to_string());
                 ex.files.push((name, body));
             }
             "json" => ex.arch = Some(body),
@@ -401,8 +447,14 @@ fn docs_examples_fail_and_fixed_examples_compile_clean() {
         let w = compile_example(code, "wrong", &wrong, 0);
         let reported = w.codes().contains(code);
         match known_gap(code) {
-            None if !reported => problems.push(format!("{path}: the wrong example should report {code}, it reports {:?}\n{}", w.codes(), w.render())),
-            Some(_) if reported => problems.push(format!("{path}: {code} is reported now: delete it from KNOWN_GAPS in tests/golden.rs")),
+            None if !reported => problems.push(format!(
+                "{path}: the wrong example should report {code}, it reports {:?}\n{}",
+                w.codes(),
+                w.render()
+            )),
+            Some(_) if reported => problems.push(format!(
+                "{path}: {code} is reported now: delete it from KNOWN_GAPS in tests/golden.rs"
+            )),
             _ => {}
         }
         if known_gap(code).is_none() {
@@ -417,7 +469,12 @@ fn docs_examples_fail_and_fixed_examples_compile_clean() {
         for entry in 0..fixed.files.len() {
             let f = compile_example(code, "fixed", &fixed, entry);
             if !f.diagnostics.is_empty() {
-                problems.push(format!("{path}: the fixed example's {} should compile clean, it reports {:?}\n{}", fixed.files[entry].0, f.codes(), f.render()));
+                problems.push(format!(
+                    "{path}: the fixed example's {} should compile clean, it reports {:?}\n{}",
+                    fixed.files[entry].0,
+                    f.codes(),
+                    f.render()
+                ));
             }
         }
     }

@@ -17,12 +17,20 @@ fn networks(path: &str) -> Vec<(String, Graph)> {
     assert!(errors.is_empty(), "{path}: {errors:?}");
     let (graphs, errors) = check_program(&program);
     let diags: Vec<_> = errors.iter().map(wording::type_error).collect();
-    assert!(diags.is_empty(), "{path}:\n{}", nasc::diagnostics::render_plain(&diags, &program.sources));
+    assert!(
+        diags.is_empty(),
+        "{path}:\n{}",
+        nasc::diagnostics::render_plain(&diags, &program.sources)
+    );
     graphs.into_iter().map(|g| (g.name.clone(), g)).collect()
 }
 
 fn network(path: &str, name: &str) -> Graph {
-    networks(path).into_iter().find(|(n, _)| n == name).unwrap_or_else(|| panic!("{path} has no network {name}")).1
+    networks(path)
+        .into_iter()
+        .find(|(n, _)| n == name)
+        .unwrap_or_else(|| panic!("{path} has no network {name}"))
+        .1
 }
 
 /// Reads an architecture JSON file against a space; panics naming every bad label.
@@ -55,7 +63,17 @@ fn nb201_json(arch: &str) -> String {
 fn nasbench201_has_exactly_the_benchmarks_15625_architectures() {
     let g = network(NB201, "NasBench201");
     let names: Vec<&str> = g.labels.labels.iter().map(|l| l.name.as_str()).collect();
-    assert_eq!(names, ["cell/edge[1][0]", "cell/edge[2][0]", "cell/edge[2][1]", "cell/edge[3][0]", "cell/edge[3][1]", "cell/edge[3][2]"]);
+    assert_eq!(
+        names,
+        [
+            "cell/edge[1][0]",
+            "cell/edge[2][0]",
+            "cell/edge[2][1]",
+            "cell/edge[3][0]",
+            "cell/edge[3][1]",
+            "cell/edge[3][2]"
+        ]
+    );
     let f = facts(&g);
     assert_eq!(f.architectures.to_string(), "15625");
     assert_eq!(f.distinct, Some(15_625));
@@ -75,31 +93,41 @@ fn nasbench201_has_exactly_the_benchmarks_15625_architectures() {
 /// a 1x1, 243,040 for a 3x3, over the 15 cells), and the table's training times follow the
 /// row's own architecture, not the parameter count. Pinned so that any change is noticed.
 const NB201_WRONG_PARAMS_IN_TABLE: [u32; 150] = [
-    327, 737, 768, 770, 775, 1151, 2958, 3034, 3077, 3103, 3113, 3400, 3681, 3899, 4024, 4070, 4137, 4165, 4227, 4248, 4464, 4578, 4650, 4815, 4982, 5010,
-    5065, 5694, 5751, 5824, 5835, 6545, 6547, 6769, 6877, 6912, 6977, 7263, 7268, 7326, 7358, 7396, 7629, 7717, 7785, 7793, 7894, 7950, 7981, 8181, 8280, 8322,
-    8423, 8447, 8533, 8540, 8557, 8719, 8809, 8965, 9043, 9141, 9172, 9270, 9296, 9444, 9473, 9597, 9632, 9654, 9735, 10107, 10118, 10162, 10167, 10207, 10212,
-    10281, 10308, 10340, 10369, 10597, 10709, 10821, 10906, 10947, 10978, 11073, 11096, 11167, 11222, 11238, 11259, 11370, 11374, 11511, 11514, 11581, 11676,
-    11843, 11911, 11961, 11964, 12016, 12121, 12187, 12204, 12271, 12316, 12317, 12464, 12540, 12542, 12568, 12707, 12748, 12822, 12844, 12939, 13003, 13223,
-    13326, 13479, 13492, 13599, 13970, 14264, 14267, 14293, 14412, 14419, 14529, 14648, 14661, 14684, 14689, 14995, 15033, 15036, 15040, 15107, 15347, 15372,
+    327, 737, 768, 770, 775, 1151, 2958, 3034, 3077, 3103, 3113, 3400, 3681, 3899, 4024, 4070,
+    4137, 4165, 4227, 4248, 4464, 4578, 4650, 4815, 4982, 5010, 5065, 5694, 5751, 5824, 5835, 6545,
+    6547, 6769, 6877, 6912, 6977, 7263, 7268, 7326, 7358, 7396, 7629, 7717, 7785, 7793, 7894, 7950,
+    7981, 8181, 8280, 8322, 8423, 8447, 8533, 8540, 8557, 8719, 8809, 8965, 9043, 9141, 9172, 9270,
+    9296, 9444, 9473, 9597, 9632, 9654, 9735, 10107, 10118, 10162, 10167, 10207, 10212, 10281,
+    10308, 10340, 10369, 10597, 10709, 10821, 10906, 10947, 10978, 11073, 11096, 11167, 11222,
+    11238, 11259, 11370, 11374, 11511, 11514, 11581, 11676, 11843, 11911, 11961, 11964, 12016,
+    12121, 12187, 12204, 12271, 12316, 12317, 12464, 12540, 12542, 12568, 12707, 12748, 12822,
+    12844, 12939, 13003, 13223, 13326, 13479, 13492, 13599, 13970, 14264, 14267, 14293, 14412,
+    14419, 14529, 14648, 14661, 14684, 14689, 14995, 15033, 15036, 15040, 15107, 15347, 15372,
     15386, 15392, 15403, 15435, 15474, 15484, 15539,
 ];
 
 #[test]
 fn nasbench201_parameter_counts_match_the_benchmark_for_all_15625_architectures() {
     let g = network(NB201, "NasBench201");
-    let mut gz = flate2::read::GzDecoder::new(std::fs::File::open("tests/data/nb201_compact.csv.gz").expect("data"));
+    let mut gz = flate2::read::GzDecoder::new(
+        std::fs::File::open("tests/data/nb201_compact.csv.gz").expect("data"),
+    );
     let mut text = String::new();
     gz.read_to_string(&mut text).expect("gzip");
     let mut lines = text.lines();
     let header: Vec<&str> = lines.next().expect("header").split(',').collect();
-    let col = |name: &str| header.iter().position(|h| *h == name).unwrap_or_else(|| panic!("no column {name}"));
-    let (index_col, arch_col, params_col) = (col("index"), col("arch"), col("cifar10valid_params_mb"));
+    let col = |name: &str| {
+        header.iter().position(|h| *h == name).unwrap_or_else(|| panic!("no column {name}"))
+    };
+    let (index_col, arch_col, params_col) =
+        (col("index"), col("arch"), col("cifar10valid_params_mb"));
     let start = std::time::Instant::now();
     let mut seen = HashSet::new();
     let (mut matching, mut mismatches) = (0, Vec::new());
     for line in lines {
         let fields: Vec<&str> = line.split(',').collect();
-        let a = Architecture::from_json(&g, &nb201_json(fields[arch_col])).unwrap_or_else(|e| panic!("{line}: {e:?}"));
+        let a = Architecture::from_json(&g, &nb201_json(fields[arch_col]))
+            .unwrap_or_else(|e| panic!("{line}: {e:?}"));
         let (params, _) = arch::cost(&g, &a).expect("costs");
         let mb: f64 = fields[params_col].parse().expect("params_mb");
         // The table rounds to 4 decimals in millions: within 50 parameters.
@@ -108,7 +136,8 @@ fn nasbench201_parameter_counts_match_the_benchmark_for_all_15625_architectures(
             matching += 1;
         } else {
             // One edge's convolution more or fewer than the row's own architecture.
-            let one_edge = [28_000.0, 243_040.0].iter().any(|e| (diff.abs() - e).abs() <= 50.0 + 1e-6);
+            let one_edge =
+                [28_000.0, 243_040.0].iter().any(|e| (diff.abs() - e).abs() <= 50.0 + 1e-6);
             assert!(one_edge, "{}: nasc {params}, table {mb} M", fields[arch_col]);
             mismatches.push(fields[index_col].parse::<u32>().expect("index"));
         }
@@ -155,7 +184,10 @@ fn darts_shares_one_normal_and_one_reduction_genotype() {
     assert_eq!(genotypes, 1_076_746_950_455_072_400);
     assert_eq!(f.without_zero, Some(num_bigint::BigUint::from(genotypes)));
     let text = wording::space_summary(&g, &f);
-    assert!(text.contains("without `zero` alternatives: 1,076,746,950,455,072,400 distinct networks"), "{text}");
+    assert!(
+        text.contains("without `zero` alternatives: 1,076,746,950,455,072,400 distinct networks"),
+        "{text}"
+    );
 }
 
 /// The paper reports DARTS (second order) on CIFAR-10 with "3.3M" parameters; the reference
@@ -190,7 +222,8 @@ fn enas_macro_has_the_papers_6_to_the_12_times_2_to_the_66_architectures() {
     let ops = g.labels.labels.iter().filter(|l| l.name.ends_with("/op")).count();
     let skips = g.labels.labels.iter().filter(|l| l.name.contains("/skip[")).count();
     assert_eq!((ops, skips), (12, 66));
-    let expected = num_bigint::BigUint::from(6u32).pow(12) * num_bigint::BigUint::from(2u32).pow(66);
+    let expected =
+        num_bigint::BigUint::from(6u32).pow(12) * num_bigint::BigUint::from(2u32).pow(66);
     let f = facts(&g);
     assert_eq!(f.architectures, expected);
     // Every label is used by every architecture: as many distinct networks as assignments.
@@ -211,7 +244,12 @@ fn shufflenet_spos_has_20_choice_blocks_of_4_units() {
     expected.sort();
     assert_eq!(label_names(&g), expected);
     for l in &g.labels.labels {
-        assert_eq!(l.domain.describe(), "{shufflenet_3x3, shufflenet_5x5, shufflenet_7x7, xception_3x3}", "{}", l.name);
+        assert_eq!(
+            l.domain.describe(),
+            "{shufflenet_3x3, shufflenet_5x5, shufflenet_7x7, xception_3x3}",
+            "{}",
+            l.name
+        );
     }
     let f = facts(&g);
     assert_eq!(f.architectures, num_bigint::BigUint::from(4u32).pow(20));
@@ -219,7 +257,10 @@ fn shufflenet_spos_has_20_choice_blocks_of_4_units() {
     // Every unit keeps the stage's channels: the all-3x3 and the all-Xception networks build
     // and cost, Xception (three depthwise-separable layers) being the larger.
     let all = |unit: &str| {
-        let json = serde_json::Value::Object(expected.iter().map(|l| (l.clone(), serde_json::Value::from(unit))).collect()).to_string();
+        let json = serde_json::Value::Object(
+            expected.iter().map(|l| (l.clone(), serde_json::Value::from(unit))).collect(),
+        )
+        .to_string();
         arch::cost(&g, &Architecture::from_json(&g, &json).expect("valid")).expect("costs")
     };
     let (small, large) = (all("shufflenet_3x3"), all("xception_3x3"));
@@ -234,7 +275,12 @@ fn proxylessnas_chooses_kernel_and_expansion_and_may_skip_all_but_the_first_bloc
     for (s, count) in [4, 4, 4, 4, 4, 1].into_iter().enumerate() {
         for i in 0..count {
             let name = format!("stage[{s}]/layer[{i}]/op");
-            let l = g.labels.labels.iter().find(|l| l.name == name).unwrap_or_else(|| panic!("no label {name}"));
+            let l = g
+                .labels
+                .labels
+                .iter()
+                .find(|l| l.name == name)
+                .unwrap_or_else(|| panic!("no label {name}"));
             let mut domain: Vec<&str> = candidates.to_vec();
             if i > 0 {
                 domain.push("zero");
@@ -258,7 +304,12 @@ fn proxylessnas_chooses_kernel_and_expansion_and_may_skip_all_but_the_first_bloc
             m.insert(l.clone(), serde_json::Value::from("k3_e3"));
         }
         m.insert("stage[2]/layer[3]/op".into(), serde_json::Value::from(op));
-        arch::cost(&g, &Architecture::from_json(&g, &serde_json::Value::Object(m).to_string()).expect("valid")).expect("costs").0
+        arch::cost(
+            &g,
+            &Architecture::from_json(&g, &serde_json::Value::Object(m).to_string()).expect("valid"),
+        )
+        .expect("costs")
+        .0
     };
     assert!(with("zero") < with("k3_e3"));
     assert!(with("k3_e3") < with("k7_e6"));
@@ -282,8 +333,13 @@ fn mobilenetv3_space_holds_mobilenetv3_large_with_its_published_size() {
     assert_eq!(params, 5_483_032);
     assert!((flops as f64 - 219e6).abs() / 219e6 < 0.02, "{flops} multiply-adds");
     // The narrowest network is smaller.
-    let narrow = a.to_json(&g).into_iter().map(|(k, v)| if k == "width" { (k, serde_json::Value::from(50)) } else { (k, v) }).collect();
-    let narrow = Architecture::from_json(&g, &serde_json::Value::Object(narrow).to_string()).expect("valid");
+    let narrow = a
+        .to_json(&g)
+        .into_iter()
+        .map(|(k, v)| if k == "width" { (k, serde_json::Value::from(50)) } else { (k, v) })
+        .collect();
+    let narrow =
+        Architecture::from_json(&g, &serde_json::Value::Object(narrow).to_string()).expect("valid");
     assert!(arch::cost(&g, &narrow).expect("costs").0 < params);
 }
 
@@ -311,17 +367,38 @@ fn random_architectures_of_every_hub_space_build_with_the_parameters_the_ir_coun
             for _ in 0..2 {
                 let a = Architecture::random(&g, &mut rng);
                 let f = arch::fix(&g, &a).expect("fixes");
-                let net = nasc::runtime::Network::build(&f, &device, 0).unwrap_or_else(|e| panic!("{path} {name}: {e}"));
-                assert_eq!(net.trainable_params() as u64, f.params, "{path} {name}: {}", serde_json::Value::Object(a.to_json(&g)));
+                let net = nasc::runtime::Network::build(&f, &device, 0)
+                    .unwrap_or_else(|e| panic!("{path} {name}: {e}"));
+                assert_eq!(
+                    net.trainable_params() as u64,
+                    f.params,
+                    "{path} {name}: {}",
+                    serde_json::Value::Object(a.to_json(&g))
+                );
                 // One sample through it: every step's output has the shape the IR proved.
                 let (dims, _) = &net.input_shapes()[0];
-                let dims: Vec<usize> = dims.iter().map(|d| d.expect("a fixed input shape") as usize).collect();
+                let dims: Vec<usize> =
+                    dims.iter().map(|d| d.expect("a fixed input shape") as usize).collect();
                 let x = burn::tensor::Tensor::<4>::zeros([1, dims[0], dims[1], dims[2]], &device);
-                let out = match net.forward_map(x).unwrap_or_else(|e| panic!("{path} {name}: {e}")) {
-                    nasc::runtime::Value::Flat(t) => t.into_data().convert::<f32>().try_to_vec::<f32>().expect("f32 logits"),
-                    nasc::runtime::Value::Map(_) => panic!("{path} {name}: a feature map out of a classifier"),
+                let out = match net.forward_map(x).unwrap_or_else(|e| panic!("{path} {name}: {e}"))
+                {
+                    nasc::runtime::Value::Flat(t) => {
+                        t.into_data().convert::<f32>().try_to_vec::<f32>().expect("f32 logits")
+                    }
+                    nasc::runtime::Value::Map(_) => {
+                        panic!("{path} {name}: a feature map out of a classifier")
+                    }
                 };
-                assert_eq!(out.len(), *g.nodes.get(g.output).shape.last().and_then(|d| d.as_int()).as_ref().expect("classes") as usize);
+                assert_eq!(
+                    out.len(),
+                    *g.nodes
+                        .get(g.output)
+                        .shape
+                        .last()
+                        .and_then(|d| d.as_int())
+                        .as_ref()
+                        .expect("classes") as usize
+                );
                 assert!(out.iter().all(|v| v.is_finite()), "{path} {name}: {out:?}");
                 built += 1;
             }
@@ -350,7 +427,13 @@ fn random_architectures_cost_within_the_printed_bounds() {
             // Random architectures, and the uniform ones: every label at its v-th value (all
             // edges of a DARTS cell on the same operation, the costliest included), every
             // input choice on its first or last candidates.
-            let widest = g.labels.labels.iter().map(|l| l.domain.size().unwrap_or(1) as usize).max().unwrap_or(1);
+            let widest = g
+                .labels
+                .labels
+                .iter()
+                .map(|l| l.domain.size().unwrap_or(1) as usize)
+                .max()
+                .unwrap_or(1);
             let uniform = (0..2 * widest).map(|v| Architecture {
                 choices: g
                     .labels
@@ -366,8 +449,16 @@ fn random_architectures_cost_within_the_printed_bounds() {
             });
             for a in uniform.chain((0..30).map(|_| Architecture::random(&g, &mut rng))) {
                 let (p, fl) = arch::cost(&g, &a).expect("costs");
-                assert!(f.params.min <= p && p <= f.params.max, "{path} {name}: {p} params outside {:?}", f.params);
-                assert!(f.flops.min <= fl && fl <= f.flops.max, "{path} {name}: {fl} multiply-adds outside {:?}", f.flops);
+                assert!(
+                    f.params.min <= p && p <= f.params.max,
+                    "{path} {name}: {p} params outside {:?}",
+                    f.params
+                );
+                assert!(
+                    f.flops.min <= fl && fl <= f.flops.max,
+                    "{path} {name}: {fl} multiply-adds outside {:?}",
+                    f.flops
+                );
             }
         }
     }
@@ -392,6 +483,10 @@ fn an_imported_space_called_with_an_empty_label_keeps_its_labels() {
     assert!(arch::cost(&g, &a).expect("costs").0 > 4_000_000);
     std::fs::write(&file, text("")).expect("written");
     let g = network(file.to_str().expect("utf-8 path"), "MobileNetCifar");
-    assert!(g.labels.labels.iter().all(|l| l.name.starts_with("MobileNetV3Space/")), "{:?}", g.labels.labels.first().map(|l| &l.name));
+    assert!(
+        g.labels.labels.iter().all(|l| l.name.starts_with("MobileNetV3Space/")),
+        "{:?}",
+        g.labels.labels.first().map(|l| &l.name)
+    );
     std::fs::remove_dir_all(&dir).ok();
 }

@@ -157,7 +157,11 @@ fn describe(src: &str, t: Option<&Tok>) -> String {
         Some(t) => {
             let (l, c) = line_col(src, t.start);
             let text = src.get(t.start..t.end).unwrap_or("<bad range>");
-            let text: String = if text.chars().count() > 40 { text.chars().take(37).chain("...".chars()).collect() } else { text.to_string() };
+            let text: String = if text.chars().count() > 40 {
+                text.chars().take(37).chain("...".chars()).collect()
+            } else {
+                text.to_string()
+            };
             format!("{t} at {l}:{c} {text:?}")
         }
     }
@@ -173,7 +177,11 @@ fn compare(name: &str, src: &str, grammar: &[Tok], lexer: &[Tok]) -> Result<(), 
             let (line, col) = line_col(src, at);
             let src_line = src.lines().nth(line - 1).unwrap_or("");
             let context = |ts: &[Tok]| {
-                ts[i.saturating_sub(3)..(i + 3).min(ts.len())].iter().map(|t| format!("    {}", describe(src, Some(t)))).collect::<Vec<_>>().join("\n")
+                ts[i.saturating_sub(3)..(i + 3).min(ts.len())]
+                    .iter()
+                    .map(|t| format!("    {}", describe(src, Some(t))))
+                    .collect::<Vec<_>>()
+                    .join("\n")
             };
             return Err(format!(
                 "{name}:{line}:{col}: the lexer and the grammar disagree at token #{i} \
@@ -193,7 +201,8 @@ fn compare(name: &str, src: &str, grammar: &[Tok], lexer: &[Tok]) -> Result<(), 
 
 /// Parses and lexes `src` and compares the two token sequences.
 fn check_text(name: &str, src: &str) -> Result<usize, String> {
-    let grammar = grammar_tokens(src).map_err(|e| format!("{name}: the grammar rejects it:\n{e}"))?;
+    let grammar =
+        grammar_tokens(src).map_err(|e| format!("{name}: the grammar rejects it:\n{e}"))?;
     let lexer = lexer_tokens(src);
     compare(name, src, &grammar, &lexer)?;
     Ok(grammar.len())
@@ -204,8 +213,10 @@ fn root() -> PathBuf {
 }
 
 fn collect_nas(dir: &Path, skip: &Path, out: &mut Vec<PathBuf>) {
-    let mut entries: Vec<PathBuf> =
-        std::fs::read_dir(dir).unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display())).map(|e| e.expect("directory entry").path()).collect();
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()))
+        .map(|e| e.expect("directory entry").path())
+        .collect();
     entries.sort();
     for p in entries {
         if p.is_dir() {
@@ -233,10 +244,15 @@ fn lexer_and_grammar_agree_on_every_example_and_stdlib_file() {
     let root = root();
     let files = corpus();
     // The walk must really find the corpus (a moved directory must not make this vacuous).
-    for must in ["examples/mnist.nas", "stdlib/ops.nas", "stdlib/cells.nas", "stdlib/spaces/darts.nas"] {
+    for must in
+        ["examples/mnist.nas", "stdlib/ops.nas", "stdlib/cells.nas", "stdlib/spaces/darts.nas"]
+    {
         assert!(files.contains(&root.join(must)), "{must} not found among {files:?}");
     }
-    assert!(!files.iter().any(|f| f.starts_with(root.join("examples/errors"))), "examples/errors/ must be skipped");
+    assert!(
+        !files.iter().any(|f| f.starts_with(root.join("examples/errors"))),
+        "examples/errors/ must be skipped"
+    );
     let mut failures = Vec::new();
     let mut total = 0;
     for f in &files {
@@ -250,7 +266,13 @@ fn lexer_and_grammar_agree_on_every_example_and_stdlib_file() {
             Err(e) => failures.push(e),
         }
     }
-    assert!(failures.is_empty(), "{} of {} files disagree:\n\n{}", failures.len(), files.len(), failures.join("\n\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} files disagree:\n\n{}",
+        failures.len(),
+        files.len(),
+        failures.join("\n\n")
+    );
     assert!(total > 1000, "only {total} tokens compared");
 }
 
@@ -307,7 +329,16 @@ fn the_comparison_catches_disagreements() {
     let grammar = grammar_tokens(src).expect("the snippet parses");
     let lexer = lexer_tokens(src);
     compare("<snippet>", src, &grammar, &lexer).expect("the snippet agrees");
-    for kind in [Kind::DocComment, Kind::Keyword("block".into()), Kind::Ident, Kind::Int, Kind::Float, Kind::Str, Kind::Comment, Kind::Op("+")] {
+    for kind in [
+        Kind::DocComment,
+        Kind::Keyword("block".into()),
+        Kind::Ident,
+        Kind::Int,
+        Kind::Float,
+        Kind::Str,
+        Kind::Comment,
+        Kind::Op("+"),
+    ] {
         assert!(grammar.iter().any(|t| t.kind == kind), "the snippet has no {kind:?}");
     }
 
@@ -315,13 +346,15 @@ fn the_comparison_catches_disagreements() {
     for i in 0..lexer.len() {
         let mut fewer = lexer.clone();
         let dropped = fewer.remove(i);
-        let err = compare("<snippet>", src, &grammar, &fewer).expect_err("a dropped lexer token must be reported");
+        let err = compare("<snippet>", src, &grammar, &fewer)
+            .expect_err("a dropped lexer token must be reported");
         assert!(err.contains(&format!("token #{i}")), "{err}");
         assert!(err.contains("<snippet>:"), "{err}");
         assert!(err.contains(&dropped.to_string()), "{err}");
         let mut fewer = grammar.clone();
         fewer.remove(i);
-        compare("<snippet>", src, &fewer, &lexer).expect_err("a dropped grammar token must be reported");
+        compare("<snippet>", src, &fewer, &lexer)
+            .expect_err("a dropped grammar token must be reported");
     }
 
     // A keyword that the lexer would read as another keyword.
@@ -346,7 +379,8 @@ fn the_comparison_catches_disagreements() {
     let bad = "block B(x: Tensor[n]) -> Tensor[n] { return x }\n";
     let mut lexed = lexer_tokens(bad);
     lexed.push(Tok { kind: Kind::LexError, start: bad.len() - 1, end: bad.len() });
-    compare("<end to end>", bad, &grammar_tokens(bad).unwrap(), &lexed).expect_err("an extra lexer error token must be reported");
+    compare("<end to end>", bad, &grammar_tokens(bad).unwrap(), &lexed)
+        .expect_err("an extra lexer error token must be reported");
 }
 
 /// The `kw_xxx = @{ "word" ... }` rules of the grammar file, in order, as (rule, word).
@@ -361,14 +395,20 @@ fn grammar_keyword_rules(grammar: &str) -> Vec<(String, String)> {
             continue;
         };
         let def = def.trim();
-        let def = def.strip_prefix("@{").unwrap_or_else(|| panic!("kw_{} must be an atomic rule: {line}", name.trim()));
+        let def = def
+            .strip_prefix("@{")
+            .unwrap_or_else(|| panic!("kw_{} must be an atomic rule: {line}", name.trim()));
         let word = def
             .trim_start()
             .strip_prefix('"')
             .and_then(|s| s.split_once('"'))
             .map(|(w, _)| w.to_string())
             .unwrap_or_else(|| panic!("kw_{} does not start with a string: {line}", name.trim()));
-        assert!(def.contains("!ident_char"), "kw_{} must not continue into a name (`~ !ident_char`): {line}", name.trim());
+        assert!(
+            def.contains("!ident_char"),
+            "kw_{} must not continue into a name (`~ !ident_char`): {line}",
+            name.trim()
+        );
         out.push((format!("kw_{}", name.trim()), word));
     }
     out
@@ -380,7 +420,11 @@ fn grammar_keyword_alternatives(grammar: &str) -> Vec<String> {
     let rest = &grammar[start..];
     let open = rest.find('{').expect("keyword rule body");
     let close = rest.find('}').expect("keyword rule end");
-    rest[open + 1..close].split('|').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect()
+    rest[open + 1..close]
+        .split('|')
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect()
 }
 
 #[test]
@@ -419,14 +463,22 @@ fn keyword_lists_are_equal() {
     // And both sides behave alike on each word: a keyword is not a name, and a keyword with a
     // letter, a digit or `_` after it is one name.
     for (rule, word) in &rules {
-        assert!(NasParser::parse(Rule::ident, word).is_err(), "the grammar reads keyword {word:?} as a name");
+        assert!(
+            NasParser::parse(Rule::ident, word).is_err(),
+            "the grammar reads keyword {word:?} as a name"
+        );
         let toks = tokenize(word);
         assert_eq!(toks.len(), 1, "{word:?} lexes as {toks:?}");
         assert!(toks[0].0.is_keyword(), "{word:?} lexes as {:?}", toks[0].0);
-        assert_eq!(format!("kw_{}", format!("{:?}", toks[0].0).to_lowercase()), *rule, "{word:?}: the lexer's variant and the grammar's rule differ");
+        assert_eq!(
+            format!("kw_{}", format!("{:?}", toks[0].0).to_lowercase()),
+            *rule,
+            "{word:?}: the lexer's variant and the grammar's rule differ"
+        );
         for suffix in ["s", "_", "1", "X"] {
             let longer = format!("{word}{suffix}");
-            let parsed = NasParser::parse(Rule::ident, &longer).unwrap_or_else(|e| panic!("the grammar rejects the name {longer:?}: {e}"));
+            let parsed = NasParser::parse(Rule::ident, &longer)
+                .unwrap_or_else(|e| panic!("the grammar rejects the name {longer:?}: {e}"));
             assert_eq!(parsed.as_str(), longer, "the grammar splits {longer:?}");
             let toks = tokenize(&longer);
             assert_eq!(toks.len(), 1, "{longer:?} lexes as {toks:?}");

@@ -91,7 +91,9 @@ impl Client {
 
     /// The next `publishDiagnostics` for `uri` (kept or new).
     fn diagnostics_for(&mut self, uri: &str) -> Value {
-        if let Some(i) = self.notifications.iter().position(|n| n["method"] == "textDocument/publishDiagnostics" && n["params"]["uri"] == uri) {
+        if let Some(i) = self.notifications.iter().position(|n| {
+            n["method"] == "textDocument/publishDiagnostics" && n["params"]["uri"] == uri
+        }) {
             return self.notifications.remove(i)["params"].clone();
         }
         loop {
@@ -183,7 +185,10 @@ fn range(v: &Value) -> (u64, u64, u64, u64) {
 }
 
 fn hover_text(v: &Value) -> String {
-    v["contents"]["value"].as_str().unwrap_or_else(|| panic!("a Markdown hover, got {v}")).to_string()
+    v["contents"]["value"]
+        .as_str()
+        .unwrap_or_else(|| panic!("a Markdown hover, got {v}"))
+        .to_string()
 }
 
 #[test]
@@ -201,10 +206,15 @@ fn a_session_diagnostics_hover_definition_fix_shutdown() {
     assert_eq!(caps["hoverProvider"], true, "{init}");
     assert_eq!(caps["definitionProvider"], true);
     assert_eq!(caps["positionEncoding"], "utf-16");
-    assert!(caps["semanticTokensProvider"]["legend"]["tokenTypes"].as_array().is_some_and(|a| !a.is_empty()));
+    assert!(caps["semanticTokensProvider"]["legend"]["tokenTypes"]
+        .as_array()
+        .is_some_and(|a| !a.is_empty()));
 
     // Open the file with the error: its diagnostic, with the CLI's code, label and help.
-    c.notify("textDocument/didOpen", json!({"textDocument": {"uri": main_uri, "languageId": "nas", "version": 1, "text": MAIN}}));
+    c.notify(
+        "textDocument/didOpen",
+        json!({"textDocument": {"uri": main_uri, "languageId": "nas", "version": 1, "text": MAIN}}),
+    );
     let d = c.diagnostics_for(&main_uri);
     assert_eq!(d["version"], 1);
     let diags = d["diagnostics"].as_array().unwrap();
@@ -251,12 +261,20 @@ fn a_session_diagnostics_hover_definition_fix_shutdown() {
     assert_eq!(range(&h["range"]), (6, 34, 6, 35));
     // Hover on the call of `Stem`: its signature and doc, and a choice-dependent shape.
     let h = hover_text(&c.at("textDocument/hover", &main_uri, 5, 27));
-    assert!(h.contains("block Stem(x: Tensor[n, c, h, w], width: int) -> Tensor[n, width, h / 2, w / 2]"), "{h}");
+    assert!(
+        h.contains(
+            "block Stem(x: Tensor[n, c, h, w], width: int) -> Tensor[n, width, h / 2, w / 2]"
+        ),
+        "{h}"
+    );
     assert!(h.contains("A stem: convolution, batch norm and ReLU"), "{h}");
     assert!(h.contains("result: Tensor[n, wïdth😀, 14, 14]"), "{h}");
     // Hover on the choice: its label and domain.
     let h = hover_text(&c.at("textDocument/hover", &main_uri, 5, 45));
-    assert!(h.contains("value choice") && h.contains("label `wïdth😀`") && h.contains("[16, 32]"), "{h}");
+    assert!(
+        h.contains("value choice") && h.contains("label `wïdth😀`") && h.contains("[16, 32]"),
+        "{h}"
+    );
     // Hover on a standard-library operator: signature and doc comment.
     let h = hover_text(&c.at("textDocument/hover", &main_uri, 6, 13));
     assert!(h.contains("operator linear(") && h.contains("-> Tensor["), "{h}");
@@ -268,7 +286,8 @@ fn a_session_diagnostics_hover_definition_fix_shutdown() {
     assert_eq!(net["children"][0]["detail"], "value choice [16, 32]", "{net}");
 
     // Semantic tokens: five numbers a token.
-    let t = c.request("textDocument/semanticTokens/full", json!({"textDocument": {"uri": main_uri}}));
+    let t =
+        c.request("textDocument/semanticTokens/full", json!({"textDocument": {"uri": main_uri}}));
     let data = t["result"]["data"].as_array().unwrap();
     assert!(!data.is_empty() && data.len().is_multiple_of(5));
     // The first token is the comment: 61 UTF-16 units (60 characters, 67 bytes).
@@ -278,7 +297,8 @@ fn a_session_diagnostics_hover_definition_fix_shutdown() {
     let typing = fixed.replace("out: 10)\n", "out: 10, \n");
     c.notify("textDocument/didChange", json!({"textDocument": {"uri": main_uri, "version": 3}, "contentChanges": [{"text": typing}]}));
     let items = c.at("textDocument/completion", &main_uri, 6, 47);
-    let labels: Vec<&str> = items.as_array().unwrap().iter().filter_map(|i| i["label"].as_str()).collect();
+    let labels: Vec<&str> =
+        items.as_array().unwrap().iter().filter_map(|i| i["label"].as_str()).collect();
     assert!(!labels.contains(&"out:") && labels.contains(&"x:"), "{labels:?}");
     assert!(labels.contains(&"conv2d"), "{labels:?}");
     let typing = fixed.replace("    return", "    let w = choice label \"\n    return");
@@ -293,7 +313,8 @@ fn a_session_diagnostics_hover_definition_fix_shutdown() {
 fn incremental_changes_and_errors_in_other_files() {
     let dir = temp_dir("files");
     // A neighbour with an error: published on the neighbour's own URI.
-    std::fs::write(dir.join("lib.nas"), LIB.replace("stride: 2)", "stride: 2, padding: 1)")).unwrap();
+    std::fs::write(dir.join("lib.nas"), LIB.replace("stride: 2)", "stride: 2, padding: 1)"))
+        .unwrap();
     let main = dir.join("main.nas");
     let text = MAIN.replace("kernl", "kernel");
     std::fs::write(&main, &text).unwrap();
@@ -301,7 +322,10 @@ fn incremental_changes_and_errors_in_other_files() {
 
     let mut c = Client::start();
     c.initialize();
-    c.notify("textDocument/didOpen", json!({"textDocument": {"uri": main_uri, "languageId": "nas", "version": 1, "text": text}}));
+    c.notify(
+        "textDocument/didOpen",
+        json!({"textDocument": {"uri": main_uri, "languageId": "nas", "version": 1, "text": text}}),
+    );
     let d = c.diagnostics_for(&main_uri);
     assert_eq!(d["diagnostics"], json!([]), "{d}");
     let d = c.diagnostics_for(&lib_uri);
@@ -320,10 +344,16 @@ fn incremental_changes_and_errors_in_other_files() {
     let start = line.find("conv_bn_relu").unwrap() as u64;
     let end = start + "conv_bn_relu".len() as u64;
     let change = json!({"range": {"start": {"line": 5, "character": start}, "end": {"line": 5, "character": end}}, "text": "sep_conv"});
-    c.notify("textDocument/didChange", json!({"textDocument": {"uri": main_uri, "version": 2}, "contentChanges": [change]}));
+    c.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": main_uri, "version": 2}, "contentChanges": [change]}),
+    );
     // `kernel: 3` moved 4 units left (`sep_conv` is 4 shorter than `conv_bn_relu`).
     let change = json!({"range": {"start": {"line": 5, "character": 78}, "end": {"line": 5, "character": 87}}, "text": "kernel: 4"});
-    c.notify("textDocument/didChange", json!({"textDocument": {"uri": main_uri, "version": 3}, "contentChanges": [change]}));
+    c.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": main_uri, "version": 3}, "contentChanges": [change]}),
+    );
     let d = loop {
         let d = c.diagnostics_for(&main_uri);
         if d["version"] == 3 {
@@ -370,13 +400,18 @@ fn broken_and_half_typed_text_never_crashes_the_server() {
         ]
         .map(String::from),
     );
-    c.notify("textDocument/didOpen", json!({"textDocument": {"uri": uri, "languageId": "nas", "version": 0, "text": ""}}));
+    c.notify(
+        "textDocument/didOpen",
+        json!({"textDocument": {"uri": uri, "languageId": "nas", "version": 0, "text": ""}}),
+    );
     for (v, text) in texts.iter().enumerate() {
         c.notify("textDocument/didChange", json!({"textDocument": {"uri": uri, "version": v + 1}, "contentChanges": [{"text": text}]}));
         let lines = text.lines().count().max(1) as u32;
         for (line, character) in [(0, 0), (lines - 1, 3), (lines / 2, 12), (lines + 5, 99)] {
             let pos = json!({"textDocument": {"uri": uri}, "position": {"line": line, "character": character}});
-            for method in ["textDocument/hover", "textDocument/definition", "textDocument/completion"] {
+            for method in
+                ["textDocument/hover", "textDocument/definition", "textDocument/completion"]
+            {
                 let r = c.request(method, pos.clone());
                 assert!(r.get("error").is_none(), "{method} on {text:?}: {r}");
             }

@@ -44,7 +44,10 @@ fn a_known_row_by_hand() {
     let s = "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|";
     assert_eq!(b.arch_string(&a), s);
     let r = b.record(&a).expect("row");
-    assert_eq!((r.index, r.arch.as_str(), r.valid12, r.train_time_200, r.test200), (1, s, 82.834, 2169.6414, 93.66));
+    assert_eq!(
+        (r.index, r.arch.as_str(), r.valid12, r.train_time_200, r.test200),
+        (1, s, 82.834, 2169.6414, 93.66)
+    );
     assert!((r.cost() - 2169.6414 * 12.0 / 200.0).abs() < 1e-9);
     assert_eq!(b.table().get(s), Some(r));
 }
@@ -52,7 +55,13 @@ fn a_known_row_by_hand() {
 /// The protocol, written out plainly: ask, look up, charge 12/200 of the 200-epoch time, stop
 /// at the first query that would overrun the budget, keep the best 12-epoch validation accuracy.
 /// Returns (queries, repeats, charged seconds, the best row's index, its test accuracy).
-fn by_hand(b: &Benchmark, kind: StrategyKind, options: &Options, seed: u64, budget: f64) -> (usize, usize, f64, u32, f64) {
+fn by_hand(
+    b: &Benchmark,
+    kind: StrategyKind,
+    options: &Options,
+    seed: u64,
+    budget: f64,
+) -> (usize, usize, f64, u32, f64) {
     let mut s = strategy::make(kind, b.graph(), Mode::Max, seed, options).expect("strategy");
     let (mut queries, mut charged) = (0, 0.0);
     let mut seen = HashSet::new();
@@ -61,7 +70,10 @@ fn by_hand(b: &Benchmark, kind: StrategyKind, options: &Options, seed: u64, budg
         let r = b.record(&a).expect("in the table");
         let cost = r.train_time_200 * 12.0 / 200.0;
         if charged + cost > budget {
-            assert!(budget - charged < cost, "stopped only when the budget could not pay for the query");
+            assert!(
+                budget - charged < cost,
+                "stopped only when the budget could not pay for the query"
+            );
             break;
         }
         charged += cost;
@@ -82,14 +94,19 @@ fn a_random_search_run_is_charged_12_of_200_epochs_per_query_and_stops_at_the_bu
     assert_eq!(QUERY_FRACTION, 12.0 / 200.0);
     let budget = 1_500.0;
     let out = b.run_once(StrategyKind::Random, &Options::default(), 7, budget).expect("run");
-    let (queries, repeats, charged, best, test) = by_hand(b, StrategyKind::Random, &Options::default(), 7, budget);
+    let (queries, repeats, charged, best, test) =
+        by_hand(b, StrategyKind::Random, &Options::default(), 7, budget);
     assert!(queries >= 5, "about 1,500 / 120 queries: {queries}");
     assert_eq!((out.queries, out.repeats), (queries, repeats));
     assert!((out.charged_s - charged).abs() < 1e-9 && out.charged_s <= budget);
     assert!(!out.exhausted);
     let r = b.table().records().iter().find(|r| r.index == best).expect("row");
     assert_eq!(out.best_arch, r.arch);
-    assert_eq!((out.best_valid12, out.test_acc), (r.valid12, test), "the test accuracy of the best 12-epoch validation accuracy");
+    assert_eq!(
+        (out.best_valid12, out.test_acc),
+        (r.valid12, test),
+        "the test accuracy of the best 12-epoch validation accuracy"
+    );
 }
 
 #[test]
@@ -102,27 +119,39 @@ fn repeats_are_charged_again_without_dedup() {
     }
     let mut any = false;
     for seed in 0..3 {
-        let out = b.run_once(StrategyKind::Evolution, &options, seed, nb201::DEFAULT_BUDGET).expect("run");
-        let (queries, repeats, charged, _, test) = by_hand(b, StrategyKind::Evolution, &options, seed, nb201::DEFAULT_BUDGET);
+        let out = b
+            .run_once(StrategyKind::Evolution, &options, seed, nb201::DEFAULT_BUDGET)
+            .expect("run");
+        let (queries, repeats, charged, _, test) =
+            by_hand(b, StrategyKind::Evolution, &options, seed, nb201::DEFAULT_BUDGET);
         assert_eq!((out.queries, out.repeats, out.test_acc), (queries, repeats, test));
         assert!((out.charged_s - charged).abs() < 1e-9);
         any |= repeats > 0;
     }
     assert!(any, "some repeats in three runs");
     // With dedup (the default) there are none.
-    let out = b.run_once(StrategyKind::Tpe, &Options::default(), 0, nb201::DEFAULT_BUDGET).expect("run");
+    let out =
+        b.run_once(StrategyKind::Tpe, &Options::default(), 0, nb201::DEFAULT_BUDGET).expect("run");
     assert_eq!(out.repeats, 0);
     assert!((80..130).contains(&out.queries), "about 100 queries in 12,000 s: {}", out.queries);
 }
 
 #[test]
 fn a_seed_gives_the_same_runs() {
-    let options = [("population_size".to_string(), "10".to_string()), ("sample_size".to_string(), "3".to_string())];
+    let options = [
+        ("population_size".to_string(), "10".to_string()),
+        ("sample_size".to_string(), "3".to_string()),
+    ];
     let mut seen = Vec::new();
-    let one = nb201::run_with_progress(StrategyKind::Evolution, &options, 3, 3_000.0, &mut |o| seen.push(o.seed)).expect("run");
+    let one = nb201::run_with_progress(StrategyKind::Evolution, &options, 3, 3_000.0, &mut |o| {
+        seen.push(o.seed)
+    })
+    .expect("run");
     assert_eq!(seen, [0, 1, 2], "progress after each run");
     let two = nb201::run(StrategyKind::Evolution, &options, 3, 3_000.0).expect("run");
-    let key = |r: &nb201::Nb201Report| r.per_run.iter().map(|o| (o.queries, o.best_arch.clone(), o.test_acc)).collect::<Vec<_>>();
+    let key = |r: &nb201::Nb201Report| {
+        r.per_run.iter().map(|o| (o.queries, o.best_arch.clone(), o.test_acc)).collect::<Vec<_>>()
+    };
     assert_eq!(key(&one), key(&two));
     assert_eq!(one.test_acc_mean, two.test_acc_mean);
     assert_eq!((one.runs, one.budget_s), (3, 3_000.0));
@@ -137,8 +166,17 @@ fn bad_requests_are_refused() {
     let opt = |k: &str, v: &str| vec![(k.to_string(), v.to_string())];
     assert!(matches!(nb201::run(StrategyKind::Random, &[], 0, 100.0), Err(Nb201Error::NoRuns)));
     assert!(matches!(nb201::run(StrategyKind::Random, &[], 1, 0.0), Err(Nb201Error::BadBudget(_))));
-    assert!(matches!(nb201::run(StrategyKind::Random, &[], 1, f64::NAN), Err(Nb201Error::BadBudget(_))));
-    assert!(matches!(nb201::run(StrategyKind::Random, &opt("shuffle", "true"), 1, 100.0), Err(Nb201Error::Strategy(_))));
-    assert!(matches!(nb201::run(StrategyKind::Random, &[], 1, 1.0), Err(Nb201Error::NothingQueried { .. })));
+    assert!(matches!(
+        nb201::run(StrategyKind::Random, &[], 1, f64::NAN),
+        Err(Nb201Error::BadBudget(_))
+    ));
+    assert!(matches!(
+        nb201::run(StrategyKind::Random, &opt("shuffle", "true"), 1, 100.0),
+        Err(Nb201Error::Strategy(_))
+    ));
+    assert!(matches!(
+        nb201::run(StrategyKind::Random, &[], 1, 1.0),
+        Err(Nb201Error::NothingQueried { .. })
+    ));
     assert!(nb201::split_option("dedup=false").is_ok());
 }

@@ -45,7 +45,8 @@ const MIXED: &str = "network Mixed(x: Tensor[n, 1, 28, 28]) -> Tensor[n, 10] {
 
 /// 640 training digits (half for the weights, half for the architecture), 200 test digits.
 fn digits() -> Prepared {
-    let all = data::load(&DataSpec::Mnist(PathBuf::from("examples/data/mnist"))).expect("the MNIST digits load");
+    let all = data::load(&DataSpec::Mnist(PathBuf::from("examples/data/mnist")))
+        .expect("the MNIST digits load");
     let idx: Vec<usize> = (0..640).collect();
     let test: Vec<usize> = (0..200).collect();
     let splits = Splits { train: all.train.subset(&idx), test: all.test.subset(&test) };
@@ -68,21 +69,37 @@ fn config(kind: OneShotKind, steps: usize, epochs: usize) -> OneShotConfig {
 fn last_probability(store: &Store, label: &str, candidate: &str) -> f64 {
     let p = store.probabilities().expect("reads");
     let last = p.iter().map(|r| r.0).max().expect("an epoch");
-    p.iter().find(|r| r.0 == last && r.1 == label && r.2 == candidate).map(|r| r.3).expect("recorded")
+    p.iter()
+        .find(|r| r.0 == last && r.1 == label && r.2 == candidate)
+        .map(|r| r.3)
+        .expect("recorded")
 }
 
-fn run_strategy(name: &str, space: &str, cfg: &OneShotConfig) -> (Store, nasc::oneshot::OneShotSummary, nasc::ir::Graph) {
+fn run_strategy(
+    name: &str,
+    space: &str,
+    cfg: &OneShotConfig,
+) -> (Store, nasc::oneshot::OneShotSummary, nasc::ir::Graph) {
     let g = graph_of(space);
     let plan = lower(&g, cfg.strategy).expect("lowers");
     let dir = temp_dir(name);
-    let store = Store::create(&dir, "test", "test.nas", space, &serde_json::json!({"strategy": cfg.strategy.name()})).expect("creates");
-    let summary = run(&store, &g, &plan, &digits(), cfg, &Device::flex(), &mut QuietOneShot).expect("runs");
+    let store = Store::create(
+        &dir,
+        "test",
+        "test.nas",
+        space,
+        &serde_json::json!({"strategy": cfg.strategy.name()}),
+    )
+    .expect("creates");
+    let summary =
+        run(&store, &g, &plan, &digits(), cfg, &Device::flex(), &mut QuietOneShot).expect("runs");
     (store, summary, g)
 }
 
 fn assert_valid(g: &nasc::ir::Graph, a: &Architecture) {
     let json = serde_json::to_string(&a.to_json(g)).expect("serialises");
-    let back = Architecture::from_json(g, &json).expect("the exported architecture is valid for the space");
+    let back = Architecture::from_json(g, &json)
+        .expect("the exported architecture is valid for the space");
     assert_eq!(&back, a);
     assert!(nasc::arch::fix(g, a).is_ok());
 }
@@ -94,13 +111,23 @@ fn gradients_reach_the_weights_and_the_architecture_parameters() {
     let device = Device::flex().autodiff();
     let net = Supernet::build(&g, &plan, &device, 1).expect("builds");
     let labels = LabelShape::new(&g, &plan);
-    let arch = ArchParams::new(&labels, 1e-3, &mut rand_chacha::ChaCha8Rng::seed_from_u64(0), &device);
-    let x = burn::tensor::Tensor::<4>::random([4, 1, 28, 28], burn::tensor::Distribution::Normal(0.0, 1.0), &device);
-    let Value::Flat(out) = net.forward_map(x, &softmax_mixing(&arch, &labels, true)).expect("runs") else { panic!("flat logits") };
+    let arch =
+        ArchParams::new(&labels, 1e-3, &mut rand_chacha::ChaCha8Rng::seed_from_u64(0), &device);
+    let x = burn::tensor::Tensor::<4>::random(
+        [4, 1, 28, 28],
+        burn::tensor::Distribution::Normal(0.0, 1.0),
+        &device,
+    );
+    let Value::Flat(out) = net.forward_map(x, &softmax_mixing(&arch, &labels, true)).expect("runs")
+    else {
+        panic!("flat logits")
+    };
     assert_eq!(out.dims(), [4, 10]);
     let grads = out.powf_scalar(2.0).mean().backward();
     for (l, a) in arch.alpha.iter().enumerate() {
-        let gr = a.grad(&grads).unwrap_or_else(|| panic!("alpha of {} has a gradient", g.labels.labels[l].name));
+        let gr = a
+            .grad(&grads)
+            .unwrap_or_else(|| panic!("alpha of {} has a gradient", g.labels.labels[l].name));
         let norm = gr.abs().sum().into_scalar::<f64>();
         assert!(norm > 0.0, "alpha of {} gets a non-zero gradient", g.labels.labels[l].name);
     }
@@ -112,7 +139,10 @@ fn gradients_reach_the_weights_and_the_architecture_parameters() {
             }
         }
     }
-    assert!(weights_with_grad >= 4, "the shared convolution weights get gradients ({weights_with_grad})");
+    assert!(
+        weights_with_grad >= 4,
+        "the shared convolution weights get gradients ({weights_with_grad})"
+    );
 }
 
 #[test]
@@ -128,11 +158,17 @@ fn a_fixed_path_ignores_the_weights_it_does_not_use() {
     let k = g.labels.find("k").expect("k").0 as usize;
     a.choices[width] = Choice::Index(0);
     a.choices[k] = Choice::Index(0);
-    let x = burn::tensor::Tensor::<4>::random([2, 1, 28, 28], burn::tensor::Distribution::Normal(0.0, 1.0), &device);
-    let run = |net: &Supernet| match net.valid().forward_map(x.clone(), &Mixing::hard(&a)).expect("runs") {
-        Value::Flat(t) => t.into_data().convert::<f32>().try_to_vec::<f32>().expect("floats"),
-        Value::Map(_) => panic!("flat logits"),
-    };
+    let x = burn::tensor::Tensor::<4>::random(
+        [2, 1, 28, 28],
+        burn::tensor::Distribution::Normal(0.0, 1.0),
+        &device,
+    );
+    let run =
+        |net: &Supernet| match net.valid().forward_map(x.clone(), &Mixing::hard(&a)).expect("runs")
+        {
+            Value::Flat(t) => t.into_data().convert::<f32>().try_to_vec::<f32>().expect("floats"),
+            Value::Map(_) => panic!("flat logits"),
+        };
     let before = run(&net);
     let perturb = |net: &Supernet, used: bool| {
         let mut layers = Vec::new();
@@ -152,7 +188,10 @@ fn a_fixed_path_ignores_the_weights_it_does_not_use() {
                             }
                         }
                     }
-                    let m = burn::tensor::Tensor::<4>::from_data(burn::tensor::TensorData::new(mask, [o, inp, kk, kk]), &device);
+                    let m = burn::tensor::Tensor::<4>::from_data(
+                        burn::tensor::TensorData::new(mask, [o, inp, kk, kk]),
+                        &device,
+                    );
                     c.weight = burn::module::Param::from_tensor(w + m.mul_scalar(0.5));
                     nasc::runtime::supernet::SharedLayer::Conv(c)
                 }
@@ -168,7 +207,10 @@ fn a_fixed_path_ignores_the_weights_it_does_not_use() {
     for (a, b) in before.iter().zip(&unused) {
         assert!((a - b).abs() < 1e-5, "weights outside the slice changed the output: {a} vs {b}");
     }
-    assert!(before.iter().zip(&used).any(|(a, b)| (a - b).abs() > 1e-4), "the slice's own weights must matter");
+    assert!(
+        before.iter().zip(&used).any(|(a, b)| (a - b).abs() > 1e-4),
+        "the slice's own weights must matter"
+    );
 }
 
 #[test]
@@ -225,12 +267,24 @@ fn the_enas_controller_mean_reward_rises() {
     cfg.top_k = 2;
     let (store, summary, g) = run_strategy("enas", CONV_OR_ZERO, &cfg);
     // The arch loss of ENAS is minus the mean reward (validation accuracy of sampled paths).
-    let rewards: Vec<f64> = store.supernet_epochs().expect("reads").iter().map(|e| -e.arch_loss.expect("a reward")).collect();
+    let rewards: Vec<f64> = store
+        .supernet_epochs()
+        .expect("reads")
+        .iter()
+        .map(|e| -e.arch_loss.expect("a reward"))
+        .collect();
     assert_eq!(rewards.len(), 3);
     assert!(rewards[2] > rewards[0], "mean reward per epoch: {rewards:?}");
     assert_valid(&g, &summary.arch);
-    assert_eq!(summary.arch.choices[0], Choice::Index(0), "the most likely path takes the convolution");
-    assert!(store.trials().expect("reads").len() >= 2, "the top-k architectures are recorded as trials");
+    assert_eq!(
+        summary.arch.choices[0],
+        Choice::Index(0),
+        "the most likely path takes the convolution"
+    );
+    assert!(
+        store.trials().expect("reads").len() >= 2,
+        "the top-k architectures are recorded as trials"
+    );
 }
 
 #[test]
@@ -266,7 +320,14 @@ fn spos_path_sampling_is_uniform() {
             *fuses.entry(s.clone()).or_default() += 1.0;
         }
     }
-    let chi = |counts: &[f64]| counts.iter().map(|c| (c - n as f64 / counts.len() as f64).powi(2) / (n as f64 / counts.len() as f64)).sum::<f64>();
+    let chi = |counts: &[f64]| {
+        counts
+            .iter()
+            .map(|c| {
+                (c - n as f64 / counts.len() as f64).powi(2) / (n as f64 / counts.len() as f64)
+            })
+            .sum::<f64>()
+    };
     assert!(chi(&ops) < 13.8, "op counts {ops:?}");
     let f: Vec<f64> = fuses.values().copied().collect();
     assert_eq!(f.len(), 3);
@@ -287,7 +348,12 @@ fn every_example_and_hub_space_lowers_or_says_why() {
     ] {
         let g = network(path, name);
         for kind in OneShotKind::ALL {
-            assert!(lower(&g, kind).is_ok(), "{path} lowers for {}: {:?}", kind.name(), lower(&g, kind).err());
+            assert!(
+                lower(&g, kind).is_ok(),
+                "{path} lowers for {}: {:?}",
+                kind.name(),
+                lower(&g, kind).err()
+            );
         }
     }
     // The DARTS cell example concatenates two of its nodes: mixing strategies cannot sum them.
@@ -307,7 +373,10 @@ fn a_kernel_choice_that_changes_the_spatial_size_is_refused() {
     );
     for kind in OneShotKind::ALL {
         let errors = lower(&g, kind).expect_err("the spatial size depends on k");
-        assert!(matches!(&errors[0].problem, LowerProblem::SpatialSize { labels, .. } if labels == &["k".to_string()]), "{errors:?}");
+        assert!(
+            matches!(&errors[0].problem, LowerProblem::SpatialSize { labels, .. } if labels == &["k".to_string()]),
+            "{errors:?}"
+        );
     }
 }
 
@@ -329,7 +398,8 @@ fn random_architectures_of_every_space_run_through_the_supernet() {
         for _ in 0..3 {
             let a = Architecture::random(&g, &mut rng);
             let x = burn::tensor::Tensor::<4>::zeros([2, input[0], input[1], input[2]], &device);
-            let out = net.forward_map(x, &Mixing::hard(&a)).unwrap_or_else(|e| panic!("{path}: {e}"));
+            let out =
+                net.forward_map(x, &Mixing::hard(&a)).unwrap_or_else(|e| panic!("{path}: {e}"));
             assert_eq!(out.dims()[0], 2, "{path}");
         }
     }
@@ -345,7 +415,8 @@ fn proxyless_resource_loss_pushes_towards_cheaper_candidates() {
     cfg.target = Some((nasc::ir::Measure::Flops, 10.0));
     cfg.resource_beta = 2.0;
     let (bound, summary, g) = run_strategy("proxyless-target", CONV_OR_ZERO, &cfg);
-    let (p_free, p_bound) = (last_probability(&free, "op", "conv"), last_probability(&bound, "op", "conv"));
+    let (p_free, p_bound) =
+        (last_probability(&free, "op", "conv"), last_probability(&bound, "op", "conv"));
     assert!(p_bound < p_free, "p(conv) with a FLOPs target {p_bound}, without {p_free}");
     assert_valid(&g, &summary.arch);
 }

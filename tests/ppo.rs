@@ -5,7 +5,10 @@ mod common;
 
 use nasc::arch::{self, Architecture, Choice};
 use nasc::ir::{Domain, Graph};
-use nasc::strategy::{self, canonical, feasible, well_formed, Mode, Options, Ppo, PpoOptions, Strategy, StrategyError, StrategyKind};
+use nasc::strategy::{
+    self, canonical, feasible, well_formed, Mode, Options, Ppo, PpoOptions, Strategy,
+    StrategyError, StrategyKind,
+};
 use rand::{Rng, SeedableRng};
 use std::collections::{HashSet, VecDeque};
 use std::time::Instant;
@@ -21,7 +24,12 @@ fn synthetic(g: &Graph, seed: u64) -> impl Fn(&Architecture) -> f64 + '_ {
         Domain::Alternatives { names } => names.len(),
         Domain::Inputs { n, .. } => *n,
     };
-    let single: Vec<Vec<f64>> = g.labels.labels.iter().map(|l| (0..width(&l.domain)).map(|_| rng.random::<f64>()).collect()).collect();
+    let single: Vec<Vec<f64>> = g
+        .labels
+        .labels
+        .iter()
+        .map(|l| (0..width(&l.domain)).map(|_| rng.random::<f64>()).collect())
+        .collect();
     move |a: &Architecture| {
         arch::active_labels(g, a)
             .into_iter()
@@ -37,7 +45,14 @@ fn synthetic(g: &Graph, seed: u64) -> impl Fn(&Architecture) -> f64 + '_ {
 }
 
 fn ppo(g: &Graph, mode: Mode, seed: u64, options: &PpoOptions) -> Box<dyn Strategy> {
-    strategy::make(StrategyKind::Ppo, g, mode, seed, &Options { ppo: options.clone(), ..Default::default() }).expect("ppo")
+    strategy::make(
+        StrategyKind::Ppo,
+        g,
+        mode,
+        seed,
+        &Options { ppo: options.clone(), ..Default::default() },
+    )
+    .expect("ppo")
 }
 
 /// Asks and tells `budget` times, one trial at a time; returns the metrics in order.
@@ -87,7 +102,13 @@ fn mean(xs: &[f64]) -> f64 {
 
 /// Keeps `k` trials running: asks `k`, then tells the oldest and asks again; every `fail`-th
 /// trial fails. Returns the proposals in order.
-fn run_concurrent(s: &mut dyn Strategy, f: &dyn Fn(&Architecture) -> f64, budget: usize, k: usize, fail: usize) -> Vec<Architecture> {
+fn run_concurrent(
+    s: &mut dyn Strategy,
+    f: &dyn Fn(&Architecture) -> f64,
+    budget: usize,
+    k: usize,
+    fail: usize,
+) -> Vec<Architecture> {
     let mut running = VecDeque::new();
     let mut asked = Vec::new();
     while asked.len() < budget || !running.is_empty() {
@@ -118,8 +139,13 @@ fn ppo_learns_and_beats_random_search_on_a_synthetic_objective() {
     let g = network("examples/mnist.nas", "Mnist");
     let f = synthetic(&g, 42);
     let (budget, seeds, window) = (200, 5u64, 40);
-    let optimum =
-        arch::enumerate(&g, 100_000).expect("small").iter().map(|a| canonical(&g, a)).filter(|a| feasible(&g, a)).map(|a| f(&a)).fold(f64::MIN, f64::max);
+    let optimum = arch::enumerate(&g, 100_000)
+        .expect("small")
+        .iter()
+        .map(|a| canonical(&g, a))
+        .filter(|a| feasible(&g, a))
+        .map(|a| f(&a))
+        .fold(f64::MIN, f64::max);
     // Seeds run on their own threads: each strategy is self-contained.
     let runs: Vec<Outcome> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..seeds)
@@ -127,7 +153,8 @@ fn ppo_learns_and_beats_random_search_on_a_synthetic_objective() {
                 let (g, f) = (&g, &f);
                 scope.spawn(move || {
                     let mut p = Ppo::new(g, Mode::Max, seed, &PpoOptions::default()).expect("ppo");
-                    let (mut asking, mut telling) = (std::time::Duration::ZERO, std::time::Duration::ZERO);
+                    let (mut asking, mut telling) =
+                        (std::time::Duration::ZERO, std::time::Duration::ZERO);
                     let mut metrics = Vec::new();
                     for _ in 0..budget {
                         let t = Instant::now();
@@ -139,8 +166,21 @@ fn ppo_learns_and_beats_random_search_on_a_synthetic_objective() {
                         telling += t.elapsed();
                         metrics.push(m);
                     }
-                    let mut r = strategy::make(StrategyKind::Random, g, Mode::Max, seed, &Options::default()).expect("random");
-                    Outcome { ppo: metrics, random: run(r.as_mut(), f, budget), asking, telling, updates: p.updates() }
+                    let mut r = strategy::make(
+                        StrategyKind::Random,
+                        g,
+                        Mode::Max,
+                        seed,
+                        &Options::default(),
+                    )
+                    .expect("random");
+                    Outcome {
+                        ppo: metrics,
+                        random: run(r.as_mut(), f, budget),
+                        asking,
+                        telling,
+                        updates: p.updates(),
+                    }
                 })
             })
             .collect();
@@ -167,14 +207,20 @@ fn ppo_learns_and_beats_random_search_on_a_synthetic_objective() {
     let random_mean = mean(&runs.iter().map(|r| mean(&r.random)).collect::<Vec<_>>());
     let ppo_best = median(runs.iter().map(|r| best(&r.ppo, budget)).collect());
     let random_best = median(runs.iter().map(|r| best(&r.random, budget)).collect());
-    let (ppo_100, random_100) = (median(runs.iter().map(|r| best(&r.ppo, 100)).collect()), median(runs.iter().map(|r| best(&r.random, 100)).collect()));
+    let (ppo_100, random_100) = (
+        median(runs.iter().map(|r| best(&r.ppo, 100)).collect()),
+        median(runs.iter().map(|r| best(&r.random, 100)).collect()),
+    );
     eprintln!(
         "mnist.nas, synthetic objective (optimum {optimum:.3}), {seeds} seeds: ppo mean reward {first:.3} (first {window}) -> {last:.3} (last {window}), \
          random's mean {random_mean:.3}; median best of 100: ppo {ppo_100:.3}, random {random_100:.3}; of {budget}: ppo {ppo_best:.3}, random {random_best:.3}"
     );
     assert!(last > first + 0.8, "the mean reward rises clearly: {first:.3} -> {last:.3}");
     assert!(ppo_100 > random_100, "median best of 100: ppo {ppo_100:.3} vs random {random_100:.3}");
-    assert!(ppo_best > random_best, "median best of {budget}: ppo {ppo_best:.3} vs random {random_best:.3}");
+    assert!(
+        ppo_best > random_best,
+        "median best of {budget}: ppo {ppo_best:.3} vs random {random_best:.3}"
+    );
 }
 
 #[test]
@@ -213,11 +259,17 @@ fn every_proposal_meets_the_constraints() {
     // is proposed once, then the space is exhausted.
     let tight = graph_of(&SMALL.replace("params <= 2_000", "params <= 400"));
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
-    let broken = (0..1000).filter(|_| !feasible(&tight, &Architecture::random(&tight, &mut rng))).count();
+    let broken =
+        (0..1000).filter(|_| !feasible(&tight, &Architecture::random(&tight, &mut rng))).count();
     assert!(broken > 550, "the constraint rules out most of the space: {broken} of 1000");
-    let want: HashSet<Architecture> =
-        arch::enumerate(&tight, 100_000).expect("small").iter().map(|a| canonical(&tight, a)).filter(|a| feasible(&tight, a)).collect();
-    let options = PpoOptions { samples_per_update: 10, update_times: 1, dedup: true, ..Default::default() };
+    let want: HashSet<Architecture> = arch::enumerate(&tight, 100_000)
+        .expect("small")
+        .iter()
+        .map(|a| canonical(&tight, a))
+        .filter(|a| feasible(&tight, a))
+        .collect();
+    let options =
+        PpoOptions { samples_per_update: 10, update_times: 1, dedup: true, ..Default::default() };
     let mut s = ppo(&tight, Mode::Max, 2, &options);
     let mut seen = HashSet::new();
     while let Some(a) = s.ask().expect("ask") {
@@ -236,7 +288,8 @@ fn asks_run_ahead_of_tells_and_results_arrive_in_any_order() {
     let f = synthetic(&g, 5);
     let mut p = Ppo::new(&g, Mode::Max, 3, &PpoOptions::default()).expect("ppo");
     // Sixteen outstanding, told in reverse order.
-    let asked: Vec<Architecture> = (0..16).map(|_| p.ask().expect("ask").expect("a proposal")).collect();
+    let asked: Vec<Architecture> =
+        (0..16).map(|_| p.ask().expect("ask").expect("a proposal")).collect();
     for a in asked.iter().rev() {
         p.tell(a, Some(f(a)));
     }
@@ -252,14 +305,19 @@ fn asks_run_ahead_of_tells_and_results_arrive_in_any_order() {
     let options = PpoOptions { samples_per_update: 5, ..Default::default() };
     let tiny = network("tests/data/tiny_search.nas", "Tiny");
     let mut p = Ppo::new(&tiny, Mode::Max, 0, &options).expect("ppo");
-    let asked: Vec<Architecture> = (0..30).map(|_| p.ask().expect("ask").expect("a proposal")).collect();
-    assert!(asked.iter().collect::<HashSet<_>>().len() < asked.len(), "6 networks, 30 proposals: repeats");
+    let asked: Vec<Architecture> =
+        (0..30).map(|_| p.ask().expect("ask").expect("a proposal")).collect();
+    assert!(
+        asked.iter().collect::<HashSet<_>>().len() < asked.len(),
+        "6 networks, 30 proposals: repeats"
+    );
     for a in &asked {
         p.tell(a, Some(0.5));
     }
     assert_eq!(p.updates(), 6);
     // A concurrent run: 16 running at once, every 5th failing.
-    let asked = run_concurrent(ppo(&g, Mode::Max, 4, &PpoOptions::default()).as_mut(), &f, 100, 16, 5);
+    let asked =
+        run_concurrent(ppo(&g, Mode::Max, 4, &PpoOptions::default()).as_mut(), &f, 100, 16, 5);
     assert_eq!(asked.len(), 100);
 }
 
@@ -302,7 +360,9 @@ fn input_choices_are_one_action_or_several() {
     assert_eq!(sizes, [Some(3), Some(495)]);
     // Reward the inputs {0, 1, 2, 3} of the large choice and the first subset of the small one.
     let f = |a: &Architecture| match (&a.choices[0], &a.choices[1]) {
-        (Choice::Subset(s), Choice::Subset(t)) => (s == &[0, 1]) as u8 as f64 + t.iter().filter(|i| **i < 4).count() as f64,
+        (Choice::Subset(s), Choice::Subset(t)) => {
+            (s == &[0, 1]) as u8 as f64 + t.iter().filter(|i| **i < 4).count() as f64
+        }
         _ => panic!("input choices are subsets"),
     };
     let mut s = ppo(&g, Mode::Max, 0, &PpoOptions::default());
@@ -338,12 +398,31 @@ fn options_are_read_and_checked() {
     ] {
         o.set(StrategyKind::Ppo, key, value).expect(key);
     }
-    let want = PpoOptions { samples_per_update: 10, batch_size: 64, repeat: 3, update_times: 1, lr: 3e-4, clip: 0.1, ent_coef: 0.0, dedup: true };
+    let want = PpoOptions {
+        samples_per_update: 10,
+        batch_size: 64,
+        repeat: 3,
+        update_times: 1,
+        lr: 3e-4,
+        clip: 0.1,
+        ent_coef: 0.0,
+        dedup: true,
+    };
     assert_eq!(o.ppo, want);
-    assert!(matches!(o.set(StrategyKind::Ppo, "population_size", "3"), Err(StrategyError::UnknownOption { .. })));
-    assert!(matches!(o.set(StrategyKind::Ppo, "lr", "fast"), Err(StrategyError::InvalidOption { .. })));
+    assert!(matches!(
+        o.set(StrategyKind::Ppo, "population_size", "3"),
+        Err(StrategyError::UnknownOption { .. })
+    ));
+    assert!(matches!(
+        o.set(StrategyKind::Ppo, "lr", "fast"),
+        Err(StrategyError::InvalidOption { .. })
+    ));
     let d = PpoOptions::default();
-    assert_eq!((d.samples_per_update, d.batch_size, d.repeat, d.update_times, d.lr, d.dedup), (20, 32, 5, 5, 1e-4, false), "NNI's defaults");
+    assert_eq!(
+        (d.samples_per_update, d.batch_size, d.repeat, d.update_times, d.lr, d.dedup),
+        (20, 32, 5, 5, 1e-4, false),
+        "NNI's defaults"
+    );
     let g = graph_of(SMALL);
     for bad in [
         PpoOptions { samples_per_update: 0, ..Default::default() },
@@ -352,7 +431,10 @@ fn options_are_read_and_checked() {
         PpoOptions { clip: f64::NAN, ..Default::default() },
         PpoOptions { ent_coef: -0.1, ..Default::default() },
     ] {
-        assert!(matches!(Ppo::new(&g, Mode::Max, 0, &bad), Err(StrategyError::InvalidOption { .. })), "{bad:?}");
+        assert!(
+            matches!(Ppo::new(&g, Mode::Max, 0, &bad), Err(StrategyError::InvalidOption { .. })),
+            "{bad:?}"
+        );
     }
     assert_eq!(ppo(&g, Mode::Max, 0, &PpoOptions::default()).name(), "ppo");
 }
@@ -367,7 +449,8 @@ fn time_per_proposal_and_update() {
     let f = synthetic(&g, 42);
     let mut p = Ppo::new(&g, Mode::Max, 0, &PpoOptions::default()).expect("ppo");
     // Per window of trials: time asking, time telling (the updates), asks, updates before it.
-    let (mut asking, mut telling, mut asks, mut updates_before) = (std::time::Duration::ZERO, std::time::Duration::ZERO, 0u32, 0);
+    let (mut asking, mut telling, mut asks, mut updates_before) =
+        (std::time::Duration::ZERO, std::time::Duration::ZERO, 0u32, 0);
     for n in 1..=1000 {
         let t = Instant::now();
         let a = p.ask().expect("ask").expect("a proposal");
@@ -386,7 +469,8 @@ fn time_per_proposal_and_update() {
                 telling.as_secs_f64() * 1e3 / updates as f64,
                 (asking + telling).as_secs_f64() * 1e3 / asks as f64
             );
-            (asking, telling, asks, updates_before) = (std::time::Duration::ZERO, std::time::Duration::ZERO, 0, p.updates());
+            (asking, telling, asks, updates_before) =
+                (std::time::Duration::ZERO, std::time::Duration::ZERO, 0, p.updates());
         }
     }
 }

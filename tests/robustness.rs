@@ -37,14 +37,23 @@ fn assert_spans_inside(program: &Program, diags: &[Diagnostic]) {
     for d in diags {
         for l in std::iter::once(&d.primary).chain(&d.secondary) {
             let text = &program.sources.get(l.loc.file).text;
-            assert!(l.loc.span.start <= l.loc.span.end && l.loc.span.end <= text.len(), "{}: span {:?} outside a {}-byte file", d.code, l.loc.span, text.len());
+            assert!(
+                l.loc.span.start <= l.loc.span.end && l.loc.span.end <= text.len(),
+                "{}: span {:?} outside a {}-byte file",
+                d.code,
+                l.loc.span,
+                text.len()
+            );
         }
     }
 }
 
 /// The examples and test inputs (files of a size that checks in milliseconds).
 fn corpus() -> Vec<Vec<u8>> {
-    common::nas_files(&["examples", "tests"]).iter().map(|p| std::fs::read(p).expect("read")).collect()
+    common::nas_files(&["examples", "tests"])
+        .iter()
+        .map(|p| std::fs::read(p).expect("read"))
+        .collect()
 }
 
 /// One nested construct `n` levels deep, in a block.
@@ -71,7 +80,13 @@ fn nested(which: &str, n: usize) -> String {
         "open paren" => "(".repeat(n),
         "open call" => "f(".repeat(n),
         "open list" => "[".repeat(n),
-        "type" => return format!("block B(x: {}int{}) -> int {{ return x }}", "list[".repeat(n), "]".repeat(n)),
+        "type" => {
+            return format!(
+                "block B(x: {}int{}) -> int {{ return x }}",
+                "list[".repeat(n),
+                "]".repeat(n)
+            )
+        }
         _ => unreachable!("{which}"),
     };
     format!("block B(x: int) -> int {{ return {body} }}")
@@ -107,7 +122,11 @@ fn nesting_100000_levels_deep_is_an_error_not_a_crash() {
     for which in NESTED {
         let text = nested(which, 100_000);
         // A thread with the 2 MiB stack of a test or language-server thread.
-        let codes = std::thread::Builder::new().stack_size(2 << 20).spawn(move || check_bytes(text.as_bytes())).expect("spawn").join();
+        let codes = std::thread::Builder::new()
+            .stack_size(2 << 20)
+            .spawn(move || check_bytes(text.as_bytes()))
+            .expect("spawn")
+            .join();
         let codes = codes.unwrap_or_else(|_| panic!("{which}: panicked"));
         assert!(codes.contains(&"E0002") || codes.contains(&"E0001"), "{which}: {codes:?}");
     }
@@ -153,8 +172,19 @@ fn a_10_mb_line_is_handled() {
 fn mutated() -> impl Strategy<Value = Vec<u8>> {
     let files = corpus();
     let n = files.len();
-    (0..n, prop::collection::vec((any::<prop::sample::Index>(), 0usize..3, prop::collection::vec(any::<u8>(), 1..6), 1usize..30), 1..5)).prop_map(
-        move |(i, edits)| {
+    (
+        0..n,
+        prop::collection::vec(
+            (
+                any::<prop::sample::Index>(),
+                0usize..3,
+                prop::collection::vec(any::<u8>(), 1..6),
+                1usize..30,
+            ),
+            1..5,
+        ),
+    )
+        .prop_map(move |(i, edits)| {
             let mut text = files[i].clone();
             for (at, kind, bytes, len) in edits {
                 let p = at.index(text.len() + 1);
@@ -173,8 +203,7 @@ fn mutated() -> impl Strategy<Value = Vec<u8>> {
                 }
             }
             text
-        },
-    )
+        })
 }
 
 proptest! {
@@ -199,5 +228,9 @@ fn nesting_too_deep_points_at_the_expression_where_the_limit_is_reached() {
     let d = diags.iter().find(|d| d.code == "E0002").expect("E0002");
     // Inside the parentheses, not at the start of the file.
     let at = d.primary.loc.span.start;
-    assert!(at > text.find('(').expect("a paren"), "E0002 at byte {at}: {}", render_plain(&diags, &program.sources));
+    assert!(
+        at > text.find('(').expect("a paren"),
+        "E0002 at byte {at}: {}",
+        render_plain(&diags, &program.sources)
+    );
 }

@@ -73,7 +73,9 @@ fn close(a: &[f32], b: &[f32], tol: f32) {
 #[test]
 fn activations_match_their_formulas() {
     let xs = vec![-4.0f32, -1.0, 0.0, 1.0, 3.0, 7.0];
-    let net = |op: &str| format!("network T(x: Tensor[n, 1, 1, 6]) -> Tensor[n, 1, 1, 6] {{ return {op}(x) }}");
+    let net = |op: &str| {
+        format!("network T(x: Tensor[n, 1, 1, 6]) -> Tensor[n, 1, 1, 6] {{ return {op}(x) }}")
+    };
     let out = |op: &str| run(&net(op), xs.clone(), [1, 1, 1, 6]).1;
     close(&out("relu"), &[0.0, 0.0, 0.0, 1.0, 3.0, 7.0], 1e-6);
     close(&out("relu6"), &[0.0, 0.0, 0.0, 1.0, 3.0, 6.0], 1e-6);
@@ -87,16 +89,33 @@ fn activations_match_their_formulas() {
     // x * Phi(x), exact (erf) form; values from the normal CDF table.
     close(&out("gelu"), &[-0.000_126_7, -0.158_655_3, 0.0, 0.841_344_7, 2.995_950_2, 7.0], 1e-4);
     // Dropout is the identity at inference.
-    close(&run("network T(x: Tensor[n, 1, 1, 6]) -> Tensor[n, 1, 1, 6] { return dropout(x, p: 0.5) }", xs.clone(), [1, 1, 1, 6]).1, &xs, 0.0);
+    close(
+        &run(
+            "network T(x: Tensor[n, 1, 1, 6]) -> Tensor[n, 1, 1, 6] { return dropout(x, p: 0.5) }",
+            xs.clone(),
+            [1, 1, 1, 6],
+        )
+        .1,
+        &xs,
+        0.0,
+    );
 }
 
 #[test]
 fn pooling_matches_hand_computed_windows() {
     let x: Vec<f32> = (0..16).map(|v| v as f32).collect();
-    let (dims, v) = run("network T(x: Tensor[n, 1, 4, 4]) -> Tensor[n, 1, 2, 2] { return max_pool(x, kernel: 2) }", x.clone(), [1, 1, 4, 4]);
+    let (dims, v) = run(
+        "network T(x: Tensor[n, 1, 4, 4]) -> Tensor[n, 1, 2, 2] { return max_pool(x, kernel: 2) }",
+        x.clone(),
+        [1, 1, 4, 4],
+    );
     assert_eq!(dims, [1, 1, 2, 2]);
     close(&v, &[5.0, 7.0, 13.0, 15.0], 0.0);
-    let (_, v) = run("network T(x: Tensor[n, 1, 4, 4]) -> Tensor[n, 1, 2, 2] { return avg_pool(x, kernel: 2) }", x, [1, 1, 4, 4]);
+    let (_, v) = run(
+        "network T(x: Tensor[n, 1, 4, 4]) -> Tensor[n, 1, 2, 2] { return avg_pool(x, kernel: 2) }",
+        x,
+        [1, 1, 4, 4],
+    );
     close(&v, &[2.5, 4.5, 10.5, 12.5], 1e-6);
     // 3x3 windows with padding 1 on [[1,2,3],[4,5,6],[7,8,9]]: the corner window holds
     // 1, 2, 4, 5 (sum 12) and five padded cells.
@@ -104,7 +123,11 @@ fn pooling_matches_hand_computed_windows() {
     let with = "network T(x: Tensor[n, 1, 3, 3]) -> Tensor[n, 1, 3, 3] { return avg_pool(x, kernel: 3, stride: 1, padding: 1) }";
     let (_, v) = run(with, x.clone(), [1, 1, 3, 3]);
     close(&v[..2], &[12.0 / 9.0, 21.0 / 9.0], 1e-6);
-    let (_, v) = run(&with.replace("padding: 1)", "padding: 1, count_include_pad: false)"), x.clone(), [1, 1, 3, 3]);
+    let (_, v) = run(
+        &with.replace("padding: 1)", "padding: 1, count_include_pad: false)"),
+        x.clone(),
+        [1, 1, 3, 3],
+    );
     close(&v, &[3.0, 3.5, 4.0, 4.5, 5.0, 5.5, 6.0, 6.5, 7.0], 1e-6);
     // Max pooling pads with minus infinity: a negative map keeps its own values at the edges.
     let neg: Vec<f32> = x.iter().map(|v| -v).collect();
@@ -112,10 +135,18 @@ fn pooling_matches_hand_computed_windows() {
     close(&v, &[-1.0, -1.0, -2.0, -1.0, -1.0, -2.0, -4.0, -4.0, -5.0], 0.0);
     // Global average pooling and flatten (C, H, W order).
     let x: Vec<f32> = (0..8).map(|v| v as f32).collect();
-    let (dims, v) = run("network T(x: Tensor[n, 2, 2, 2]) -> Tensor[n, 2] { return global_avg_pool(x) }", x.clone(), [1, 2, 2, 2]);
+    let (dims, v) = run(
+        "network T(x: Tensor[n, 2, 2, 2]) -> Tensor[n, 2] { return global_avg_pool(x) }",
+        x.clone(),
+        [1, 2, 2, 2],
+    );
     assert_eq!(dims, [1, 2]);
     close(&v, &[1.5, 5.5], 1e-6);
-    let (dims, v) = run("network T(x: Tensor[n, 2, 2, 2]) -> Tensor[n, 8] { return flatten(x) }", x, [1, 2, 2, 2]);
+    let (dims, v) = run(
+        "network T(x: Tensor[n, 2, 2, 2]) -> Tensor[n, 8] { return flatten(x) }",
+        x,
+        [1, 2, 2, 2],
+    );
     assert_eq!(dims, [1, 8]);
     close(&v, &[0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0], 0.0);
 }
@@ -123,17 +154,29 @@ fn pooling_matches_hand_computed_windows() {
 #[test]
 fn zero_crop_concat_add_and_mean() {
     let x: Vec<f32> = (0..25).map(|v| v as f32 + 1.0).collect();
-    let (dims, v) = run("network T(x: Tensor[n, 1, 5, 5]) -> Tensor[n, 1, 3, 3] { return zero(x, stride: 2) }", x.clone(), [1, 1, 5, 5]);
+    let (dims, v) = run(
+        "network T(x: Tensor[n, 1, 5, 5]) -> Tensor[n, 1, 3, 3] { return zero(x, stride: 2) }",
+        x.clone(),
+        [1, 1, 5, 5],
+    );
     assert_eq!(dims, [1, 1, 3, 3]);
     assert!(v.iter().all(|v| *v == 0.0));
     let (dims, v) = run("network T(x: Tensor[n, 1, 5, 5]) -> Tensor[n, 1, 3, 4] { return crop(x, top: 2, left: 1) }", x.clone(), [1, 1, 5, 5]);
     assert_eq!(dims, [1, 1, 3, 4]);
     close(&v, &[12.0, 13.0, 14.0, 15.0, 17.0, 18.0, 19.0, 20.0, 22.0, 23.0, 24.0, 25.0], 0.0);
-    let (dims, v) = run("network T(x: Tensor[n, 1, 5, 5]) -> Tensor[n, 2, 5, 5] { return concat(x, relu(x)) }", x.clone(), [1, 1, 5, 5]);
+    let (dims, v) = run(
+        "network T(x: Tensor[n, 1, 5, 5]) -> Tensor[n, 2, 5, 5] { return concat(x, relu(x)) }",
+        x.clone(),
+        [1, 1, 5, 5],
+    );
     assert_eq!(dims, [1, 2, 5, 5]);
     close(&v[..25], &x, 0.0);
     close(&v[25..], &x, 0.0);
-    let (_, v) = run("network T(x: Tensor[n, 1, 5, 5]) -> Tensor[n, 1, 5, 5] { return x + x }", x.clone(), [1, 1, 5, 5]);
+    let (_, v) = run(
+        "network T(x: Tensor[n, 1, 5, 5]) -> Tensor[n, 1, 5, 5] { return x + x }",
+        x.clone(),
+        [1, 1, 5, 5],
+    );
     close(&v, &x.iter().map(|v| 2.0 * v).collect::<Vec<_>>(), 0.0);
     // An input choice of two out of three with `reduce mean`: (x + relu(-x) + 3x) picks.
     let g = graph(
@@ -145,7 +188,8 @@ fn zero_crop_concat_add_and_mean() {
     let a = Architecture::from_json(&g, r#"{"p": [0, 2]}"#).expect("valid");
     let f = arch::fix(&g, &a).expect("fixes");
     let net = Network::build(&f, &Device::flex(), 0).expect("builds");
-    let (_, v) = values(net.forward_map(map(x.clone(), [1, 1, 5, 5], &Device::flex())).expect("runs"));
+    let (_, v) =
+        values(net.forward_map(map(x.clone(), [1, 1, 5, 5], &Device::flex())).expect("runs"));
     close(&v, &x.iter().map(|v| 1.5 * v).collect::<Vec<_>>(), 1e-6);
 }
 
@@ -153,7 +197,11 @@ fn zero_crop_concat_add_and_mean() {
 fn hardsigmoid_scale_and_channel_slice() {
     // relu6(x + 3) / 6: -4 -> 0, -1 -> 1/3, 0 -> 1/2, 1 -> 2/3, 3 -> 1, 7 -> 1.
     let xs = vec![-4.0f32, -1.0, 0.0, 1.0, 3.0, 7.0];
-    let (_, v) = run("network T(x: Tensor[n, 1, 1, 6]) -> Tensor[n, 1, 1, 6] { return hardsigmoid(x) }", xs, [1, 1, 1, 6]);
+    let (_, v) = run(
+        "network T(x: Tensor[n, 1, 1, 6]) -> Tensor[n, 1, 1, 6] { return hardsigmoid(x) }",
+        xs,
+        [1, 1, 1, 6],
+    );
     close(&v, &[0.0, 1.0 / 3.0, 0.5, 2.0 / 3.0, 1.0, 1.0], 1e-6);
     // Four channels of 2x2, channel j holding j * 10 + position.
     let x: Vec<f32> = (0..4).flat_map(|j| (0..4).map(move |p| (j * 10 + p) as f32)).collect();
@@ -165,7 +213,8 @@ fn hardsigmoid_scale_and_channel_slice() {
     close(&v, &x[4..], 0.0);
     // Scaling each channel by its own mean (global average pooling): channel j times j * 10 + 1.5.
     let (_, v) = run("network T(x: Tensor[n, 4, 2, 2]) -> Tensor[n, 4, 2, 2] { return scale(x, global_avg_pool(x)) }", x.clone(), [1, 4, 2, 2]);
-    let expected: Vec<f32> = x.iter().enumerate().map(|(i, v)| v * ((i / 4) as f32 * 10.0 + 1.5)).collect();
+    let expected: Vec<f32> =
+        x.iter().enumerate().map(|(i, v)| v * ((i / 4) as f32 * 10.0 + 1.5)).collect();
     close(&v, &expected, 1e-6);
 }
 
@@ -196,12 +245,16 @@ fn naive_conv(
                     for ci in 0..cg {
                         for ki in 0..k {
                             for kj in 0..k {
-                                let (yy, xx) = ((i * stride + ki * dil) as isize - pad as isize, (j * stride + kj * dil) as isize - pad as isize);
+                                let (yy, xx) = (
+                                    (i * stride + ki * dil) as isize - pad as isize,
+                                    (j * stride + kj * dil) as isize - pad as isize,
+                                );
                                 if yy < 0 || xx < 0 || yy >= h as isize || xx >= w as isize {
                                     continue;
                                 }
                                 let cin = g * cg + ci;
-                                s += x[((b * c + cin) * h + yy as usize) * w + xx as usize] * weight[((o * cg + ci) * k + ki) * k + kj];
+                                s += x[((b * c + cin) * h + yy as usize) * w + xx as usize]
+                                    * weight[((o * cg + ci) * k + ki) * k + kj];
                             }
                         }
                     }
@@ -214,9 +267,14 @@ fn naive_conv(
 }
 
 fn conv_weights(net: &Network, layer: usize) -> (Vec<f32>, Option<Vec<f32>>) {
-    let Layer::Conv(conv) = &net.layers[layer] else { panic!("layer {layer} is not a convolution") };
+    let Layer::Conv(conv) = &net.layers[layer] else {
+        panic!("layer {layer} is not a convolution")
+    };
     let w = conv.weight.val().into_data().convert::<f32>().try_into_vec::<f32>().expect("f32");
-    let b = conv.bias.as_ref().map(|b| b.val().into_data().convert::<f32>().try_into_vec::<f32>().expect("f32"));
+    let b = conv
+        .bias
+        .as_ref()
+        .map(|b| b.val().into_data().convert::<f32>().try_into_vec::<f32>().expect("f32"));
     (w, b)
 }
 
@@ -248,18 +306,26 @@ fn convolutions_match_a_naive_reference() {
 
 #[test]
 fn linear_matches_a_naive_reference() {
-    let (_, net) = build("network T(x: Tensor[n, 3, 1, 1]) -> Tensor[n, 2] { return linear(flatten(x), out: 2) }");
+    let (_, net) = build(
+        "network T(x: Tensor[n, 3, 1, 1]) -> Tensor[n, 2] { return linear(flatten(x), out: 2) }",
+    );
     let Layer::Linear(lin) = &net.layers[0] else { panic!("not linear") };
     // burn stores the weight as [in, out].
     let w = lin.weight.val().into_data().convert::<f32>().try_into_vec::<f32>().expect("f32");
     assert_eq!(lin.weight.val().dims(), [3, 2]);
     let bound = 1.0 / 3f32.sqrt();
-    assert!(w.iter().all(|v| v.abs() <= bound), "PyTorch's uniform(-1/sqrt(fan_in), 1/sqrt(fan_in))");
+    assert!(
+        w.iter().all(|v| v.abs() <= bound),
+        "PyTorch's uniform(-1/sqrt(fan_in), 1/sqrt(fan_in))"
+    );
     let x = [0.5f32, -1.0, 2.0, 1.0, 0.0, -3.0];
-    let (dims, v) = values(net.forward_map(map(x.to_vec(), [2, 3, 1, 1], &Device::flex())).expect("runs"));
+    let (dims, v) =
+        values(net.forward_map(map(x.to_vec(), [2, 3, 1, 1], &Device::flex())).expect("runs"));
     assert_eq!(dims, [2, 2]);
     let w = &w;
-    let expect: Vec<f32> = (0..2).flat_map(|b| (0..2).map(move |o| (0..3).map(|i| x[b * 3 + i] * w[i * 2 + o]).sum::<f32>())).collect();
+    let expect: Vec<f32> = (0..2)
+        .flat_map(|b| (0..2).map(move |o| (0..3).map(|i| x[b * 3 + i] * w[i * 2 + o]).sum::<f32>()))
+        .collect();
     close(&v, &expect, 1e-5);
 }
 
@@ -277,8 +343,20 @@ fn batch_norm_uses_batch_statistics_while_training_and_running_ones_after() {
     close(&v, &[-1.5 / s, -0.5 / s, 0.0, 0.0, 0.5 / s, 1.5 / s, 0.0, 0.0], 1e-4);
     // Running statistics moved by momentum 0.1, the variance unbiased (5/3) as PyTorch does.
     let Layer::Norm(bn) = &net.layers[0] else { panic!("not batch norm") };
-    let mean = bn.running_mean.value_sync().into_data().convert::<f32>().try_into_vec::<f32>().expect("f32");
-    let var = bn.running_var.value_sync().into_data().convert::<f32>().try_into_vec::<f32>().expect("f32");
+    let mean = bn
+        .running_mean
+        .value_sync()
+        .into_data()
+        .convert::<f32>()
+        .try_into_vec::<f32>()
+        .expect("f32");
+    let var = bn
+        .running_var
+        .value_sync()
+        .into_data()
+        .convert::<f32>()
+        .try_into_vec::<f32>()
+        .expect("f32");
     close(&mean, &[0.25, 1.0], 1e-5);
     close(&var, &[0.9 + 0.1 * 5.0 / 3.0, 0.9], 1e-5);
     // In inference mode the running statistics normalise.
@@ -300,7 +378,10 @@ fn dropout_zeroes_and_rescales_while_training() {
     let (_, v) = values(net.forward_map(Tensor::ones([1, 1, 100, 100], &device)).expect("runs"));
     let zeros = v.iter().filter(|v| **v == 0.0).count();
     assert!((2_200..2_800).contains(&zeros), "{zeros} of 10,000 dropped at p = 0.25");
-    assert!(v.iter().all(|v| *v == 0.0 || (v - 4.0 / 3.0).abs() < 1e-6), "survivors are scaled by 1 / (1 - p)");
+    assert!(
+        v.iter().all(|v| *v == 0.0 || (v - 4.0 / 3.0).abs() < 1e-6),
+        "survivors are scaled by 1 / (1 - p)"
+    );
 }
 
 /// Central finite differences of `sum(out * r)` against burn's gradient, on the input.
@@ -318,14 +399,25 @@ fn gradient_check(text: &str, arch_json: &str, shape: [usize; 4]) {
         let out = net.forward_map(xt.clone()).expect("runs");
         let Value::Flat(out) = out else { panic!("flat output expected") };
         let r = Tensor::<2>::from_data(
-            TensorData::new((0..out.dims().iter().product::<usize>()).map(|i| ((i * 7 % 5) as f32) - 2.0).collect::<Vec<_>>(), out.dims()),
+            TensorData::new(
+                (0..out.dims().iter().product::<usize>())
+                    .map(|i| ((i * 7 % 5) as f32) - 2.0)
+                    .collect::<Vec<_>>(),
+                out.dims(),
+            ),
             &device,
         );
         ((out * r).sum(), xt)
     };
     let (loss, xt) = probe(x.clone());
     let grads = loss.backward();
-    let grad = xt.grad(&grads).expect("the input has a gradient").into_data().convert::<f32>().try_into_vec::<f32>().expect("f32");
+    let grad = xt
+        .grad(&grads)
+        .expect("the input has a gradient")
+        .into_data()
+        .convert::<f32>()
+        .try_into_vec::<f32>()
+        .expect("f32");
     let eps = 1e-2f32;
     for i in (0..n).step_by((n / 24).max(1)) {
         let mut plus = x.clone();
@@ -335,7 +427,11 @@ fn gradient_check(text: &str, arch_json: &str, shape: [usize; 4]) {
         let fp = probe(plus).0.into_scalar::<f32>();
         let fm = probe(minus).0.into_scalar::<f32>();
         let numeric = (fp - fm) / (2.0 * eps);
-        assert!((numeric - grad[i]).abs() <= 2e-2 * (1.0 + numeric.abs()), "{text}\nelement {i}: finite difference {numeric}, autodiff {}", grad[i]);
+        assert!(
+            (numeric - grad[i]).abs() <= 2e-2 * (1.0 + numeric.abs()),
+            "{text}\nelement {i}: finite difference {numeric}, autodiff {}",
+            grad[i]
+        );
     }
 }
 
@@ -369,7 +465,8 @@ fn gradients_of_our_own_pieces_match_finite_differences() {
 fn an_operator_that_gets_the_wrong_shape_names_its_place() {
     let text = "network T(x: Tensor[n, 1, 8, 8]) -> Tensor[n, 4] {\n    let y = conv2d(x, out: 4, kernel: 3)\n    return global_avg_pool(y)\n}";
     let (_, net) = build(text);
-    let err = net.forward_map(Tensor::zeros([1, 1, 9, 9], &Device::flex())).expect_err("9x9 is not 8x8");
+    let err =
+        net.forward_map(Tensor::zeros([1, 1, 9, 9], &Device::flex())).expect_err("9x9 is not 8x8");
     let RuntimeError::Shape { op, loc, expected, found } = &err else { panic!("{err:?}") };
     assert_eq!(op, "input");
     assert_eq!((expected.as_str(), found.as_str()), ("[batch, 1, 8, 8]", "[1, 1, 9, 9]"));
@@ -412,7 +509,12 @@ fn built_networks_have_the_parameter_count_of_the_ir() {
             continue; // the same network under labels it does not use
         }
         let net = Network::build(&f, &device, 7).expect("builds");
-        assert_eq!(net.trainable_params() as u64, f.params, "{}", serde_json::Value::Object(a.to_json(&g)));
+        assert_eq!(
+            net.trainable_params() as u64,
+            f.params,
+            "{}",
+            serde_json::Value::Object(a.to_json(&g))
+        );
     }
     assert!(seen.len() > 200, "{} distinct networks", seen.len());
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(2);
@@ -434,7 +536,8 @@ fn an_operator_failure_renders_as_a_diagnostic_at_its_place() {
     let (program, errors) = load_bytes("net.nas", Origin::Memory, text.as_bytes());
     assert!(errors.is_empty());
     let (graphs, _) = check_program(&program);
-    let f = arch::fix(&graphs[0], &Architecture::from_json(&graphs[0], "{}").expect("valid")).expect("fixes");
+    let f = arch::fix(&graphs[0], &Architecture::from_json(&graphs[0], "{}").expect("valid"))
+        .expect("fixes");
     let net = Network::build(&f, &Device::flex(), 0).expect("builds");
     let err = net.forward_map(Tensor::zeros([1, 1, 9, 9], &Device::flex())).expect_err("9x9");
     let d = wording::runtime_error(&err).expect("it has a place");

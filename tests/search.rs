@@ -12,7 +12,11 @@ use std::time::{Duration, Instant};
 const SPACE: &str = "tests/data/tiny_search.nas";
 
 fn nasc(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_nasc")).args(args).current_dir(env!("CARGO_MANIFEST_DIR")).output().expect("the nasc binary runs")
+    Command::new(env!("CARGO_BIN_EXE_nasc"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("the nasc binary runs")
 }
 
 fn text(b: &[u8]) -> String {
@@ -35,7 +39,11 @@ fn a_search_records_every_trial_and_exports_the_best() {
     let dir = root.join("exp");
     let o = search(&dir, &["--strategy", "random", "--max-trials", "4", "--seed", "1"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
-    assert!(text(&o.stdout).contains("4 trials succeeded, 0 failed; stopped: max trials"), "{}", text(&o.stdout));
+    assert!(
+        text(&o.stdout).contains("4 trials succeeded, 0 failed; stopped: max trials"),
+        "{}",
+        text(&o.stdout)
+    );
     let store = Store::open(&dir).expect("the experiment opens");
     let trials = store.trials().expect("trials");
     assert_eq!(trials.len(), 4);
@@ -60,10 +68,19 @@ fn a_search_records_every_trial_and_exports_the_best() {
     let best_metric = trials.iter().filter_map(|t| t.metric).fold(f64::MIN, f64::max);
     // `nasc runs` lists it; `nasc runs show` ranks it; `nasc export` writes the top K.
     let o = nasc(&["runs", "--root", root.to_str().expect("utf8")]);
-    assert!(text(&o.stdout).contains("exp") && text(&o.stdout).contains(&format!("{best_metric:.4}")), "{}", text(&o.stdout));
+    assert!(
+        text(&o.stdout).contains("exp") && text(&o.stdout).contains(&format!("{best_metric:.4}")),
+        "{}",
+        text(&o.stdout)
+    );
     let o = nasc(&["runs", "show", dir.to_str().expect("utf8"), "--top", "2"]);
     let shown = text(&o.stdout);
-    assert!(shown.lines().any(|l| l.trim_start().starts_with("1 ") && l.contains(&format!("{best_metric:.4}"))), "{shown}");
+    assert!(
+        shown
+            .lines()
+            .any(|l| l.trim_start().starts_with("1 ") && l.contains(&format!("{best_metric:.4}"))),
+        "{shown}"
+    );
     let o = nasc(&["export", dir.to_str().expect("utf8"), "--top", "2"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     let files: Vec<&str> = text(&o.stdout).leak().lines().collect();
@@ -83,7 +100,11 @@ fn grid_search_trains_every_architecture_once_and_stops() {
     let dir = common::temp_dir("search-grid");
     let o = search(&dir, &["--strategy", "grid"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
-    assert!(text(&o.stdout).contains("6 trials succeeded, 0 failed; stopped: space exhausted"), "{}", text(&o.stdout));
+    assert!(
+        text(&o.stdout).contains("6 trials succeeded, 0 failed; stopped: space exhausted"),
+        "{}",
+        text(&o.stdout)
+    );
     let trials = Store::open(&dir).expect("opens").trials().expect("trials");
     let mut archs: Vec<String> = trials.iter().map(|t| t.arch.clone()).collect();
     archs.sort();
@@ -99,7 +120,10 @@ fn failed_trials_are_recorded_and_the_search_goes_on() {
     common::write_npy(&dir.join("y.npy"), &[40, 10], &[1e30; 400]);
     let spec = format!("npy:{},{}", dir.join("x.npy").display(), dir.join("y.npy").display());
     let exp = dir.join("exp");
-    let o = search(&exp, &["--strategy", "random", "--max-trials", "3", "--data", &spec, "--task", "regression"]);
+    let o = search(
+        &exp,
+        &["--strategy", "random", "--max-trials", "3", "--data", &spec, "--task", "regression"],
+    );
     assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
     assert!(text(&o.stderr).contains("no trial succeeded"), "{}", text(&o.stderr));
     let trials = Store::open(&exp).expect("opens").trials().expect("trials");
@@ -117,12 +141,28 @@ fn a_killed_search_resumes_without_losing_or_rerunning_trials() {
     let root = common::temp_dir("search-kill");
     let killed = root.join("killed");
     let args = |dir: &Path| -> Vec<String> {
-        let mut a: Vec<String> =
-            ["search", SPACE, "--strategy", "evolution", "--option", "population_size=3", "--option", "sample_size=2", "--max-trials", "6", "--seed", "5"]
+        let mut a: Vec<String> = [
+            "search",
+            SPACE,
+            "--strategy",
+            "evolution",
+            "--option",
+            "population_size=3",
+            "--option",
+            "sample_size=2",
+            "--max-trials",
+            "6",
+            "--seed",
+            "5",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        a.extend(
+            ["--epochs", "1", "--max-steps", "15", "--batch-size", "32", "--out"]
                 .iter()
-                .map(|s| s.to_string())
-                .collect();
-        a.extend(["--epochs", "1", "--max-steps", "15", "--batch-size", "32", "--out"].iter().map(|s| s.to_string()));
+                .map(|s| s.to_string()),
+        );
         a.push(dir.display().to_string());
         a
     };
@@ -137,14 +177,20 @@ fn a_killed_search_resumes_without_losing_or_rerunning_trials() {
     let deadline = Instant::now() + Duration::from_secs(120);
     let finished_before = loop {
         std::thread::sleep(Duration::from_millis(50));
-        let done = Store::open(&killed).ok().and_then(|s| s.trials().ok()).map(|t| t.into_iter().filter(|t| t.status.is_finished()).collect::<Vec<_>>());
+        let done = Store::open(&killed)
+            .ok()
+            .and_then(|s| s.trials().ok())
+            .map(|t| t.into_iter().filter(|t| t.status.is_finished()).collect::<Vec<_>>());
         if let Some(done) = done.filter(|d| d.len() >= 2) {
             child.kill().expect("SIGKILL");
             child.wait().expect("reaped");
             break done;
         }
         assert!(Instant::now() < deadline, "the search did not finish two trials in time");
-        assert!(child.try_wait().expect("status").is_none(), "the search ended before it could be killed");
+        assert!(
+            child.try_wait().expect("status").is_none(),
+            "the search ended before it could be killed"
+        );
     };
     // Trials may have finished between the last look and the kill: read them again.
     let before = Store::open(&killed).expect("opens after the kill").trials().expect("trials");
@@ -165,10 +211,15 @@ fn a_killed_search_resumes_without_losing_or_rerunning_trials() {
     assert!(after.iter().all(|t| t.status == TrialStatus::Succeeded));
     // The same search, never interrupted, proposes the same architectures in the same order.
     let clean = root.join("clean");
-    let o = Command::new(env!("CARGO_BIN_EXE_nasc")).args(args(&clean)).current_dir(env!("CARGO_MANIFEST_DIR")).output().expect("runs");
+    let o = Command::new(env!("CARGO_BIN_EXE_nasc"))
+        .args(args(&clean))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("runs");
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     let uninterrupted = Store::open(&clean).expect("opens").trials().expect("trials");
-    let archs = |t: &[nasc::experiment::TrialRecord]| t.iter().map(|t| t.arch.clone()).collect::<Vec<_>>();
+    let archs =
+        |t: &[nasc::experiment::TrialRecord]| t.iter().map(|t| t.arch.clone()).collect::<Vec<_>>();
     assert_eq!(archs(&after), archs(&uninterrupted), "the strategy continued from the same state");
     // A directory that holds no experiment is refused, naming it.
     let o = nasc(&["search", "--resume", root.join("missing").to_str().expect("utf8")]);
@@ -182,14 +233,31 @@ fn resuming_after_the_space_changed_is_refused() {
     let space = dir.join("space.nas");
     std::fs::copy(SPACE, &space).expect("copy");
     let exp = dir.join("exp");
-    let mut args = vec!["search", space.to_str().expect("utf8"), "--strategy", "random", "--max-trials", "1", "--out", exp.to_str().expect("utf8")];
+    let mut args = vec![
+        "search",
+        space.to_str().expect("utf8"),
+        "--strategy",
+        "random",
+        "--max-trials",
+        "1",
+        "--out",
+        exp.to_str().expect("utf8"),
+    ];
     args.extend(QUICK);
     let o = nasc(&args);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
-    std::fs::write(&space, std::fs::read_to_string(SPACE).expect("read").replace("[4, 8, 12]", "[4, 8, 16]")).expect("edit");
+    std::fs::write(
+        &space,
+        std::fs::read_to_string(SPACE).expect("read").replace("[4, 8, 12]", "[4, 8, 16]"),
+    )
+    .expect("edit");
     let o = nasc(&["search", "--resume", exp.to_str().expect("utf8")]);
     assert_eq!(o.status.code(), Some(1));
-    assert!(text(&o.stderr).contains("changed since the experiment started"), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("changed since the experiment started"),
+        "{}",
+        text(&o.stderr)
+    );
 }
 
 /// Bad settings are refused before the experiment exists (exit 2, no directory left behind),
@@ -218,7 +286,14 @@ fn bad_search_settings_leave_no_experiment_behind() {
     )
     .expect("write");
     let dir = root.join("cifar");
-    let o = nasc(&["search", space.to_str().expect("utf8"), "--max-trials", "3", "--out", dir.to_str().expect("utf8")]);
+    let o = nasc(&[
+        "search",
+        space.to_str().expect("utf8"),
+        "--max-trials",
+        "3",
+        "--out",
+        dir.to_str().expect("utf8"),
+    ]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
     assert!(text(&o.stderr).contains("E0301"), "{}", text(&o.stderr));
     assert!(!dir.exists());
@@ -229,9 +304,20 @@ fn bad_search_settings_leave_no_experiment_behind() {
         "network F(x: Tensor[n, 1, 28, 28]) -> Tensor[n, 5] {\n    return linear(global_avg_pool(conv_bn_relu(x, out: choice w [4, 8])), out: 5)\n}\n",
     )
     .expect("write");
-    let o = nasc(&["search", five.to_str().expect("utf8"), "--max-trials", "3", "--out", root.join("five").to_str().expect("utf8")]);
+    let o = nasc(&[
+        "search",
+        five.to_str().expect("utf8"),
+        "--max-trials",
+        "3",
+        "--out",
+        root.join("five").to_str().expect("utf8"),
+    ]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
-    assert!(text(&o.stderr).contains("10 classes") && text(&o.stderr).contains("outputs 5"), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("10 classes") && text(&o.stderr).contains("outputs 5"),
+        "{}",
+        text(&o.stderr)
+    );
     assert!(!text(&o.stderr).contains("panicked"));
 }
 
@@ -241,7 +327,11 @@ fn a_search_resumes_from_another_directory() {
     let exp = root.join("exp");
     let o = search(&exp, &["--strategy", "random", "--max-trials", "1"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
-    let o = Command::new(env!("CARGO_BIN_EXE_nasc")).args(["search", "--resume", exp.to_str().expect("utf8")]).current_dir(&root).output().expect("runs");
+    let o = Command::new(env!("CARGO_BIN_EXE_nasc"))
+        .args(["search", "--resume", exp.to_str().expect("utf8")])
+        .current_dir(&root)
+        .output()
+        .expect("runs");
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     // Flags that would change the experiment are refused with --resume.
     let o = nasc(&["search", "--resume", exp.to_str().expect("utf8"), "--max-trials", "5"]);
@@ -253,7 +343,20 @@ fn a_running_search_cannot_be_resumed_twice() {
     let root = common::temp_dir("search-lock");
     let exp = root.join("exp");
     let mut child = Command::new(env!("CARGO_BIN_EXE_nasc"))
-        .args(["search", SPACE, "--strategy", "random", "--max-trials", "6", "--epochs", "1", "--max-steps", "100", "--out", exp.to_str().expect("utf8")])
+        .args([
+            "search",
+            SPACE,
+            "--strategy",
+            "random",
+            "--max-trials",
+            "6",
+            "--epochs",
+            "1",
+            "--max-steps",
+            "100",
+            "--out",
+            exp.to_str().expect("utf8"),
+        ])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -268,7 +371,10 @@ fn a_running_search_cannot_be_resumed_twice() {
     let still_running = child.try_wait().expect("status").is_none();
     child.kill().ok();
     child.wait().expect("reaped");
-    assert!(still_running, "the first search finished before the second could try (give it more work)");
+    assert!(
+        still_running,
+        "the first search finished before the second could try (give it more work)"
+    );
     assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
     assert!(text(&o.stderr).contains("another nasc process"), "{}", text(&o.stderr));
     // Once the first process is gone (killed), its lock is gone too.

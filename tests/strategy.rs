@@ -6,7 +6,9 @@ mod common;
 
 use nasc::arch::{self, Architecture, Choice};
 use nasc::ir::{Domain, Graph};
-use nasc::strategy::{self, canonical, feasible, Mode, Options, Strategy, StrategyError, StrategyKind};
+use nasc::strategy::{
+    self, canonical, feasible, Mode, Options, Strategy, StrategyError, StrategyKind,
+};
 use rand::{Rng, SeedableRng};
 use std::collections::{HashMap, HashSet};
 use std::io::Read;
@@ -41,8 +43,14 @@ fn synthetic(g: &Graph, seed: u64) -> impl Fn(&Architecture) -> f64 + '_ {
         Domain::Alternatives { names } => names.len(),
         Domain::Inputs { n, .. } => *n,
     };
-    let single: Vec<Vec<f64>> = g.labels.labels.iter().map(|l| (0..width(&l.domain)).map(|_| rng.random::<f64>()).collect()).collect();
-    let pair: Vec<Vec<f64>> = (0..g.labels.len()).map(|_| (0..64).map(|_| rng.random::<f64>() * 0.5).collect()).collect();
+    let single: Vec<Vec<f64>> = g
+        .labels
+        .labels
+        .iter()
+        .map(|l| (0..width(&l.domain)).map(|_| rng.random::<f64>()).collect())
+        .collect();
+    let pair: Vec<Vec<f64>> =
+        (0..g.labels.len()).map(|_| (0..64).map(|_| rng.random::<f64>() * 0.5).collect()).collect();
     move |a: &Architecture| {
         let used = arch::active_labels(g, a);
         let value = |c: &Choice| match c {
@@ -68,18 +76,23 @@ fn synthetic(g: &Graph, seed: u64) -> impl Fn(&Architecture) -> f64 + '_ {
 /// NAS-Bench-201's space and the 200-epoch CIFAR-10 validation accuracy of each of its 15,625
 /// networks, keyed by canonical architecture.
 fn nb201() -> &'static (Graph, HashMap<Architecture, f64>) {
-    static NB201: std::sync::OnceLock<(Graph, HashMap<Architecture, f64>)> = std::sync::OnceLock::new();
+    static NB201: std::sync::OnceLock<(Graph, HashMap<Architecture, f64>)> =
+        std::sync::OnceLock::new();
     NB201.get_or_init(load_nb201)
 }
 
 fn load_nb201() -> (Graph, HashMap<Architecture, f64>) {
     let g = network("stdlib/spaces/nasbench201.nas", "NasBench201");
-    let mut gz = flate2::read::GzDecoder::new(std::fs::File::open("tests/data/nb201_compact.csv.gz").expect("data"));
+    let mut gz = flate2::read::GzDecoder::new(
+        std::fs::File::open("tests/data/nb201_compact.csv.gz").expect("data"),
+    );
     let mut text = String::new();
     gz.read_to_string(&mut text).expect("gzip");
     let mut lines = text.lines();
     let header: Vec<&str> = lines.next().expect("header").split(',').collect();
-    let col = |name: &str| header.iter().position(|h| *h == name).unwrap_or_else(|| panic!("no column {name}"));
+    let col = |name: &str| {
+        header.iter().position(|h| *h == name).unwrap_or_else(|| panic!("no column {name}"))
+    };
     let (arch_col, acc_col) = (col("arch"), col("cifar10_valid_acc"));
     let mut acc = HashMap::new();
     for line in lines {
@@ -92,7 +105,8 @@ fn load_nb201() -> (Graph, HashMap<Architecture, f64>) {
                 m.insert(format!("cell/edge[{}][{j}]", i + 1), serde_json::Value::from(op));
             }
         }
-        let a = Architecture::from_json(&g, &serde_json::Value::Object(m).to_string()).expect("architecture");
+        let a = Architecture::from_json(&g, &serde_json::Value::Object(m).to_string())
+            .expect("architecture");
         acc.insert(canonical(&g, &a), fields[acc_col].parse::<f64>().expect("accuracy"));
     }
     assert_eq!(acc.len(), 15_625);
@@ -113,16 +127,41 @@ fn run(s: &mut dyn Strategy, objective: &dyn Fn(&Architecture) -> f64, budget: u
 
 /// The best metric of a run in `mode`.
 fn best(metrics: &[f64], mode: Mode) -> f64 {
-    metrics.iter().copied().fold(None, |b: Option<f64>, m| Some(b.map_or(m, |b| if mode.better(m, b) { m } else { b }))).expect("a metric")
+    metrics
+        .iter()
+        .copied()
+        .fold(None, |b: Option<f64>, m| {
+            Some(b.map_or(m, |b| if mode.better(m, b) { m } else { b }))
+        })
+        .expect("a metric")
 }
 
-fn make(kind: StrategyKind, g: &Graph, mode: Mode, seed: u64, options: &Options) -> Box<dyn Strategy> {
+fn make(
+    kind: StrategyKind,
+    g: &Graph,
+    mode: Mode,
+    seed: u64,
+    options: &Options,
+) -> Box<dyn Strategy> {
     strategy::make(kind, g, mode, seed, options).expect("strategy")
 }
 
 /// Mean over `seeds` of the best metric found within `budget` trials.
-fn mean_best(kind: StrategyKind, g: &Graph, mode: Mode, options: &Options, objective: &dyn Fn(&Architecture) -> f64, budget: usize, seeds: u64) -> f64 {
-    (0..seeds).map(|seed| best(&run(make(kind, g, mode, seed, options).as_mut(), objective, budget), mode)).sum::<f64>() / seeds as f64
+fn mean_best(
+    kind: StrategyKind,
+    g: &Graph,
+    mode: Mode,
+    options: &Options,
+    objective: &dyn Fn(&Architecture) -> f64,
+    budget: usize,
+    seeds: u64,
+) -> f64 {
+    (0..seeds)
+        .map(|seed| {
+            best(&run(make(kind, g, mode, seed, options).as_mut(), objective, budget), mode)
+        })
+        .sum::<f64>()
+        / seeds as f64
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -135,8 +174,18 @@ fn random_proposes_each_network_once_and_stops_when_the_space_is_exhausted() {
     let want = feasible_networks(&g);
     let all = arch::enumerate(&g, 1_000_000).unwrap();
     let distinct: HashSet<Architecture> = all.iter().map(|a| canonical(&g, a)).collect();
-    assert!(distinct.len() < all.len() * 3 / 4, "canonical dedup matters here: {} networks, {} assignments", distinct.len(), all.len());
-    assert!(want.len() < distinct.len() * 9 / 10, "the constraint matters here: {} of {} networks", want.len(), distinct.len());
+    assert!(
+        distinct.len() < all.len() * 3 / 4,
+        "canonical dedup matters here: {} networks, {} assignments",
+        distinct.len(),
+        all.len()
+    );
+    assert!(
+        want.len() < distinct.len() * 9 / 10,
+        "the constraint matters here: {} of {} networks",
+        want.len(),
+        distinct.len()
+    );
     let mut s = make(StrategyKind::Random, &g, Mode::Max, 3, &Options::default());
     let mut got = HashSet::new();
     while let Some(a) = s.ask().unwrap() {
@@ -157,7 +206,11 @@ fn random_exhausts_mnist_exactly() {
         assert!(feasible(&g, &a), "{:?}", a.to_json(&g));
         assert!(seen.insert(a));
     }
-    eprintln!("random search proposed all {} networks of mnist.nas in {:?}", seen.len(), start.elapsed());
+    eprintln!(
+        "random search proposed all {} networks of mnist.nas in {:?}",
+        seen.len(),
+        start.elapsed()
+    );
     // 13,950 networks; the parameter budget rules out one (nasc check's `satisfying`).
     assert_eq!(seen.len(), 13_949);
     assert_eq!(nasc::facts::facts(&g).satisfying, Some(13_949));
@@ -167,8 +220,17 @@ fn random_exhausts_mnist_exactly() {
 fn every_proposal_meets_the_constraints() {
     // mnist.nas: params <= 500,000.
     let g = network("examples/mnist.nas", "Mnist");
-    for kind in [StrategyKind::Random, StrategyKind::Evolution, StrategyKind::Tpe, StrategyKind::Grid] {
-        let options = Options { evolution: strategy::EvolutionOptions { population_size: 20, sample_size: 5, ..Default::default() }, ..Default::default() };
+    for kind in
+        [StrategyKind::Random, StrategyKind::Evolution, StrategyKind::Tpe, StrategyKind::Grid]
+    {
+        let options = Options {
+            evolution: strategy::EvolutionOptions {
+                population_size: 20,
+                sample_size: 5,
+                ..Default::default()
+            },
+            ..Default::default()
+        };
         let mut s = make(kind, &g, Mode::Max, 1, &options);
         // Reward size, so that the strategies that learn push against the budget.
         let objective = |a: &Architecture| arch::cost(&g, a).unwrap().0 as f64;
@@ -179,9 +241,12 @@ fn every_proposal_meets_the_constraints() {
     // A space where most label assignments break the budget.
     let tight = graph_of(&SMALL.replace("params <= 2_000", "params <= 500"));
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
-    let broken = (0..1000).filter(|_| !feasible(&tight, &Architecture::random(&tight, &mut rng))).count();
+    let broken =
+        (0..1000).filter(|_| !feasible(&tight, &Architecture::random(&tight, &mut rng))).count();
     assert!(broken > 550, "the constraint rules out most of the space: {broken} of 1000");
-    for kind in [StrategyKind::Random, StrategyKind::Evolution, StrategyKind::Tpe, StrategyKind::Grid] {
+    for kind in
+        [StrategyKind::Random, StrategyKind::Evolution, StrategyKind::Tpe, StrategyKind::Grid]
+    {
         let mut s = make(kind, &tight, Mode::Max, 2, &Options::default());
         let mut n = 0;
         while let Some(a) = s.ask().unwrap() {
@@ -234,7 +299,9 @@ fn grid_visits_every_network_exactly_once() {
         }
         assert_ne!(ordered, shuffled, "{}: shuffle changes the order", g.name);
         // In order starts from the all-first architecture.
-        let first = Architecture { choices: g.labels.labels.iter().map(|l| strategy::first_choice(&l.domain)).collect() };
+        let first = Architecture {
+            choices: g.labels.labels.iter().map(|l| strategy::first_choice(&l.domain)).collect(),
+        };
         assert_eq!(ordered[0], first);
     }
     let g = graph_of(SMALL);
@@ -246,11 +313,15 @@ fn grid_visits_every_network_exactly_once() {
 #[test]
 fn grid_streams_the_darts_space_without_materialising_it() {
     let g = network("stdlib/spaces/darts.nas", "Darts");
-    assert!(nasc::facts::facts(&g).architectures.bits() > 90, "about 6.3 x 10^29 label assignments");
+    assert!(
+        nasc::facts::facts(&g).architectures.bits() > 90,
+        "about 6.3 x 10^29 label assignments"
+    );
     for shuffle in [false, true] {
         let start = Instant::now();
         let mut s = grid(&g, shuffle, 0);
-        let first: Vec<Architecture> = (0..1000).map(|_| s.ask().unwrap().expect("not exhausted")).collect();
+        let first: Vec<Architecture> =
+            (0..1000).map(|_| s.ask().unwrap().expect("not exhausted")).collect();
         let took = start.elapsed();
         eprintln!("DARTS, shuffle {shuffle}: 1,000 proposals in {took:?}");
         let set: HashSet<&Architecture> = first.iter().collect();
@@ -265,11 +336,16 @@ fn shuffled_grid_refuses_a_space_beyond_128_bits() {
     // 40 input choices of 32 of 64 inputs: (1.8 x 10^18)^40.
     let mut text = String::from("network Huge(x: Tensor[n, 4]) -> Tensor[n, 4] {\n    let h = x\n");
     for i in 0..40 {
-        text += &format!("    let xs{i} = [{}]\n    let h = pick p{i} 32 of xs{i} reduce sum\n", vec!["h"; 64].join(", "));
+        text += &format!(
+            "    let xs{i} = [{}]\n    let h = pick p{i} 32 of xs{i} reduce sum\n",
+            vec!["h"; 64].join(", ")
+        );
     }
     text += "    return h\n}\n";
     let g = graph_of(&text);
-    let err = strategy::make(StrategyKind::Grid, &g, Mode::Max, 0, &Options::default()).err().expect("too large");
+    let err = strategy::make(StrategyKind::Grid, &g, Mode::Max, 0, &Options::default())
+        .err()
+        .expect("too large");
     assert!(matches!(&err, StrategyError::SpaceTooLarge { size } if size.len() > 700), "{err}");
     // In order it streams.
     let mut s = grid(&g, false, 0);
@@ -303,7 +379,14 @@ fn evolution_and_tpe_beat_random_search_on_nasbench201() {
     let (budget, seeds) = (100, 10);
     let r = mean_best(StrategyKind::Random, g, Mode::Max, &o, &f, budget, seeds);
     // The benchmark's own setting for regularized evolution: population 10, tournaments of 3.
-    let small = Options { evolution: strategy::EvolutionOptions { population_size: 10, sample_size: 3, ..Default::default() }, ..Default::default() };
+    let small = Options {
+        evolution: strategy::EvolutionOptions {
+            population_size: 10,
+            sample_size: 3,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
     let e = mean_best(StrategyKind::Evolution, g, Mode::Max, &small, &f, budget, seeds);
     let t = mean_best(StrategyKind::Tpe, g, Mode::Max, &o, &f, budget, seeds);
     eprintln!("NAS-Bench-201 CIFAR-10 valid, {budget} trials, {seeds} seeds: mean best random {r:.3}, evolution {e:.3}, tpe {t:.3}");
@@ -336,7 +419,14 @@ fn tpe_maximises_accuracy_when_asked_and_minimises_when_asked() {
 fn min_on_a_negated_metric_proposes_what_max_proposes() {
     let g = network("examples/mnist.nas", "Mnist");
     let f = synthetic(&g, 1);
-    let options = Options { evolution: strategy::EvolutionOptions { population_size: 20, sample_size: 5, ..Default::default() }, ..Default::default() };
+    let options = Options {
+        evolution: strategy::EvolutionOptions {
+            population_size: 20,
+            sample_size: 5,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
     for kind in [StrategyKind::Evolution, StrategyKind::Tpe] {
         let asks = |mode: Mode, sign: f64| {
             let mut s = make(kind, &g, mode, 9, &options);
@@ -360,7 +450,13 @@ fn min_on_a_negated_metric_proposes_what_max_proposes() {
 
 /// Keeps `k` trials running: asks `k`, then tells the oldest and asks again; every `fail`-th
 /// trial fails. Returns the proposals and their metrics (NaN for failures).
-fn run_concurrent(s: &mut dyn Strategy, f: &dyn Fn(&Architecture) -> f64, budget: usize, k: usize, fail: usize) -> (Vec<Architecture>, Vec<f64>) {
+fn run_concurrent(
+    s: &mut dyn Strategy,
+    f: &dyn Fn(&Architecture) -> f64,
+    budget: usize,
+    k: usize,
+    fail: usize,
+) -> (Vec<Architecture>, Vec<f64>) {
     let mut running = std::collections::VecDeque::new();
     let (mut asked, mut metrics) = (Vec::new(), Vec::new());
     while asked.len() < budget || !running.is_empty() {
@@ -386,10 +482,20 @@ fn run_concurrent(s: &mut dyn Strategy, f: &dyn Fn(&Architecture) -> f64, budget
 fn asks_work_while_results_are_outstanding() {
     let (g, acc) = nb201();
     let f = |a: &Architecture| acc[a];
-    let options = Options { evolution: strategy::EvolutionOptions { population_size: 10, sample_size: 3, ..Default::default() }, ..Default::default() };
-    for kind in [StrategyKind::Random, StrategyKind::Grid, StrategyKind::Evolution, StrategyKind::Tpe] {
+    let options = Options {
+        evolution: strategy::EvolutionOptions {
+            population_size: 10,
+            sample_size: 3,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    for kind in
+        [StrategyKind::Random, StrategyKind::Grid, StrategyKind::Evolution, StrategyKind::Tpe]
+    {
         // 16 running at once: more than the population.
-        let (asked, metrics) = run_concurrent(make(kind, g, Mode::Max, 4, &options).as_mut(), &f, 150, 16, 5);
+        let (asked, metrics) =
+            run_concurrent(make(kind, g, Mode::Max, 4, &options).as_mut(), &f, 150, 16, 5);
         assert_eq!(asked.len(), 150, "{kind}");
         let set: HashSet<&Architecture> = asked.iter().collect();
         assert_eq!(set.len(), asked.len(), "{kind}: no network twice, results outstanding or not");
@@ -402,10 +508,21 @@ fn asks_work_while_results_are_outstanding() {
 fn every_strategy_is_determined_by_its_seed_and_history() {
     let g = graph_of(SMALL);
     let f = synthetic(&g, 3);
-    let options =
-        Options { evolution: strategy::EvolutionOptions { population_size: 10, sample_size: 3, crossover: true, ..Default::default() }, ..Default::default() };
-    for kind in [StrategyKind::Random, StrategyKind::Grid, StrategyKind::Evolution, StrategyKind::Tpe] {
-        let go = |seed| run_concurrent(make(kind, &g, Mode::Min, seed, &options).as_mut(), &f, 120, 3, 7).0;
+    let options = Options {
+        evolution: strategy::EvolutionOptions {
+            population_size: 10,
+            sample_size: 3,
+            crossover: true,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    for kind in
+        [StrategyKind::Random, StrategyKind::Grid, StrategyKind::Evolution, StrategyKind::Tpe]
+    {
+        let go = |seed| {
+            run_concurrent(make(kind, &g, Mode::Min, seed, &options).as_mut(), &f, 120, 3, 7).0
+        };
         let a = go(11);
         assert_eq!(a, go(11), "{kind}");
         assert_ne!(a, go(12), "{kind}");
@@ -429,8 +546,20 @@ fn strategies_go_on_when_every_trial_fails() {
 #[test]
 fn options_out_of_range_are_refused() {
     let g = graph_of(SMALL);
-    let bad = Options { evolution: strategy::EvolutionOptions { sample_size: 0, ..Default::default() }, ..Default::default() };
-    assert!(matches!(strategy::make(StrategyKind::Evolution, &g, Mode::Max, 0, &bad), Err(StrategyError::InvalidOption { .. })));
-    let bad = Options { tpe: strategy::TpeOptions { gamma: 1.5, ..Default::default() }, ..Default::default() };
-    assert!(matches!(strategy::make(StrategyKind::Tpe, &g, Mode::Max, 0, &bad), Err(StrategyError::InvalidOption { .. })));
+    let bad = Options {
+        evolution: strategy::EvolutionOptions { sample_size: 0, ..Default::default() },
+        ..Default::default()
+    };
+    assert!(matches!(
+        strategy::make(StrategyKind::Evolution, &g, Mode::Max, 0, &bad),
+        Err(StrategyError::InvalidOption { .. })
+    ));
+    let bad = Options {
+        tpe: strategy::TpeOptions { gamma: 1.5, ..Default::default() },
+        ..Default::default()
+    };
+    assert!(matches!(
+        strategy::make(StrategyKind::Tpe, &g, Mode::Max, 0, &bad),
+        Err(StrategyError::InvalidOption { .. })
+    ));
 }

@@ -16,7 +16,11 @@ fn graphs_of(name: &str, text: &str) -> Vec<Graph> {
     assert!(errors.is_empty(), "{name}: {:?}", errors);
     let (graphs, errors) = check_program(&program);
     let diags: Vec<_> = errors.iter().map(wording::type_error).collect();
-    assert!(diags.is_empty(), "{name}:\n{}", nasc::diagnostics::render_plain(&diags, &program.sources));
+    assert!(
+        diags.is_empty(),
+        "{name}:\n{}",
+        nasc::diagnostics::render_plain(&diags, &program.sources)
+    );
     graphs
 }
 
@@ -25,7 +29,11 @@ fn graph_of_file(path: &str) -> Graph {
     assert!(errors.is_empty(), "{path}: {errors:?}");
     let (mut graphs, errors) = check_program(&program);
     let diags: Vec<_> = errors.iter().map(wording::type_error).collect();
-    assert!(diags.is_empty(), "{path}:\n{}", nasc::diagnostics::render_plain(&diags, &program.sources));
+    assert!(
+        diags.is_empty(),
+        "{path}:\n{}",
+        nasc::diagnostics::render_plain(&diags, &program.sources)
+    );
     assert_eq!(graphs.len(), 1, "{path} has one network");
     graphs.remove(0)
 }
@@ -36,7 +44,10 @@ fn type_errors(text: &str) -> (Vec<&'static str>, String) {
     assert!(errors.is_empty(), "{errors:?}");
     let (_, errors) = check_program(&program);
     let diags: Vec<_> = errors.iter().map(wording::type_error).collect();
-    (diags.iter().map(|d| d.code).collect(), nasc::diagnostics::render_plain(&diags, &program.sources))
+    (
+        diags.iter().map(|d| d.code).collect(),
+        nasc::diagnostics::render_plain(&diags, &program.sources),
+    )
 }
 
 fn nas_files(dir: &str, out: &mut Vec<String>) {
@@ -118,7 +129,12 @@ fn a_choice_whose_alternatives_differ_gets_a_counterexample() {
         }",
     );
     assert_eq!(codes, vec!["E0103"], "{text}");
-    assert!(text.contains("with h/op/kernel = 5, conv yields [n, 16, 26, 26] but skip yields [n, 16, 28, 28]") || text.contains("kernel = 5"), "{text}");
+    assert!(
+        text.contains(
+            "with h/op/kernel = 5, conv yields [n, 16, 26, 26] but skip yields [n, 16, 28, 28]"
+        ) || text.contains("kernel = 5"),
+        "{text}"
+    );
     assert!(text.contains("[n, 16, 26, 26]"), "{text}");
 }
 
@@ -192,7 +208,10 @@ fn architectures_round_trip_through_json_and_fix_into_plain_graphs() {
                 };
                 let input = &fixed.nodes[node.inputs[0]].shape;
                 let hin = input[2].expect("height");
-                let expect = (hin + 2 * attr("padding") - attr("dilation") * (attr("kernel") - 1) - 1).div_euclid(attr("stride")) + 1;
+                let expect =
+                    (hin + 2 * attr("padding") - attr("dilation") * (attr("kernel") - 1) - 1)
+                        .div_euclid(attr("stride"))
+                        + 1;
                 assert_eq!(node.shape[2], Some(expect));
                 assert_eq!(node.shape[1], Some(attr("out")));
             }
@@ -216,14 +235,26 @@ fn a_broken_architecture_names_every_bad_label() {
         [arch::ArchError::OutOfDomain { hint, .. }, ..] => hint.clone(),
         other => panic!("{other:?}"),
     };
-    let base = r#""width": 16, "depth": 1, "depth2": 1, "depth2[0]/SearchedBlock/operation": "conv3""#;
-    assert_eq!(hint(&format!(r#"{{{base}, "depth[0]/SearchedBlock/operation": "Conv3"}}"#)).as_deref(), Some("did you mean `conv3`?"));
-    let index = hint(&format!(r#"{{{base}, "depth[0]/SearchedBlock/operation": 9}}"#)).expect("a hint");
+    let base =
+        r#""width": 16, "depth": 1, "depth2": 1, "depth2[0]/SearchedBlock/operation": "conv3""#;
+    assert_eq!(
+        hint(&format!(r#"{{{base}, "depth[0]/SearchedBlock/operation": "Conv3"}}"#)).as_deref(),
+        Some("did you mean `conv3`?")
+    );
+    let index =
+        hint(&format!(r#"{{{base}, "depth[0]/SearchedBlock/operation": 9}}"#)).expect("a hint");
     assert!(index.contains("0 to 4"), "{index}");
     // An integer label given as a float is outside its domain, with the integer to write.
     let ops = r#""depth[0]/SearchedBlock/operation": "conv3", "depth2[0]/SearchedBlock/operation": "conv3""#;
-    assert_eq!(hint(&format!(r#"{{"width": 16.0, "depth": 1, "depth2": 1, {ops}}}"#)).as_deref(), Some("the values are integers: write `16`, not `16.0`"));
-    assert!(Architecture::from_json(&g, &format!(r#"{{"width": 16, "depth": 1, "depth2": 1, {ops}}}"#)).is_ok());
+    assert_eq!(
+        hint(&format!(r#"{{"width": 16.0, "depth": 1, "depth2": 1, {ops}}}"#)).as_deref(),
+        Some("the values are integers: write `16`, not `16.0`")
+    );
+    assert!(Architecture::from_json(
+        &g,
+        &format!(r#"{{"width": 16, "depth": 1, "depth2": 1, {ops}}}"#)
+    )
+    .is_ok());
     // An input choice that picks one candidate twice says so.
     let g2 = &graphs_of(
         "pick.nas",
@@ -232,17 +263,27 @@ fn a_broken_architecture_names_every_bad_label() {
         }",
     )[0];
     match &Architecture::from_json(g2, r#"{"p": [1, 1]}"#).expect_err("invalid")[..] {
-        [arch::ArchError::OutOfDomain { hint: Some(h), .. }] => assert!(h.contains("candidate 1 is picked twice"), "{h}"),
+        [arch::ArchError::OutOfDomain { hint: Some(h), .. }] => {
+            assert!(h.contains("candidate 1 is picked twice"), "{h}")
+        }
         other => panic!("{other:?}"),
     }
-    assert!(matches!(Architecture::from_json(&g, "{"), Err(e) if matches!(e[0], arch::ArchError::Json { .. })));
-    assert!(matches!(Architecture::from_json(&g, "[1]"), Err(e) if e[0] == arch::ArchError::NotAnObject));
+    assert!(
+        matches!(Architecture::from_json(&g, "{"), Err(e) if matches!(e[0], arch::ArchError::Json { .. }))
+    );
+    assert!(
+        matches!(Architecture::from_json(&g, "[1]"), Err(e) if e[0] == arch::ArchError::NotAnObject)
+    );
     for other in ["1", "\"s\"", "null", "true", "2.5", "[{\"a\": 1, \"a\": 2}]"] {
-        assert!(matches!(Architecture::from_json(&g, other), Err(e) if e[0] == arch::ArchError::NotAnObject), "{other}");
+        assert!(
+            matches!(Architecture::from_json(&g, other), Err(e) if e[0] == arch::ArchError::NotAnObject),
+            "{other}"
+        );
     }
     // A label given twice is an error at its second place, naming it (serde_json alone keeps
     // the last value).
-    match &Architecture::from_json(g2, "{\"p\": [0, 1],\n \"p\": [1, 2]}").expect_err("invalid")[..] {
+    match &Architecture::from_json(g2, "{\"p\": [0, 1],\n \"p\": [1, 2]}").expect_err("invalid")[..]
+    {
         [arch::ArchError::Duplicate { label, line: 2, .. }] => assert_eq!(label, "p"),
         other => panic!("{other:?}"),
     }
@@ -445,7 +486,12 @@ fn dimensions_over_small_label_domains_are_normalised() {
             return linear(global_avg_pool(h), out: 10)
         }",
     )[0];
-    let conv = g.nodes.iter().map(|(_, n)| n).find(|n| matches!(&n.kind, NodeKind::Op { op, .. } if op == "conv2d")).expect("a conv2d");
+    let conv = g
+        .nodes
+        .iter()
+        .map(|(_, n)| n)
+        .find(|n| matches!(&n.kind, NodeKind::Op { op, .. } if op == "conv2d"))
+        .expect("a conv2d");
     // 24 * width / 100 is 12, 18, 24: rounded to multiples of 8, 16, 24, 24.
     assert_eq!(g.shape_text(&conv.shape), "[n, if width == 50 then 16 else 24, 9, 9]");
     let NodeKind::Op { attrs, .. } = &conv.kind else { unreachable!() };
@@ -463,7 +509,10 @@ fn a_network_input_with_an_empty_dimension_is_an_error() {
         }",
     );
     assert_eq!(codes, ["E0106"], "{text}");
-    assert!(text.contains("dimension 2 of the input `x` must be at least 1, but it is 0"), "{text}");
+    assert!(
+        text.contains("dimension 2 of the input `x` must be at least 1, but it is 0"),
+        "{text}"
+    );
 }
 
 /// A block body with hundreds of names (past the size from which the type stage indexes a

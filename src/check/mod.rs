@@ -53,7 +53,10 @@ pub fn check_program_with_types(program: &Program) -> (Vec<Graph>, Vec<TypeLocat
 /// `file` (all of them with `None`): an editor shows the types of one file, and formatting
 /// every type of every instance of the standard library's blocks and operators costs more than
 /// the type stage itself.
-pub fn check_program_with_types_in(program: &Program, file: Option<FileId>) -> (Vec<Graph>, Vec<TypeLocated>, Vec<TypeAt>) {
+pub fn check_program_with_types_in(
+    program: &Program,
+    file: Option<FileId>,
+) -> (Vec<Graph>, Vec<TypeLocated>, Vec<TypeAt>) {
     elaborate(program, Some(file))
 }
 
@@ -69,7 +72,10 @@ pub fn networks(program: &Program) -> impl Iterator<Item = (usize, &ast::BlockDe
 /// The type stage; `record` says whether to record types, and of which file's expressions.
 /// Networks are independent: a file with several has them elaborated side by side
 /// ([`crate::pool::map_ordered`]); graphs, errors and types come back in the file's order.
-fn elaborate(program: &Program, record: Option<Option<FileId>>) -> (Vec<Graph>, Vec<TypeLocated>, Vec<TypeAt>) {
+fn elaborate(
+    program: &Program,
+    record: Option<Option<FileId>>,
+) -> (Vec<Graph>, Vec<TypeLocated>, Vec<TypeAt>) {
     let networks: Vec<(usize, &ast::BlockDecl)> = networks(program).collect();
     let done = crate::pool::map_ordered(&networks, |&(i, b)| {
         let mut e = Elab::new(program, &b.name.name);
@@ -160,7 +166,8 @@ impl<'p> Scope<'p> {
                 index.insert(name, at);
             }
             None if self.names.len() > Self::INDEX_FROM => {
-                self.index = Some(self.names.iter().enumerate().map(|(i, (n, _))| (*n, i)).collect());
+                self.index =
+                    Some(self.names.iter().enumerate().map(|(i, (n, _))| (*n, i)).collect());
             }
             None => {}
         }
@@ -324,7 +331,11 @@ struct Applied {
 impl CallKey {
     /// The key of `op` (an operator or a block) applied to `given`; `None` when an argument is
     /// neither a tensor nor a scalar.
-    fn new(op: ItemRef, given: &[Option<(Value, Span)>], shape: impl Fn(NodeId) -> Shape) -> Option<CallKey> {
+    fn new(
+        op: ItemRef,
+        given: &[Option<(Value, Span)>],
+        shape: impl Fn(NodeId) -> Shape,
+    ) -> Option<CallKey> {
         let mut args = Vec::with_capacity(given.len());
         for g in given {
             args.push(match g {
@@ -396,7 +407,10 @@ type Assignment = Vec<(LabelId, Const)>;
 impl<'p> Elab<'p> {
     fn new(program: &'p Program, name: &str) -> Self {
         let mut regions = Arena::default();
-        let root = regions.append(Region { parent: None, kind: RegionKind::Root }, Loc::new(FileId(0), Span::default()));
+        let root = regions.append(
+            Region { parent: None, kind: RegionKind::Root },
+            Loc::new(FileId(0), Span::default()),
+        );
         let graph = Graph {
             name: name.to_string(),
             nodes: Arena::default(),
@@ -459,7 +473,8 @@ impl<'p> Elab<'p> {
         if a.is_empty() {
             return None;
         }
-        let parts: Vec<String> = a.iter().map(|(l, v)| format!("{} = {v}", self.graph.label_name(*l))).collect();
+        let parts: Vec<String> =
+            a.iter().map(|(l, v)| format!("{} = {v}", self.graph.label_name(*l))).collect();
         Some(match parts.len() {
             1 => format!("with {}", parts[0]),
             n => format!("with {} and {}", parts[..n - 1].join(", "), parts[n - 1]),
@@ -479,7 +494,11 @@ impl<'p> Elab<'p> {
 
     /// Calls `f` on assignments of `labels` (all of them, or the first [`ENUMERATION_LIMIT`])
     /// until it returns `Some`.
-    fn search<T>(&self, labels: &[LabelId], mut f: impl FnMut(&dyn Fn(LabelId) -> Const) -> Option<T>) -> Option<(Assignment, T)> {
+    fn search<T>(
+        &self,
+        labels: &[LabelId],
+        mut f: impl FnMut(&dyn Fn(LabelId) -> Const) -> Option<T>,
+    ) -> Option<(Assignment, T)> {
         let domains: Vec<Vec<Const>> = labels.iter().map(|l| self.label_values(*l)).collect();
         if domains.iter().any(|d| d.is_empty()) {
             return None;
@@ -491,7 +510,13 @@ impl<'p> Elab<'p> {
                 domains[i][idx[i]].clone()
             };
             if let Some(t) = f(&lookup) {
-                let a = labels.iter().zip(&idx).map(|(l, i)| (*l, domains[labels.iter().position(|x| x == l).unwrap_or(0)][*i].clone())).collect();
+                let a = labels
+                    .iter()
+                    .zip(&idx)
+                    .map(|(l, i)| {
+                        (*l, domains[labels.iter().position(|x| x == l).unwrap_or(0)][*i].clone())
+                    })
+                    .collect();
                 return Some((a, t));
             }
             // Next combination (mixed radix).
@@ -532,7 +557,9 @@ impl<'p> Elab<'p> {
         }
         let labels = s.labels();
         let domains: Vec<Vec<Const>> = labels.iter().map(|l| self.label_values(*l)).collect();
-        let combos = domains.iter().try_fold(1usize, |acc, d| acc.checked_mul(d.len()).filter(|n| *n <= Self::NORMALIZE_LIMIT));
+        let combos = domains.iter().try_fold(1usize, |acc, d| {
+            acc.checked_mul(d.len()).filter(|n| *n <= Self::NORMALIZE_LIMIT)
+        });
         if domains.iter().any(|d| d.is_empty()) || combos.is_none() {
             return s;
         }
@@ -568,12 +595,18 @@ impl<'p> Elab<'p> {
         labels.dedup();
         for sample in Self::VAR_SAMPLES {
             let var = |_: &str| Some(sample);
-            let found = self.search(&labels, |lookup| match (a.eval(lookup, &var), b.eval(lookup, &var)) {
-                (Ok(x), Ok(y)) if x == y => None,
-                (Ok(Const::Int(x)), Ok(Const::Float(y))) | (Ok(Const::Float(y)), Ok(Const::Int(x))) if (x as f64) == y => None,
-                (Err(_), _) | (_, Err(_)) => None,
-                _ => Some(()),
-            });
+            let found =
+                self.search(&labels, |lookup| match (a.eval(lookup, &var), b.eval(lookup, &var)) {
+                    (Ok(x), Ok(y)) if x == y => None,
+                    (Ok(Const::Int(x)), Ok(Const::Float(y)))
+                    | (Ok(Const::Float(y)), Ok(Const::Int(x)))
+                        if (x as f64) == y =>
+                    {
+                        None
+                    }
+                    (Err(_), _) | (_, Err(_)) => None,
+                    _ => Some(()),
+                });
             if let Some((assignment, ())) = found {
                 return Verdict::Differ(assignment);
             }
@@ -582,7 +615,11 @@ impl<'p> Elab<'p> {
     }
 
     /// Finds an assignment under which `pred` fails for `s` (evaluation errors count as failures).
-    fn refute(&self, s: &Sym, pred: impl Fn(&Const) -> bool) -> Option<(Assignment, Result<Const, EvalError>)> {
+    fn refute(
+        &self,
+        s: &Sym,
+        pred: impl Fn(&Const) -> bool,
+    ) -> Option<(Assignment, Result<Const, EvalError>)> {
         let labels = s.labels();
         let var = |_: &str| Some(1);
         self.search(&labels, |lookup| match s.eval(lookup, &var) {
@@ -617,19 +654,42 @@ impl<'p> Elab<'p> {
         span: Span,
     ) -> Option<(LabelId, String)> {
         let loc = self.loc(f, span);
-        let local = naming.name.as_ref().map(|n| n.name.clone()).or(hint.map(str::to_string)).unwrap_or_else(|| default.to_string());
+        let local = naming
+            .name
+            .as_ref()
+            .map(|n| n.name.clone())
+            .or(hint.map(str::to_string))
+            .unwrap_or_else(|| default.to_string());
         if let Some(l) = &naming.label {
             if let Some(id) = self.graph.labels.find(&l.value) {
                 let info = self.graph.labels.get(id);
                 if info.kind != kind || info.domain != domain {
                     let (first, first_domain) = (info.uses[0], info.domain.describe());
-                    self.err(TypeError::LabelConflict { at: loc, label: l.value.clone(), domain: domain.describe(), first, first_domain });
+                    self.err(TypeError::LabelConflict {
+                        at: loc,
+                        label: l.value.clone(),
+                        domain: domain.describe(),
+                        first,
+                        first_domain,
+                    });
                     return None;
                 }
                 self.use_label(id, loc);
                 return Some((id, local));
             }
-            return Some((self.new_label(LabelInfo { name: l.value.clone(), kind, domain, explicit: true, uses: Vec::new() }, loc), local));
+            return Some((
+                self.new_label(
+                    LabelInfo {
+                        name: l.value.clone(),
+                        kind,
+                        domain,
+                        explicit: true,
+                        uses: Vec::new(),
+                    },
+                    loc,
+                ),
+                local,
+            ));
         }
         let name = f.unique(format!("{}{}{}", f.prefix, local, f.loop_suffix()));
         if f.tied {
@@ -638,14 +698,26 @@ impl<'p> Elab<'p> {
                 let info = self.graph.labels.get(id);
                 if info.kind != kind || info.domain != domain {
                     let (first, first_domain) = (info.uses[0], info.domain.describe());
-                    self.err(TypeError::LabelConflict { at: loc, label: name, domain: domain.describe(), first, first_domain });
+                    self.err(TypeError::LabelConflict {
+                        at: loc,
+                        label: name,
+                        domain: domain.describe(),
+                        first,
+                        first_domain,
+                    });
                     return None;
                 }
                 self.use_label(id, loc);
                 return Some((id, local));
             }
         }
-        Some((self.new_label(LabelInfo { name, kind, domain, explicit: f.tied, uses: Vec::new() }, loc), local))
+        Some((
+            self.new_label(
+                LabelInfo { name, kind, domain, explicit: f.tied, uses: Vec::new() },
+                loc,
+            ),
+            local,
+        ))
     }
 
     /// The IR name with this text, shared with every other use of it.
@@ -696,7 +768,9 @@ impl<'p> Elab<'p> {
                     let mut shape = Vec::new();
                     for d in dims {
                         match d {
-                            Dim::Expr(Expr { kind: ExprKind::Name(id), .. }) if f.lookup(&id.name).is_none() => {
+                            Dim::Expr(Expr { kind: ExprKind::Name(id), .. })
+                                if f.lookup(&id.name).is_none() =>
+                            {
                                 let s = Sym::Var(self.name(&id.name));
                                 f.define(&id.name, Value::Scalar(s.clone()));
                                 shape.push(s);
@@ -708,7 +782,11 @@ impl<'p> Elab<'p> {
                                             at: self.loc(&f, e.span),
                                             expected: "at least 1".into(),
                                             found: v.to_string(),
-                                            what: format!("dimension {} of the input `{}`", shape.len(), p.name.name),
+                                            what: format!(
+                                                "dimension {} of the input `{}`",
+                                                shape.len(),
+                                                p.name.name
+                                            ),
                                         });
                                         return false;
                                     }
@@ -717,12 +795,19 @@ impl<'p> Elab<'p> {
                                 _ => return false,
                             },
                             Dim::Rest(id) => {
-                                self.err(TypeError::NotConstant { at: self.loc(&f, id.span), what: "a network's input shape (write every dimension)".into() });
+                                self.err(TypeError::NotConstant {
+                                    at: self.loc(&f, id.span),
+                                    what: "a network's input shape (write every dimension)".into(),
+                                });
                                 return false;
                             }
                         }
                     }
-                    let node = self.node(NodeKind::Input { index: n_inputs, name: p.name.name.clone() }, shape, self.loc(&f, p.span));
+                    let node = self.node(
+                        NodeKind::Input { index: n_inputs, name: p.name.name.clone() },
+                        shape,
+                        self.loc(&f, p.span),
+                    );
                     n_inputs += 1;
                     self.graph.inputs.push(node);
                     f.define(&p.name.name, Value::Tensor(node));
@@ -733,7 +818,10 @@ impl<'p> Elab<'p> {
                         f.define(&p.name.name, v);
                     }
                     None => {
-                        self.err(TypeError::NetworkParam { at: self.loc(&f, p.span), name: p.name.name.clone() });
+                        self.err(TypeError::NetworkParam {
+                            at: self.loc(&f, p.span),
+                            name: p.name.name.clone(),
+                        });
                         return false;
                     }
                 },
@@ -807,20 +895,34 @@ impl<'p> Elab<'p> {
 
     /// Binds or checks `value` against the written type `ty` in frame `f`. With `binds`, a bare
     /// unbound name in a tensor type binds a dimension symbol. Returns false after reporting.
-    fn check_type(&mut self, f: &mut Frame<'p>, ty: &'p TypeExpr, value: &Value, binds: bool, what: What<'_>, at: Span) -> bool {
+    fn check_type(
+        &mut self,
+        f: &mut Frame<'p>,
+        ty: &'p TypeExpr,
+        value: &Value,
+        binds: bool,
+        what: What<'_>,
+        at: Span,
+    ) -> bool {
         if matches!(value, Value::Poison) {
             return false;
         }
         match ty {
             TypeExpr::Tensor { dims, span } => {
                 let Value::Tensor(n) = value else {
-                    self.err(TypeError::WrongKind { at: self.loc(f, at), expected: "a tensor".into(), found: value.kind_name().into(), what: what.into() });
+                    self.err(TypeError::WrongKind {
+                        at: self.loc(f, at),
+                        expected: "a tensor".into(),
+                        found: value.kind_name().into(),
+                        what: what.into(),
+                    });
                     return false;
                 };
                 let shape = self.shape(*n).clone();
                 let rest = dims.iter().position(|d| matches!(d, Dim::Rest(_)));
                 let fixed = dims.len() - usize::from(rest.is_some());
-                let rank_ok = if rest.is_some() { shape.len() >= fixed } else { shape.len() == fixed };
+                let rank_ok =
+                    if rest.is_some() { shape.len() >= fixed } else { shape.len() == fixed };
                 if !rank_ok {
                     self.err(TypeError::RankMismatch {
                         at: self.loc(f, at),
@@ -843,7 +945,11 @@ impl<'p> Elab<'p> {
                             match f.lookup(&id.name).cloned() {
                                 None if binds => f.define(&id.name, Value::Dims(dims_v)),
                                 Some(Value::Dims(prev)) => {
-                                    if prev.len() != dims_v.len() || prev.iter().zip(&dims_v).any(|(a, b)| !matches!(self.compare(a, b), Verdict::Same)) {
+                                    if prev.len() != dims_v.len()
+                                        || prev.iter().zip(&dims_v).any(|(a, b)| {
+                                            !matches!(self.compare(a, b), Verdict::Same)
+                                        })
+                                    {
                                         self.err(TypeError::ShapeMismatch {
                                             at: self.loc(f, at),
                                             what: what.into(),
@@ -886,8 +992,14 @@ impl<'p> Elab<'p> {
                                     at: self.loc(f, at),
                                     what: what.into(),
                                     dim: di,
-                                    expected: self.show_shape_under(std::slice::from_ref(&expected), &a).trim_matches(['[', ']']).to_string(),
-                                    found: self.show_shape_under(std::slice::from_ref(&actual), &a).trim_matches(['[', ']']).to_string(),
+                                    expected: self
+                                        .show_shape_under(std::slice::from_ref(&expected), &a)
+                                        .trim_matches(['[', ']'])
+                                        .to_string(),
+                                    found: self
+                                        .show_shape_under(std::slice::from_ref(&actual), &a)
+                                        .trim_matches(['[', ']'])
+                                        .to_string(),
                                     counterexample: self.show_assignment(&a),
                                     declared: self.loc(f, e.span),
                                 });
@@ -913,10 +1025,18 @@ impl<'p> Elab<'p> {
                 };
                 if !ok {
                     let found = match value {
-                        Value::Scalar(s) => self.scalar_type(s).map(|t| format!("{t}")).unwrap_or_else(|| "a scalar".into()),
+                        Value::Scalar(s) => self
+                            .scalar_type(s)
+                            .map(|t| format!("{t}"))
+                            .unwrap_or_else(|| "a scalar".into()),
                         v => v.kind_name().to_string(),
                     };
-                    self.err(TypeError::WrongKind { at: self.loc(f, at), expected: format!("`{}`", name.name), found, what: what.into() });
+                    self.err(TypeError::WrongKind {
+                        at: self.loc(f, at),
+                        expected: format!("`{}`", name.name),
+                        found,
+                        what: what.into(),
+                    });
                 }
                 ok
             }
@@ -938,10 +1058,15 @@ impl<'p> Elab<'p> {
         };
         let is_block = matches!(self.program.item(r), Item::Block(_));
         if is_block && self.depth >= MAX_CALL_DEPTH {
-            return self.err(TypeError::Recursion { at: self.loc(f, span), block: callee.name.clone() });
+            return self
+                .err(TypeError::Recursion { at: self.loc(f, span), block: callee.name.clone() });
         }
-        let arg_values: Vec<(Option<&'p str>, Value, Span)> =
-            args.iter().map(|a| (a.name.as_ref().map(|n| n.name.as_str()), self.expr(f, &a.value, None), a.span)).collect();
+        let arg_values: Vec<(Option<&'p str>, Value, Span)> = args
+            .iter()
+            .map(|a| {
+                (a.name.as_ref().map(|n| n.name.as_str()), self.expr(f, &a.value, None), a.span)
+            })
+            .collect();
         if arg_values.iter().any(|(_, v, _)| matches!(v, Value::Poison)) {
             return Value::Poison;
         }
@@ -978,20 +1103,33 @@ impl<'p> Elab<'p> {
                 (k, h)
             });
             if let Some((k, h)) = &key {
-                if let Some((_, a)) = self.applied.get(h).and_then(|v| v.iter().find(|(x, _)| x == k)) {
+                if let Some((_, a)) =
+                    self.applied.get(h).and_then(|v| v.iter().find(|(x, _)| x == k))
+                {
                     let inputs = given.iter().filter_map(|g| match g {
                         Some((Value::Tensor(n), _)) => Some(*n),
                         _ => None,
                     });
-                    let kind = NodeKind::Op { op: a.op.clone(), inputs: inputs.collect(), attrs: a.attrs.clone(), cost: a.cost.clone() };
+                    let kind = NodeKind::Op {
+                        op: a.op.clone(),
+                        inputs: inputs.collect(),
+                        attrs: a.attrs.clone(),
+                        cost: a.cost.clone(),
+                    };
                     let shape = a.shape.clone();
                     let n = self.node(kind, shape, self.loc(f, span));
                     return Value::Tensor(n);
                 }
             }
         }
-        let before = (self.errors.len(), self.graph.nodes.len(), self.graph.labels.len(), self.graph.regions.len());
-        let given_tensors = given.iter().filter(|g| matches!(g, Some((Value::Tensor(_), _)))).count();
+        let before = (
+            self.errors.len(),
+            self.graph.nodes.len(),
+            self.graph.labels.len(),
+            self.graph.regions.len(),
+        );
+        let given_tensors =
+            given.iter().filter(|g| matches!(g, Some((Value::Tensor(_), _)))).count();
         // Blocks open a new level of derived labels; operators have no choices inside.
         let segment = match (item, call_label) {
             (Item::Block(_), Some(l)) => l.value.clone(),
@@ -1020,7 +1158,13 @@ impl<'p> Elab<'p> {
                         _ => None,
                     })
                     .collect();
-                let start = (self.graph.nodes.len(), self.graph.regions.len(), self.label_uses.len(), self.errors.len(), self.region);
+                let start = (
+                    self.graph.nodes.len(),
+                    self.graph.regions.len(),
+                    self.label_uses.len(),
+                    self.errors.len(),
+                    self.region,
+                );
                 instance_key = Some((k, h, args, start));
             }
         }
@@ -1076,12 +1220,24 @@ impl<'p> Elab<'p> {
                 let v = self.apply_op(&mut inner, o, inputs, attrs, self.loc(f, span));
                 // Remembered only when it made one node and nothing else (no error, no label,
                 // no region) and every tensor input was an argument.
-                let after = (self.errors.len(), self.graph.nodes.len(), self.graph.labels.len(), self.graph.regions.len());
+                let after = (
+                    self.errors.len(),
+                    self.graph.nodes.len(),
+                    self.graph.labels.len(),
+                    self.graph.regions.len(),
+                );
                 if let (Some((k, h)), Value::Tensor(n)) = (key, &v) {
-                    if after == (before.0, before.1 + 1, before.2, before.3) && n_inputs == given_tensors {
+                    if after == (before.0, before.1 + 1, before.2, before.3)
+                        && n_inputs == given_tensors
+                    {
                         let node = self.graph.nodes.get(*n);
                         if let NodeKind::Op { op, attrs, cost, .. } = &node.kind {
-                            let a = Applied { op: op.clone(), attrs: attrs.clone(), shape: node.shape.clone(), cost: cost.clone() };
+                            let a = Applied {
+                                op: op.clone(),
+                                attrs: attrs.clone(),
+                                shape: node.shape.clone(),
+                                cost: cost.clone(),
+                            };
                             self.applied.entry(h).or_default().push((k, a));
                         }
                     }
@@ -1177,12 +1333,20 @@ impl<'p> Elab<'p> {
     /// call's region, and replays its label uses; returns the instance's value. `None` when no
     /// earlier instance applies: none with this key, none elaborated at this call depth or
     /// shallower, or its labels were derived under another prefix.
-    fn replay(&mut self, h: u64, k: &CallKey, given: &[Option<(Value, Span)>], prefix: &str, tied: bool) -> Option<Value> {
+    fn replay(
+        &mut self,
+        h: u64,
+        k: &CallKey,
+        given: &[Option<(Value, Span)>],
+        prefix: &str,
+        tied: bool,
+    ) -> Option<Value> {
         let inst = self.instances.get(&h)?.iter().find_map(|(x, inst)| {
             let labels_ok = inst.labels.as_ref().is_none_or(|(p, t)| p == prefix && *t == tied);
             (x == k && labels_ok && self.depth <= inst.depth).then_some(inst)
         })?;
-        let (nodes, regions, uses, old_region) = (inst.nodes.clone(), inst.regions.clone(), inst.uses.clone(), inst.region);
+        let (nodes, regions, uses, old_region) =
+            (inst.nodes.clone(), inst.regions.clone(), inst.uses.clone(), inst.region);
         let mut args: Vec<(NodeId, NodeId)> = Vec::new();
         for (old, new) in inst.args.iter().zip(given) {
             if let (Some(old), Some((Value::Tensor(new), _))) = (old, new) {
@@ -1197,7 +1361,13 @@ impl<'p> Elab<'p> {
             None => Handle::new(n.index() - nodes.start + node_base),
         };
         let caller = self.region;
-        let region = |r: RegionId| if r == old_region { caller } else { Handle::new(r.index() - regions.start + region_base) };
+        let region = |r: RegionId| {
+            if r == old_region {
+                caller
+            } else {
+                Handle::new(r.index() - regions.start + region_base)
+            }
+        };
         for i in regions.clone() {
             let h = Handle::new(i);
             let old = self.graph.regions.get(h);
@@ -1223,7 +1393,15 @@ impl<'p> Elab<'p> {
 
     /// [`Self::check_type`] where the type is written in `type_file` but the value in
     /// `inner.file`: dimension expressions are evaluated in the callee's frame.
-    fn check_type_at(&mut self, inner: &mut Frame<'p>, ty: &'p TypeExpr, value: &Value, what: What<'_>, at: Span, type_file: FileId) -> bool {
+    fn check_type_at(
+        &mut self,
+        inner: &mut Frame<'p>,
+        ty: &'p TypeExpr,
+        value: &Value,
+        what: What<'_>,
+        at: Span,
+        type_file: FileId,
+    ) -> bool {
         let value_file = inner.file;
         let n_errors = self.errors.len();
         inner.file = type_file;
@@ -1236,7 +1414,14 @@ impl<'p> Elab<'p> {
         ok
     }
 
-    fn apply_op(&mut self, f: &mut Frame<'p>, o: &'p ast::OpDecl, inputs: Inputs, attrs: Vec<(Name, Sym)>, call: Loc) -> Value {
+    fn apply_op(
+        &mut self,
+        f: &mut Frame<'p>,
+        o: &'p ast::OpDecl,
+        inputs: Inputs,
+        attrs: Vec<(Name, Sym)>,
+        call: Loc,
+    ) -> Value {
         for c in &o.clauses {
             if let ast::OpClause::Require { cond, message, span } = c {
                 let Value::Scalar(s) = self.expr(f, cond, None) else { return Value::Poison };
@@ -1244,7 +1429,10 @@ impl<'p> Elab<'p> {
                     return self.err(TypeError::RequireFailed {
                         at: call,
                         op: o.name.name.clone(),
-                        message: message.as_ref().map(|m| m.value.clone()).unwrap_or_else(|| "a requirement does not hold".into()),
+                        message: message
+                            .as_ref()
+                            .map(|m| m.value.clone())
+                            .unwrap_or_else(|| "a requirement does not hold".into()),
                         counterexample: self.show_assignment(&a),
                         clause: self.loc(f, *span),
                     });
@@ -1296,7 +1484,12 @@ impl<'p> Elab<'p> {
         }
         let op = self.name(&o.name.name);
         let node = self.node(
-            NodeKind::Op { op, inputs, attrs: attrs.into(), cost: std::sync::Arc::new(OpCost { params: measures.0, flops: measures.1 }) },
+            NodeKind::Op {
+                op,
+                inputs,
+                attrs: attrs.into(),
+                cost: std::sync::Arc::new(OpCost { params: measures.0, flops: measures.1 }),
+            },
             shape,
             call,
         );
@@ -1360,7 +1553,12 @@ impl<'p> Elab<'p> {
             Value::Scalar(s) => Some(s),
             Value::Poison => None,
             other => {
-                self.err(TypeError::WrongKind { at: self.loc(f, at), expected: "a scalar".into(), found: other.kind_name().into(), what: what.into() });
+                self.err(TypeError::WrongKind {
+                    at: self.loc(f, at),
+                    expected: "a scalar".into(),
+                    found: other.kind_name().into(),
+                    what: what.into(),
+                });
                 None
             }
         }
@@ -1371,7 +1569,12 @@ impl<'p> Elab<'p> {
         match s {
             Sym::Const(Const::Int(i)) => Some(i),
             Sym::Const(other) => {
-                self.err(TypeError::WrongKind { at: self.loc(f, at), expected: "an integer".into(), found: format!("{}", other.ty()), what: what.into() });
+                self.err(TypeError::WrongKind {
+                    at: self.loc(f, at),
+                    expected: "an integer".into(),
+                    found: format!("{}", other.ty()),
+                    what: what.into(),
+                });
                 None
             }
             _ => {
@@ -1391,8 +1594,14 @@ impl<'p> Elab<'p> {
             let ty = match &v {
                 Value::Tensor(n) => Some(format!("Tensor{}", self.show_shape(self.shape(*n)))),
                 Value::Scalar(s) => {
-                    let t = self.scalar_type(s).map(|t| t.to_string()).unwrap_or_else(|| "scalar".into());
-                    Some(format!("{t} = {}", self.show_shape(std::slice::from_ref(s)).trim_matches(['[', ']'])))
+                    let t = self
+                        .scalar_type(s)
+                        .map(|t| t.to_string())
+                        .unwrap_or_else(|| "scalar".into());
+                    Some(format!(
+                        "{t} = {}",
+                        self.show_shape(std::slice::from_ref(s)).trim_matches(['[', ']'])
+                    ))
                 }
                 Value::List(items) => Some(format!("list of {}", items.len())),
                 Value::Dims(ds) => Some(format!("dims {}", self.show_shape(ds))),
@@ -1412,7 +1621,9 @@ impl<'p> Elab<'p> {
             ExprKind::Str(s) => Value::Scalar(Sym::Const(Const::Str(s.clone()))),
             ExprKind::Bool(b) => Value::Scalar(Sym::Const(Const::Bool(*b))),
             ExprKind::Name(id) => f.lookup(&id.name).cloned().unwrap_or(Value::Poison),
-            ExprKind::List(items) => Value::List(items.iter().map(|i| self.expr(f, i, None)).collect()),
+            ExprKind::List(items) => {
+                Value::List(items.iter().map(|i| self.expr(f, i, None)).collect())
+            }
             ExprKind::ListComp { elem, var, iter } => {
                 let items = match self.expr(f, iter, None) {
                     Value::List(items) => items,
@@ -1438,14 +1649,21 @@ impl<'p> Elab<'p> {
             }
             ExprKind::Unary { op, operand } => {
                 let v = self.expr(f, operand, None);
-                let Some(s) = self.scalar(f, v, operand.span, "the operand of a prefix operator") else { return Value::Poison };
+                let Some(s) = self.scalar(f, v, operand.span, "the operand of a prefix operator")
+                else {
+                    return Value::Poison;
+                };
                 match Sym::unary(*op, s) {
                     Ok(s) => Value::Scalar(s),
                     Err(err) => self.eval_err(f, e.span, err),
                 }
             }
-            ExprKind::Binary { op, lhs, rhs, op_span } => self.binary(f, *op, lhs, rhs, *op_span, e.span),
-            ExprKind::Call { callee, args, label } => self.call(f, callee, args, label.as_deref(), e.span, hint),
+            ExprKind::Binary { op, lhs, rhs, op_span } => {
+                self.binary(f, *op, lhs, rhs, *op_span, e.span)
+            }
+            ExprKind::Call { callee, args, label } => {
+                self.call(f, callee, args, label.as_deref(), e.span, hint)
+            }
             ExprKind::Index { base, index } => {
                 let b = self.expr(f, base, None);
                 let i = self.expr(f, index, None);
@@ -1462,15 +1680,23 @@ impl<'p> Elab<'p> {
                         })
                     }
                 };
-                let Some(i) = self.const_int(f, i, index.span, "a list index") else { return Value::Poison };
+                let Some(i) = self.const_int(f, i, index.span, "a list index") else {
+                    return Value::Poison;
+                };
                 match usize::try_from(i).ok().and_then(|i| items.get(i)) {
                     Some(v) => v.clone(),
-                    None => self.err(TypeError::IndexOutOfRange { at: self.loc(f, index.span), index: i, len: items.len() }),
+                    None => self.err(TypeError::IndexOutOfRange {
+                        at: self.loc(f, index.span),
+                        index: i,
+                        len: items.len(),
+                    }),
                 }
             }
             ExprKind::If { cond, then, otherwise } => {
                 let c = self.expr(f, cond, None);
-                let Some(c) = self.scalar(f, c, cond.span, "a condition") else { return Value::Poison };
+                let Some(c) = self.scalar(f, c, cond.span, "a condition") else {
+                    return Value::Poison;
+                };
                 match c {
                     Sym::Const(Const::Bool(true)) => self.expr(f, then, hint),
                     Sym::Const(Const::Bool(false)) => self.expr(f, otherwise, hint),
@@ -1481,10 +1707,16 @@ impl<'p> Elab<'p> {
                         what: "a condition".into(),
                     }),
                     c => {
-                        let saved = self.enter_region(RegionKind::Branch { cond: c.clone(), taken: true }, self.loc(f, then.span));
+                        let saved = self.enter_region(
+                            RegionKind::Branch { cond: c.clone(), taken: true },
+                            self.loc(f, then.span),
+                        );
                         let a = self.expr(f, then, hint);
                         self.region = saved;
-                        let saved = self.enter_region(RegionKind::Branch { cond: c.clone(), taken: false }, self.loc(f, otherwise.span));
+                        let saved = self.enter_region(
+                            RegionKind::Branch { cond: c.clone(), taken: false },
+                            self.loc(f, otherwise.span),
+                        );
                         let b = self.expr(f, otherwise, hint);
                         self.region = saved;
                         match (a, b) {
@@ -1497,7 +1729,8 @@ impl<'p> Elab<'p> {
                                 if sa.len() != sb.len() {
                                     return self.err(TypeError::NotConstant {
                                         at: self.loc(f, cond.span),
-                                        what: "a condition that selects tensors of different ranks".into(),
+                                        what: "a condition that selects tensors of different ranks"
+                                            .into(),
                                     });
                                 }
                                 let mut shape = Vec::new();
@@ -1507,13 +1740,18 @@ impl<'p> Elab<'p> {
                                         Err(err) => return self.eval_err(f, e.span, err),
                                     }
                                 }
-                                let n = self.node(NodeKind::Select { cond: c, then: a, otherwise: b }, shape, self.loc(f, e.span));
+                                let n = self.node(
+                                    NodeKind::Select { cond: c, then: a, otherwise: b },
+                                    shape,
+                                    self.loc(f, e.span),
+                                );
                                 Value::Tensor(n)
                             }
                             (Value::Poison, _) | (_, Value::Poison) => Value::Poison,
                             _ => self.err(TypeError::NotConstant {
                                 at: self.loc(f, cond.span),
-                                what: "a condition that selects between values of different kinds".into(),
+                                what: "a condition that selects between values of different kinds"
+                                    .into(),
                             }),
                         }
                     }
@@ -1529,7 +1767,9 @@ impl<'p> Elab<'p> {
                 f.scopes.pop();
                 v
             }
-            ExprKind::LayerChoice { naming, alternatives } => self.layer_choice(f, naming, alternatives, hint, e.span),
+            ExprKind::LayerChoice { naming, alternatives } => {
+                self.layer_choice(f, naming, alternatives, hint, e.span)
+            }
             ExprKind::ValueChoice { naming, values } => {
                 let mut consts = Vec::new();
                 for v in values {
@@ -1537,7 +1777,12 @@ impl<'p> Elab<'p> {
                     match val {
                         Value::Scalar(Sym::Const(c)) => consts.push(c),
                         Value::Poison => return Value::Poison,
-                        _ => return self.err(TypeError::NotConstant { at: self.loc(f, v.span), what: "a value of a value choice".into() }),
+                        _ => {
+                            return self.err(TypeError::NotConstant {
+                                at: self.loc(f, v.span),
+                                what: "a value of a value choice".into(),
+                            })
+                        }
                     }
                 }
                 let ty = consts[0].ty();
@@ -1549,28 +1794,54 @@ impl<'p> Elab<'p> {
                         what: "a value of a value choice".into(),
                     });
                 }
-                match self.label(f, naming, hint, "choice", LabelKind::Value, Domain::Values { values: consts.clone() }, e.span) {
+                match self.label(
+                    f,
+                    naming,
+                    hint,
+                    "choice",
+                    LabelKind::Value,
+                    Domain::Values { values: consts.clone() },
+                    e.span,
+                ) {
                     Some((id, _)) if consts.len() > 1 => Value::Scalar(Sym::Label(id)),
                     Some(_) => Value::Scalar(Sym::Const(consts[0].clone())),
                     None => Value::Poison,
                 }
             }
-            ExprKind::Pick { naming, count, candidates, reduce } => self.pick(f, naming, count, candidates, reduce.as_ref(), hint, e.span),
-            ExprKind::Repeat { naming, depth, var, body } => self.repeat(f, naming, depth, var, body, hint, e.span),
+            ExprKind::Pick { naming, count, candidates, reduce } => {
+                self.pick(f, naming, count, candidates, reduce.as_ref(), hint, e.span)
+            }
+            ExprKind::Repeat { naming, depth, var, body } => {
+                self.repeat(f, naming, depth, var, body, hint, e.span)
+            }
         }
     }
 
-    fn binary(&mut self, f: &mut Frame<'p>, op: BinOp, lhs: &'p Expr, rhs: &'p Expr, op_span: Span, span: Span) -> Value {
+    fn binary(
+        &mut self,
+        f: &mut Frame<'p>,
+        op: BinOp,
+        lhs: &'p Expr,
+        rhs: &'p Expr,
+        op_span: Span,
+        span: Span,
+    ) -> Value {
         let a = self.expr(f, lhs, None);
         let b = self.expr(f, rhs, None);
         match (op, a, b) {
             (_, Value::Poison, _) | (_, _, Value::Poison) => Value::Poison,
             (BinOp::Range, a, b) => {
-                let (Some(x), Some(y)) = (self.const_int(f, a, lhs.span, "a range bound"), self.const_int(f, b, rhs.span, "a range bound")) else {
+                let (Some(x), Some(y)) = (
+                    self.const_int(f, a, lhs.span, "a range bound"),
+                    self.const_int(f, b, rhs.span, "a range bound"),
+                ) else {
                     return Value::Poison;
                 };
                 if y.saturating_sub(x) > 1_000_000 {
-                    return self.err(TypeError::Eval { at: self.loc(f, span), error: "range longer than 1,000,000".into() });
+                    return self.err(TypeError::Eval {
+                        at: self.loc(f, span),
+                        error: "range longer than 1,000,000".into(),
+                    });
                 }
                 Value::List((x..y).map(|i| Value::Scalar(Sym::int(i))).collect())
             }
@@ -1622,7 +1893,11 @@ impl<'p> Elab<'p> {
             },
             (op, a, b) => self.err(TypeError::WrongKind {
                 at: self.loc(f, op_span),
-                expected: if op == BinOp::Add { "two numbers, two tensors or two lists".into() } else { "two numbers".into() },
+                expected: if op == BinOp::Add {
+                    "two numbers, two tensors or two lists".into()
+                } else {
+                    "two numbers".into()
+                },
                 found: format!("{} and {}", a.kind_name(), b.kind_name()),
                 what: format!("the operands of `{}`", op.symbol()),
             }),
@@ -1635,16 +1910,34 @@ impl<'p> Elab<'p> {
         saved
     }
 
-    fn layer_choice(&mut self, f: &mut Frame<'p>, naming: &'p ast::ChoiceName, alternatives: &'p [ast::Alternative], hint: Option<&str>, span: Span) -> Value {
+    fn layer_choice(
+        &mut self,
+        f: &mut Frame<'p>,
+        naming: &'p ast::ChoiceName,
+        alternatives: &'p [ast::Alternative],
+        hint: Option<&str>,
+        span: Span,
+    ) -> Value {
         let names: Vec<String> = alternatives.iter().map(|a| a.name.name.clone()).collect();
-        let Some((label, local)) = self.label(f, naming, hint, "choice", LabelKind::Layer, Domain::Alternatives { names }, span) else { return Value::Poison };
+        let Some((label, local)) = self.label(
+            f,
+            naming,
+            hint,
+            "choice",
+            LabelKind::Layer,
+            Domain::Alternatives { names },
+            span,
+        ) else {
+            return Value::Poison;
+        };
         let saved_prefix = f.prefix.clone();
         f.prefix = format!("{saved_prefix}{local}{}/", f.loop_suffix());
         let saved_loops = std::mem::take(&mut f.loops);
         let mut outs = Vec::new();
         let mut poisoned = false;
         for (i, alt) in alternatives.iter().enumerate() {
-            let saved = self.enter_region(RegionKind::Alternative { label, index: i }, self.loc(f, alt.span));
+            let saved = self
+                .enter_region(RegionKind::Alternative { label, index: i }, self.loc(f, alt.span));
             let v = self.expr(f, &alt.value, Some(&alt.name.name));
             self.region = saved;
             match v {
@@ -1655,7 +1948,10 @@ impl<'p> Elab<'p> {
                         at: self.loc(f, alt.value.span),
                         expected: "a tensor".into(),
                         found: other.kind_name().into(),
-                        what: format!("alternative `{}` (use a value choice for scalars)", alt.name.name),
+                        what: format!(
+                            "alternative `{}` (use a value choice for scalars)",
+                            alt.name.name
+                        ),
                     });
                     poisoned = true;
                 }
@@ -1684,13 +1980,25 @@ impl<'p> Elab<'p> {
                 return self.err(TypeError::AlternativesDiffer {
                     at: self.loc(f, lb.name.span),
                     label: self.graph.label_name(label),
-                    first: (la.name.name.clone(), self.loc(f, la.name.span), self.show_shape_under(&s0, &asg)),
-                    second: (lb.name.name.clone(), self.loc(f, lb.name.span), self.show_shape_under(&s, &asg)),
+                    first: (
+                        la.name.name.clone(),
+                        self.loc(f, la.name.span),
+                        self.show_shape_under(&s0, &asg),
+                    ),
+                    second: (
+                        lb.name.name.clone(),
+                        self.loc(f, lb.name.span),
+                        self.show_shape_under(&s, &asg),
+                    ),
                     counterexample: self.show_assignment(&asg),
                 });
             }
         }
-        let node = self.node(NodeKind::LayerChoice { label, alternatives: outs.iter().map(|(n, _)| *n).collect() }, s0, self.loc(f, span));
+        let node = self.node(
+            NodeKind::LayerChoice { label, alternatives: outs.iter().map(|(n, _)| *n).collect() },
+            s0,
+            self.loc(f, span),
+        );
         Value::Tensor(node)
     }
 
@@ -1706,7 +2014,9 @@ impl<'p> Elab<'p> {
         span: Span,
     ) -> Value {
         let c = self.expr(f, count, None);
-        let Some(k) = self.const_int(f, c, count.span, "the number of inputs picked") else { return Value::Poison };
+        let Some(k) = self.const_int(f, c, count.span, "the number of inputs picked") else {
+            return Value::Poison;
+        };
         let items = match self.expr(f, candidates, None) {
             Value::List(items) => items,
             Value::Poison => return Value::Poison,
@@ -1735,7 +2045,11 @@ impl<'p> Elab<'p> {
             }
         }
         if k < 1 || k as usize > nodes.len() {
-            return self.err(TypeError::PickCount { at: self.loc(f, count.span), k, n: nodes.len() });
+            return self.err(TypeError::PickCount {
+                at: self.loc(f, count.span),
+                k,
+                n: nodes.len(),
+            });
         }
         let s0 = self.shape(nodes[0]).clone();
         for (i, n) in nodes.iter().enumerate().skip(1) {
@@ -1767,7 +2081,17 @@ impl<'p> Elab<'p> {
             _ => Reduce::Concat,
         };
         let k = k as usize;
-        let Some((label, _)) = self.label(f, naming, hint, "input", LabelKind::Input, Domain::Inputs { n: nodes.len(), k }, span) else { return Value::Poison };
+        let Some((label, _)) = self.label(
+            f,
+            naming,
+            hint,
+            "input",
+            LabelKind::Input,
+            Domain::Inputs { n: nodes.len(), k },
+            span,
+        ) else {
+            return Value::Poison;
+        };
         let mut shape = s0;
         if reduce == Reduce::Concat && shape.len() >= 2 {
             match Sym::binary(BinOp::Mul, shape[1].clone(), Sym::int(k as i64)) {
@@ -1779,7 +2103,11 @@ impl<'p> Elab<'p> {
                 Err(err) => return self.eval_err(f, span, err),
             }
         }
-        let node = self.node(NodeKind::InputChoice { label, candidates: nodes, k, reduce }, shape, self.loc(f, span));
+        let node = self.node(
+            NodeKind::InputChoice { label, candidates: nodes, k, reduce },
+            shape,
+            self.loc(f, span),
+        );
         Value::Tensor(node)
     }
 
@@ -1801,9 +2129,14 @@ impl<'p> Elab<'p> {
         match depth {
             ast::Depth::Fixed(d) => {
                 let dv = self.expr(f, d, None);
-                let Some(n) = self.const_int(f, dv, d.span, "a repeat's depth") else { return Value::Poison };
+                let Some(n) = self.const_int(f, dv, d.span, "a repeat's depth") else {
+                    return Value::Poison;
+                };
                 if !(0..=10_000).contains(&n) {
-                    return self.err(TypeError::Eval { at: self.loc(f, d.span), error: format!("a repeat's depth must be between 0 and 10,000, not {n}") });
+                    return self.err(TypeError::Eval {
+                        at: self.loc(f, d.span),
+                        error: format!("a repeat's depth must be between 0 and 10,000, not {n}"),
+                    });
                 }
                 let mut cur = init;
                 for i in 0..n as usize {
@@ -1822,14 +2155,26 @@ impl<'p> Elab<'p> {
                 let mut depths = Vec::new();
                 for v in values {
                     let dv = self.expr(f, v, None);
-                    let Some(d) = self.const_int(f, dv, v.span, "a candidate depth") else { return Value::Poison };
+                    let Some(d) = self.const_int(f, dv, v.span, "a candidate depth") else {
+                        return Value::Poison;
+                    };
                     if !(0..=10_000).contains(&d) {
-                        return self.err(TypeError::Eval { at: self.loc(f, v.span), error: format!("a repeat's depth must be between 0 and 10,000, not {d}") });
+                        return self.err(TypeError::Eval {
+                            at: self.loc(f, v.span),
+                            error: format!(
+                                "a repeat's depth must be between 0 and 10,000, not {d}"
+                            ),
+                        });
                     }
                     depths.push(d);
                 }
-                let domain = Domain::Values { values: depths.iter().map(|d| Const::Int(*d)).collect() };
-                let Some((label, local)) = self.label(f, naming, hint, "repeat", LabelKind::Depth, domain, span) else { return Value::Poison };
+                let domain =
+                    Domain::Values { values: depths.iter().map(|d| Const::Int(*d)).collect() };
+                let Some((label, local)) =
+                    self.label(f, naming, hint, "repeat", LabelKind::Depth, domain, span)
+                else {
+                    return Value::Poison;
+                };
                 let Value::Tensor(first) = init else {
                     return self.err(TypeError::WrongKind {
                         at: self.loc(f, var.span),
@@ -1848,7 +2193,10 @@ impl<'p> Elab<'p> {
                 let outer_region = self.region;
                 for i in 0..max {
                     f.prefix = format!("{saved_prefix}{local}{suffix}[{i}]/");
-                    self.enter_region(RegionKind::Repetition { label, index: i }, self.loc(f, body.span));
+                    self.enter_region(
+                        RegionKind::Repetition { label, index: i },
+                        self.loc(f, body.span),
+                    );
                     f.scopes.push(Scope::one(var.name.as_str(), cur));
                     cur = self.expr(f, body, None);
                     f.scopes.pop();
@@ -1890,13 +2238,22 @@ impl<'p> Elab<'p> {
                         return self.err(TypeError::AlternativesDiffer {
                             at,
                             label: self.graph.label_name(label),
-                            first: (format!("depth {}", depths[0]), self.loc(f, values[0].span), self.show_shape_under(&s0, &asg)),
-                            second: (format!("depth {}", depths[i]), at, self.show_shape_under(&s, &asg)),
+                            first: (
+                                format!("depth {}", depths[0]),
+                                self.loc(f, values[0].span),
+                                self.show_shape_under(&s0, &asg),
+                            ),
+                            second: (
+                                format!("depth {}", depths[i]),
+                                at,
+                                self.show_shape_under(&s, &asg),
+                            ),
                             counterexample: self.show_assignment(&asg),
                         });
                     }
                 }
-                let node = self.node(NodeKind::Repeat { label, depths, outputs }, s0, self.loc(f, span));
+                let node =
+                    self.node(NodeKind::Repeat { label, depths, outputs }, s0, self.loc(f, span));
                 Value::Tensor(node)
             }
         }
@@ -1943,7 +2300,14 @@ fn sym_size(s: &Sym) -> usize {
 /// `values` (one per combination of `labels`, the first label varying fastest, as
 /// `Elab::search` enumerates them) as nested `if label == value then ... else ...` over the
 /// first `level` labels; `offset` is the index of the combination of the labels after them.
-fn table(labels: &[LabelId], domains: &[Vec<Const>], sizes: &[usize], values: &[Const], level: usize, offset: usize) -> Option<Sym> {
+fn table(
+    labels: &[LabelId],
+    domains: &[Vec<Const>],
+    sizes: &[usize],
+    values: &[Const],
+    level: usize,
+    offset: usize,
+) -> Option<Sym> {
     if level == 0 {
         return values.get(offset).cloned().map(Sym::Const);
     }
@@ -1970,10 +2334,17 @@ mod tests {
         assert!(e1.is_empty() && e2.is_empty(), "{what}: {e1:?}");
         assert_eq!(plain.len(), recorded.len(), "{what}");
         for (a, b) in plain.iter().zip(&recorded) {
-            assert_eq!(serde_json::to_string(a).unwrap(), serde_json::to_string(b).unwrap(), "{what}");
-            let node_locs = |g: &Graph| g.nodes.iter().map(|(h, _)| g.nodes.loc(h)).collect::<Vec<_>>();
-            let region_locs = |g: &Graph| g.regions.iter().map(|(h, _)| g.regions.loc(h)).collect::<Vec<_>>();
-            let uses = |g: &Graph| g.labels.labels.iter().map(|l| l.uses.clone()).collect::<Vec<_>>();
+            assert_eq!(
+                serde_json::to_string(a).unwrap(),
+                serde_json::to_string(b).unwrap(),
+                "{what}"
+            );
+            let node_locs =
+                |g: &Graph| g.nodes.iter().map(|(h, _)| g.nodes.loc(h)).collect::<Vec<_>>();
+            let region_locs =
+                |g: &Graph| g.regions.iter().map(|(h, _)| g.regions.loc(h)).collect::<Vec<_>>();
+            let uses =
+                |g: &Graph| g.labels.labels.iter().map(|l| l.uses.clone()).collect::<Vec<_>>();
             assert!(node_locs(a) == node_locs(b) && region_locs(a) == region_locs(b), "{what}");
             assert!(uses(a) == uses(b), "{what}");
         }
@@ -2007,7 +2378,8 @@ network N(x: Tensor[n, 8, 4, 4]) -> Tensor[n, 8, 4, 4] {
     return u + pair(t, s)
 }
 ";
-        let (program, errors) = crate::resolve::load_bytes("reuse.nas", crate::source::Origin::Memory, src.as_bytes());
+        let (program, errors) =
+            crate::resolve::load_bytes("reuse.nas", crate::source::Origin::Memory, src.as_bytes());
         assert!(errors.is_empty(), "{errors:?}");
         assert_reuse_changes_nothing(&program, "reuse.nas");
     }

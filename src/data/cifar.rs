@@ -30,13 +30,25 @@ const CIFAR10: Format = Format {
     name: "CIFAR-10 binary",
     label_bytes: 1,
     num_classes: 10,
-    train: &["data_batch_1.bin", "data_batch_2.bin", "data_batch_3.bin", "data_batch_4.bin", "data_batch_5.bin"],
+    train: &[
+        "data_batch_1.bin",
+        "data_batch_2.bin",
+        "data_batch_3.bin",
+        "data_batch_4.bin",
+        "data_batch_5.bin",
+    ],
     test: "test_batch.bin",
     subdir: "cifar-10-batches-bin",
 };
 
-const CIFAR100: Format =
-    Format { name: "CIFAR-100 binary", label_bytes: 2, num_classes: 100, train: &["train.bin"], test: "test.bin", subdir: "cifar-100-binary" };
+const CIFAR100: Format = Format {
+    name: "CIFAR-100 binary",
+    label_bytes: 2,
+    num_classes: 100,
+    train: &["train.bin"],
+    test: "test.bin",
+    subdir: "cifar-100-binary",
+};
 
 /// Classes of CIFAR-100's coarse label (the first label byte), checked but not used.
 const CIFAR100_COARSE: usize = 20;
@@ -66,11 +78,20 @@ fn load(dir: &Path, format: &Format) -> Result<Splits, DataError> {
     require_dir(dir, &hint)?;
     let first = format.train[0];
     let tried = vec![dir.join(first), dir.join(format.subdir).join(first)];
-    let Some(root) = tried.iter().position(|p| p.is_file()).map(|i| if i == 0 { dir.to_path_buf() } else { dir.join(format.subdir) }) else {
+    let Some(root) = tried.iter().position(|p| p.is_file()).map(|i| {
+        if i == 0 {
+            dir.to_path_buf()
+        } else {
+            dir.join(format.subdir)
+        }
+    }) else {
         return Err(DataError::Missing { path: tried[0].clone(), tried });
     };
-    let mut train =
-        Dataset { inputs: Vec::new(), item_shape: vec![3, 32, 32], targets: Targets::Classes { labels: Vec::new(), num_classes: format.num_classes } };
+    let mut train = Dataset {
+        inputs: Vec::new(),
+        item_shape: vec![3, 32, 32],
+        targets: Targets::Classes { labels: Vec::new(), num_classes: format.num_classes },
+    };
     for name in format.train {
         let (inputs, labels) = read_records(&existing(&root, name)?, format)?;
         train.inputs.extend_from_slice(&inputs);
@@ -79,7 +100,11 @@ fn load(dir: &Path, format: &Format) -> Result<Splits, DataError> {
         }
     }
     let (inputs, labels) = read_records(&existing(&root, format.test)?, format)?;
-    let test = Dataset { inputs, item_shape: vec![3, 32, 32], targets: Targets::Classes { labels, num_classes: format.num_classes } };
+    let test = Dataset {
+        inputs,
+        item_shape: vec![3, 32, 32],
+        targets: Targets::Classes { labels, num_classes: format.num_classes },
+    };
     Ok(Splits { train, test })
 }
 
@@ -101,14 +126,20 @@ fn read_records(path: &Path, format: &Format) -> Result<(Vec<f32>, Vec<u32>), Da
     if bytes.starts_with(&GZIP_MAGIC) {
         return Err(DataError::BadHeader {
             path: path.to_path_buf(),
-            reason: "it is gzip-compressed; extract it (gunzip, or tar xzf for the archive) first".into(),
+            reason: "it is gzip-compressed; extract it (gunzip, or tar xzf for the archive) first"
+                .into(),
         });
     }
     if bytes.is_empty() {
         return Err(DataError::Empty { path: path.to_path_buf(), detail: String::new() });
     }
     if bytes.len() % record != 0 {
-        return Err(DataError::BadRecordLength { path: path.to_path_buf(), len: bytes.len() as u64, record: record as u64, format: format.name });
+        return Err(DataError::BadRecordLength {
+            path: path.to_path_buf(),
+            len: bytes.len() as u64,
+            record: record as u64,
+            format: format.name,
+        });
     }
     let count = bytes.len() / record;
     let mut inputs = Vec::with_capacity(count * CIFAR_PIXELS);
@@ -116,11 +147,21 @@ fn read_records(path: &Path, format: &Format) -> Result<(Vec<f32>, Vec<u32>), Da
     for (index, rec) in bytes.chunks_exact(record).enumerate() {
         let (label_bytes, pixels) = rec.split_at(format.label_bytes);
         if format.label_bytes == 2 && usize::from(label_bytes[0]) >= CIFAR100_COARSE {
-            return Err(DataError::LabelOutOfRange { path: path.to_path_buf(), index, label: i64::from(label_bytes[0]), num_classes: CIFAR100_COARSE });
+            return Err(DataError::LabelOutOfRange {
+                path: path.to_path_buf(),
+                index,
+                label: i64::from(label_bytes[0]),
+                num_classes: CIFAR100_COARSE,
+            });
         }
         let label = label_bytes[format.label_bytes - 1];
         if usize::from(label) >= format.num_classes {
-            return Err(DataError::LabelOutOfRange { path: path.to_path_buf(), index, label: i64::from(label), num_classes: format.num_classes });
+            return Err(DataError::LabelOutOfRange {
+                path: path.to_path_buf(),
+                index,
+                label: i64::from(label),
+                num_classes: format.num_classes,
+            });
         }
         labels.push(u32::from(label));
         inputs.extend(pixels.iter().map(|&b| f32::from(b) / 255.0));
@@ -149,7 +190,8 @@ mod tests {
     fn write_cifar10(dir: &Path, per_file: usize) {
         std::fs::create_dir_all(dir).unwrap();
         for (f, name) in CIFAR10.train.iter().chain([&CIFAR10.test]).enumerate() {
-            let bytes: Vec<u8> = (0..per_file).flat_map(|i| record(&[((f + i) % 10) as u8], f * 10 + i)).collect();
+            let bytes: Vec<u8> =
+                (0..per_file).flat_map(|i| record(&[((f + i) % 10) as u8], f * 10 + i)).collect();
             std::fs::write(dir.join(name), bytes).unwrap();
         }
     }
@@ -158,7 +200,11 @@ mod tests {
     fn reads_cifar10_in_the_given_directory_or_the_archive_directory() {
         for nested in [false, true] {
             let tmp = TempDir::new("cifar10");
-            let dir = if nested { tmp.path().join("cifar-10-batches-bin") } else { tmp.path().to_path_buf() };
+            let dir = if nested {
+                tmp.path().join("cifar-10-batches-bin")
+            } else {
+                tmp.path().to_path_buf()
+            };
             write_cifar10(&dir, 2);
             let splits = load_cifar10(tmp.path()).unwrap();
             assert_eq!((splits.train.len(), splits.test.len()), (10, 2));
@@ -177,11 +223,15 @@ mod tests {
     #[test]
     fn reads_cifar100_fine_labels() {
         let tmp = TempDir::new("cifar100");
-        let train: Vec<u8> = [record(&[3, 97], 0), record(&[19, 0], 1), record(&[0, 42], 2)].concat();
+        let train: Vec<u8> =
+            [record(&[3, 97], 0), record(&[19, 0], 1), record(&[0, 42], 2)].concat();
         tmp.write("train.bin", &train);
         tmp.write("test.bin", &record(&[1, 99], 3));
         let splits = load_cifar100(tmp.path()).unwrap();
-        assert_eq!(splits.train.targets, Targets::Classes { labels: vec![97, 0, 42], num_classes: 100 });
+        assert_eq!(
+            splits.train.targets,
+            Targets::Classes { labels: vec![97, 0, 42], num_classes: 100 }
+        );
         assert_eq!(splits.test.targets, Targets::Classes { labels: vec![99], num_classes: 100 });
         assert_eq!(splits.test.item(0)[0], 3.0 / 255.0);
     }
@@ -195,9 +245,15 @@ mod tests {
         bytes.truncate(bytes.len() - 100);
         std::fs::write(&path, &bytes).unwrap();
         let err = load_cifar10(tmp.path()).unwrap_err();
-        assert!(matches!(err, DataError::BadRecordLength { len: 6046, record: 3073, .. }), "{err:?}");
+        assert!(
+            matches!(err, DataError::BadRecordLength { len: 6046, record: 3073, .. }),
+            "{err:?}"
+        );
         let msg = err.to_string();
-        assert!(msg.contains(&path.display().to_string()) && msg.contains("3073-byte records"), "{msg}");
+        assert!(
+            msg.contains(&path.display().to_string()) && msg.contains("3073-byte records"),
+            "{msg}"
+        );
         // CIFAR-10 records read as CIFAR-100 do not divide either.
         let err = load_cifar100(tmp.path()).unwrap_err();
         assert!(matches!(err, DataError::Missing { .. }), "{err:?}");
@@ -213,14 +269,23 @@ mod tests {
         let err = load_cifar10(tmp.path()).unwrap_err();
         match &err {
             DataError::Missing { tried, .. } => {
-                assert_eq!(tried, &vec![tmp.path().join("data_batch_1.bin"), tmp.path().join("cifar-10-batches-bin/data_batch_1.bin")])
+                assert_eq!(
+                    tried,
+                    &vec![
+                        tmp.path().join("data_batch_1.bin"),
+                        tmp.path().join("cifar-10-batches-bin/data_batch_1.bin")
+                    ]
+                )
             }
             other => panic!("{other:?}"),
         }
         write_cifar10(tmp.path(), 1);
         std::fs::remove_file(tmp.path().join("test_batch.bin")).unwrap();
         let err = load_cifar10(tmp.path()).unwrap_err();
-        assert!(err.to_string().contains(&tmp.path().join("test_batch.bin").display().to_string()), "{err}");
+        assert!(
+            err.to_string().contains(&tmp.path().join("test_batch.bin").display().to_string()),
+            "{err}"
+        );
         let err = load_cifar10(&tmp.path().join("nope")).unwrap_err();
         assert!(matches!(err, DataError::NotADirectory { .. }), "{err:?}");
     }
@@ -231,17 +296,26 @@ mod tests {
         write_cifar10(tmp.path(), 1);
         tmp.write("data_batch_2.bin", &[record(&[3], 0), record(&[10], 0)].concat());
         let err = load_cifar10(tmp.path()).unwrap_err();
-        assert!(matches!(err, DataError::LabelOutOfRange { index: 1, label: 10, num_classes: 10, .. }), "{err:?}");
+        assert!(
+            matches!(err, DataError::LabelOutOfRange { index: 1, label: 10, num_classes: 10, .. }),
+            "{err:?}"
+        );
         assert!(err.to_string().contains("data_batch_2.bin"), "{err}");
         tmp.write("data_batch_2.bin", &[]);
         assert!(matches!(load_cifar10(tmp.path()).unwrap_err(), DataError::Empty { .. }));
         tmp.write("data_batch_2.bin", &gzip(&record(&[3], 0)));
         let err = load_cifar10(tmp.path()).unwrap_err();
-        assert!(matches!(err, DataError::BadHeader { .. }) && err.to_string().contains("gzip"), "{err:?}");
+        assert!(
+            matches!(err, DataError::BadHeader { .. }) && err.to_string().contains("gzip"),
+            "{err:?}"
+        );
         // CIFAR-100: a coarse label of 20 is out of range.
         tmp.write("train.bin", &record(&[20, 5], 0));
         tmp.write("test.bin", &record(&[1, 5], 0));
         let err = load_cifar100(tmp.path()).unwrap_err();
-        assert!(matches!(err, DataError::LabelOutOfRange { label: 20, num_classes: 20, .. }), "{err:?}");
+        assert!(
+            matches!(err, DataError::LabelOutOfRange { label: 20, num_classes: 20, .. }),
+            "{err:?}"
+        );
     }
 }

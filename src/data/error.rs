@@ -6,7 +6,8 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 /// The forms `--data` accepts, quoted in every [`DataError::BadSpec`].
-pub const SPEC_FORMS: &str = "mnist:DIR, fashion-mnist:DIR, cifar10:DIR, cifar100:DIR, npy:X.npy,Y.npy";
+pub const SPEC_FORMS: &str =
+    "mnist:DIR, fashion-mnist:DIR, cifar10:DIR, cifar100:DIR, npy:X.npy,Y.npy";
 
 /// A data set that could not be read. Every variant that concerns a file names it (`path`) and
 /// says, in plain words, what was wrong with it.

@@ -18,7 +18,10 @@ pub const IDX_CLASSES: usize = 10;
 
 /// The four files of an IDX data set, as (images, labels) for train then test. Each may also be
 /// gzip-compressed, under the same name with `.gz` added.
-pub const IDX_FILES: [(&str, &str); 2] = [("train-images-idx3-ubyte", "train-labels-idx1-ubyte"), ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")];
+pub const IDX_FILES: [(&str, &str); 2] = [
+    ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+    ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+];
 
 /// Loads the IDX data set (MNIST, Fashion-MNIST) in directory `dir`: the train and test splits,
 /// items `[1, rows, cols]` with pixels scaled to `[0, 1]`, labels `0..10`.
@@ -29,7 +32,12 @@ pub fn load_idx(dir: &Path) -> Result<Splits, DataError> {
     let (train, train_path) = load_part(dir, train_images, train_labels)?;
     let (test, test_path) = load_part(dir, test_images, test_labels)?;
     if train.item_shape != test.item_shape {
-        return Err(DataError::ShapeMismatch { train: train_path, train_shape: train.item_shape, test: test_path, test_shape: test.item_shape });
+        return Err(DataError::ShapeMismatch {
+            train: train_path,
+            train_shape: train.item_shape,
+            test: test_path,
+            test_shape: test.item_shape,
+        });
     }
     Ok(Splits { train, test })
 }
@@ -42,9 +50,18 @@ fn load_part(dir: &Path, images: &str, labels: &str) -> Result<(Dataset, PathBuf
     let (inputs, item_shape, count) = read_images(&images_path)?;
     let labels = read_labels(&labels_path)?;
     if labels.len() != count {
-        return Err(DataError::CountMismatch { inputs: images_path, input_count: count as u64, targets: labels_path, target_count: labels.len() as u64 });
+        return Err(DataError::CountMismatch {
+            inputs: images_path,
+            input_count: count as u64,
+            targets: labels_path,
+            target_count: labels.len() as u64,
+        });
     }
-    let dataset = Dataset { inputs, item_shape, targets: Targets::Classes { labels, num_classes: IDX_CLASSES } };
+    let dataset = Dataset {
+        inputs,
+        item_shape,
+        targets: Targets::Classes { labels, num_classes: IDX_CLASSES },
+    };
     Ok((dataset, images_path))
 }
 
@@ -58,11 +75,16 @@ pub fn read_images(path: &Path) -> Result<(Vec<f32>, Vec<usize>, usize), DataErr
         if rows == 0 || cols == 0 {
             return Err(DataError::BadHeader {
                 path: path.to_path_buf(),
-                reason: format!("its images are {rows} x {cols} pixels; both sides must be at least 1"),
+                reason: format!(
+                    "its images are {rows} x {cols} pixels; both sides must be at least 1"
+                ),
             });
         }
         let pixels = mul(path, mul(path, u64::from(count), u64::from(rows))?, u64::from(cols))?;
-        pixels.checked_add(16).ok_or_else(|| DataError::BadHeader { path: path.to_path_buf(), reason: "its size overflows".into() })
+        pixels.checked_add(16).ok_or_else(|| DataError::BadHeader {
+            path: path.to_path_buf(),
+            reason: "its size overflows".into(),
+        })
     })?;
     let [count, rows, cols] = dims.map(|d| d as usize);
     if count == 0 {
@@ -74,19 +96,33 @@ pub fn read_images(path: &Path) -> Result<(Vec<f32>, Vec<usize>, usize), DataErr
 
 /// Reads an IDX label file: one label per item, each checked to be below [`IDX_CLASSES`].
 pub fn read_labels(path: &Path) -> Result<Vec<u32>, DataError> {
-    let bytes = read_sized(path, 8, &|m| check_magic(path, m, LABEL_MAGIC, "label"), |header| Ok(u64::from(be_u32(header, 4)) + 8))?;
+    let bytes = read_sized(path, 8, &|m| check_magic(path, m, LABEL_MAGIC, "label"), |header| {
+        Ok(u64::from(be_u32(header, 4)) + 8)
+    })?;
     let labels = &bytes[8..];
     if labels.is_empty() {
         return Err(DataError::Empty { path: path.to_path_buf(), detail: String::new() });
     }
-    if let Some((index, &label)) = labels.iter().enumerate().find(|(_, &l)| usize::from(l) >= IDX_CLASSES) {
-        return Err(DataError::LabelOutOfRange { path: path.to_path_buf(), index, label: i64::from(label), num_classes: IDX_CLASSES });
+    if let Some((index, &label)) =
+        labels.iter().enumerate().find(|(_, &l)| usize::from(l) >= IDX_CLASSES)
+    {
+        return Err(DataError::LabelOutOfRange {
+            path: path.to_path_buf(),
+            index,
+            label: i64::from(label),
+            num_classes: IDX_CLASSES,
+        });
     }
     Ok(labels.iter().map(|&l| u32::from(l)).collect())
 }
 
 /// Checks a file's magic number, its first four bytes.
-fn check_magic(path: &Path, magic: [u8; 4], expected: u32, kind: &'static str) -> Result<(), DataError> {
+fn check_magic(
+    path: &Path,
+    magic: [u8; 4],
+    expected: u32,
+    kind: &'static str,
+) -> Result<(), DataError> {
     let found = u32::from_be_bytes(magic);
     if found == expected {
         Ok(())
@@ -124,7 +160,10 @@ mod tests {
         // Item 1 holds bytes 6..12, scaled by 1/255.
         let expected: Vec<f32> = (6..12).map(|b| b as f32 / 255.0).collect();
         assert_eq!(splits.train.item(1), expected.as_slice());
-        assert_eq!(splits.train.targets, Targets::Classes { labels: vec![0, 1, 2, 3], num_classes: 10 });
+        assert_eq!(
+            splits.train.targets,
+            Targets::Classes { labels: vec![0, 1, 2, 3], num_classes: 10 }
+        );
     }
 
     #[test]
@@ -151,7 +190,10 @@ mod tests {
         let err = load_idx(dir.path()).unwrap_err();
         assert!(matches!(&err, DataError::Missing { tried, .. } if tried.len() == 2), "{err:?}");
         let msg = err.to_string();
-        assert!(msg.contains(&dir.path().join("t10k-labels-idx1-ubyte").display().to_string()), "{msg}");
+        assert!(
+            msg.contains(&dir.path().join("t10k-labels-idx1-ubyte").display().to_string()),
+            "{msg}"
+        );
         assert!(msg.contains("t10k-labels-idx1-ubyte.gz"), "{msg}");
     }
 
@@ -180,7 +222,12 @@ mod tests {
             other => panic!("{other:?}"),
         }
         let msg = err.to_string();
-        assert!(msg.contains(&path.display().to_string()) && msg.contains("expected 40 bytes") && msg.contains("found 35"), "{msg}");
+        assert!(
+            msg.contains(&path.display().to_string())
+                && msg.contains("expected 40 bytes")
+                && msg.contains("found 35"),
+            "{msg}"
+        );
     }
 
     #[test]
@@ -191,12 +238,18 @@ mod tests {
         let raw = std::fs::read(&path).unwrap();
         std::fs::write(&path, gzip(&raw[..raw.len() - 1])).unwrap();
         let err = load_idx(dir.path()).unwrap_err();
-        assert!(matches!(err, DataError::Truncated { expected: 12, found: 11, decompressed: true, .. }), "{err:?}");
+        assert!(
+            matches!(err, DataError::Truncated { expected: 12, found: 11, decompressed: true, .. }),
+            "{err:?}"
+        );
         assert!(err.to_string().contains("after gzip decompression"), "{err}");
         // A header cut short.
         std::fs::write(&path, &raw[..5]).unwrap();
         let err = load_idx(dir.path()).unwrap_err();
-        assert!(matches!(err, DataError::Truncated { expected: 8, found: 5, decompressed: false, .. }), "{err:?}");
+        assert!(
+            matches!(err, DataError::Truncated { expected: 8, found: 5, decompressed: false, .. }),
+            "{err:?}"
+        );
     }
 
     #[test]
@@ -208,7 +261,13 @@ mod tests {
         raw.extend_from_slice(&[0, 0, 0]);
         std::fs::write(&path, gzip(&raw)).unwrap();
         let err = load_idx(dir.path()).unwrap_err();
-        assert!(matches!(err, DataError::TrailingData { expected: 28, found: 31, decompressed: true, .. }), "{err:?}");
+        assert!(
+            matches!(
+                err,
+                DataError::TrailingData { expected: 28, found: 31, decompressed: true, .. }
+            ),
+            "{err:?}"
+        );
     }
 
     #[test]
@@ -220,9 +279,25 @@ mod tests {
         let path = dir.path().join("train-images-idx3-ubyte");
         std::fs::write(&path, &labels).unwrap();
         let err = load_idx(dir.path()).unwrap_err();
-        assert!(matches!(err, DataError::BadMagic { expected: IMAGE_MAGIC, found: LABEL_MAGIC, kind: "image", .. }), "{err:?}");
+        assert!(
+            matches!(
+                err,
+                DataError::BadMagic {
+                    expected: IMAGE_MAGIC,
+                    found: LABEL_MAGIC,
+                    kind: "image",
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
         let msg = err.to_string();
-        assert!(msg.contains(&path.display().to_string()) && msg.contains("0x00000803") && msg.contains("0x00000801"), "{msg}");
+        assert!(
+            msg.contains(&path.display().to_string())
+                && msg.contains("0x00000803")
+                && msg.contains("0x00000801"),
+            "{msg}"
+        );
         assert!(msg.contains("is this an IDX image file?"), "{msg}");
         // And images where the labels should be (gzipped, this time).
         write_set(&dir, 2, 2);
@@ -230,7 +305,18 @@ mod tests {
         std::fs::remove_file(dir.path().join("t10k-labels-idx1-ubyte")).unwrap();
         dir.write("t10k-labels-idx1-ubyte.gz", &gzip(&images));
         let err = load_idx(dir.path()).unwrap_err();
-        assert!(matches!(err, DataError::BadMagic { expected: LABEL_MAGIC, found: IMAGE_MAGIC, kind: "label", .. }), "{err:?}");
+        assert!(
+            matches!(
+                err,
+                DataError::BadMagic {
+                    expected: LABEL_MAGIC,
+                    found: IMAGE_MAGIC,
+                    kind: "label",
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
         assert!(err.to_string().contains("t10k-labels-idx1-ubyte.gz"), "{err}");
     }
 
@@ -240,9 +326,15 @@ mod tests {
         write_set(&dir, 3, 2);
         dir.write("train-labels-idx1-ubyte", &idx_labels(2, &[1, 2]));
         let err = load_idx(dir.path()).unwrap_err();
-        assert!(matches!(err, DataError::CountMismatch { input_count: 3, target_count: 2, .. }), "{err:?}");
+        assert!(
+            matches!(err, DataError::CountMismatch { input_count: 3, target_count: 2, .. }),
+            "{err:?}"
+        );
         let msg = err.to_string();
-        assert!(msg.contains("train-images-idx3-ubyte") && msg.contains("train-labels-idx1-ubyte"), "{msg}");
+        assert!(
+            msg.contains("train-images-idx3-ubyte") && msg.contains("train-labels-idx1-ubyte"),
+            "{msg}"
+        );
     }
 
     #[test]
@@ -251,7 +343,10 @@ mod tests {
         write_set(&dir, 3, 2);
         dir.write("t10k-labels-idx1-ubyte", &idx_labels(2, &[9, 10]));
         let err = load_idx(dir.path()).unwrap_err();
-        assert!(matches!(err, DataError::LabelOutOfRange { index: 1, label: 10, num_classes: 10, .. }), "{err:?}");
+        assert!(
+            matches!(err, DataError::LabelOutOfRange { index: 1, label: 10, num_classes: 10, .. }),
+            "{err:?}"
+        );
         assert!(err.to_string().contains("t10k-labels-idx1-ubyte"), "{err}");
     }
 
@@ -267,9 +362,15 @@ mod tests {
         let err = load_idx(dir.path()).unwrap_err();
         assert!(matches!(err, DataError::BadHeader { .. }), "{err:?}");
         // Large but not overflowing: a truncation error, again from the header alone (gzipped too).
-        dir.write("train-images-idx3-ubyte", &gzip(&idx_images(1 << 30, 1 << 10, 1 << 10, &[7; 100])));
+        dir.write(
+            "train-images-idx3-ubyte",
+            &gzip(&idx_images(1 << 30, 1 << 10, 1 << 10, &[7; 100])),
+        );
         let err = load_idx(dir.path()).unwrap_err();
-        assert!(matches!(err, DataError::Truncated { expected, found: 116, .. } if expected == (1u64 << 50) + 16), "{err:?}");
+        assert!(
+            matches!(err, DataError::Truncated { expected, found: 116, .. } if expected == (1u64 << 50) + 16),
+            "{err:?}"
+        );
         // Zero-sized images.
         dir.write("train-images-idx3-ubyte", &idx_images(2, 0, 3, &[]));
         let err = load_idx(dir.path()).unwrap_err();
@@ -301,7 +402,9 @@ mod tests {
     /// The byte at offset `skip` of the decompressed contents of the gzipped file at `path`.
     fn gz_byte(path: &str, skip: usize) -> u8 {
         let mut bytes = Vec::new();
-        flate2::read::GzDecoder::new(std::fs::File::open(path).unwrap()).read_to_end(&mut bytes).unwrap();
+        flate2::read::GzDecoder::new(std::fs::File::open(path).unwrap())
+            .read_to_end(&mut bytes)
+            .unwrap();
         bytes[skip]
     }
 
@@ -314,9 +417,12 @@ mod tests {
         assert_eq!(test.item_shape, vec![1, 28, 28]);
         assert_eq!(train.inputs.len(), 8_000 * 784);
         for ds in [train, test] {
-            let (min, max) = ds.inputs.iter().fold((f32::MAX, f32::MIN), |(lo, hi), &x| (lo.min(x), hi.max(x)));
+            let (min, max) =
+                ds.inputs.iter().fold((f32::MAX, f32::MIN), |(lo, hi), &x| (lo.min(x), hi.max(x)));
             assert_eq!((min, max), (0.0, 1.0));
-            let Targets::Classes { labels, num_classes } = &ds.targets else { panic!("classes expected") };
+            let Targets::Classes { labels, num_classes } = &ds.targets else {
+                panic!("classes expected")
+            };
             assert_eq!(*num_classes, 10);
             let mut seen = [0usize; 10];
             labels.iter().for_each(|&l| seen[l as usize] += 1);

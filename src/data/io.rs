@@ -55,7 +55,13 @@ pub(crate) fn read_sized(
     let got = read_up_to(&mut file, &mut lead).map_err(DataError::io(path))?;
     if got == 2 && lead == GZIP_MAGIC {
         let file = File::open(path).map_err(DataError::io(path))?;
-        return read_sized_stream(path, MultiGzDecoder::new(BufReader::new(file)), header_len, magic, expected_len);
+        return read_sized_stream(
+            path,
+            MultiGzDecoder::new(BufReader::new(file)),
+            header_len,
+            magic,
+            expected_len,
+        );
     }
     drop(file);
     // A raw file: its length is known, so the whole of it is the most ever allocated.
@@ -65,14 +71,29 @@ pub(crate) fn read_sized(
         magic([a, b, c, d])?;
     }
     if bytes.len() < header_len {
-        return Err(DataError::Truncated { path: path.to_path_buf(), expected: header_len as u64, found, decompressed: false });
+        return Err(DataError::Truncated {
+            path: path.to_path_buf(),
+            expected: header_len as u64,
+            found,
+            decompressed: false,
+        });
     }
     let expected = expected_len(&bytes[..header_len])?;
     if found < expected {
-        return Err(DataError::Truncated { path: path.to_path_buf(), expected, found, decompressed: false });
+        return Err(DataError::Truncated {
+            path: path.to_path_buf(),
+            expected,
+            found,
+            decompressed: false,
+        });
     }
     if found > expected {
-        return Err(DataError::TrailingData { path: path.to_path_buf(), expected, found, decompressed: false });
+        return Err(DataError::TrailingData {
+            path: path.to_path_buf(),
+            expected,
+            found,
+            decompressed: false,
+        });
     }
     Ok(bytes)
 }
@@ -91,21 +112,37 @@ fn read_sized_stream(
         magic([a, b, c, d])?;
     }
     if got < header_len {
-        return Err(DataError::Truncated { path: path.to_path_buf(), expected: header_len as u64, found: got as u64, decompressed: true });
+        return Err(DataError::Truncated {
+            path: path.to_path_buf(),
+            expected: header_len as u64,
+            found: got as u64,
+            decompressed: true,
+        });
     }
     let expected = expected_len(&header)?;
     let rest = expected.saturating_sub(header_len as u64);
     let mut bytes = Vec::with_capacity(header_len.saturating_add(rest.min(MAX_RESERVE) as usize));
     bytes.extend_from_slice(&header);
-    let read = (&mut reader).take(rest).read_to_end(&mut bytes).map_err(DataError::io(path))? as u64;
+    let read =
+        (&mut reader).take(rest).read_to_end(&mut bytes).map_err(DataError::io(path))? as u64;
     if read < rest {
         let found = header_len as u64 + read;
-        return Err(DataError::Truncated { path: path.to_path_buf(), expected, found, decompressed: true });
+        return Err(DataError::Truncated {
+            path: path.to_path_buf(),
+            expected,
+            found,
+            decompressed: true,
+        });
     }
     // Count (without keeping) whatever follows the declared end.
     let extra = io::copy(&mut reader, &mut io::sink()).map_err(DataError::io(path))?;
     if extra > 0 {
-        return Err(DataError::TrailingData { path: path.to_path_buf(), expected, found: expected.saturating_add(extra), decompressed: true });
+        return Err(DataError::TrailingData {
+            path: path.to_path_buf(),
+            expected,
+            found: expected.saturating_add(extra),
+            decompressed: true,
+        });
     }
     Ok(bytes)
 }
@@ -128,7 +165,9 @@ pub(crate) fn read_up_to(reader: &mut impl Read, buf: &mut [u8]) -> io::Result<u
 pub(crate) fn mul(path: &Path, a: u64, b: u64) -> Result<u64, DataError> {
     a.checked_mul(b).ok_or_else(|| DataError::BadHeader {
         path: path.to_path_buf(),
-        reason: format!("its dimensions ({a} x {b} ...) are too large to be real; the header is corrupt"),
+        reason: format!(
+            "its dimensions ({a} x {b} ...) are too large to be real; the header is corrupt"
+        ),
     })
 }
 

@@ -19,8 +19,12 @@ use std::str::FromStr;
 
 pub use cifar::{load_cifar10, load_cifar100, CIFAR_PIXELS};
 pub use error::{DataError, SPEC_FORMS};
-pub use idx::{load_idx, read_images, read_labels, IDX_CLASSES, IDX_FILES, IMAGE_MAGIC, LABEL_MAGIC};
-pub use npy::{load_npy, read_npy, Dtype, NpyArray, MAX_NPY_CLASSES, NPY_TEST_FRACTION, NPY_TEST_SEED};
+pub use idx::{
+    load_idx, read_images, read_labels, IDX_CLASSES, IDX_FILES, IMAGE_MAGIC, LABEL_MAGIC,
+};
+pub use npy::{
+    load_npy, read_npy, Dtype, NpyArray, MAX_NPY_CLASSES, NPY_TEST_FRACTION, NPY_TEST_SEED,
+};
 pub use prep::{below, permutation, random_crop_flip, split, Normalization};
 
 /// A data set held in memory: `len()` items, each `prod(item_shape)` input values and a target.
@@ -76,10 +80,18 @@ impl Targets {
     /// If an index is `>= len()`.
     pub fn subset(&self, indices: &[usize]) -> Targets {
         match self {
-            Targets::Classes { labels, num_classes } => Targets::Classes { labels: indices.iter().map(|&i| labels[i]).collect(), num_classes: *num_classes },
-            Targets::Values { values, dims } => {
-                Targets::Values { values: indices.iter().flat_map(|&i| &values[i * dims..(i + 1) * dims]).copied().collect(), dims: *dims }
-            }
+            Targets::Classes { labels, num_classes } => Targets::Classes {
+                labels: indices.iter().map(|&i| labels[i]).collect(),
+                num_classes: *num_classes,
+            },
+            Targets::Values { values, dims } => Targets::Values {
+                values: indices
+                    .iter()
+                    .flat_map(|&i| &values[i * dims..(i + 1) * dims])
+                    .copied()
+                    .collect(),
+                dims: *dims,
+            },
         }
     }
 }
@@ -121,7 +133,11 @@ impl Dataset {
         for &i in indices {
             inputs.extend_from_slice(self.item(i));
         }
-        Dataset { inputs, item_shape: self.item_shape.clone(), targets: self.targets.subset(indices) }
+        Dataset {
+            inputs,
+            item_shape: self.item_shape.clone(),
+            targets: self.targets.subset(indices),
+        }
     }
 }
 
@@ -149,7 +165,10 @@ impl FromStr for DataSpec {
     /// Parses `KIND:PATH`; the kinds are `mnist`, `fashion-mnist` (both IDX), `cifar10`,
     /// `cifar100` and `npy` (whose path is `X.npy,Y.npy`). Kinds are case-insensitive.
     fn from_str(spec: &str) -> Result<Self, DataError> {
-        let bad = |reason: &str| DataError::BadSpec { spec: spec.to_string(), reason: reason.to_string() };
+        let bad = |reason: &str| DataError::BadSpec {
+            spec: spec.to_string(),
+            reason: reason.to_string(),
+        };
         let Some((kind, path)) = spec.split_once(':') else {
             return Err(bad("it has no `KIND:` prefix"));
         };
@@ -161,7 +180,9 @@ impl FromStr for DataSpec {
             "cifar10" | "cifar-10" => Ok(DataSpec::Cifar10(path.into())),
             "cifar100" | "cifar-100" => Ok(DataSpec::Cifar100(path.into())),
             "npy" => match path.split_once(',') {
-                Some((x, y)) if !x.is_empty() && !y.is_empty() && !y.contains(',') => Ok(DataSpec::Npy { x: x.into(), y: y.into() }),
+                Some((x, y)) if !x.is_empty() && !y.is_empty() && !y.contains(',') => {
+                    Ok(DataSpec::Npy { x: x.into(), y: y.into() })
+                }
                 _ => Err(bad("npy takes two files separated by one comma, inputs then targets")),
             },
             other => Err(bad(&format!("unknown kind `{other}`"))),
@@ -241,7 +262,10 @@ mod tests {
         assert_eq!(p("cifar100:c"), DataSpec::Cifar100("c".into()));
         assert_eq!(p("npy:a.npy,b.npy"), DataSpec::Npy { x: "a.npy".into(), y: "b.npy".into() });
         // Only the first colon separates the kind: Windows paths keep theirs.
-        assert_eq!(p("npy:C:\\x.npy,C:\\y.npy"), DataSpec::Npy { x: "C:\\x.npy".into(), y: "C:\\y.npy".into() });
+        assert_eq!(
+            p("npy:C:\\x.npy,C:\\y.npy"),
+            DataSpec::Npy { x: "C:\\x.npy".into(), y: "C:\\y.npy".into() }
+        );
         assert_eq!(p("npy:a.npy,b.npy").to_string(), "npy:a.npy,b.npy");
         assert_eq!(p("cifar10:c").to_string(), "cifar10:c");
     }
@@ -261,7 +285,13 @@ mod tests {
             assert!(matches!(err, DataError::BadSpec { .. }), "{err:?}");
             let msg = err.to_string();
             assert!(msg.contains(reason), "{spec}: {msg}");
-            assert!(msg.contains("mnist:DIR") && msg.contains("cifar10:DIR") && msg.contains("cifar100:DIR") && msg.contains("npy:X.npy,Y.npy"), "{msg}");
+            assert!(
+                msg.contains("mnist:DIR")
+                    && msg.contains("cifar10:DIR")
+                    && msg.contains("cifar100:DIR")
+                    && msg.contains("npy:X.npy,Y.npy"),
+                "{msg}"
+            );
         }
     }
 
@@ -275,8 +305,14 @@ mod tests {
         assert_eq!((ds.len(), ds.item_size(), ds.is_empty()), (3, 4, false));
         assert_eq!(ds.item(2), &[8.0, 9.0, 10.0, 11.0]);
         let sub = ds.subset(&[2, 0, 2]);
-        assert_eq!(sub.inputs, vec![8.0, 9.0, 10.0, 11.0, 0.0, 1.0, 2.0, 3.0, 8.0, 9.0, 10.0, 11.0]);
-        assert_eq!(sub.targets, Targets::Values { values: vec![2.0, 2.5, 0.0, 0.5, 2.0, 2.5], dims: 2 });
+        assert_eq!(
+            sub.inputs,
+            vec![8.0, 9.0, 10.0, 11.0, 0.0, 1.0, 2.0, 3.0, 8.0, 9.0, 10.0, 11.0]
+        );
+        assert_eq!(
+            sub.targets,
+            Targets::Values { values: vec![2.0, 2.5, 0.0, 0.5, 2.0, 2.5], dims: 2 }
+        );
         let classes = Targets::Classes { labels: vec![4, 5, 6], num_classes: 7 };
         assert_eq!(classes.subset(&[1]), Targets::Classes { labels: vec![5], num_classes: 7 });
         assert!(ds.subset(&[]).is_empty());

@@ -79,8 +79,14 @@ impl NpyArray {
         let b = &self.bytes;
         match self.dtype {
             Dtype::U8 => b.iter().map(|&x| f64::from(x)).collect(),
-            Dtype::F32 => b.chunks_exact(4).map(|c| f64::from(f32::from_le_bytes([c[0], c[1], c[2], c[3]]))).collect(),
-            Dtype::I32 => b.chunks_exact(4).map(|c| f64::from(i32::from_le_bytes([c[0], c[1], c[2], c[3]]))).collect(),
+            Dtype::F32 => b
+                .chunks_exact(4)
+                .map(|c| f64::from(f32::from_le_bytes([c[0], c[1], c[2], c[3]])))
+                .collect(),
+            Dtype::I32 => b
+                .chunks_exact(4)
+                .map(|c| f64::from(i32::from_le_bytes([c[0], c[1], c[2], c[3]])))
+                .collect(),
             Dtype::F64 => b.chunks_exact(8).map(|c| f64::from_le_bytes(le8(c))).collect(),
             Dtype::I64 => b.chunks_exact(8).map(|c| i64::from_le_bytes(le8(c)) as f64).collect(),
         }
@@ -91,7 +97,10 @@ impl NpyArray {
         let b = &self.bytes;
         Some(match self.dtype {
             Dtype::U8 => b.iter().map(|&x| i64::from(x)).collect(),
-            Dtype::I32 => b.chunks_exact(4).map(|c| i64::from(i32::from_le_bytes([c[0], c[1], c[2], c[3]]))).collect(),
+            Dtype::I32 => b
+                .chunks_exact(4)
+                .map(|c| i64::from(i32::from_le_bytes([c[0], c[1], c[2], c[3]])))
+                .collect(),
             Dtype::I64 => b.chunks_exact(8).map(|c| i64::from_le_bytes(le8(c))).collect(),
             Dtype::F32 | Dtype::F64 => return None,
         })
@@ -126,7 +135,9 @@ fn le8(c: &[u8]) -> [u8; 8] {
 pub fn read_npy(path: &Path) -> Result<NpyArray, DataError> {
     let bad = |reason: String| DataError::NpyHeader { path: path.to_path_buf(), reason };
     let file = std::fs::File::open(path).map_err(|source| match source.kind() {
-        std::io::ErrorKind::NotFound => DataError::Missing { path: path.to_path_buf(), tried: vec![path.to_path_buf()] },
+        std::io::ErrorKind::NotFound => {
+            DataError::Missing { path: path.to_path_buf(), tried: vec![path.to_path_buf()] }
+        }
         _ => DataError::Io { path: path.to_path_buf(), source },
     })?;
     let file_len = file.metadata().map_err(DataError::io(path))?.len();
@@ -138,37 +149,70 @@ pub fn read_npy(path: &Path) -> Result<NpyArray, DataError> {
             return Err(bad("this is an .npz archive (a zip of arrays), not an .npy file; save each array with numpy.save".into()));
         }
         if got < MAGIC.len() && MAGIC.starts_with(start) {
-            return Err(DataError::Truncated { path: path.to_path_buf(), expected: 10, found: got as u64, decompressed: false });
+            return Err(DataError::Truncated {
+                path: path.to_path_buf(),
+                expected: 10,
+                found: got as u64,
+                decompressed: false,
+            });
         }
         return Err(bad("it does not start with the NPY magic string \\x93NUMPY; is it an .npy file written by numpy.save?".into()));
     }
     let (major, minor) = match start {
         [_, _, _, _, _, _, major, minor, ..] => (*major, *minor),
-        _ => return Err(DataError::Truncated { path: path.to_path_buf(), expected: 10, found: got as u64, decompressed: false }),
+        _ => {
+            return Err(DataError::Truncated {
+                path: path.to_path_buf(),
+                expected: 10,
+                found: got as u64,
+                decompressed: false,
+            })
+        }
     };
     let (len_bytes, header_start) = match major {
         1 => (2, 10),
         2 | 3 => (4, 12),
-        _ => return Err(bad(format!("NPY version {major}.{minor} is not supported (only 1.0, 2.0 and 3.0 are)"))),
+        _ => {
+            return Err(bad(format!(
+                "NPY version {major}.{minor} is not supported (only 1.0, 2.0 and 3.0 are)"
+            )))
+        }
     };
     if got < header_start {
-        return Err(DataError::Truncated { path: path.to_path_buf(), expected: header_start as u64, found: got as u64, decompressed: false });
+        return Err(DataError::Truncated {
+            path: path.to_path_buf(),
+            expected: header_start as u64,
+            found: got as u64,
+            decompressed: false,
+        });
     }
-    let header_len = start[8..8 + len_bytes].iter().rev().fold(0usize, |acc, &b| (acc << 8) | usize::from(b));
+    let header_len =
+        start[8..8 + len_bytes].iter().rev().fold(0usize, |acc, &b| (acc << 8) | usize::from(b));
     if header_len > MAX_HEADER {
         return Err(bad(format!("its header claims {header_len} bytes; NPY headers are at most {MAX_HEADER} (the file is corrupt)")));
     }
     let data_start = (header_start + header_len) as u64;
     if file_len < data_start {
-        return Err(DataError::Truncated { path: path.to_path_buf(), expected: data_start, found: file_len, decompressed: false });
+        return Err(DataError::Truncated {
+            path: path.to_path_buf(),
+            expected: data_start,
+            found: file_len,
+            decompressed: false,
+        });
     }
     // Only the real file is read: its length bounds the allocation.
     let bytes = std::fs::read(path).map_err(DataError::io(path))?;
     let found = bytes.len() as u64;
     if found < data_start {
-        return Err(DataError::Truncated { path: path.to_path_buf(), expected: data_start, found, decompressed: false });
+        return Err(DataError::Truncated {
+            path: path.to_path_buf(),
+            expected: data_start,
+            found,
+            decompressed: false,
+        });
     }
-    let text = std::str::from_utf8(&bytes[header_start..header_start + header_len]).map_err(|_| bad("its header is not text".into()))?;
+    let text = std::str::from_utf8(&bytes[header_start..header_start + header_len])
+        .map_err(|_| bad("its header is not text".into()))?;
     let header = parse_header(text).map_err(bad)?;
     let dtype = match header.descr.as_str() {
         "<f4" => Dtype::F32,
@@ -177,7 +221,11 @@ pub fn read_npy(path: &Path) -> Result<NpyArray, DataError> {
         "<i4" => Dtype::I32,
         "<i8" => Dtype::I64,
         other => {
-            let hint = if other.starts_with('>') { " (this one is big-endian: convert with arr.astype(arr.dtype.newbyteorder('<')))" } else { "" };
+            let hint = if other.starts_with('>') {
+                " (this one is big-endian: convert with arr.astype(arr.dtype.newbyteorder('<')))"
+            } else {
+                ""
+            };
             return Err(DataError::NpyDtype {
                 path: path.to_path_buf(),
                 dtype: other.to_string(),
@@ -186,20 +234,44 @@ pub fn read_npy(path: &Path) -> Result<NpyArray, DataError> {
         }
     };
     if header.fortran_order {
-        return Err(bad("the array is in Fortran order; save numpy.ascontiguousarray(arr) instead".into()));
+        return Err(bad(
+            "the array is in Fortran order; save numpy.ascontiguousarray(arr) instead".into(),
+        ));
     }
-    let overflow = || bad(format!("its shape {:?} is too large to be real (the header is corrupt)", header.shape));
-    let count = header.shape.iter().try_fold(1u64, |acc, &d| acc.checked_mul(d)).ok_or_else(overflow)?;
-    let expected = count.checked_mul(dtype.size() as u64).and_then(|n| n.checked_add(data_start)).ok_or_else(overflow)?;
+    let overflow = || {
+        bad(format!("its shape {:?} is too large to be real (the header is corrupt)", header.shape))
+    };
+    let count =
+        header.shape.iter().try_fold(1u64, |acc, &d| acc.checked_mul(d)).ok_or_else(overflow)?;
+    let expected = count
+        .checked_mul(dtype.size() as u64)
+        .and_then(|n| n.checked_add(data_start))
+        .ok_or_else(overflow)?;
     if found < expected {
-        return Err(DataError::Truncated { path: path.to_path_buf(), expected, found, decompressed: false });
+        return Err(DataError::Truncated {
+            path: path.to_path_buf(),
+            expected,
+            found,
+            decompressed: false,
+        });
     }
     if found > expected {
-        return Err(DataError::TrailingData { path: path.to_path_buf(), expected, found, decompressed: false });
+        return Err(DataError::TrailingData {
+            path: path.to_path_buf(),
+            expected,
+            found,
+            decompressed: false,
+        });
     }
     let mut bytes = bytes;
     bytes.drain(..data_start as usize);
-    Ok(NpyArray { path: path.to_path_buf(), dtype, descr: header.descr, shape: header.shape, bytes })
+    Ok(NpyArray {
+        path: path.to_path_buf(),
+        dtype,
+        descr: header.descr,
+        shape: header.shape,
+        bytes,
+    })
 }
 
 /// Loads a pair of NPY files: inputs `x` and targets `y`.
@@ -217,13 +289,21 @@ pub fn read_npy(path: &Path) -> Result<NpyArray, DataError> {
 pub fn load_npy(x: &Path, y: &Path) -> Result<Splits, DataError> {
     let xs = read_npy(x)?;
     let ys = read_npy(y)?;
-    let rank_err = |a: &NpyArray, expected: &str| DataError::NpyRank { path: a.path.clone(), shape: a.shape.clone(), expected: expected.to_string() };
-    let item_shape: Vec<u64> = match xs.shape.as_slice() {
-        [_, f] => vec![*f],
-        [_, h, w] => vec![1, *h, *w],
-        [_, c, h, w] => vec![*c, *h, *w],
-        _ => return Err(rank_err(&xs, "inputs of shape [n, features], [n, height, width] or [n, channels, height, width]")),
+    let rank_err = |a: &NpyArray, expected: &str| DataError::NpyRank {
+        path: a.path.clone(),
+        shape: a.shape.clone(),
+        expected: expected.to_string(),
     };
+    let item_shape: Vec<u64> =
+        match xs.shape.as_slice() {
+            [_, f] => vec![*f],
+            [_, h, w] => vec![1, *h, *w],
+            [_, c, h, w] => vec![*c, *h, *w],
+            _ => return Err(rank_err(
+                &xs,
+                "inputs of shape [n, features], [n, height, width] or [n, channels, height, width]",
+            )),
+        };
     if !matches!(xs.dtype, Dtype::F32 | Dtype::F64 | Dtype::U8) {
         return Err(DataError::NpyDtype {
             path: x.to_path_buf(),
@@ -232,7 +312,10 @@ pub fn load_npy(x: &Path, y: &Path) -> Result<Splits, DataError> {
         });
     }
     if item_shape.contains(&0) {
-        return Err(rank_err(&xs, "inputs whose items have at least one value (no dimension but the first may be 0)"));
+        return Err(rank_err(
+            &xs,
+            "inputs whose items have at least one value (no dimension but the first may be 0)",
+        ));
     }
     let n = xs.shape[0];
     if n == 0 {
@@ -240,7 +323,12 @@ pub fn load_npy(x: &Path, y: &Path) -> Result<Splits, DataError> {
     }
     let target_count = ys.shape.first().copied().unwrap_or(0);
     if ys.shape.is_empty() || target_count != n {
-        return Err(DataError::CountMismatch { inputs: x.to_path_buf(), input_count: n, targets: y.to_path_buf(), target_count });
+        return Err(DataError::CountMismatch {
+            inputs: x.to_path_buf(),
+            input_count: n,
+            targets: y.to_path_buf(),
+            target_count,
+        });
     }
     let targets = match (ys.values_i64(), ys.shape.as_slice()) {
         (Some(labels), [_]) => {
@@ -248,19 +336,39 @@ pub fn load_npy(x: &Path, y: &Path) -> Result<Splits, DataError> {
             for (index, &label) in labels.iter().enumerate() {
                 match u32::try_from(label) {
                     Ok(l) if (l as usize) < MAX_NPY_CLASSES => out.push(l),
-                    _ => return Err(DataError::LabelOutOfRange { path: y.to_path_buf(), index, label, num_classes: MAX_NPY_CLASSES }),
+                    _ => {
+                        return Err(DataError::LabelOutOfRange {
+                            path: y.to_path_buf(),
+                            index,
+                            label,
+                            num_classes: MAX_NPY_CLASSES,
+                        })
+                    }
                 }
             }
             let num_classes = out.iter().max().map_or(0, |&m| m as usize + 1);
             Targets::Classes { labels: out, num_classes }
         }
-        (Some(_), _) => return Err(rank_err(&ys, "integer class labels of shape [n] (flatten them with y.reshape(-1))")),
+        (Some(_), _) => {
+            return Err(rank_err(
+                &ys,
+                "integer class labels of shape [n] (flatten them with y.reshape(-1))",
+            ))
+        }
         (None, [_]) => Targets::Values { values: ys.to_f32(false)?, dims: 1 },
-        (None, [_, d]) if *d > 0 => Targets::Values { values: ys.to_f32(false)?, dims: *d as usize },
-        (None, _) => return Err(rank_err(&ys, "float regression targets of shape [n] or [n, dims] with dims >= 1")),
+        (None, [_, d]) if *d > 0 => {
+            Targets::Values { values: ys.to_f32(false)?, dims: *d as usize }
+        }
+        (None, _) => {
+            return Err(rank_err(
+                &ys,
+                "float regression targets of shape [n] or [n, dims] with dims >= 1",
+            ))
+        }
     };
     let inputs = xs.to_f32(true)?;
-    let all = Dataset { inputs, item_shape: item_shape.iter().map(|&d| d as usize).collect(), targets };
+    let all =
+        Dataset { inputs, item_shape: item_shape.iter().map(|&d| d as usize).collect(), targets };
     if all.len() < 2 {
         return Err(DataError::Empty {
             path: x.to_path_buf(),
@@ -311,7 +419,9 @@ fn parse_header(text: &str) -> Result<Header, String> {
         }
     }
     match (descr, fortran_order, shape) {
-        (Some(descr), Some(fortran_order), Some(shape)) => Ok(Header { descr, fortran_order, shape }),
+        (Some(descr), Some(fortran_order), Some(shape)) => {
+            Ok(Header { descr, fortran_order, shape })
+        }
         _ => Err("it must have the keys 'descr', 'fortran_order' and 'shape'".into()),
     }
 }
@@ -350,7 +460,9 @@ impl Parser<'_> {
                 self.i += 1;
                 return Ok(entries);
             }
-            let Value::Str(key) = self.value(1)? else { return Err(format!("dict keys must be strings (byte {})", self.i)) };
+            let Value::Str(key) = self.value(1)? else {
+                return Err(format!("dict keys must be strings (byte {})", self.i));
+            };
             if entries.iter().any(|(k, _)| *k == key) {
                 return Err(format!("the key '{key}' appears twice"));
             }
@@ -372,7 +484,8 @@ impl Parser<'_> {
         match self.peek() {
             Some(q @ (b'\'' | b'"')) => {
                 let start = self.i + 1;
-                let len = self.s[start..].iter().position(|&c| c == q).ok_or("unterminated string")?;
+                let len =
+                    self.s[start..].iter().position(|&c| c == q).ok_or("unterminated string")?;
                 let raw = &self.s[start..start + len];
                 if raw.contains(&b'\\') {
                     return Err("escapes in strings are not supported".into());
@@ -393,14 +506,22 @@ impl Parser<'_> {
                     match self.peek() {
                         Some(b',') => self.i += 1,
                         Some(c) if c == close => {}
-                        _ => return Err(format!("expected `,` or `{}` at byte {}", close as char, self.i)),
+                        _ => {
+                            return Err(format!(
+                                "expected `,` or `{}` at byte {}",
+                                close as char, self.i
+                            ))
+                        }
                     }
                 }
             }
             Some(b'0'..=b'9') => {
                 let mut n: u64 = 0;
                 while let Some(d @ b'0'..=b'9') = self.s.get(self.i).copied() {
-                    n = n.checked_mul(10).and_then(|n| n.checked_add(u64::from(d - b'0'))).ok_or("an integer in the header is too large")?;
+                    n = n
+                        .checked_mul(10)
+                        .and_then(|n| n.checked_add(u64::from(d - b'0')))
+                        .ok_or("an integer in the header is too large")?;
                     self.i += 1;
                 }
                 // Python 2 wrote long integers with an `L` suffix.
@@ -433,12 +554,22 @@ mod tests {
 
     #[test]
     fn parses_headers_numpy_writes() {
-        let h = parse_header("{'descr': '<f4', 'fortran_order': False, 'shape': (3, 4), }          \n").unwrap();
+        let h =
+            parse_header("{'descr': '<f4', 'fortran_order': False, 'shape': (3, 4), }          \n")
+                .unwrap();
         assert_eq!(h, Header { descr: "<f4".into(), fortran_order: false, shape: vec![3, 4] });
         let h = parse_header("{\"descr\":\"|u1\",\"fortran_order\":True,\"shape\":(7,)}").unwrap();
         assert_eq!(h, Header { descr: "|u1".into(), fortran_order: true, shape: vec![7] });
-        assert_eq!(parse_header("{'descr': '<i8', 'fortran_order': False, 'shape': (2L, 3L), }").unwrap().shape, vec![2, 3]);
-        assert_eq!(parse_header("{'descr': '<i8', 'fortran_order': False, 'shape': (), }").unwrap().shape, Vec::<u64>::new());
+        assert_eq!(
+            parse_header("{'descr': '<i8', 'fortran_order': False, 'shape': (2L, 3L), }")
+                .unwrap()
+                .shape,
+            vec![2, 3]
+        );
+        assert_eq!(
+            parse_header("{'descr': '<i8', 'fortran_order': False, 'shape': (), }").unwrap().shape,
+            Vec::<u64>::new()
+        );
         for bad in [
             "",
             "{'descr': '<f4', 'fortran_order': False}",
@@ -455,7 +586,10 @@ mod tests {
         ] {
             assert!(parse_header(bad).is_err(), "accepted {bad:?}");
         }
-        let structured = parse_header("{'descr': [('a', '<f4'), ('b', '<i4')], 'fortran_order': False, 'shape': (3,)}").unwrap_err();
+        let structured = parse_header(
+            "{'descr': [('a', '<f4'), ('b', '<i4')], 'fortran_order': False, 'shape': (3,)}",
+        )
+        .unwrap_err();
         assert!(structured.contains("structured"), "{structured}");
     }
 
@@ -463,7 +597,10 @@ mod tests {
     fn reads_version_1_and_2_files() {
         let dir = TempDir::new("npy-versions");
         for version in [1u8, 2, 3] {
-            let path = dir.write(&format!("a{version}.npy"), &npy(version, "<f4", &[2, 3], &f32_bytes(&[0.5, 1.0, 1.5, 2.0, 2.5, 3.0])));
+            let path = dir.write(
+                &format!("a{version}.npy"),
+                &npy(version, "<f4", &[2, 3], &f32_bytes(&[0.5, 1.0, 1.5, 2.0, 2.5, 3.0])),
+            );
             let a = read_npy(&path).unwrap();
             assert_eq!((a.dtype, a.shape.clone()), (Dtype::F32, vec![2, 3]));
             assert_eq!(a.to_f32(true).unwrap(), vec![0.5, 1.0, 1.5, 2.0, 2.5, 3.0]);
@@ -474,7 +611,10 @@ mod tests {
     fn loads_a_classification_pair_and_holds_out_20_percent() {
         let dir = TempDir::new("npy-classes");
         // 10 items of 3 features: item i is [i, i + 0.25, i + 0.5] (float64), label i % 4 (int64).
-        let xs: Vec<u8> = (0..10).flat_map(|i| [i as f64, i as f64 + 0.25, i as f64 + 0.5]).flat_map(|x| x.to_le_bytes()).collect();
+        let xs: Vec<u8> = (0..10)
+            .flat_map(|i| [i as f64, i as f64 + 0.25, i as f64 + 0.5])
+            .flat_map(|x| x.to_le_bytes())
+            .collect();
         let ys: Vec<u8> = (0..10i64).flat_map(|i| (i % 4).to_le_bytes()).collect();
         let x = dir.write("x.npy", &npy(1, "<f8", &[10, 3], &xs));
         let y = dir.write("y.npy", &npy(1, "<i8", &[10], &ys));
@@ -505,8 +645,14 @@ mod tests {
     fn loads_images_and_regression_targets() {
         let dir = TempDir::new("npy-images");
         // 5 grey images of 2 x 2 as uint8 [n, h, w]; targets float32 [n, 2].
-        let x = dir.write("x.npy", &npy(1, "|u1", &[5, 2, 2], &(0..20).map(|i| (i * 10) as u8).collect::<Vec<_>>()));
-        let y = dir.write("y.npy", &npy(1, "<f4", &[5, 2], &f32_bytes(&(0..10).map(|i| i as f32).collect::<Vec<_>>())));
+        let x = dir.write(
+            "x.npy",
+            &npy(1, "|u1", &[5, 2, 2], &(0..20).map(|i| (i * 10) as u8).collect::<Vec<_>>()),
+        );
+        let y = dir.write(
+            "y.npy",
+            &npy(1, "<f4", &[5, 2], &f32_bytes(&(0..10).map(|i| i as f32).collect::<Vec<_>>())),
+        );
         let splits = load_npy(&x, &y).unwrap();
         assert_eq!(splits.train.item_shape, vec![1, 2, 2]);
         assert_eq!((splits.train.len(), splits.test.len()), (4, 1));
@@ -521,7 +667,10 @@ mod tests {
         assert_eq!(load_npy(&x4, &y).unwrap().train.item_shape, vec![3, 1, 2]);
         // Rank-1 float targets are regression with one dimension.
         let y1 = dir.write("y1.npy", &npy(1, "<f8", &[5], &[0u8; 40]));
-        assert!(matches!(load_npy(&x4, &y1).unwrap().train.targets, Targets::Values { dims: 1, .. }));
+        assert!(matches!(
+            load_npy(&x4, &y1).unwrap().train.targets,
+            Targets::Values { dims: 1, .. }
+        ));
     }
 
     #[test]
@@ -537,9 +686,19 @@ mod tests {
         };
         // Unsupported dtype (float16; big-endian float32).
         let f16 = dir.write("f16.npy", &npy(1, "<f2", &[4, 2], &[0u8; 16]));
-        check(&f16, &y, &|e| matches!(e, DataError::NpyDtype { dtype, .. } if dtype == "<f2"), &f16);
+        check(
+            &f16,
+            &y,
+            &|e| matches!(e, DataError::NpyDtype { dtype, .. } if dtype == "<f2"),
+            &f16,
+        );
         let be = dir.write("be.npy", &npy(1, ">f4", &[4, 2], &[0u8; 32]));
-        check(&be, &y, &|e| matches!(e, DataError::NpyDtype { expected, .. } if expected.contains("big-endian")), &be);
+        check(
+            &be,
+            &y,
+            &|e| matches!(e, DataError::NpyDtype { expected, .. } if expected.contains("big-endian")),
+            &be,
+        );
         // Integer inputs are refused; so are labels of rank 2.
         let xi = dir.write("xi.npy", &npy(1, "<i4", &[4, 2], &[0u8; 32]));
         check(&xi, &y, &|e| matches!(e, DataError::NpyDtype { .. }), &xi);
@@ -550,44 +709,95 @@ mod tests {
         check(&x1, &y, &|e| matches!(e, DataError::NpyRank { .. }), &x1);
         // Mismatched counts.
         let y3 = dir.write("y3.npy", &npy(1, "<i4", &[3], &[0u8; 12]));
-        check(&x, &y3, &|e| matches!(e, DataError::CountMismatch { input_count: 4, target_count: 3, .. }), &y3);
+        check(
+            &x,
+            &y3,
+            &|e| matches!(e, DataError::CountMismatch { input_count: 4, target_count: 3, .. }),
+            &y3,
+        );
         // Negative label.
-        let yneg = dir.write("yneg.npy", &npy(1, "<i4", &[4], &[0, 0, 0, 0, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0]));
-        check(&x, &yneg, &|e| matches!(e, DataError::LabelOutOfRange { index: 1, label: -1, .. }), &yneg);
+        let yneg = dir.write(
+            "yneg.npy",
+            &npy(1, "<i4", &[4], &[0, 0, 0, 0, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0]),
+        );
+        check(
+            &x,
+            &yneg,
+            &|e| matches!(e, DataError::LabelOutOfRange { index: 1, label: -1, .. }),
+            &yneg,
+        );
         // NaN input.
-        let xnan = dir.write("xnan.npy", &npy(1, "<f4", &[4, 2], &f32_bytes(&[1.0, 1.0, 1.0, f32::NAN, 1.0, 1.0, 1.0, 1.0])));
+        let xnan = dir.write(
+            "xnan.npy",
+            &npy(1, "<f4", &[4, 2], &f32_bytes(&[1.0, 1.0, 1.0, f32::NAN, 1.0, 1.0, 1.0, 1.0])),
+        );
         check(&xnan, &y, &|e| matches!(e, DataError::NonFinite { index: 3, .. }), &xnan);
         // Truncated and trailing data.
         let short = dir.write("short.npy", &npy(1, "<f4", &[4, 2], &[0u8; 31]));
-        check(&short, &y, &|e| matches!(e, DataError::Truncated { found, expected, .. } if expected - found == 1), &short);
+        check(
+            &short,
+            &y,
+            &|e| matches!(e, DataError::Truncated { found, expected, .. } if expected - found == 1),
+            &short,
+        );
         let long = dir.write("long.npy", &npy(1, "<f4", &[4, 2], &[0u8; 33]));
         check(&long, &y, &|e| matches!(e, DataError::TrailingData { .. }), &long);
         // A huge shape overflows, with no allocation.
         let huge = dir.write("huge.npy", &npy(1, "<f8", &[1 << 40, 1 << 40], &[0u8; 8]));
-        check(&huge, &y, &|e| matches!(e, DataError::NpyHeader { reason, .. } if reason.contains("too large")), &huge);
+        check(
+            &huge,
+            &y,
+            &|e| matches!(e, DataError::NpyHeader { reason, .. } if reason.contains("too large")),
+            &huge,
+        );
         let big = dir.write("big.npy", &npy(1, "<f8", &[1 << 30, 1 << 20], &[0u8; 8]));
         check(&big, &y, &|e| matches!(e, DataError::Truncated { .. }), &big);
         // Not NPY at all, an .npz, a header length beyond the file, Fortran order, a bad version.
         let text = dir.write("text.npy", b"x,y\n1,2\n");
-        check(&text, &y, &|e| matches!(e, DataError::NpyHeader { reason, .. } if reason.contains("magic")), &text);
+        check(
+            &text,
+            &y,
+            &|e| matches!(e, DataError::NpyHeader { reason, .. } if reason.contains("magic")),
+            &text,
+        );
         let npz = dir.write("a.npz", b"PK\x03\x04rest");
-        check(&npz, &y, &|e| matches!(e, DataError::NpyHeader { reason, .. } if reason.contains(".npz")), &npz);
+        check(
+            &npz,
+            &y,
+            &|e| matches!(e, DataError::NpyHeader { reason, .. } if reason.contains(".npz")),
+            &npz,
+        );
         let cut = dir.write("cut.npy", &npy(1, "<f4", &[4, 2], &[])[..20]);
         check(&cut, &y, &|e| matches!(e, DataError::Truncated { .. }), &cut);
         let mut fortran = npy(1, "<f4", &[4, 2], &[0u8; 32]);
         let at = fortran.windows(5).position(|w| w == b"False").unwrap();
         fortran[at..at + 5].copy_from_slice(b"True ");
         let fortran = dir.write("fortran.npy", &fortran);
-        check(&fortran, &y, &|e| matches!(e, DataError::NpyHeader { reason, .. } if reason.contains("Fortran")), &fortran);
+        check(
+            &fortran,
+            &y,
+            &|e| matches!(e, DataError::NpyHeader { reason, .. } if reason.contains("Fortran")),
+            &fortran,
+        );
         let mut v9 = npy(1, "<f4", &[4, 2], &[0u8; 32]);
         v9[6] = 9;
         let v9 = dir.write("v9.npy", &v9);
-        check(&v9, &y, &|e| matches!(e, DataError::NpyHeader { reason, .. } if reason.contains("version 9")), &v9);
+        check(
+            &v9,
+            &y,
+            &|e| matches!(e, DataError::NpyHeader { reason, .. } if reason.contains("version 9")),
+            &v9,
+        );
         // A single item cannot be split into train and test.
         let x_one = dir.write("x_one.npy", &npy(1, "<f4", &[1, 2], &[0u8; 8]));
         let y_one = dir.write("y_one.npy", &npy(1, "<i4", &[1], &[0u8; 4]));
         check(&x_one, &y_one, &|e| matches!(e, DataError::Empty { .. }), &x_one);
         // A missing file.
-        check(&dir.path().join("none.npy"), &y, &|e| matches!(e, DataError::Missing { .. }), &dir.path().join("none.npy"));
+        check(
+            &dir.path().join("none.npy"),
+            &y,
+            &|e| matches!(e, DataError::Missing { .. }),
+            &dir.path().join("none.npy"),
+        );
     }
 }

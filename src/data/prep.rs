@@ -109,7 +109,11 @@ impl Normalization {
     /// set than the one fitted).
     pub fn apply_item(&self, item: &mut [f32]) {
         let channels = self.mean.len().max(1);
-        assert!(item.len().is_multiple_of(channels), "an item of {} values cannot be normalised as {channels} channels", item.len());
+        assert!(
+            item.len().is_multiple_of(channels),
+            "an item of {} values cannot be normalised as {channels} channels",
+            item.len()
+        );
         let plane = item.len() / channels;
         if plane == 0 {
             return;
@@ -151,9 +155,20 @@ impl Normalization {
 /// # Panics
 ///
 /// If `item.len()` is not `channels * height * width`.
-pub fn random_crop_flip(item: &[f32], shape: [usize; 3], padding: usize, flip: bool, rng: &mut (impl RngCore + ?Sized)) -> Vec<f32> {
+pub fn random_crop_flip(
+    item: &[f32],
+    shape: [usize; 3],
+    padding: usize,
+    flip: bool,
+    rng: &mut (impl RngCore + ?Sized),
+) -> Vec<f32> {
     let [channels, height, width] = shape;
-    assert_eq!(item.len(), channels * height * width, "item of {} values is not of shape {shape:?}", item.len());
+    assert_eq!(
+        item.len(),
+        channels * height * width,
+        "item of {} values is not of shape {shape:?}",
+        item.len()
+    );
     let dy = below(rng, 2 * padding + 1);
     let dx = below(rng, 2 * padding + 1);
     let mirrored = flip && rng.next_u64() >> 63 == 1;
@@ -161,9 +176,13 @@ pub fn random_crop_flip(item: &[f32], shape: [usize; 3], padding: usize, flip: b
     for c in 0..channels {
         for y in 0..height {
             // Row y of the crop is row y + dy - padding of the image (zero outside it).
-            let Some(src_y) = (y + dy).checked_sub(padding).filter(|&r| r < height) else { continue };
+            let Some(src_y) = (y + dy).checked_sub(padding).filter(|&r| r < height) else {
+                continue;
+            };
             for x in 0..width {
-                let Some(src_x) = (x + dx).checked_sub(padding).filter(|&col| col < width) else { continue };
+                let Some(src_x) = (x + dx).checked_sub(padding).filter(|&col| col < width) else {
+                    continue;
+                };
                 let dst_x = if mirrored { width - 1 - x } else { x };
                 out[(c * height + y) * width + dst_x] = item[(c * height + src_y) * width + src_x];
             }
@@ -180,8 +199,17 @@ mod tests {
 
     /// `n` items of `[2, 1, 2]` (2 channels), item i = [i, 10 + i, 100 + 2i, 3i], label i % 3.
     fn images(n: usize) -> Dataset {
-        let inputs = (0..n).flat_map(|i| [i as f32, 10.0 + i as f32, 100.0 + 2.0 * i as f32, 3.0 * i as f32]).collect();
-        Dataset { inputs, item_shape: vec![2, 1, 2], targets: Targets::Classes { labels: (0..n as u32).map(|i| i % 3).collect(), num_classes: 3 } }
+        let inputs = (0..n)
+            .flat_map(|i| [i as f32, 10.0 + i as f32, 100.0 + 2.0 * i as f32, 3.0 * i as f32])
+            .collect();
+        Dataset {
+            inputs,
+            item_shape: vec![2, 1, 2],
+            targets: Targets::Classes {
+                labels: (0..n as u32).map(|i| i % 3).collect(),
+                num_classes: 3,
+            },
+        }
     }
 
     fn ids(ds: &Dataset) -> Vec<usize> {
@@ -211,7 +239,8 @@ mod tests {
         assert_eq!(train2.targets, train.targets);
         let (_, val3) = split(&ds, 0.2, 43);
         assert_ne!(ids(&val3), ids(&val));
-        let (t, v): (HashSet<_>, HashSet<_>) = (ids(&train).into_iter().collect(), ids(&val).into_iter().collect());
+        let (t, v): (HashSet<_>, HashSet<_>) =
+            (ids(&train).into_iter().collect(), ids(&val).into_iter().collect());
         assert!(t.is_disjoint(&v));
         assert_eq!(t.len() + v.len(), 50);
         // Labels travel with their items.
@@ -246,11 +275,19 @@ mod tests {
             assert!((after.std[c] - 1.0).abs() < 1e-5, "{after:?}");
         }
         // Flat items: one channel over every feature; a constant set gets std 1.
-        let flat = Dataset { inputs: vec![2.0, 4.0, 6.0, 8.0], item_shape: vec![2], targets: Targets::Values { values: vec![0.0, 0.0], dims: 1 } };
+        let flat = Dataset {
+            inputs: vec![2.0, 4.0, 6.0, 8.0],
+            item_shape: vec![2],
+            targets: Targets::Values { values: vec![0.0, 0.0], dims: 1 },
+        };
         let norm = Normalization::fit(&flat);
         assert_eq!(norm.mean, vec![5.0]);
         assert!((norm.std[0] - 5f32.sqrt()).abs() < 1e-6);
-        let constant = Dataset { inputs: vec![3.0; 4], item_shape: vec![2], targets: Targets::Values { values: vec![0.0, 0.0], dims: 1 } };
+        let constant = Dataset {
+            inputs: vec![3.0; 4],
+            item_shape: vec![2],
+            targets: Targets::Values { values: vec![0.0, 0.0], dims: 1 },
+        };
         let norm = Normalization::fit(&constant);
         assert_eq!((norm.mean.clone(), norm.std.clone()), (vec![3.0], vec![1.0]));
         let mut item = [3.0, 5.0];
@@ -278,8 +315,10 @@ mod tests {
                 _ => unreachable!(),
             }
         };
-        let expected: HashSet<Vec<u32>> =
-            (0..3).flat_map(|dy| (0..3).map(move |dx| (dy, dx))).map(|(dy, dx)| by_offset(dy, dx).iter().map(|x| x.to_bits()).collect()).collect();
+        let expected: HashSet<Vec<u32>> = (0..3)
+            .flat_map(|dy| (0..3).map(move |dx| (dy, dx)))
+            .map(|(dy, dx)| by_offset(dy, dx).iter().map(|x| x.to_bits()).collect())
+            .collect();
         let mut rng = ChaCha8Rng::seed_from_u64(3);
         let mut seen = HashSet::new();
         for _ in 0..400 {
@@ -290,10 +329,14 @@ mod tests {
         }
         assert_eq!(seen, expected, "every crop shows up in 400 draws");
         // With flip on, each output is a crop or a crop with its rows reversed; both happen.
-        let mirrored: HashSet<Vec<u32>> = expected.iter().map(|c| vec![c[1], c[0], c[3], c[2]]).collect();
+        let mirrored: HashSet<Vec<u32>> =
+            expected.iter().map(|c| vec![c[1], c[0], c[3], c[2]]).collect();
         let (mut plain, mut flipped) = (0, 0);
         for _ in 0..400 {
-            let bits: Vec<u32> = random_crop_flip(&item, [1, 2, 2], 1, true, &mut rng).iter().map(|x| x.to_bits()).collect();
+            let bits: Vec<u32> = random_crop_flip(&item, [1, 2, 2], 1, true, &mut rng)
+                .iter()
+                .map(|x| x.to_bits())
+                .collect();
             let (is_plain, is_flipped) = (expected.contains(&bits), mirrored.contains(&bits));
             assert!(is_plain || is_flipped);
             plain += usize::from(is_plain && !is_flipped);
@@ -303,18 +346,26 @@ mod tests {
         // Padding 0 without a flip is the identity; padding 0 with a flip reverses each row of
         // each channel.
         let two_channels = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 11.0, 12.0];
-        assert_eq!(random_crop_flip(&two_channels, [2, 2, 3], 0, false, &mut rng), two_channels.to_vec());
+        assert_eq!(
+            random_crop_flip(&two_channels, [2, 2, 3], 0, false, &mut rng),
+            two_channels.to_vec()
+        );
         let mut outs = HashSet::new();
         for _ in 0..50 {
             let out = random_crop_flip(&two_channels, [2, 2, 3], 0, true, &mut rng);
             outs.insert(out.iter().map(|x| x.to_bits()).collect::<Vec<_>>());
         }
-        let rev: Vec<u32> = [3.0f32, 2.0, 1.0, 6.0, 5.0, 4.0, 9.0, 8.0, 7.0, 12.0, 11.0, 10.0].iter().map(|x| x.to_bits()).collect();
+        let rev: Vec<u32> = [3.0f32, 2.0, 1.0, 6.0, 5.0, 4.0, 9.0, 8.0, 7.0, 12.0, 11.0, 10.0]
+            .iter()
+            .map(|x| x.to_bits())
+            .collect();
         assert_eq!(outs, HashSet::from([two_channels.iter().map(|x| x.to_bits()).collect(), rev]));
         // Seeded: the same seed gives the same sequence.
         let run = |seed| {
             let mut rng = ChaCha8Rng::seed_from_u64(seed);
-            (0..20).map(|_| random_crop_flip(&item, [1, 2, 2], 1, true, &mut rng)).collect::<Vec<_>>()
+            (0..20)
+                .map(|_| random_crop_flip(&item, [1, 2, 2], 1, true, &mut rng))
+                .collect::<Vec<_>>()
         };
         assert_eq!(run(9), run(9));
         assert_ne!(run(9), run(10));

@@ -54,15 +54,24 @@ impl Diagnostic {
             Severity::Error => cs::Severity::Error,
             Severity::Warning => cs::Severity::Warning,
         };
-        let mut labels = vec![cs::Label::primary(self.primary.loc.file, self.primary.loc.span.range()).with_message(self.primary.message.clone())];
+        let mut labels =
+            vec![cs::Label::primary(self.primary.loc.file, self.primary.loc.span.range())
+                .with_message(self.primary.message.clone())];
         for l in &self.secondary {
-            labels.push(cs::Label::secondary(l.loc.file, l.loc.span.range()).with_message(l.message.clone()));
+            labels.push(
+                cs::Label::secondary(l.loc.file, l.loc.span.range())
+                    .with_message(l.message.clone()),
+            );
         }
         let mut notes = self.notes.clone();
         if let Some(h) = &self.help {
             notes.push(format!("help: {h}"));
         }
-        cs::Diagnostic::new(severity).with_code(self.code).with_message(self.message.clone()).with_labels(labels).with_notes(notes)
+        cs::Diagnostic::new(severity)
+            .with_code(self.code)
+            .with_message(self.message.clone())
+            .with_labels(labels)
+            .with_notes(notes)
     }
 }
 
@@ -73,7 +82,8 @@ pub fn render_plain(diags: &[Diagnostic], sources: &SourceMap) -> String {
     for d in diags {
         match term::emit_into_string(&config, sources, &d.to_codespan()) {
             Ok(s) => out.push_str(&s),
-            Err(e) => out.push_str(&format!("error[{}]: {} (cannot show source: {e})\n", d.code, d.message)),
+            Err(e) => out
+                .push_str(&format!("error[{}]: {} (cannot show source: {e})\n", d.code, d.message)),
         }
     }
     out
@@ -150,7 +160,13 @@ fn json_label(l: &Label, primary: bool, sources: &SourceMap) -> JsonLabel {
         let (line, column) = f.line_col(b);
         JsonPos { byte: b, line, column }
     };
-    JsonLabel { path: f.name.clone(), start: pos(l.loc.span.start), end: pos(l.loc.span.end), message: l.message.clone(), primary }
+    JsonLabel {
+        path: f.name.clone(),
+        start: pos(l.loc.span.start),
+        end: pos(l.loc.span.end),
+        message: l.message.clone(),
+        primary,
+    }
 }
 
 /// Converts diagnostics into their JSON form.

@@ -98,7 +98,9 @@ pub fn describe_rule(r: Rule) -> &'static str {
         int => "an integer",
         float => "a number",
         string | str_body => "a string",
-        kw_import | kw_block | kw_network | kw_operator => "an item (`import`, `block`, `network` or `operator`)",
+        kw_import | kw_block | kw_network | kw_operator => {
+            "an item (`import`, `block`, `network` or `operator`)"
+        }
         kw_let => "`let`",
         kw_return => "`return`",
         kw_for => "`for`",
@@ -118,7 +120,9 @@ pub fn describe_rule(r: Rule) -> &'static str {
         kw_if => "`if`",
         kw_tensor | tensor_type => "a type",
         named_type => "a type",
-        import_decl | block_decl | network_decl | op_decl | file => "an item (`import`, `block`, `network` or `operator`)",
+        import_decl | block_decl | network_decl | op_decl | file => {
+            "an item (`import`, `block`, `network` or `operator`)"
+        }
         import_list => "`.{`",
         module_path => "a module path",
         param | param_list => "a parameter",
@@ -170,23 +174,45 @@ pub fn syntax_error(file: crate::source::FileId, e: &SyntaxError) -> Diagnostic 
                 Found::EndOfFile => "the end of the file".to_string(),
                 Found::Token(t) => format!("`{t}`"),
             };
-            let message = if words.is_empty() { format!("unexpected {found_words}") } else { format!("expected {}, found {found_words}", join_or(&words)) };
-            let label = if words.is_empty() { "not expected here".to_string() } else { format!("expected {}", join_or(&words)) };
+            let message = if words.is_empty() {
+                format!("unexpected {found_words}")
+            } else {
+                format!("expected {}, found {found_words}", join_or(&words))
+            };
+            let label = if words.is_empty() {
+                "not expected here".to_string()
+            } else {
+                format!("expected {}", join_or(&words))
+            };
             diag("E0001", message, at(*span), label)
         }
-        SyntaxError::TooDeep { span } => {
-            diag("E0002", format!("expressions nest too deeply (the limit is {MAX_NESTING} levels)"), at(*span), "nesting limit reached here")
-                .with_help(Some("split the expression with `let` bindings".into()))
-        }
-        SyntaxError::NumberOutOfRange { span } => {
-            diag("E0003", "number literal out of range".into(), at(*span), "integers must fit in 64 bits, floats must be finite")
-        }
-        SyntaxError::BadEscape { span, escape } => diag("E0004", format!("unknown escape `\\{escape}` in a string"), at(*span), "unknown escape")
-            .with_help(Some("strings know `\\\"`, `\\\\`, `\\n` and `\\t`".into())),
-        SyntaxError::UnterminatedString { span } => {
-            diag("E0005", "unterminated string".into(), at(Span::new(span.start, span.start + 1)), "this string is never closed on its line")
-                .with_help(Some("add a closing `\"`".into()))
-        }
+        SyntaxError::TooDeep { span } => diag(
+            "E0002",
+            format!("expressions nest too deeply (the limit is {MAX_NESTING} levels)"),
+            at(*span),
+            "nesting limit reached here",
+        )
+        .with_help(Some("split the expression with `let` bindings".into())),
+        SyntaxError::NumberOutOfRange { span } => diag(
+            "E0003",
+            "number literal out of range".into(),
+            at(*span),
+            "integers must fit in 64 bits, floats must be finite",
+        ),
+        SyntaxError::BadEscape { span, escape } => diag(
+            "E0004",
+            format!("unknown escape `\\{escape}` in a string"),
+            at(*span),
+            "unknown escape",
+        )
+        .with_help(Some("strings know `\\\"`, `\\\\`, `\\n` and `\\t`".into())),
+        SyntaxError::UnterminatedString { span } => diag(
+            "E0005",
+            "unterminated string".into(),
+            at(Span::new(span.start, span.start + 1)),
+            "this string is never closed on its line",
+        )
+        .with_help(Some("add a closing `\"`".into())),
     }
 }
 
@@ -283,9 +309,16 @@ fn join_and(words: &[String]) -> String {
 
 /// `nasc check`'s line for a file with no errors.
 pub fn check_ok(path: &str, networks: &[String], blocks: usize, choices: usize) -> String {
-    let nets =
-        if networks.is_empty() { "no network".to_string() } else { format!("network{} {}", if networks.len() == 1 { "" } else { "s" }, networks.join(", ")) };
-    format!("{path}: ok: {nets}; {blocks} block{}; {choices} choice{} written", if blocks == 1 { "" } else { "s" }, if choices == 1 { "" } else { "s" })
+    let nets = if networks.is_empty() {
+        "no network".to_string()
+    } else {
+        format!("network{} {}", if networks.len() == 1 { "" } else { "s" }, networks.join(", "))
+    };
+    format!(
+        "{path}: ok: {nets}; {blocks} block{}; {choices} choice{} written",
+        if blocks == 1 { "" } else { "s" },
+        if choices == 1 { "" } else { "s" }
+    )
 }
 
 /// The closing line when a file has errors.
@@ -417,7 +450,13 @@ pub fn space_summary(g: &crate::ir::Graph, f: &crate::facts::Facts) -> String {
             format!("{name}: {}", g.shape_text(&g.nodes.get(*i).shape))
         })
         .collect();
-    let _ = writeln!(out, "network {}({}) -> {}", g.name, inputs.join(", "), g.shape_text(&g.nodes.get(g.output).shape));
+    let _ = writeln!(
+        out,
+        "network {}({}) -> {}",
+        g.name,
+        inputs.join(", "),
+        g.shape_text(&g.nodes.get(g.output).shape)
+    );
     let _ = writeln!(out, "  labels: {}", g.labels.len());
     let width = g.labels.labels.iter().map(|l| l.name.len()).max().unwrap_or(0);
     for l in &g.labels.labels {
@@ -431,34 +470,76 @@ pub fn space_summary(g: &crate::ir::Graph, f: &crate::facts::Facts) -> String {
     }
     match (f.distinct, &f.networks) {
         (Some(d), _) => {
-            let _ = writeln!(out, "  architectures: {} distinct networks ({} assignments of every label)", thousands(d), thousands(&f.architectures));
+            let _ = writeln!(
+                out,
+                "  architectures: {} distinct networks ({} assignments of every label)",
+                thousands(d),
+                thousands(&f.architectures)
+            );
         }
         (None, Some(n)) if *n != f.architectures => {
-            let _ = writeln!(out, "  architectures: {} distinct networks ({} assignments of every label)", thousands(n), thousands(&f.architectures));
+            let _ = writeln!(
+                out,
+                "  architectures: {} distinct networks ({} assignments of every label)",
+                thousands(n),
+                thousands(&f.architectures)
+            );
         }
         (None, _) => {
-            let _ = writeln!(out, "  architectures: {} assignments of every label", thousands(&f.architectures));
+            let _ = writeln!(
+                out,
+                "  architectures: {} assignments of every label",
+                thousands(&f.architectures)
+            );
         }
     }
     if let (Some(n), Some(z)) = (&f.networks, &f.without_zero) {
         if z != n {
-            let _ = writeln!(out, "  without `zero` alternatives: {} distinct networks", thousands(z));
+            let _ =
+                writeln!(out, "  without `zero` alternatives: {} distinct networks", thousands(z));
         }
     }
-    let how = |r: &crate::facts::Range| if r.exact { "exact, every architecture costed" } else { "bounds: the space is too large to cost every architecture" };
-    let _ = writeln!(out, "  params: {} to {} ({})", thousands(f.params.min), thousands(f.params.max), how(&f.params));
-    let _ = writeln!(out, "  flops:  {} to {} multiply-adds per sample ({})", thousands(f.flops.min), thousands(f.flops.max), how(&f.flops));
+    let how = |r: &crate::facts::Range| {
+        if r.exact {
+            "exact, every architecture costed"
+        } else {
+            "bounds: the space is too large to cost every architecture"
+        }
+    };
+    let _ = writeln!(
+        out,
+        "  params: {} to {} ({})",
+        thousands(f.params.min),
+        thousands(f.params.max),
+        how(&f.params)
+    );
+    let _ = writeln!(
+        out,
+        "  flops:  {} to {} multiply-adds per sample ({})",
+        thousands(f.flops.min),
+        thousands(f.flops.max),
+        how(&f.flops)
+    );
     for c in &g.constraints {
         let m = match c.measure {
             crate::ir::Measure::Params => "params",
             crate::ir::Measure::Flops => "flops",
         };
         let verdict = match (f.satisfying, f.satisfiable) {
-            (Some(n), _) => format!("met by {} of the {} distinct networks", thousands(n), thousands(f.distinct.unwrap_or(0))),
+            (Some(n), _) => format!(
+                "met by {} of the {} distinct networks",
+                thousands(n),
+                thousands(f.distinct.unwrap_or(0))
+            ),
             (None, Some(false)) => "cannot be met by any architecture".to_string(),
             (None, _) => "can be met (within the bounds above)".to_string(),
         };
-        let _ = writeln!(out, "  constraint {m} {} {}: {verdict}", c.op.symbol(), thousands(c.bound as u64));
+        let _ = writeln!(
+            out,
+            "  constraint {m} {} {}: {verdict}",
+            c.op.symbol(),
+            thousands(c.bound as u64)
+        );
     }
     out
 }
@@ -467,8 +548,13 @@ pub fn space_summary(g: &crate::ir::Graph, f: &crate::facts::Facts) -> String {
 pub fn unsatisfiable(g: &crate::ir::Graph) -> Option<Diagnostic> {
     let c = g.constraints.first()?;
     Some(
-        diag("E0113", format!("no architecture of `{}` meets its constraints", g.name), c.loc, "never met")
-            .with_help(Some("relax the constraint or shrink the space's costliest choices".into())),
+        diag(
+            "E0113",
+            format!("no architecture of `{}` meets its constraints", g.name),
+            c.loc,
+            "never met",
+        )
+        .with_help(Some("relax the constraint or shrink the space's costliest choices".into())),
     )
 }
 
@@ -480,19 +566,31 @@ pub const ARCH_ERRORS_SHOWN: usize = 20;
 
 /// The diagnostics of a broken architecture file: [`arch_error`] for each of the first
 /// [`ARCH_ERRORS_SHOWN`] problems, the last of them noting how many were left out.
-pub fn arch_errors(file: crate::source::FileId, text: &str, errors: &[crate::arch::ArchError]) -> Vec<Diagnostic> {
-    let mut out: Vec<Diagnostic> = errors.iter().take(ARCH_ERRORS_SHOWN).map(|e| arch_error(file, text, e)).collect();
+pub fn arch_errors(
+    file: crate::source::FileId,
+    text: &str,
+    errors: &[crate::arch::ArchError],
+) -> Vec<Diagnostic> {
+    let mut out: Vec<Diagnostic> =
+        errors.iter().take(ARCH_ERRORS_SHOWN).map(|e| arch_error(file, text, e)).collect();
     let left = errors.len().saturating_sub(ARCH_ERRORS_SHOWN);
     if left > 0 {
         if let Some(last) = out.pop() {
-            out.push(last.with_note(format!("{left} more problem{} with this architecture not shown", if left == 1 { "" } else { "s" })));
+            out.push(last.with_note(format!(
+                "{left} more problem{} with this architecture not shown",
+                if left == 1 { "" } else { "s" }
+            )));
         }
     }
     out
 }
 
 /// Diagnostics for a broken architecture JSON file, each naming the label.
-pub fn arch_error(file: crate::source::FileId, text: &str, e: &crate::arch::ArchError) -> Diagnostic {
+pub fn arch_error(
+    file: crate::source::FileId,
+    text: &str,
+    e: &crate::arch::ArchError,
+) -> Diagnostic {
     use crate::arch::ArchError::*;
     // The key `"label"` (a string followed by `:`), and the value after it.
     let key_at = |label: &str| {
@@ -536,35 +634,62 @@ pub fn arch_error(file: crate::source::FileId, text: &str, e: &crate::arch::Arch
     let at = |s: Span| Loc::new(file, s);
     // serde_json's one-based line and column as a byte offset into the text.
     let line_column = |line: usize, column: usize| {
-        let offset = text.split_inclusive('\n').take(line.saturating_sub(1)).map(str::len).sum::<usize>() + column.saturating_sub(1);
+        let offset =
+            text.split_inclusive('\n').take(line.saturating_sub(1)).map(str::len).sum::<usize>()
+                + column.saturating_sub(1);
         offset.min(text.len())
     };
     match e {
         Json { message, line, column } => {
             let message = message.split(" at line ").next().unwrap_or(message);
             let offset = line_column(*line, *column);
-            diag("E0201", format!("the architecture is not valid JSON: {message}"), at(Span::new(offset, offset)), "here")
+            diag(
+                "E0201",
+                format!("the architecture is not valid JSON: {message}"),
+                at(Span::new(offset, offset)),
+                "here",
+            )
         }
         Duplicate { label, line, column } => {
             let offset = line_column(*line, *column);
-            diag("E0201", format!("the architecture gives label `{label}` twice"), at(Span::new(offset, offset)), "given again here")
-                .with_help(Some("JSON readers differ on which value such a file means: keep one".into()))
+            diag(
+                "E0201",
+                format!("the architecture gives label `{label}` twice"),
+                at(Span::new(offset, offset)),
+                "given again here",
+            )
+            .with_help(Some(
+                "JSON readers differ on which value such a file means: keep one".into(),
+            ))
         }
-        NotAnObject => {
-            diag("E0202", "an architecture must be a JSON object `{\"label\": value, ...}`".into(), at(Span::new(0, text.len().min(1))), "not an object")
-        }
-        Missing { label, allowed } => {
-            diag("E0203", format!("the architecture has no value for label `{label}`"), at(Span::new(0, text.len().min(1))), format!("`{label}` is missing"))
-                .with_help(Some(format!("add \"{label}\": one of {allowed}")))
-        }
-        Unknown { label, suggestion } => {
-            diag("E0204", format!("`{label}` is not a label of this space"), at(find(label)), "unknown label").with_help(did_you_mean(suggestion))
-        }
-        OutOfDomain { label, value, allowed, hint } => {
-            diag("E0205", format!("{value} is not a value of label `{label}`"), at(find_value(label)), format!("allowed: {allowed}"))
-                .with_secondary(at(find(label)), "for this label")
-                .with_help(Some(hint.clone().unwrap_or_else(|| format!("choose one of {allowed}"))))
-        }
+        NotAnObject => diag(
+            "E0202",
+            "an architecture must be a JSON object `{\"label\": value, ...}`".into(),
+            at(Span::new(0, text.len().min(1))),
+            "not an object",
+        ),
+        Missing { label, allowed } => diag(
+            "E0203",
+            format!("the architecture has no value for label `{label}`"),
+            at(Span::new(0, text.len().min(1))),
+            format!("`{label}` is missing"),
+        )
+        .with_help(Some(format!("add \"{label}\": one of {allowed}"))),
+        Unknown { label, suggestion } => diag(
+            "E0204",
+            format!("`{label}` is not a label of this space"),
+            at(find(label)),
+            "unknown label",
+        )
+        .with_help(did_you_mean(suggestion)),
+        OutOfDomain { label, value, allowed, hint } => diag(
+            "E0205",
+            format!("{value} is not a value of label `{label}`"),
+            at(find_value(label)),
+            format!("allowed: {allowed}"),
+        )
+        .with_secondary(at(find(label)), "for this label")
+        .with_help(Some(hint.clone().unwrap_or_else(|| format!("choose one of {allowed}")))),
     }
 }
 
@@ -590,7 +715,8 @@ pub fn sample_gave_up(found: usize, wanted: usize, tries: u64) -> String {
 
 /// Codes of the errors found while a network runs (`nasc train`, `nasc eval`), with titles;
 /// each has a page under `docs/errors/`. They come from data and weights, not from `nasc check`.
-pub const RUNTIME_CODES: &[(&str, &str)] = &[("E0301", "the data does not fit the network"), ("E0302", "an operator failed at run time")];
+pub const RUNTIME_CODES: &[(&str, &str)] =
+    &[("E0301", "the data does not fit the network"), ("E0302", "an operator failed at run time")];
 
 /// The diagnostic for a runtime error that has a `.nas` place: data that does not fit the
 /// network's input (E0301), or an operator that failed (E0302). `None` for runtime errors
@@ -628,7 +754,8 @@ pub fn trained(report: &crate::runtime::train::TrainReport, out: &std::path::Pat
 
 /// Codes of the problems `nasc check --strategy X` finds when it lowers a space to the supernet
 /// of a one-shot strategy, with titles; each has a page under `docs/errors/`.
-pub const LOWER_CODES: &[(&str, &str)] = &[("E0401", "the one-shot strategy cannot lower this part of the space")];
+pub const LOWER_CODES: &[(&str, &str)] =
+    &[("E0401", "the one-shot strategy cannot lower this part of the space")];
 
 /// The diagnostic for a place a one-shot strategy cannot lower (E0401).
 pub fn lower_error(e: &crate::lower::LowerError) -> Diagnostic {

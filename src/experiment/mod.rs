@@ -12,6 +12,6 @@ pub mod search;
 pub mod store;
 
 pub use store::{
-    hash_space, EpochRecord, Event, EventKind, ExperimentInfo, ExperimentStatus, Store, StoreError, SupernetEpoch, TrialId, TrialRecord, TrialStatus, DB_FILE,
-    SCHEMA_VERSION,
+    hash_space, EpochRecord, Event, EventKind, ExperimentInfo, ExperimentStatus, Store, StoreError,
+    SupernetEpoch, TrialId, TrialRecord, TrialStatus, DB_FILE, SCHEMA_VERSION,
 };

@@ -137,26 +137,50 @@ impl Table {
     /// `h12_cifar10_valid_acc`, `cifar10valid_train_time_200ep_s` and `cifar10_test_acc`.
     pub fn from_gz(bytes: &[u8]) -> Result<Table, Nb201Error> {
         let mut text = String::new();
-        flate2::read::GzDecoder::new(bytes).read_to_string(&mut text).map_err(|e| Nb201Error::Table(format!("gzip: {e}")))?;
+        flate2::read::GzDecoder::new(bytes)
+            .read_to_string(&mut text)
+            .map_err(|e| Nb201Error::Table(format!("gzip: {e}")))?;
         Table::from_csv(&text)
     }
 
     /// A table from CSV text (no quoted fields: the architecture strings have no commas).
     pub fn from_csv(text: &str) -> Result<Table, Nb201Error> {
         let mut lines = text.lines();
-        let header: Vec<&str> = lines.next().ok_or_else(|| Nb201Error::Table("empty".into()))?.split(',').collect();
-        let col = |name: &str| header.iter().position(|h| h.trim() == name).ok_or_else(|| Nb201Error::Table(format!("no column `{name}`")));
-        let (index, arch, valid12, time, test) =
-            (col("index")?, col("arch")?, col("h12_cifar10_valid_acc")?, col("cifar10valid_train_time_200ep_s")?, col("cifar10_test_acc")?);
+        let header: Vec<&str> =
+            lines.next().ok_or_else(|| Nb201Error::Table("empty".into()))?.split(',').collect();
+        let col = |name: &str| {
+            header
+                .iter()
+                .position(|h| h.trim() == name)
+                .ok_or_else(|| Nb201Error::Table(format!("no column `{name}`")))
+        };
+        let (index, arch, valid12, time, test) = (
+            col("index")?,
+            col("arch")?,
+            col("h12_cifar10_valid_acc")?,
+            col("cifar10valid_train_time_200ep_s")?,
+            col("cifar10_test_acc")?,
+        );
         let mut records = Vec::new();
         let mut by_arch = HashMap::new();
         for (n, line) in lines.enumerate().filter(|(_, l)| !l.trim().is_empty()) {
             let fields: Vec<&str> = line.split(',').collect();
             let bad = |what: &str| Nb201Error::Table(format!("row {}: {what}", n + 1));
             if fields.len() != header.len() {
-                return Err(bad(&format!("{} fields, the header has {}", fields.len(), header.len())));
+                return Err(bad(&format!(
+                    "{} fields, the header has {}",
+                    fields.len(),
+                    header.len()
+                )));
             }
-            let number = |c: usize| fields[c].trim().parse::<f64>().ok().filter(|x| x.is_finite()).ok_or_else(|| bad(&format!("`{}` is no number", fields[c])));
+            let number = |c: usize| {
+                fields[c]
+                    .trim()
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|x| x.is_finite())
+                    .ok_or_else(|| bad(&format!("`{}` is no number", fields[c])))
+            };
             let r = Record {
                 index: fields[index].trim().parse().map_err(|_| bad("bad index"))?,
                 arch: fields[arch].trim().to_string(),
@@ -221,32 +245,45 @@ impl Benchmark {
         let graph = space()?;
         let mut edges = Vec::with_capacity(graph.labels.len());
         for info in &graph.labels.labels {
-            let edge = parse_edge(&info.name).ok_or_else(|| Nb201Error::Space(format!("label `{}` is no `cell/edge[i][j]`", info.name)))?;
+            let edge = parse_edge(&info.name).ok_or_else(|| {
+                Nb201Error::Space(format!("label `{}` is no `cell/edge[i][j]`", info.name))
+            })?;
             if !matches!(info.domain, Domain::Alternatives { .. }) {
                 return Err(Nb201Error::Space(format!("label `{}` is no layer choice", info.name)));
             }
             edges.push(edge);
         }
-        let mut want: Vec<(usize, usize)> = (1..=3).flat_map(|i| (0..i).map(move |j| (i, j))).collect();
+        let mut want: Vec<(usize, usize)> =
+            (1..=3).flat_map(|i| (0..i).map(move |j| (i, j))).collect();
         let mut got = edges.clone();
         want.sort();
         got.sort();
         if got != want {
-            return Err(Nb201Error::Space(format!("edges {got:?}, the benchmark's cell has {want:?}")));
+            return Err(Nb201Error::Space(format!(
+                "edges {got:?}, the benchmark's cell has {want:?}"
+            )));
         }
-        let all = arch::enumerate(&graph, ARCHITECTURES as u64).ok_or_else(|| Nb201Error::Space("more than 15,625 architectures".into()))?;
+        let all = arch::enumerate(&graph, ARCHITECTURES as u64)
+            .ok_or_else(|| Nb201Error::Space("more than 15,625 architectures".into()))?;
         let mut b = Benchmark { graph, table, edges, rows: HashMap::with_capacity(ARCHITECTURES) };
         let mut taken = vec![false; b.table.len()];
         for a in all {
             let s = b.arch_string(&a);
-            let row = *b.table.by_arch.get(&s).ok_or_else(|| Nb201Error::Space(format!("{s} is not in the table")))?;
+            let row = *b
+                .table
+                .by_arch
+                .get(&s)
+                .ok_or_else(|| Nb201Error::Space(format!("{s} is not in the table")))?;
             if std::mem::replace(&mut taken[row], true) {
                 return Err(Nb201Error::Space(format!("{s} twice")));
             }
             b.rows.insert(a, row);
         }
         if let Some(row) = taken.iter().position(|t| !t) {
-            return Err(Nb201Error::Space(format!("row {} ({}) has no architecture in the space", row, b.table.records[row].arch)));
+            return Err(Nb201Error::Space(format!(
+                "row {} ({}) has no architecture in the space",
+                row, b.table.records[row].arch
+            )));
         }
         Ok(b)
     }
@@ -265,12 +302,21 @@ impl Benchmark {
     /// group `i` (from 1), position `j` the operation of label `cell/edge[i][j]`.
     pub fn arch_string(&self, a: &Architecture) -> String {
         let mut ops = [[""; 3]; 3];
-        for ((label, (i, j)), c) in self.graph.labels.labels.iter().zip(&self.edges).zip(&a.choices) {
+        for ((label, (i, j)), c) in self.graph.labels.labels.iter().zip(&self.edges).zip(&a.choices)
+        {
             if let (Domain::Alternatives { names }, Choice::Index(k)) = (&label.domain, c) {
                 ops[i - 1][*j] = names.get(*k).map_or("", String::as_str);
             }
         }
-        (1..=3).map(|i| format!("|{}|", (0..i).map(|j| format!("{}~{j}", ops[i - 1][j])).collect::<Vec<_>>().join("|"))).collect::<Vec<_>>().join("+")
+        (1..=3)
+            .map(|i| {
+                format!(
+                    "|{}|",
+                    (0..i).map(|j| format!("{}~{j}", ops[i - 1][j])).collect::<Vec<_>>().join("|")
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("+")
     }
 
     /// The row of an architecture of the space.
@@ -286,7 +332,13 @@ impl Benchmark {
 
     /// One run of the protocol (see the module's documentation) with a strategy of `kind` seeded
     /// with `seed`, and the simulated budget `budget` in seconds.
-    pub fn run_once(&self, kind: StrategyKind, options: &Options, seed: u64, budget: f64) -> Result<RunOutcome, Nb201Error> {
+    pub fn run_once(
+        &self,
+        kind: StrategyKind,
+        options: &Options,
+        seed: u64,
+        budget: f64,
+    ) -> Result<RunOutcome, Nb201Error> {
         if !(budget.is_finite() && budget > 0.0) {
             return Err(Nb201Error::BadBudget(budget));
         }
@@ -324,7 +376,8 @@ impl Benchmark {
             cpu += t.elapsed();
             out.cpu_s += cpu.as_secs_f64();
         }
-        let b = &self.table.records[best.ok_or(Nb201Error::NothingQueried { seed, budget, cost: 0.0 })?];
+        let b = &self.table.records
+            [best.ok_or(Nb201Error::NothingQueried { seed, budget, cost: 0.0 })?];
         out.best_arch = b.arch.clone();
         out.best_valid12 = b.valid12;
         out.test_acc = b.test200;
@@ -334,7 +387,13 @@ impl Benchmark {
     /// The CPU time per proposal (`ask` and `tell`) of a strategy fed the table's 12-epoch
     /// validation accuracies, without a budget: for each `n` of `at`, the mean over the
     /// [`TIMING_WINDOW`] proposals after `n` finished trials, over runs with seeds `0..seeds`.
-    pub fn proposal_times(&self, kind: StrategyKind, options: &Options, at: &[usize], seeds: u64) -> Result<Vec<ProposalTime>, Nb201Error> {
+    pub fn proposal_times(
+        &self,
+        kind: StrategyKind,
+        options: &Options,
+        at: &[usize],
+        seeds: u64,
+    ) -> Result<Vec<ProposalTime>, Nb201Error> {
         let last = at.iter().max().map_or(0, |n| n + TIMING_WINDOW);
         let mut sums = vec![0.0f64; at.len()];
         let mut counts = vec![0usize; at.len()];
@@ -360,7 +419,11 @@ impl Benchmark {
             .iter()
             .zip(sums)
             .zip(counts)
-            .map(|((n, s), c)| ProposalTime { finished: *n, proposals: c, ms: if c == 0 { f64::NAN } else { 1e3 * s / c as f64 } })
+            .map(|((n, s), c)| ProposalTime {
+                finished: *n,
+                proposals: c,
+                ms: if c == 0 { f64::NAN } else { 1e3 * s / c as f64 },
+            })
             .collect())
     }
 }
@@ -442,7 +505,12 @@ pub struct Nb201Report {
 /// the benchmark's); see the module's documentation for the protocol (Dong & Yang 2020,
 /// section 5). The report also holds the time per proposal at [`TIMING_AT`] finished trials,
 /// from one more run (seed 0, no budget; about 10 s for ppo, milliseconds for the others).
-pub fn run(kind: StrategyKind, options: &[(String, String)], runs: usize, budget: f64) -> Result<Nb201Report, Nb201Error> {
+pub fn run(
+    kind: StrategyKind,
+    options: &[(String, String)],
+    runs: usize,
+    budget: f64,
+) -> Result<Nb201Report, Nb201Error> {
     run_with_progress(kind, options, runs, budget, &mut |_| {})
 }
 
@@ -474,7 +542,10 @@ pub fn run_with_progress(
 }
 
 /// Reads `key=value` options of `kind` into [`Options`].
-pub fn parse_options(kind: StrategyKind, options: &[(String, String)]) -> Result<Options, Nb201Error> {
+pub fn parse_options(
+    kind: StrategyKind,
+    options: &[(String, String)],
+) -> Result<Options, Nb201Error> {
     let mut opts = Options::default();
     for (k, v) in options {
         opts.set(kind, k, v)?;
@@ -502,7 +573,11 @@ impl Nb201Report {
         let n = per_run.len().max(1) as f64;
         let test: Vec<f64> = per_run.iter().map(|r| r.test_acc).collect();
         let test_acc_mean = test.iter().sum::<f64>() / n;
-        let test_acc_std = if per_run.len() > 1 { (test.iter().map(|x| (x - test_acc_mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt() } else { 0.0 };
+        let test_acc_std = if per_run.len() > 1 {
+            (test.iter().map(|x| (x - test_acc_mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt()
+        } else {
+            0.0
+        };
         let queries: usize = per_run.iter().map(|r| r.queries).sum();
         let repeats: usize = per_run.iter().map(|r| r.repeats).sum();
         let cpu: f64 = per_run.iter().map(|r| r.cpu_s).sum();
@@ -528,11 +603,26 @@ impl Nb201Report {
 
 impl std::fmt::Display for Nb201Report {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let options =
-            if self.options.is_empty() { "defaults".to_string() } else { self.options.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", ") };
-        writeln!(f, "NAS-Bench-201, CIFAR-10: {} ({options}), {} runs, budget {} s simulated", self.strategy, self.runs, self.budget_s)?;
-        writeln!(f, "  test accuracy (200 epochs) of the architecture chosen: {:.2} +- {:.2} %", self.test_acc_mean, self.test_acc_std)?;
-        writeln!(f, "  best 12-epoch validation accuracy found:              {:.2} %", self.valid12_mean)?;
+        let options = if self.options.is_empty() {
+            "defaults".to_string()
+        } else {
+            self.options.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", ")
+        };
+        writeln!(
+            f,
+            "NAS-Bench-201, CIFAR-10: {} ({options}), {} runs, budget {} s simulated",
+            self.strategy, self.runs, self.budget_s
+        )?;
+        writeln!(
+            f,
+            "  test accuracy (200 epochs) of the architecture chosen: {:.2} +- {:.2} %",
+            self.test_acc_mean, self.test_acc_std
+        )?;
+        writeln!(
+            f,
+            "  best 12-epoch validation accuracy found:              {:.2} %",
+            self.valid12_mean
+        )?;
         writeln!(
             f,
             "  queries per run: {:.1} (min {}, max {}); repeated queries: {} ({:.1}%, each charged again)",
@@ -552,8 +642,13 @@ impl std::fmt::Display for Nb201Report {
 
 /// Compiles the benchmark's space from the embedded standard library.
 pub fn space() -> Result<Graph, Nb201Error> {
-    let text = crate::stdlib::source(SPACE_MODULE).ok_or_else(|| Nb201Error::Space(format!("no module {SPACE_MODULE}")))?;
-    let (program, errors) = load_bytes("<stdlib>/spaces/nasbench201.nas", Origin::Stdlib(SPACE_MODULE.to_string()), text.as_bytes());
+    let text = crate::stdlib::source(SPACE_MODULE)
+        .ok_or_else(|| Nb201Error::Space(format!("no module {SPACE_MODULE}")))?;
+    let (program, errors) = load_bytes(
+        "<stdlib>/spaces/nasbench201.nas",
+        Origin::Stdlib(SPACE_MODULE.to_string()),
+        text.as_bytes(),
+    );
     if !errors.is_empty() {
         return Err(Nb201Error::Space(format!("{} resolution errors", errors.len())));
     }
@@ -561,7 +656,10 @@ pub fn space() -> Result<Graph, Nb201Error> {
     if !errors.is_empty() {
         return Err(Nb201Error::Space(format!("{} type errors", errors.len())));
     }
-    graphs.into_iter().find(|g| g.name == NETWORK).ok_or_else(|| Nb201Error::Space(format!("no network {NETWORK}")))
+    graphs
+        .into_iter()
+        .find(|g| g.name == NETWORK)
+        .ok_or_else(|| Nb201Error::Space(format!("no network {NETWORK}")))
 }
 
 /// `cell/edge[i][j]` -> `(i, j)`.
@@ -633,7 +731,10 @@ mod tests {
 
     #[test]
     fn options_split_at_the_first_equals_sign() {
-        assert_eq!(split_option("population_size=10").unwrap(), ("population_size".into(), "10".into()));
+        assert_eq!(
+            split_option("population_size=10").unwrap(),
+            ("population_size".into(), "10".into())
+        );
         assert!(split_option("shuffle").is_err());
         assert!(split_option("=1").is_err());
     }

@@ -7,7 +7,9 @@
 //! every tell the recorded metric), so it continues from the same state; trials that were
 //! waiting or running are run again; finished trials are never rerun.
 
-use super::store::{EpochRecord, EventKind, ExperimentStatus, Store, StoreError, TrialId, TrialRecord};
+use super::store::{
+    EpochRecord, EventKind, ExperimentStatus, Store, StoreError, TrialId, TrialRecord,
+};
 use crate::arch::{self, Architecture};
 use crate::data::Splits;
 use crate::ir::Graph;
@@ -157,7 +159,14 @@ impl Observer for EpochsToStore {
         // written (and checked) by the search loop.
         let _ = self.store.epoch(
             self.id,
-            &EpochRecord { epoch: m.epoch as u32, train_loss: m.train_loss, val_loss: m.val_loss, val_metric: m.val_metric, lr: m.lr, seconds: m.seconds },
+            &EpochRecord {
+                epoch: m.epoch as u32,
+                train_loss: m.train_loss,
+                val_loss: m.val_loss,
+                val_metric: m.val_metric,
+                lr: m.lr,
+                seconds: m.seconds,
+            },
         );
     }
 }
@@ -183,12 +192,20 @@ fn run_trial(
     arch: &Architecture,
     observer: &mut dyn Observer,
 ) -> Result<TrainReport, RuntimeError> {
-    let fixed = arch::fix(graph, arch).map_err(|e| RuntimeError::Config(format!("cannot fix the architecture: {e}")))?;
-    train::catch_panics(|| train::train_prepared(&fixed, data, cfg, device, observer).map(|(_, report)| report))
+    let fixed = arch::fix(graph, arch)
+        .map_err(|e| RuntimeError::Config(format!("cannot fix the architecture: {e}")))?;
+    train::catch_panics(|| {
+        train::train_prepared(&fixed, data, cfg, device, observer).map(|(_, report)| report)
+    })
 }
 
 fn parse_arch(graph: &Graph, t: &TrialRecord) -> Result<Architecture, SearchError> {
-    Architecture::from_json(graph, &t.arch).map_err(|e| SearchError::Replay(format!("trial {} has an architecture this space rejects: {e:?}", t.id.0)))
+    Architecture::from_json(graph, &t.arch).map_err(|e| {
+        SearchError::Replay(format!(
+            "trial {} has an architecture this space rejects: {e:?}",
+            t.id.0
+        ))
+    })
 }
 
 /// Runs (or resumes) the search recorded in `store` on `graph` and `data`, until the trial
@@ -220,9 +237,14 @@ pub fn run(
     match lock.try_lock() {
         Ok(()) => {}
         Err(std::fs::TryLockError::WouldBlock) => {
-            return Err(SearchError::Config(format!("{} is being searched by another nasc process; wait for it or stop it first", store.dir().display())))
+            return Err(SearchError::Config(format!(
+                "{} is being searched by another nasc process; wait for it or stop it first",
+                store.dir().display()
+            )))
         }
-        Err(std::fs::TryLockError::Error(e)) => return Err(SearchError::Config(format!("cannot lock {}: {e}", lock_path.display()))),
+        Err(std::fs::TryLockError::Error(e)) => {
+            return Err(SearchError::Config(format!("cannot lock {}: {e}", lock_path.display())))
+        }
     }
     let started = Instant::now();
     // The data is normalised and split once; every trial trains on the same splits. Trials
@@ -234,12 +256,18 @@ pub fn run(
     for (key, value) in &cfg.options {
         options.set(cfg.strategy, key, value)?;
     }
-    let mut strategy: Box<dyn Strategy> = strategy::make(cfg.strategy, graph, cfg.mode, cfg.seed, &options)?;
+    let mut strategy: Box<dyn Strategy> =
+        strategy::make(cfg.strategy, graph, cfg.mode, cfg.seed, &options)?;
     // Replay the log into the strategy.
     let trials = store.trials()?;
     let by_id = |id: TrialId| trials.iter().find(|t| t.id == id);
     for event in store.events()? {
-        let t = by_id(event.trial).ok_or_else(|| SearchError::Replay(format!("the log names trial {}, which is not recorded", event.trial.0)))?;
+        let t = by_id(event.trial).ok_or_else(|| {
+            SearchError::Replay(format!(
+                "the log names trial {}, which is not recorded",
+                event.trial.0
+            ))
+        })?;
         let recorded = parse_arch(graph, t)?;
         match event.kind {
             EventKind::Ask => {
@@ -271,7 +299,8 @@ pub fn run(
     let mut stopped = "space exhausted";
     std::thread::scope(|scope| -> Result<(), SearchError> {
         for _ in 0..cfg.concurrency {
-            let (job_rx, done_tx, store, data) = (job_rx.clone(), done_tx.clone(), store.clone(), data.clone());
+            let (job_rx, done_tx, store, data) =
+                (job_rx.clone(), done_tx.clone(), store.clone(), data.clone());
             let train_cfg = TrainConfig { seed: cfg.seed, ..cfg.train.clone() };
             scope.spawn(move || loop {
                 let job = match job_rx.lock() {
@@ -281,10 +310,22 @@ pub fn run(
                 let Ok(Job { id, arch }) = job else { return };
                 let t0 = Instant::now();
                 let result = match store.start(id) {
-                    Ok(()) => run_trial(graph, &data, &train_cfg, device, &arch, &mut EpochsToStore { store: store.clone(), id }),
-                    Err(e) => Err(RuntimeError::Config(format!("cannot record the trial's start: {e}"))),
+                    Ok(()) => run_trial(
+                        graph,
+                        &data,
+                        &train_cfg,
+                        device,
+                        &arch,
+                        &mut EpochsToStore { store: store.clone(), id },
+                    ),
+                    Err(e) => {
+                        Err(RuntimeError::Config(format!("cannot record the trial's start: {e}")))
+                    }
                 };
-                if done_tx.send(Done { id, arch, result, seconds: t0.elapsed().as_secs_f64() }).is_err() {
+                if done_tx
+                    .send(Done { id, arch, result, seconds: t0.elapsed().as_secs_f64() })
+                    .is_err()
+                {
                     return;
                 }
             });
@@ -302,14 +343,19 @@ pub fn run(
                     } else if cfg.max_trials.is_some_and(|m| asked >= m) {
                         stopped = "max trials";
                         break;
-                    } else if cfg.max_duration.is_some_and(|d| started.elapsed().as_secs_f64() >= d) {
+                    } else if cfg.max_duration.is_some_and(|d| started.elapsed().as_secs_f64() >= d)
+                    {
                         stopped = "max duration";
                         break;
                     } else {
                         match strategy.ask()? {
                             Some(a) => {
                                 let (params, flops) = arch::cost(graph, &a).unwrap_or((0, 0));
-                                let id = store.ask(&serde_json::Value::Object(a.to_json(graph)).to_string(), params, flops)?;
+                                let id = store.ask(
+                                    &serde_json::Value::Object(a.to_json(graph)).to_string(),
+                                    params,
+                                    flops,
+                                )?;
                                 asked += 1;
                                 Job { id, arch: a }
                             }
@@ -337,7 +383,11 @@ pub fn run(
                 };
                 match (&result, metric) {
                     (Ok(_), Some(m)) => store.succeed(id, m, seconds)?,
-                    (Ok(_), None) => store.fail(id, &format!("the run has no finite {}", cfg.metric.name()), seconds)?,
+                    (Ok(_), None) => store.fail(
+                        id,
+                        &format!("the run has no finite {}", cfg.metric.name()),
+                        seconds,
+                    )?,
                     (Err(e), _) => store.fail(id, &e.to_string(), seconds)?,
                 }
                 strategy.tell(&arch, metric);
@@ -353,7 +403,8 @@ pub fn run(
         result
     })?;
     let trials = store.trials()?;
-    let succeeded = trials.iter().filter(|t| t.status == super::store::TrialStatus::Succeeded).count();
+    let succeeded =
+        trials.iter().filter(|t| t.status == super::store::TrialStatus::Succeeded).count();
     let failed = trials.iter().filter(|t| t.status == super::store::TrialStatus::Failed).count();
     store.set_status(ExperimentStatus::Done)?;
     Ok(SearchSummary { succeeded, failed, best: store.best(maximize)?, stopped })

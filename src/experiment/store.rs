@@ -52,7 +52,9 @@
 //! [`Store::unfinished`] trials (asked but never told; [`Store::start`] clears the epochs of an
 //! earlier attempt) before asking for new ones.
 
-use rusqlite::{params, Connection, ErrorCode, OpenFlags, OptionalExtension, Transaction, TransactionBehavior};
+use rusqlite::{
+    params, Connection, ErrorCode, OpenFlags, OptionalExtension, Transaction, TransactionBehavior,
+};
 use serde::Serialize;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -137,7 +139,8 @@ CREATE TABLE IF NOT EXISTS probabilities (
 ) STRICT, WITHOUT ROWID;
 ";
 
-const TRIAL_COLUMNS: &str = "id, arch, status, metric, params, flops, started, finished, duration, error, attempts";
+const TRIAL_COLUMNS: &str =
+    "id, arch, status, metric, params, flops, started, finished, duration, error, attempts";
 
 /// A problem with an experiment store; each names the file (or directory) concerned.
 #[derive(Debug, thiserror::Error)]
@@ -468,8 +471,13 @@ fn now() -> f64 {
 
 fn db_error(path: &Path, e: rusqlite::Error) -> StoreError {
     match e.sqlite_error_code() {
-        Some(ErrorCode::NotADatabase) => StoreError::NotExperiment { path: path.to_path_buf(), reason: "not an SQLite database".into() },
-        Some(ErrorCode::DatabaseCorrupt) => StoreError::Corrupt { path: path.to_path_buf(), reason: e.to_string() },
+        Some(ErrorCode::NotADatabase) => StoreError::NotExperiment {
+            path: path.to_path_buf(),
+            reason: "not an SQLite database".into(),
+        },
+        Some(ErrorCode::DatabaseCorrupt) => {
+            StoreError::Corrupt { path: path.to_path_buf(), reason: e.to_string() }
+        }
         _ => StoreError::Sqlite { path: path.to_path_buf(), source: e },
     }
 }
@@ -479,23 +487,56 @@ fn finite_or_null(x: f64) -> Option<f64> {
     (!x.is_nan()).then_some(x)
 }
 
-type RawTrial = (i64, String, String, Option<f64>, i64, i64, Option<f64>, Option<f64>, Option<f64>, Option<String>, i64);
+type RawTrial = (
+    i64,
+    String,
+    String,
+    Option<f64>,
+    i64,
+    i64,
+    Option<f64>,
+    Option<f64>,
+    Option<f64>,
+    Option<String>,
+    i64,
+);
 
 fn raw_trial(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawTrial> {
-    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?, r.get(9)?, r.get(10)?))
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+        r.get(6)?,
+        r.get(7)?,
+        r.get(8)?,
+        r.get(9)?,
+        r.get(10)?,
+    ))
 }
 
 impl Store {
     /// Creates a new experiment in `dir` (created if needed) and records its command line,
     /// space and configuration; its status is `running`. Refuses a directory that already
     /// holds an `experiment.db` (resume it with [`Store::open`] instead).
-    pub fn create(dir: &Path, command: &str, space_path: &str, space_text: &str, config: &serde_json::Value) -> Result<Store, StoreError> {
-        std::fs::create_dir_all(dir).map_err(|source| StoreError::Io { path: dir.to_path_buf(), source })?;
+    pub fn create(
+        dir: &Path,
+        command: &str,
+        space_path: &str,
+        space_text: &str,
+        config: &serde_json::Value,
+    ) -> Result<Store, StoreError> {
+        std::fs::create_dir_all(dir)
+            .map_err(|source| StoreError::Io { path: dir.to_path_buf(), source })?;
         let path = dir.join(DB_FILE);
         // Claim the file atomically: of two concurrent creates, one fails here.
         match std::fs::OpenOptions::new().write(true).create_new(true).open(&path) {
             Ok(_) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return Err(StoreError::Exists { path }),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                return Err(StoreError::Exists { path })
+            }
             Err(source) => return Err(StoreError::Io { path, source }),
         }
         let result = Store::initialise(dir, &path, command, space_path, space_text, config);
@@ -508,11 +549,25 @@ impl Store {
         result
     }
 
-    fn initialise(dir: &Path, path: &Path, command: &str, space_path: &str, space_text: &str, config: &serde_json::Value) -> Result<Store, StoreError> {
+    fn initialise(
+        dir: &Path,
+        path: &Path,
+        command: &str,
+        space_path: &str,
+        space_text: &str,
+        config: &serde_json::Value,
+    ) -> Result<Store, StoreError> {
         let err = |e| db_error(path, e);
-        let mut conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX).map_err(err)?;
+        let mut conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(err)?;
         Store::configure(&conn, path)?;
-        let config_text = serde_json::to_string(config).map_err(|e| StoreError::Invalid { path: path.to_path_buf(), reason: format!("configuration: {e}") })?;
+        let config_text = serde_json::to_string(config).map_err(|e| StoreError::Invalid {
+            path: path.to_path_buf(),
+            reason: format!("configuration: {e}"),
+        })?;
         let t = now();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(err)?;
         tx.execute_batch(SCHEMA).map_err(err)?;
@@ -533,20 +588,34 @@ impl Store {
     /// database, if it was written by a newer nasc, or if it is corrupt.
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
         if !dir.is_dir() {
-            return Err(StoreError::Missing { path: dir.to_path_buf(), what: "no such experiment directory" });
+            return Err(StoreError::Missing {
+                path: dir.to_path_buf(),
+                what: "no such experiment directory",
+            });
         }
         let path = dir.join(DB_FILE);
         if !path.is_file() {
-            return Err(StoreError::Missing { path, what: "no experiment here (the directory has no experiment database)" });
+            return Err(StoreError::Missing {
+                path,
+                what: "no experiment here (the directory has no experiment database)",
+            });
         }
         let err = |e| db_error(&path, e);
-        let conn = Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX).map_err(err)?;
+        let conn = Connection::open_with_flags(
+            &path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(err)?;
         conn.busy_timeout(BUSY_TIMEOUT).map_err(err)?;
         // Identify the file before writing anything to it (journal mode is written to the header).
-        let app: i64 = conn.pragma_query_value(None, "application_id", |r| r.get(0)).map_err(err)?;
-        let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(err)?;
+        let app: i64 =
+            conn.pragma_query_value(None, "application_id", |r| r.get(0)).map_err(err)?;
+        let version: i64 =
+            conn.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(err)?;
         if app != APPLICATION_ID {
-            let tables: i64 = conn.query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get(0)).map_err(err)?;
+            let tables: i64 = conn
+                .query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get(0))
+                .map_err(err)?;
             let reason = if tables == 0 {
                 "the database is empty (was `nasc search` killed while creating it? remove the file and start again)".to_string()
             } else {
@@ -555,10 +624,17 @@ impl Store {
             return Err(StoreError::NotExperiment { path, reason });
         }
         if version > SCHEMA_VERSION {
-            return Err(StoreError::NewerVersion { path, found: version, supported: SCHEMA_VERSION });
+            return Err(StoreError::NewerVersion {
+                path,
+                found: version,
+                supported: SCHEMA_VERSION,
+            });
         }
         if version < 1 {
-            return Err(StoreError::Corrupt { path, reason: format!("unknown schema version {version}") });
+            return Err(StoreError::Corrupt {
+                path,
+                reason: format!("unknown schema version {version}"),
+            });
         }
         let check: String = conn.query_row("PRAGMA quick_check", [], |r| r.get(0)).map_err(err)?;
         if check != "ok" {
@@ -581,7 +657,8 @@ impl Store {
             .map_err(err)?;
         if present < 2 {
             // IF NOT EXISTS: another connection may be upgrading the same file at once.
-            let tx = Transaction::new_unchecked(conn, TransactionBehavior::Immediate).map_err(err)?;
+            let tx =
+                Transaction::new_unchecked(conn, TransactionBehavior::Immediate).map_err(err)?;
             tx.execute_batch(SUPERNET_SCHEMA).map_err(err)?;
             tx.commit().map_err(err)?;
         }
@@ -592,9 +669,13 @@ impl Store {
     fn configure(conn: &Connection, path: &Path) -> Result<(), StoreError> {
         let err = |e| db_error(path, e);
         conn.busy_timeout(BUSY_TIMEOUT).map_err(err)?;
-        let mode: String = conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0)).map_err(err)?;
+        let mode: String =
+            conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0)).map_err(err)?;
         if !mode.eq_ignore_ascii_case("wal") {
-            return Err(StoreError::Invalid { path: path.to_path_buf(), reason: format!("cannot use WAL journal mode here (SQLite chose `{mode}`)") });
+            return Err(StoreError::Invalid {
+                path: path.to_path_buf(),
+                reason: format!("cannot use WAL journal mode here (SQLite chose `{mode}`)"),
+            });
         }
         conn.pragma_update(None, "synchronous", "FULL").map_err(err)?;
         conn.pragma_update(None, "foreign_keys", true).map_err(err)?;
@@ -630,18 +711,27 @@ impl Store {
 
     /// Runs `f` in one `BEGIN IMMEDIATE` transaction that also stamps the experiment's
     /// `updated` time; commits if `f` succeeds, rolls back otherwise.
-    fn write<T>(&self, f: impl FnOnce(&Transaction<'_>, f64) -> Result<T, StoreError>) -> Result<T, StoreError> {
+    fn write<T>(
+        &self,
+        f: impl FnOnce(&Transaction<'_>, f64) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
         let mut conn = self.lock();
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(|e| self.err(e))?;
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| self.err(e))?;
         let t = now();
         let out = f(&tx, t)?;
-        tx.execute("UPDATE experiment SET updated = ?1 WHERE id = 1", [t]).map_err(|e| self.err(e))?;
+        tx.execute("UPDATE experiment SET updated = ?1 WHERE id = 1", [t])
+            .map_err(|e| self.err(e))?;
         tx.commit().map_err(|e| self.err(e))?;
         Ok(out)
     }
 
     fn status_of(&self, tx: &Transaction<'_>, id: TrialId) -> Result<TrialStatus, StoreError> {
-        let s: Option<String> = tx.query_row("SELECT status FROM trials WHERE id = ?1", [id.0 as i64], |r| r.get(0)).optional().map_err(|e| self.err(e))?;
+        let s: Option<String> = tx
+            .query_row("SELECT status FROM trials WHERE id = ?1", [id.0 as i64], |r| r.get(0))
+            .optional()
+            .map_err(|e| self.err(e))?;
         let s = s.ok_or(StoreError::NoTrial { path: self.path.clone(), id })?;
         TrialStatus::parse(&s).ok_or_else(|| self.corrupt(format!("trial {id} has status `{s}`")))
     }
@@ -659,9 +749,12 @@ impl Store {
             })
             .optional()
             .map_err(|e| self.err(e))?;
-        let (command, config, space_path, space_hash, created, updated, status) = row.ok_or_else(|| self.corrupt("the experiment row is missing"))?;
-        let config = serde_json::from_str(&config).map_err(|e| self.corrupt(format!("the configuration is not JSON: {e}")))?;
-        let status = ExperimentStatus::parse(&status).ok_or_else(|| self.corrupt(format!("experiment status `{status}`")))?;
+        let (command, config, space_path, space_hash, created, updated, status) =
+            row.ok_or_else(|| self.corrupt("the experiment row is missing"))?;
+        let config = serde_json::from_str(&config)
+            .map_err(|e| self.corrupt(format!("the configuration is not JSON: {e}")))?;
+        let status = ExperimentStatus::parse(&status)
+            .ok_or_else(|| self.corrupt(format!("experiment status `{status}`")))?;
         Ok(ExperimentInfo { command, config, space_path, space_hash, created, updated, status })
     }
 
@@ -688,7 +781,8 @@ impl Store {
     /// Sets the experiment's status.
     pub fn set_status(&self, status: ExperimentStatus) -> Result<(), StoreError> {
         self.write(|tx, _| {
-            tx.execute("UPDATE experiment SET status = ?1 WHERE id = 1", [status.as_str()]).map_err(|e| self.err(e))?;
+            tx.execute("UPDATE experiment SET status = ?1 WHERE id = 1", [status.as_str()])
+                .map_err(|e| self.err(e))?;
             Ok(())
         })
     }
@@ -701,13 +795,23 @@ impl Store {
             Ok(_) => return Err(self.invalid("an architecture must be a JSON object")),
             Err(e) => return Err(self.invalid(format!("an architecture is not JSON: {e}"))),
         }
-        let count = |what: &str, n: u64| i64::try_from(n).map_err(|_| self.invalid(format!("{what} {n} is too large to store")));
-        let (params, flops) = (count("a parameter count of", params)?, count("a FLOP count of", flops)?);
+        let count = |what: &str, n: u64| {
+            i64::try_from(n).map_err(|_| self.invalid(format!("{what} {n} is too large to store")))
+        };
+        let (params, flops) =
+            (count("a parameter count of", params)?, count("a FLOP count of", flops)?);
         self.write(|tx, t| {
-            tx.execute("INSERT INTO trials (arch, status, params, flops) VALUES (?1, 'waiting', ?2, ?3)", params![arch_json, params, flops])
-                .map_err(|e| self.err(e))?;
+            tx.execute(
+                "INSERT INTO trials (arch, status, params, flops) VALUES (?1, 'waiting', ?2, ?3)",
+                params![arch_json, params, flops],
+            )
+            .map_err(|e| self.err(e))?;
             let id = tx.last_insert_rowid();
-            tx.execute("INSERT INTO events (kind, trial, time) VALUES ('ask', ?1, ?2)", params![id, t]).map_err(|e| self.err(e))?;
+            tx.execute(
+                "INSERT INTO events (kind, trial, time) VALUES ('ask', ?1, ?2)",
+                params![id, t],
+            )
+            .map_err(|e| self.err(e))?;
             Ok(TrialId(id as u64))
         })
     }
@@ -759,7 +863,9 @@ impl Store {
     /// finished, so the strategy is told each result exactly once.
     pub fn succeed(&self, id: TrialId, metric: f64, duration: f64) -> Result<(), StoreError> {
         if metric.is_nan() {
-            return Err(self.invalid(format!("trial {id}: the metric is NaN; record the trial as failed instead")));
+            return Err(self.invalid(format!(
+                "trial {id}: the metric is NaN; record the trial as failed instead"
+            )));
         }
         self.finish(id, Some(metric), None, duration, "succeed")
     }
@@ -770,7 +876,14 @@ impl Store {
         self.finish(id, None, Some(error), duration, "fail")
     }
 
-    fn finish(&self, id: TrialId, metric: Option<f64>, error: Option<&str>, duration: f64, action: &'static str) -> Result<(), StoreError> {
+    fn finish(
+        &self,
+        id: TrialId,
+        metric: Option<f64>,
+        error: Option<&str>,
+        duration: f64,
+        action: &'static str,
+    ) -> Result<(), StoreError> {
         self.write(|tx, t| {
             let status = self.status_of(tx, id)?;
             if status.is_finished() {
@@ -788,10 +901,16 @@ impl Store {
         })
     }
 
-    fn query_trials(&self, filter: &str, args: &[&dyn rusqlite::ToSql]) -> Result<Vec<TrialRecord>, StoreError> {
+    fn query_trials(
+        &self,
+        filter: &str,
+        args: &[&dyn rusqlite::ToSql],
+    ) -> Result<Vec<TrialRecord>, StoreError> {
         let raw: Vec<RawTrial> = {
             let conn = self.lock();
-            let mut stmt = conn.prepare(&format!("SELECT {TRIAL_COLUMNS} FROM trials {filter}")).map_err(|e| self.err(e))?;
+            let mut stmt = conn
+                .prepare(&format!("SELECT {TRIAL_COLUMNS} FROM trials {filter}"))
+                .map_err(|e| self.err(e))?;
             let rows = stmt.query_map(args, raw_trial).map_err(|e| self.err(e))?;
             rows.collect::<rusqlite::Result<_>>().map_err(|e| self.err(e))?
         };
@@ -799,9 +918,13 @@ impl Store {
     }
 
     fn trial_of(&self, r: RawTrial) -> Result<TrialRecord, StoreError> {
-        let (id, arch, status, metric, params, flops, started, finished, duration, error, attempts) = r;
-        let status = TrialStatus::parse(&status).ok_or_else(|| self.corrupt(format!("trial {id} has status `{status}`")))?;
-        let count = |what: &str, n: i64| u64::try_from(n).map_err(|_| self.corrupt(format!("trial {id} has {what} {n}")));
+        let (id, arch, status, metric, params, flops, started, finished, duration, error, attempts) =
+            r;
+        let status = TrialStatus::parse(&status)
+            .ok_or_else(|| self.corrupt(format!("trial {id} has status `{status}`")))?;
+        let count = |what: &str, n: i64| {
+            u64::try_from(n).map_err(|_| self.corrupt(format!("trial {id} has {what} {n}")))
+        };
         Ok(TrialRecord {
             id: TrialId(count("id", id)?),
             arch,
@@ -813,7 +936,8 @@ impl Store {
             finished,
             duration,
             error,
-            attempts: u32::try_from(attempts).map_err(|_| self.corrupt(format!("trial {id} has {attempts} attempts")))?,
+            attempts: u32::try_from(attempts)
+                .map_err(|_| self.corrupt(format!("trial {id} has {attempts} attempts")))?,
         })
     }
 
@@ -824,7 +948,9 @@ impl Store {
 
     /// One trial.
     pub fn trial(&self, id: TrialId) -> Result<TrialRecord, StoreError> {
-        self.query_trials("WHERE id = ?1", &[&(id.0 as i64)])?.pop().ok_or(StoreError::NoTrial { path: self.path.clone(), id })
+        self.query_trials("WHERE id = ?1", &[&(id.0 as i64)])?
+            .pop()
+            .ok_or(StoreError::NoTrial { path: self.path.clone(), id })
     }
 
     /// The trials asked for but never finished (`waiting` or `running`), in id order: after a
@@ -865,8 +991,12 @@ impl Store {
     pub fn events(&self) -> Result<Vec<Event>, StoreError> {
         let raw: Vec<(i64, String, i64, Option<f64>, f64)> = {
             let conn = self.lock();
-            let mut stmt = conn.prepare("SELECT seq, kind, trial, metric, time FROM events ORDER BY seq").map_err(|e| self.err(e))?;
-            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))).map_err(|e| self.err(e))?;
+            let mut stmt = conn
+                .prepare("SELECT seq, kind, trial, metric, time FROM events ORDER BY seq")
+                .map_err(|e| self.err(e))?;
+            let rows = stmt
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
+                .map_err(|e| self.err(e))?;
             rows.collect::<rusqlite::Result<_>>().map_err(|e| self.err(e))?
         };
         raw.into_iter()
@@ -876,7 +1006,10 @@ impl Store {
                     "tell" => EventKind::Tell { metric },
                     other => return Err(self.corrupt(format!("event {seq} has kind `{other}`"))),
                 };
-                let n = |x: i64| u64::try_from(x).map_err(|_| self.corrupt(format!("event {seq} has a negative number")));
+                let n = |x: i64| {
+                    u64::try_from(x)
+                        .map_err(|_| self.corrupt(format!("event {seq} has a negative number")))
+                };
                 Ok(Event { seq: n(seq)?, trial: TrialId(n(trial)?), kind, time })
             })
             .collect()
@@ -887,9 +1020,16 @@ impl Store {
     /// transaction. A rerun epoch replaces the earlier record, its probabilities included (a
     /// candidate missing from the new list is dropped). NaN losses, rates and times are stored
     /// as `NULL`; a probability that is not finite is refused.
-    pub fn supernet_epoch(&self, e: &SupernetEpoch, probabilities: &[(String, String, f64)]) -> Result<(), StoreError> {
+    pub fn supernet_epoch(
+        &self,
+        e: &SupernetEpoch,
+        probabilities: &[(String, String, f64)],
+    ) -> Result<(), StoreError> {
         if let Some((label, candidate, p)) = probabilities.iter().find(|(_, _, p)| !p.is_finite()) {
-            return Err(self.invalid(format!("supernet epoch {}: the probability of `{candidate}` for `{label}` is {p}", e.epoch)));
+            return Err(self.invalid(format!(
+                "supernet epoch {}: the probability of `{candidate}` for `{label}` is {p}",
+                e.epoch
+            )));
         }
         self.write(|tx, _| {
             tx.execute(
@@ -945,7 +1085,9 @@ impl Store {
         let conn = self.lock();
         let mut stmt =
             conn.prepare("SELECT epoch, label, candidate, probability FROM probabilities ORDER BY epoch, label, candidate").map_err(|e| self.err(e))?;
-        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))).map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .map_err(|e| self.err(e))?;
         rows.collect::<rusqlite::Result<_>>().map_err(|e| self.err(e))
     }
 }

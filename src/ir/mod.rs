@@ -316,9 +316,9 @@ impl NodeKind {
         match self {
             NodeKind::Input { .. } => {}
             NodeKind::Op { inputs, .. } => inputs.iter_mut().for_each(|n| *n = f(*n)),
-            NodeKind::LayerChoice { alternatives: list, .. } | NodeKind::InputChoice { candidates: list, .. } | NodeKind::Repeat { outputs: list, .. } => {
-                list.iter_mut().for_each(|n| *n = f(*n))
-            }
+            NodeKind::LayerChoice { alternatives: list, .. }
+            | NodeKind::InputChoice { candidates: list, .. }
+            | NodeKind::Repeat { outputs: list, .. } => list.iter_mut().for_each(|n| *n = f(*n)),
             NodeKind::Select { then, otherwise, .. } => {
                 *then = f(*then);
                 *otherwise = f(*otherwise);
@@ -390,7 +390,9 @@ impl Domain {
     /// The domain written out for people: `[16, 32, 64]`, `{conv3, skip}`, `2 of 4 inputs`.
     pub fn describe(&self) -> String {
         match self {
-            Domain::Values { values } => format!("[{}]", values.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(", ")),
+            Domain::Values { values } => {
+                format!("[{}]", values.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(", "))
+            }
             Domain::Alternatives { names } => format!("{{{}}}", names.join(", ")),
             Domain::Inputs { n, k } => format!("{k} of {n} inputs"),
         }
@@ -528,6 +530,9 @@ impl Graph {
     /// A shape written out: `[n, width, 14, 14]`.
     pub fn shape_text(&self, shape: &[Sym]) -> String {
         let names = |l: LabelId| self.label_name(l);
-        format!("[{}]", shape.iter().map(|d| d.display(&names).to_string()).collect::<Vec<_>>().join(", "))
+        format!(
+            "[{}]",
+            shape.iter().map(|d| d.display(&names).to_string()).collect::<Vec<_>>().join(", ")
+        )
     }
 }

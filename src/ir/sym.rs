@@ -250,12 +250,19 @@ impl Sym {
             let absorbing = op == BinOp::Or;
             for (known, other) in [(&a, &b), (&b, &a)] {
                 if let Sym::Const(Const::Bool(k)) = known {
-                    return Ok(if *k == absorbing { Sym::Const(Const::Bool(absorbing)) } else { other.clone() });
+                    return Ok(if *k == absorbing {
+                        Sym::Const(Const::Bool(absorbing))
+                    } else {
+                        other.clone()
+                    });
                 }
             }
         }
         match (op, a.as_int(), b.as_int()) {
-            (BinOp::Add, _, Some(0)) | (BinOp::Sub, _, Some(0)) | (BinOp::Mul, _, Some(1)) | (BinOp::Div, _, Some(1)) => Ok(a),
+            (BinOp::Add, _, Some(0))
+            | (BinOp::Sub, _, Some(0))
+            | (BinOp::Mul, _, Some(1))
+            | (BinOp::Div, _, Some(1)) => Ok(a),
             (BinOp::Add, Some(0), _) | (BinOp::Mul, Some(1), _) => Ok(b),
             _ => Ok(Sym::Binary(op, Box::new(a), Box::new(b))),
         }
@@ -266,7 +273,9 @@ impl Sym {
         match c {
             Sym::Const(Const::Bool(true)) => Ok(a),
             Sym::Const(Const::Bool(false)) => Ok(b),
-            Sym::Const(other) => Err(EvalError::Type(format!("`if` needs a bool, not {}", other.ty()))),
+            Sym::Const(other) => {
+                Err(EvalError::Type(format!("`if` needs a bool, not {}", other.ty())))
+            }
             c => {
                 if a == b {
                     Ok(a)
@@ -285,8 +294,12 @@ impl Sym {
             Sym::Const(_) | Sym::Var(_) => self.clone(),
             Sym::Label(l) => value(*l).map(Sym::Const).unwrap_or_else(|| self.clone()),
             Sym::Unary(op, x) => fold(Sym::unary(*op, x.substitute(value)), self),
-            Sym::Binary(op, a, b) => fold(Sym::binary(*op, a.substitute(value), b.substitute(value)), self),
-            Sym::If(c, a, b) => fold(Sym::cond(c.substitute(value), a.substitute(value), b.substitute(value)), self),
+            Sym::Binary(op, a, b) => {
+                fold(Sym::binary(*op, a.substitute(value), b.substitute(value)), self)
+            }
+            Sym::If(c, a, b) => {
+                fold(Sym::cond(c.substitute(value), a.substitute(value), b.substitute(value)), self)
+            }
         }
     }
 
@@ -357,7 +370,11 @@ impl Sym {
     }
 
     /// Evaluates with the label values `label` and free-symbol values `var` give.
-    pub fn eval(&self, label: &dyn Fn(LabelId) -> Const, var: &dyn Fn(&str) -> Option<i64>) -> Result<Const, EvalError> {
+    pub fn eval(
+        &self,
+        label: &dyn Fn(LabelId) -> Const,
+        var: &dyn Fn(&str) -> Option<i64>,
+    ) -> Result<Const, EvalError> {
         match self {
             Sym::Const(c) => Ok(c.clone()),
             Sym::Label(l) => Ok(label(*l)),
@@ -454,7 +471,9 @@ fn unary_const(op: UnaryOp, c: &Const) -> Result<Const, EvalError> {
         (UnaryOp::Neg, Const::Float(x)) => Ok(Const::Float(-x)),
         (UnaryOp::Not, Const::Bool(b)) => Ok(Const::Bool(!b)),
         (UnaryOp::Neg, other) => Err(EvalError::Type(format!("cannot negate a {}", other.ty()))),
-        (UnaryOp::Not, other) => Err(EvalError::Type(format!("`not` needs a bool, not {}", other.ty()))),
+        (UnaryOp::Not, other) => {
+            Err(EvalError::Type(format!("`not` needs a bool, not {}", other.ty())))
+        }
     }
 }
 
@@ -468,7 +487,8 @@ fn floor_div(a: i64, b: i64) -> Result<i64, EvalError> {
 
 fn binary_const(op: BinOp, a: &Const, b: &Const) -> Result<Const, EvalError> {
     use Const::*;
-    let ty_err = || EvalError::Type(format!("`{}` cannot combine {} and {}", op.symbol(), a.ty(), b.ty()));
+    let ty_err =
+        || EvalError::Type(format!("`{}` cannot combine {} and {}", op.symbol(), a.ty(), b.ty()));
     match op {
         BinOp::And | BinOp::Or => match (a, b) {
             (Bool(x), Bool(y)) => Ok(Bool(if op == BinOp::And { *x && *y } else { *x || *y })),
@@ -503,7 +523,8 @@ fn binary_const(op: BinOp, a: &Const, b: &Const) -> Result<Const, EvalError> {
                 _ => ord != Less,
             }))
         }
-        BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div | BinOp::Rem | BinOp::Pow => match (a, b) {
+        BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div | BinOp::Rem | BinOp::Pow => match (a, b)
+        {
             (Int(x), Int(y)) => {
                 let (x, y) = (*x, *y);
                 let r = match op {
@@ -567,14 +588,25 @@ mod tests {
         assert_eq!(c(BinOp::Div, 7, 2), Const::Int(3));
         assert_eq!(c(BinOp::Div, -7, 2), Const::Int(-4));
         assert_eq!(c(BinOp::Rem, -7, 2), Const::Int(1));
-        assert_eq!(binary_const(BinOp::Div, &Const::Int(1), &Const::Int(0)), Err(EvalError::DivisionByZero));
-        assert_eq!(binary_const(BinOp::Mul, &Const::Int(i64::MAX), &Const::Int(2)), Err(EvalError::Overflow));
+        assert_eq!(
+            binary_const(BinOp::Div, &Const::Int(1), &Const::Int(0)),
+            Err(EvalError::DivisionByZero)
+        );
+        assert_eq!(
+            binary_const(BinOp::Mul, &Const::Int(i64::MAX), &Const::Int(2)),
+            Err(EvalError::Overflow)
+        );
     }
 
     #[test]
     fn conv_formula_folds_to_the_pytorch_size() {
         // floor((28 + 2*1 - 1*(3-1) - 1) / 2) + 1 = 14
-        let s = Sym::binary(BinOp::Add, Sym::binary(BinOp::Div, Sym::int(28 + 2 - 2 - 1), Sym::int(2)).unwrap(), Sym::int(1)).unwrap();
+        let s = Sym::binary(
+            BinOp::Add,
+            Sym::binary(BinOp::Div, Sym::int(28 + 2 - 2 - 1), Sym::int(2)).unwrap(),
+            Sym::int(1),
+        )
+        .unwrap();
         assert_eq!(s, Sym::int(14));
     }
 

@@ -29,7 +29,9 @@ pub fn to_text(graph: &Graph) -> String {
                     depth += 1;
                     if place.is_empty() {
                         let alt = match &graph.labels.get(label).domain {
-                            super::Domain::Alternatives { names } => names.get(index).cloned().unwrap_or_default(),
+                            super::Domain::Alternatives { names } => {
+                                names.get(index).cloned().unwrap_or_default()
+                            }
                             _ => index.to_string(),
                         };
                         place = format!("  ; when {} = {}", graph.label_name(label), alt);
@@ -59,7 +61,11 @@ pub fn to_text(graph: &Graph) -> String {
                 format!("{op}({})", args.join(", "))
             }
             NodeKind::LayerChoice { label, alternatives } => {
-                format!("choice {} [{}]", graph.label_name(*label), alternatives.iter().map(|a| format!("{a:?}")).collect::<Vec<_>>().join(", "))
+                format!(
+                    "choice {} [{}]",
+                    graph.label_name(*label),
+                    alternatives.iter().map(|a| format!("{a:?}")).collect::<Vec<_>>().join(", ")
+                )
             }
             NodeKind::InputChoice { label, candidates, k, reduce } => format!(
                 "pick {} {k} of [{}] reduce {:?}",
@@ -67,9 +73,16 @@ pub fn to_text(graph: &Graph) -> String {
                 candidates.iter().map(|a| format!("{a:?}")).collect::<Vec<_>>().join(", "),
                 reduce
             ),
-            NodeKind::Select { cond, then, otherwise } => format!("if {} then {then:?} else {otherwise:?}", cond.display(&names)),
+            NodeKind::Select { cond, then, otherwise } => {
+                format!("if {} then {then:?} else {otherwise:?}", cond.display(&names))
+            }
             NodeKind::Repeat { label, depths, outputs } => {
-                format!("repeat {} {:?} -> [{}]", graph.label_name(*label), depths, outputs.iter().map(|a| format!("{a:?}")).collect::<Vec<_>>().join(", "))
+                format!(
+                    "repeat {} {:?} -> [{}]",
+                    graph.label_name(*label),
+                    depths,
+                    outputs.iter().map(|a| format!("{a:?}")).collect::<Vec<_>>().join(", ")
+                )
             }
         };
         let _ = writeln!(out, "{indent}{h:?} = {body} : {}{place}", graph.shape_text(&node.shape));

@@ -60,7 +60,9 @@ pub fn validate(g: &Graph) -> Result<(), ValidationError> {
             (_, Some(p)) if p < r => {}
             _ => return Err(ValidationError::BadRegion { region: r.index() }),
         }
-        if let RegionKind::Alternative { label, .. } | RegionKind::Repetition { label, .. } = region.kind {
+        if let RegionKind::Alternative { label, .. } | RegionKind::Repetition { label, .. } =
+            region.kind
+        {
             if label.0 as usize >= g.labels.len() {
                 return Err(ValidationError::BadRegion { region: r.index() });
             }
@@ -88,7 +90,8 @@ pub fn validate(g: &Graph) -> Result<(), ValidationError> {
             }
         }
         let check_label = |label: super::LabelId, kind: LabelKind| {
-            let bad = |why: String| ValidationError::BadLabel { node: h.index(), label: label.0, why };
+            let bad =
+                |why: String| ValidationError::BadLabel { node: h.index(), label: label.0, why };
             if label.0 as usize >= g.labels.len() {
                 return Err(bad("no such label".into()));
             }
@@ -103,24 +106,42 @@ pub fn validate(g: &Graph) -> Result<(), ValidationError> {
                 let info = check_label(*label, LabelKind::Layer)?;
                 match &info.domain {
                     Domain::Alternatives { names } if names.len() == alternatives.len() => {}
-                    _ => return Err(ValidationError::Arity { node: h.index(), why: "alternatives differ from the domain".into() }),
+                    _ => {
+                        return Err(ValidationError::Arity {
+                            node: h.index(),
+                            why: "alternatives differ from the domain".into(),
+                        })
+                    }
                 }
             }
             NodeKind::InputChoice { label, candidates, k, .. } => {
                 let info = check_label(*label, LabelKind::Input)?;
                 match &info.domain {
                     Domain::Inputs { n, k: dk } if *n == candidates.len() && dk == k && k <= n => {}
-                    _ => return Err(ValidationError::Arity { node: h.index(), why: "candidates differ from the domain".into() }),
+                    _ => {
+                        return Err(ValidationError::Arity {
+                            node: h.index(),
+                            why: "candidates differ from the domain".into(),
+                        })
+                    }
                 }
             }
             NodeKind::Repeat { label, depths, outputs } => {
                 let info = check_label(*label, LabelKind::Depth)?;
                 if depths.len() != outputs.len() {
-                    return Err(ValidationError::Arity { node: h.index(), why: "one output per depth".into() });
+                    return Err(ValidationError::Arity {
+                        node: h.index(),
+                        why: "one output per depth".into(),
+                    });
                 }
                 match &info.domain {
                     Domain::Values { values } if values.len() == depths.len() => {}
-                    _ => return Err(ValidationError::Arity { node: h.index(), why: "depths differ from the domain".into() }),
+                    _ => {
+                        return Err(ValidationError::Arity {
+                            node: h.index(),
+                            why: "depths differ from the domain".into(),
+                        })
+                    }
                 }
             }
             NodeKind::Input { .. } | NodeKind::Op { .. } | NodeKind::Select { .. } => {}

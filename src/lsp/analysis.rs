@@ -66,7 +66,8 @@ impl Analysis {
         };
         let (program, errors) = resolve::load_bytes_cached(&name, origin, text.as_bytes(), cache);
         cache.sweep();
-        let mut diagnostics: Vec<diagnostics::Diagnostic> = errors.iter().map(wording::resolve_error).collect();
+        let mut diagnostics: Vec<diagnostics::Diagnostic> =
+            errors.iter().map(wording::resolve_error).collect();
         let mut graphs = Vec::new();
         let typed = diagnostics.is_empty();
         if typed {
@@ -83,7 +84,13 @@ impl Analysis {
     /// instance), recorded by running the type stage again the first time they are asked for;
     /// empty when resolution found errors (the type stage does not run then).
     pub fn types(&self) -> &[TypeAt] {
-        self.types.get_or_init(|| if self.typed { check::check_program_with_types_in(&self.checked.program, Some(self.root())).2 } else { Vec::new() })
+        self.types.get_or_init(|| {
+            if self.typed {
+                check::check_program_with_types_in(&self.checked.program, Some(self.root())).2
+            } else {
+                Vec::new()
+            }
+        })
     }
 
     /// The loaded program.
@@ -149,16 +156,26 @@ impl Analysis {
     /// Every diagnostic of the check, in LSP form, with where to publish it; plus notes about
     /// diagnostics that could not be shown (for the server's log). `related` says whether the
     /// client shows related information; if not, labels are written into the message.
-    pub fn diagnostics(&self, extra: &[diagnostics::Diagnostic], related: bool) -> (Vec<(Target, lsp::Diagnostic)>, Vec<String>) {
+    pub fn diagnostics(
+        &self,
+        extra: &[diagnostics::Diagnostic],
+        related: bool,
+    ) -> (Vec<(Target, lsp::Diagnostic)>, Vec<String>) {
         let mut out = Vec::new();
         let mut dropped = Vec::new();
         for d in self.checked.diagnostics.iter().chain(extra) {
             let file = d.primary.loc.file;
             let origin = &self.program().sources.get(file).origin;
             if file == self.root() {
-                out.push((Target::Document, self.convert(d, self.range(d.primary.loc), None, related)));
+                out.push((
+                    Target::Document,
+                    self.convert(d, self.range(d.primary.loc), None, related),
+                ));
             } else if let (Origin::Disk(_), Some(uri)) = (origin, self.file_uri(file)) {
-                out.push((Target::File(uri), self.convert(d, self.range(d.primary.loc), None, related)));
+                out.push((
+                    Target::File(uri),
+                    self.convert(d, self.range(d.primary.loc), None, related),
+                ));
             } else if let Some((span, why)) = self.anchor(d) {
                 let f = self.program().sources.get(file);
                 let (line, col) = f.line_col(d.primary.loc.span.start);
@@ -192,7 +209,11 @@ impl Analysis {
             .names
             .iter()
             .filter_map(|o| match o.role {
-                Role::Callee(call) if program.modules[0].scope.get(o.name).is_some_and(|r| r.module == module) => Some((o.span, call)),
+                Role::Callee(call)
+                    if program.modules[0].scope.get(o.name).is_some_and(|r| r.module == module) =>
+                {
+                    Some((o.span, call))
+                }
                 _ => None,
             })
             .collect();
@@ -209,7 +230,12 @@ impl Analysis {
             return Some((*span, ", inside a call from this file (the first such call is marked)"));
         }
         // The first import whose module (or a module it imports) is that file.
-        let imports: Vec<&ast::Import> = self.ast().items.iter().filter_map(|i| if let Item::Import(imp) = i { Some(imp) } else { None }).collect();
+        let imports: Vec<&ast::Import> = self
+            .ast()
+            .items
+            .iter()
+            .filter_map(|i| if let Item::Import(imp) = i { Some(imp) } else { None })
+            .collect();
         for (imp, target) in imports.iter().zip(&program.modules[0].imports) {
             let Some(t) = *target else { continue };
             let mut seen = HashSet::new();
@@ -227,7 +253,13 @@ impl Analysis {
         None
     }
 
-    fn convert(&self, d: &diagnostics::Diagnostic, range: lsp::Range, note: Option<String>, related: bool) -> lsp::Diagnostic {
+    fn convert(
+        &self,
+        d: &diagnostics::Diagnostic,
+        range: lsp::Range,
+        note: Option<String>,
+        related: bool,
+    ) -> lsp::Diagnostic {
         let mut message = d.message.clone();
         let mut info = Vec::new();
         let labels = std::iter::once(&d.primary).chain(&d.secondary);
@@ -236,7 +268,10 @@ impl Analysis {
                 continue;
             }
             match self.location(l.loc).filter(|_| related) {
-                Some(location) => info.push(lsp::DiagnosticRelatedInformation { location, message: l.message.clone() }),
+                Some(location) => info.push(lsp::DiagnosticRelatedInformation {
+                    location,
+                    message: l.message.clone(),
+                }),
                 None => {
                     let f = self.program().sources.get(l.loc.file);
                     let (line, col) = f.line_col(l.loc.span.start);
@@ -302,11 +337,16 @@ impl Analysis {
                 Role::ImportPath(i) => {
                     if let Some(m) = self.program().modules[0].imports.get(i).copied().flatten() {
                         let m = &self.program().modules[m];
-                        parts.push(format!("module `{}`\n\n{}", m.name, self.program().sources.get(m.file).name));
+                        parts.push(format!(
+                            "module `{}`\n\n{}",
+                            m.name,
+                            self.program().sources.get(m.file).name
+                        ));
                     }
                 }
                 Role::Param(p) => parts.push(param_doc(self.program(), root, p)),
-                Role::Let(value, _) => parts.extend(self.types_of(Loc::new(root, value.span), &format!("{}: ", o.name))),
+                Role::Let(value, _) => parts
+                    .extend(self.types_of(Loc::new(root, value.span), &format!("{}: ", o.name))),
                 Role::Label(e) | Role::ChoiceName(e) | Role::Alternative(e) => {
                     parts.extend(self.choice_doc(e, Some(o)));
                     parts.extend(self.types_of(Loc::new(root, e.span), ""));
@@ -335,7 +375,10 @@ impl Analysis {
             return None;
         }
         Some(lsp::Hover {
-            contents: lsp::HoverContents::Markup(lsp::MarkupContent { kind: lsp::MarkupKind::Markdown, value: parts.join("\n\n---\n\n") }),
+            contents: lsp::HoverContents::Markup(lsp::MarkupContent {
+                kind: lsp::MarkupKind::Markdown,
+                value: parts.join("\n\n---\n\n"),
+            }),
             range: span.map(|s| self.range(Loc::new(root, s))),
         })
     }
@@ -352,10 +395,14 @@ impl Analysis {
         if seen.is_empty() {
             return None;
         }
-        let shown: Vec<String> = seen.iter().take(HOVER_LIMIT).map(|t| format!("{prefix}{t}")).collect();
+        let shown: Vec<String> =
+            seen.iter().take(HOVER_LIMIT).map(|t| format!("{prefix}{t}")).collect();
         let mut s = format!("```nas\n{}\n```", shown.join("\n"));
         if seen.len() > 1 {
-            s.push_str(&format!("\n\n{} different types, one per instance of this expression", seen.len()));
+            s.push_str(&format!(
+                "\n\n{} different types, one per instance of this expression",
+                seen.len()
+            ));
             if seen.len() > HOVER_LIMIT {
                 s.push_str(&format!(" ({} not shown)", seen.len() - HOVER_LIMIT));
             }
@@ -390,7 +437,10 @@ impl Analysis {
                     }
                 }
             }
-            let mut s = format!("call label `{}`: every call with this label makes the same decisions", o.name);
+            let mut s = format!(
+                "call label `{}`: every call with this label makes the same decisions",
+                o.name
+            );
             for n in names.iter().take(HOVER_LIMIT) {
                 s.push_str(&format!("\n- {n}"));
             }
@@ -408,13 +458,34 @@ impl Analysis {
             // Not elaborated (errors elsewhere, or in a block no network uses): what is written.
             let written = match &e.kind {
                 ExprKind::LayerChoice { alternatives, .. } => {
-                    format!("{{{}}}", alternatives.iter().map(|a| a.name.name.as_str()).collect::<Vec<_>>().join(", "))
+                    format!(
+                        "{{{}}}",
+                        alternatives
+                            .iter()
+                            .map(|a| a.name.name.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
                 }
                 ExprKind::ValueChoice { values, .. } => {
-                    format!("[{}]", values.iter().map(|v| self.file_text(Loc::new(self.root(), v.span))).collect::<Vec<_>>().join(", "))
+                    format!(
+                        "[{}]",
+                        values
+                            .iter()
+                            .map(|v| self.file_text(Loc::new(self.root(), v.span)))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
                 }
-                ExprKind::Repeat { depth: ast::Depth::Choice { span, .. }, .. } => self.file_text(Loc::new(self.root(), *span)).to_string(),
-                _ => self.file_text(Loc::new(self.root(), e.span)).lines().next().unwrap_or("").to_string(),
+                ExprKind::Repeat { depth: ast::Depth::Choice { span, .. }, .. } => {
+                    self.file_text(Loc::new(self.root(), *span)).to_string()
+                }
+                _ => self
+                    .file_text(Loc::new(self.root(), e.span))
+                    .lines()
+                    .next()
+                    .unwrap_or("")
+                    .to_string(),
             };
             return Some(format!("{kind}, domain `{written}`\n\n(labels are known once the file checks clean and a network uses this choice)"));
         }
@@ -435,7 +506,12 @@ impl Analysis {
     fn imported(&self, o: &Occurrence<'_>) -> Option<ItemRef> {
         let Role::ImportName(i) = o.role else { return None };
         let m = self.program().modules[0].imports.get(i).copied().flatten()?;
-        self.program().modules[m].scope.get(o.name).copied().filter(|r| r.module == m).or_else(|| self.program().modules[m].scope.get(o.name).copied())
+        self.program().modules[m]
+            .scope
+            .get(o.name)
+            .copied()
+            .filter(|r| r.module == m)
+            .or_else(|| self.program().modules[m].scope.get(o.name).copied())
     }
 
     /// A callee's parameter by name, with the file it is written in.
@@ -482,11 +558,25 @@ impl Analysis {
         let locs: Vec<Loc> = match o.role {
             Role::Callee(_) => match program.modules[0].scope.get(o.name) {
                 Some(r) => vec![program.item_loc(*r)],
-                None => index.binding(o.name, o.span, o.item).map(|s| Loc::new(root, s)).into_iter().collect(),
+                None => index
+                    .binding(o.name, o.span, o.item)
+                    .map(|s| Loc::new(root, s))
+                    .into_iter()
+                    .collect(),
             },
-            Role::Decl(_) | Role::Param(_) | Role::Let(..) | Role::Binder | Role::Alternative(_) => vec![Loc::new(root, o.span)],
-            Role::Keyword(callee) => self.param_of(callee, o.name).map(|(f, p)| Loc::new(f, p.name.span)).into_iter().collect(),
-            Role::ImportName(_) => self.imported(o).map(|r| program.item_loc(r)).into_iter().collect(),
+            Role::Decl(_)
+            | Role::Param(_)
+            | Role::Let(..)
+            | Role::Binder
+            | Role::Alternative(_) => vec![Loc::new(root, o.span)],
+            Role::Keyword(callee) => self
+                .param_of(callee, o.name)
+                .map(|(f, p)| Loc::new(f, p.name.span))
+                .into_iter()
+                .collect(),
+            Role::ImportName(_) => {
+                self.imported(o).map(|r| program.item_loc(r)).into_iter().collect()
+            }
             Role::ImportPath(i) => match program.modules[0].imports.get(i).copied().flatten() {
                 Some(m) => vec![Loc::new(program.modules[m].file, Span::new(0, 0))],
                 None => Vec::new(),
@@ -499,7 +589,12 @@ impl Analysis {
                 let mut v: Vec<Loc> = Vec::new();
                 let labels: Vec<&LabelInfo> = if matches!(e.kind, ExprKind::Call { .. }) {
                     let prefix = format!("{}/", o.name);
-                    self.checked.graphs.iter().flat_map(|g| &g.labels.labels).filter(|l| l.name.starts_with(&prefix)).collect()
+                    self.checked
+                        .graphs
+                        .iter()
+                        .flat_map(|g| &g.labels.labels)
+                        .filter(|l| l.name.starts_with(&prefix))
+                        .collect()
                 } else {
                     self.labels_of(e).into_iter().map(|(_, l)| l).collect()
                 };
@@ -512,7 +607,12 @@ impl Analysis {
                 }
                 if v.is_empty() {
                     // Not elaborated: every choice or call in this file with the same label.
-                    v = index.names.iter().filter(|x| matches!(x.role, Role::Label(_)) && x.name == o.name).map(|x| Loc::new(root, x.span)).collect();
+                    v = index
+                        .names
+                        .iter()
+                        .filter(|x| matches!(x.role, Role::Label(_)) && x.name == o.name)
+                        .map(|x| Loc::new(root, x.span))
+                        .collect();
                 }
                 v
             }
@@ -530,12 +630,32 @@ impl Analysis {
         let mut out = Vec::new();
         for item in &self.ast().items {
             let (name, kind, detail, span, name_span) = match item {
-                Item::Import(i) => (i.dotted(), lsp::SymbolKind::MODULE, "import", i.span, i.path_span()),
+                Item::Import(i) => {
+                    (i.dotted(), lsp::SymbolKind::MODULE, "import", i.span, i.path_span())
+                }
                 Item::Block(b) => match b.kind {
-                    BlockKind::Block => (b.name.name.clone(), lsp::SymbolKind::FUNCTION, "block", b.span, b.name.span),
-                    BlockKind::Network => (b.name.name.clone(), lsp::SymbolKind::CLASS, "network", b.span, b.name.span),
+                    BlockKind::Block => (
+                        b.name.name.clone(),
+                        lsp::SymbolKind::FUNCTION,
+                        "block",
+                        b.span,
+                        b.name.span,
+                    ),
+                    BlockKind::Network => (
+                        b.name.name.clone(),
+                        lsp::SymbolKind::CLASS,
+                        "network",
+                        b.span,
+                        b.name.span,
+                    ),
                 },
-                Item::Op(o) => (o.name.name.clone(), lsp::SymbolKind::OPERATOR, "operator", o.span, o.name.span),
+                Item::Op(o) => (
+                    o.name.name.clone(),
+                    lsp::SymbolKind::OPERATOR,
+                    "operator",
+                    o.span,
+                    o.name.span,
+                ),
             };
             let mut children = Vec::new();
             if let Item::Block(b) = item {
@@ -545,12 +665,27 @@ impl Analysis {
                     self.choice_symbols(e, &mut children);
                 }
             }
-            out.push(self.symbol(name, kind, detail.into(), Loc::new(root, span), Loc::new(root, name_span), children));
+            out.push(self.symbol(
+                name,
+                kind,
+                detail.into(),
+                Loc::new(root, span),
+                Loc::new(root, name_span),
+                children,
+            ));
         }
         out
     }
 
-    fn symbol(&self, name: String, kind: lsp::SymbolKind, detail: String, full: Loc, sel: Loc, children: Vec<lsp::DocumentSymbol>) -> lsp::DocumentSymbol {
+    fn symbol(
+        &self,
+        name: String,
+        kind: lsp::SymbolKind,
+        detail: String,
+        full: Loc,
+        sel: Loc,
+        children: Vec<lsp::DocumentSymbol>,
+    ) -> lsp::DocumentSymbol {
         #[allow(deprecated)]
         lsp::DocumentSymbol {
             name: if name.is_empty() { "?".into() } else { name },
@@ -568,9 +703,10 @@ impl Analysis {
     fn choice_symbols(&self, e: &Expr, out: &mut Vec<lsp::DocumentSymbol>) {
         let root = self.root();
         let naming = match &e.kind {
-            ExprKind::LayerChoice { naming, .. } | ExprKind::ValueChoice { naming, .. } | ExprKind::Pick { naming, .. } | ExprKind::Repeat { naming, .. } => {
-                naming
-            }
+            ExprKind::LayerChoice { naming, .. }
+            | ExprKind::ValueChoice { naming, .. }
+            | ExprKind::Pick { naming, .. }
+            | ExprKind::Repeat { naming, .. } => naming,
             _ => {
                 for c in children(e) {
                     self.choice_symbols(c, out);
@@ -587,7 +723,9 @@ impl Analysis {
         let (name, sel) = match (&naming.name, &naming.label) {
             (_, Some(l)) => (format!("\"{}\"", l.value), l.span),
             (Some(n), None) => (n.name.clone(), n.span),
-            (None, None) => (kw.to_string(), Span::new(e.span.start, (e.span.start + kw.len()).min(e.span.end))),
+            (None, None) => {
+                (kw.to_string(), Span::new(e.span.start, (e.span.start + kw.len()).min(e.span.end)))
+            }
         };
         let labels = self.labels_of(e);
         let detail = match labels.first() {
@@ -614,7 +752,14 @@ impl Analysis {
                 self.choice_symbols(c, &mut inner);
             }
         }
-        out.push(self.symbol(name, lsp::SymbolKind::ENUM, detail, Loc::new(root, e.span), Loc::new(root, sel), inner));
+        out.push(self.symbol(
+            name,
+            lsp::SymbolKind::ENUM,
+            detail,
+            Loc::new(root, e.span),
+            Loc::new(root, sel),
+            inner,
+        ));
     }
 
     // ----------------------------------------------------------------------------------------
@@ -626,7 +771,12 @@ impl Analysis {
         let mut v: Vec<(&str, ItemRef)> = self.program().modules[0]
             .scope
             .iter()
-            .filter(|(_, r)| matches!(self.program().item(**r), Item::Op(_) | Item::Block(ast::BlockDecl { kind: BlockKind::Block, .. })))
+            .filter(|(_, r)| {
+                matches!(
+                    self.program().item(**r),
+                    Item::Op(_) | Item::Block(ast::BlockDecl { kind: BlockKind::Block, .. })
+                )
+            })
             .map(|(n, r)| (n.as_str(), *r))
             .collect();
         v.sort_by_key(|(n, _)| *n);
@@ -644,7 +794,10 @@ impl Analysis {
             label: name.to_string(),
             kind: Some(kind),
             detail: Some(format!("{what} from {}", program.modules[r.module].name)),
-            documentation: Some(lsp::Documentation::MarkupContent(lsp::MarkupContent { kind: lsp::MarkupKind::Markdown, value: self.item_doc(r) })),
+            documentation: Some(lsp::Documentation::MarkupContent(lsp::MarkupContent {
+                kind: lsp::MarkupKind::Markdown,
+                value: self.item_doc(r),
+            })),
             sort_text: Some(format!("1{name}")),
             ..Default::default()
         }
@@ -663,8 +816,12 @@ impl Analysis {
                 label: format!("{}:", p.name.name),
                 kind: Some(lsp::CompletionItemKind::FIELD),
                 detail: Some(param_text(self.program(), file, p)),
-                documentation: (!p.docs.is_empty())
-                    .then(|| lsp::Documentation::MarkupContent(lsp::MarkupContent { kind: lsp::MarkupKind::Markdown, value: doc_text(&p.docs) })),
+                documentation: (!p.docs.is_empty()).then(|| {
+                    lsp::Documentation::MarkupContent(lsp::MarkupContent {
+                        kind: lsp::MarkupKind::Markdown,
+                        value: doc_text(&p.docs),
+                    })
+                }),
                 insert_text: Some(format!("{}: ", p.name.name)),
                 filter_text: Some(p.name.name.clone()),
                 sort_text: Some(format!("0{i:03}")),
@@ -693,7 +850,10 @@ impl Analysis {
         let item = self.ast().items.iter().position(|i| touches(i.span(), offset));
         let mut v: Vec<String> = Vec::new();
         for o in &index.names {
-            if Some(o.item) == item && matches!(o.role, Role::Param(_) | Role::Let(..) | Role::Binder) && o.span.end <= offset && !v.iter().any(|n| n == o.name)
+            if Some(o.item) == item
+                && matches!(o.role, Role::Param(_) | Role::Let(..) | Role::Binder)
+                && o.span.end <= offset
+                && !v.iter().any(|n| n == o.name)
             {
                 v.push(o.name.to_string());
             }
@@ -704,14 +864,24 @@ impl Analysis {
 
 /// Whether an expression is a choice.
 fn is_choice(e: &Expr) -> bool {
-    matches!(e.kind, ExprKind::LayerChoice { .. } | ExprKind::ValueChoice { .. } | ExprKind::Pick { .. } | ExprKind::Repeat { .. })
+    matches!(
+        e.kind,
+        ExprKind::LayerChoice { .. }
+            | ExprKind::ValueChoice { .. }
+            | ExprKind::Pick { .. }
+            | ExprKind::Repeat { .. }
+    )
 }
 
 /// The direct sub-expressions of `e` (statement values included), in source order.
 fn children(e: &Expr) -> Vec<&Expr> {
     let mut v = Vec::new();
     match &e.kind {
-        ExprKind::Int(_) | ExprKind::Float(_) | ExprKind::Str(_) | ExprKind::Bool(_) | ExprKind::Name(_) => {}
+        ExprKind::Int(_)
+        | ExprKind::Float(_)
+        | ExprKind::Str(_)
+        | ExprKind::Bool(_)
+        | ExprKind::Name(_) => {}
         ExprKind::List(items) => v.extend(items),
         ExprKind::ListComp { elem, iter, .. } => v.extend([&**iter, &**elem]),
         ExprKind::Unary { operand, .. } => v.push(&**operand),
@@ -723,7 +893,9 @@ fn children(e: &Expr) -> Vec<&Expr> {
             stmt_exprs(stmts, &mut v);
             v.push(&**value);
         }
-        ExprKind::LayerChoice { alternatives, .. } => v.extend(alternatives.iter().map(|a| &a.value)),
+        ExprKind::LayerChoice { alternatives, .. } => {
+            v.extend(alternatives.iter().map(|a| &a.value))
+        }
         ExprKind::ValueChoice { values, .. } => v.extend(values),
         ExprKind::Pick { count, candidates, .. } => v.extend([&**count, &**candidates]),
         ExprKind::Repeat { depth, body, .. } => {
@@ -775,7 +947,11 @@ fn squash(s: &str) -> String {
         }
         out.push_str(w);
     }
-    out.replace(",]", "]").replace(", ]", "]").replace(",)", ")").replace(" ]", "]").replace(" )", ")")
+    out.replace(",]", "]")
+        .replace(", ]", "]")
+        .replace(",)", ")")
+        .replace(" ]", "]")
+        .replace(" )", ")")
 }
 
 fn span_text(program: &Program, file: FileId, span: Span) -> String {
@@ -804,21 +980,32 @@ fn param_doc(program: &Program, file: FileId, p: &Param) -> String {
 /// -> Tensor[...]`, one parameter a line when long.
 pub fn signature(program: &Program, r: ItemRef) -> String {
     let file = program.modules[r.module].file;
-    let (kw, name, params, ret, constraints): (&str, &str, &[Param], &ast::TypeExpr, &[Expr]) = match program.item(r) {
-        Item::Block(b) => (if b.kind == BlockKind::Network { "network" } else { "block" }, &b.name.name, &b.params, &b.ret, &b.constraints),
-        Item::Op(o) => ("operator", &o.name.name, &o.params, &o.ret, &[]),
-        Item::Import(i) => return format!("import {}", i.dotted()),
-    };
+    let (kw, name, params, ret, constraints): (&str, &str, &[Param], &ast::TypeExpr, &[Expr]) =
+        match program.item(r) {
+            Item::Block(b) => (
+                if b.kind == BlockKind::Network { "network" } else { "block" },
+                &b.name.name,
+                &b.params,
+                &b.ret,
+                &b.constraints,
+            ),
+            Item::Op(o) => ("operator", &o.name.name, &o.params, &o.ret, &[]),
+            Item::Import(i) => return format!("import {}", i.dotted()),
+        };
     let ps: Vec<String> = params.iter().map(|p| param_text(program, file, p)).collect();
     let one_line = ps.join(", ");
     let mut s = if one_line.len() + name.len() > 70 {
-        format!("{kw} {name}(\n{}\n)", ps.iter().map(|p| format!("    {p},")).collect::<Vec<_>>().join("\n"))
+        format!(
+            "{kw} {name}(\n{}\n)",
+            ps.iter().map(|p| format!("    {p},")).collect::<Vec<_>>().join("\n")
+        )
     } else {
         format!("{kw} {name}({one_line})")
     };
     s.push_str(&format!(" -> {}", span_text(program, file, ret.span())));
     if !constraints.is_empty() {
-        let cs: Vec<String> = constraints.iter().map(|c| span_text(program, file, c.span)).collect();
+        let cs: Vec<String> =
+            constraints.iter().map(|c| span_text(program, file, c.span)).collect();
         s.push_str(&format!("\n    where {}", cs.join(", ")));
     }
     s
@@ -844,7 +1031,8 @@ pub fn stdlib_dir() -> Option<&'static Path> {
                 hash = (hash ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
             }
         }
-        let dir = std::env::temp_dir().join(format!("nasc-stdlib-{}-{hash:016x}", env!("CARGO_PKG_VERSION")));
+        let dir = std::env::temp_dir()
+            .join(format!("nasc-stdlib-{}-{hash:016x}", env!("CARGO_PKG_VERSION")));
         for m in &modules {
             let path = dir.join(stdlib_rel_path(m));
             let text = stdlib::source(m)?;

@@ -9,12 +9,18 @@ use lsp_types::{CompletionItem, CompletionItemKind};
 
 /// The completion items at byte `offset` of `text`. `labels` are labels remembered from the
 /// last time the document checked clean (name, domain), offered with the current ones.
-pub fn complete(analysis: &Analysis, text: &str, offset: usize, labels: &[(String, String)]) -> Vec<CompletionItem> {
+pub fn complete(
+    analysis: &Analysis,
+    text: &str,
+    offset: usize,
+    labels: &[(String, String)],
+) -> Vec<CompletionItem> {
     let offset = offset.min(text.len());
     let toks = tokenize(text);
     // The token the cursor is in or just after (a word being typed), and everything before.
     let cur = toks.iter().position(|(_, s)| s.start < offset && offset <= s.end);
-    let before_end = cur.unwrap_or_else(|| toks.iter().take_while(|(_, s)| s.end <= offset).count());
+    let before_end =
+        cur.unwrap_or_else(|| toks.iter().take_while(|(_, s)| s.end <= offset).count());
     if let Some(c) = cur {
         let (tok, span) = toks[c];
         let word = &text[span.range()];
@@ -23,13 +29,21 @@ pub fn complete(analysis: &Analysis, text: &str, offset: usize, labels: &[(Strin
             TokenClass::String | TokenClass::Error if word.starts_with('"') => {
                 let in_string = tok == Token::Error || offset < span.end;
                 let after_label = c > 0 && toks[c - 1].0 == Token::Label;
-                return if in_string && after_label { label_items(analysis, labels) } else { Vec::new() };
+                return if in_string && after_label {
+                    label_items(analysis, labels)
+                } else {
+                    Vec::new()
+                };
             }
             TokenClass::Number | TokenClass::String => return Vec::new(),
             _ => {}
         }
     }
-    let prev: Vec<Token> = toks[..before_end].iter().map(|(t, _)| *t).filter(|t| !matches!(t.class(), TokenClass::Comment | TokenClass::DocComment)).collect();
+    let prev: Vec<Token> = toks[..before_end]
+        .iter()
+        .map(|(t, _)| *t)
+        .filter(|t| !matches!(t.class(), TokenClass::Comment | TokenClass::DocComment))
+        .collect();
 
     // `import std.` ...: module names; inside `{...}`, the module's items.
     let line_start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
@@ -52,7 +66,12 @@ pub fn complete(analysis: &Analysis, text: &str, offset: usize, labels: &[(Strin
         items.push(analysis.callable_item(name, r));
     }
     for name in analysis.local_names(offset) {
-        items.push(CompletionItem { label: name.clone(), kind: Some(CompletionItemKind::VARIABLE), sort_text: Some(format!("0{name}")), ..Default::default() });
+        items.push(CompletionItem {
+            label: name.clone(),
+            kind: Some(CompletionItemKind::VARIABLE),
+            sort_text: Some(format!("0{name}")),
+            ..Default::default()
+        });
     }
     for kw in KEYWORDS {
         items.push(CompletionItem {
@@ -67,7 +86,10 @@ pub fn complete(analysis: &Analysis, text: &str, offset: usize, labels: &[(Strin
 
 /// The callee of the call whose parentheses enclose the end of `toks`, with the keyword
 /// arguments already given.
-fn enclosing_call(toks: &[(Token, crate::source::Span)], text: &str) -> Option<(String, Vec<String>)> {
+fn enclosing_call(
+    toks: &[(Token, crate::source::Span)],
+    text: &str,
+) -> Option<(String, Vec<String>)> {
     let mut depth = 0usize;
     for i in (0..toks.len()).rev() {
         match toks[i].0 {
@@ -85,7 +107,9 @@ fn enclosing_call(toks: &[(Token, crate::source::Span)], text: &str) -> Option<(
                     match toks[j].0 {
                         Token::LParen | Token::LBracket | Token::LBrace => d += 1,
                         Token::RParen | Token::RBracket | Token::RBrace => d = d.saturating_sub(1),
-                        Token::Ident if d == 0 && toks.get(j + 1).map(|t| t.0) == Some(Token::Colon) => {
+                        Token::Ident
+                            if d == 0 && toks.get(j + 1).map(|t| t.0) == Some(Token::Colon) =>
+                        {
                             given.push(text[toks[j].1.range()].to_string());
                         }
                         _ => {}
@@ -108,7 +132,12 @@ fn label_items(analysis: &Analysis, remembered: &[(String, String)]) -> Vec<Comp
             continue;
         }
         seen.push(name.clone());
-        items.push(CompletionItem { label: name.clone(), kind: Some(CompletionItemKind::ENUM_MEMBER), detail: Some(domain.clone()), ..Default::default() });
+        items.push(CompletionItem {
+            label: name.clone(),
+            kind: Some(CompletionItemKind::ENUM_MEMBER),
+            detail: Some(domain.clone()),
+            ..Default::default()
+        });
     }
     // Labels written in the text, checked or not.
     let text = analysis.text();
@@ -119,7 +148,11 @@ fn label_items(analysis: &Analysis, remembered: &[(String, String)]) -> Vec<Comp
             let name = text[span.start + 1..span.end - 1].to_string();
             if !name.is_empty() && !seen.contains(&name) {
                 seen.push(name.clone());
-                items.push(CompletionItem { label: name, kind: Some(CompletionItemKind::ENUM_MEMBER), ..Default::default() });
+                items.push(CompletionItem {
+                    label: name,
+                    kind: Some(CompletionItemKind::ENUM_MEMBER),
+                    ..Default::default()
+                });
             }
         }
     }
@@ -129,9 +162,19 @@ fn label_items(analysis: &Analysis, remembered: &[(String, String)]) -> Vec<Comp
 fn import_items(analysis: &Analysis, line: &str) -> Vec<CompletionItem> {
     // After `{`: the names of the module being imported.
     if line.contains('{') {
-        let dotted = line.trim_start().trim_start_matches("import").trim().split('{').next().unwrap_or("").trim().trim_end_matches('.');
+        let dotted = line
+            .trim_start()
+            .trim_start_matches("import")
+            .trim()
+            .split('{')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .trim_end_matches('.');
         let program = analysis.program();
-        let Some(m) = program.modules.iter().find(|m| m.name == dotted || m.name.ends_with(&format!("/{}.nas", dotted.replace('.', "/")))) else {
+        let Some(m) = program.modules.iter().find(|m| {
+            m.name == dotted || m.name.ends_with(&format!("/{}.nas", dotted.replace('.', "/")))
+        }) else {
             return Vec::new();
         };
         return m
@@ -139,12 +182,23 @@ fn import_items(analysis: &Analysis, line: &str) -> Vec<CompletionItem> {
             .items
             .iter()
             .filter_map(|i| match i {
-                crate::syntax::ast::Item::Block(b) => Some((&b.name.name, CompletionItemKind::CLASS)),
-                crate::syntax::ast::Item::Op(o) => Some((&o.name.name, CompletionItemKind::FUNCTION)),
+                crate::syntax::ast::Item::Block(b) => {
+                    Some((&b.name.name, CompletionItemKind::CLASS))
+                }
+                crate::syntax::ast::Item::Op(o) => {
+                    Some((&o.name.name, CompletionItemKind::FUNCTION))
+                }
                 crate::syntax::ast::Item::Import(_) => None,
             })
             .map(|(n, k)| CompletionItem { label: n.clone(), kind: Some(k), ..Default::default() })
             .collect();
     }
-    stdlib::modules().into_iter().map(|m| CompletionItem { label: m, kind: Some(CompletionItemKind::MODULE), ..Default::default() }).collect()
+    stdlib::modules()
+        .into_iter()
+        .map(|m| CompletionItem {
+            label: m,
+            kind: Some(CompletionItemKind::MODULE),
+            ..Default::default()
+        })
+        .collect()
 }

@@ -158,7 +158,12 @@ impl<'a> Index<'a> {
             self.name(n, Role::ChoiceName(e), item);
         }
         if let Some(l) = &naming.label {
-            self.names.push(Occurrence { name: &l.value, span: l.span, role: Role::Label(e), item });
+            self.names.push(Occurrence {
+                name: &l.value,
+                span: l.span,
+                role: Role::Label(e),
+                item,
+            });
         }
     }
 
@@ -181,7 +186,12 @@ impl<'a> Index<'a> {
             ExprKind::Call { callee, args, label } => {
                 self.name(callee, Role::Callee(e), item);
                 if let Some(l) = label {
-                    self.names.push(Occurrence { name: &l.value, span: l.span, role: Role::Label(e), item });
+                    self.names.push(Occurrence {
+                        name: &l.value,
+                        span: l.span,
+                        role: Role::Label(e),
+                        item,
+                    });
                 }
                 for a in args {
                     if let Some(k) = &a.name {
@@ -233,12 +243,16 @@ impl<'a> Index<'a> {
 
     /// The name or label at `offset` (the narrowest one that touches it).
     pub fn name_at(&self, offset: usize) -> Option<&Occurrence<'a>> {
-        self.names.iter().filter(|o| touches(o.span, offset)).min_by_key(|o| o.span.end - o.span.start)
+        self.names
+            .iter()
+            .filter(|o| touches(o.span, offset))
+            .min_by_key(|o| o.span.end - o.span.start)
     }
 
     /// The expressions that contain `offset`, outermost first.
     pub fn exprs_at(&self, offset: usize) -> Vec<&'a Expr> {
-        let mut v: Vec<&'a Expr> = self.exprs.iter().filter(|(e, _)| touches(e.span, offset)).map(|(e, _)| *e).collect();
+        let mut v: Vec<&'a Expr> =
+            self.exprs.iter().filter(|(e, _)| touches(e.span, offset)).map(|(e, _)| *e).collect();
         v.sort_by_key(|e| std::cmp::Reverse(e.span.end - e.span.start));
         v
     }
@@ -260,6 +274,10 @@ impl<'a> Index<'a> {
         if let Some(o) = bound {
             return Some(o.span);
         }
-        self.names.iter().filter(|o| o.item == item && o.name == name && matches!(o.role, Role::Name)).map(|o| o.span).min_by_key(|s| s.start)
+        self.names
+            .iter()
+            .filter(|o| o.item == item && o.name == name && matches!(o.role, Role::Name))
+            .map(|o| o.span)
+            .min_by_key(|s| s.start)
     }
 }

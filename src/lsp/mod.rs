@@ -22,7 +22,9 @@ pub mod text;
 
 use crate::syntax::parser::ParseCache;
 use analysis::{Analysis, Target};
-use lsp_server::{Connection, ErrorCode, Message, Notification, ProtocolError, Request, RequestId, Response};
+use lsp_server::{
+    Connection, ErrorCode, Message, Notification, ProtocolError, Request, RequestId, Response,
+};
 use lsp_types as lsp;
 use lsp_types::notification::Notification as _;
 use lsp_types::Uri;
@@ -53,12 +55,14 @@ pub fn run() -> ExitCode {
 pub fn capabilities() -> lsp::ServerCapabilities {
     lsp::ServerCapabilities {
         position_encoding: Some(lsp::PositionEncodingKind::UTF16),
-        text_document_sync: Some(lsp::TextDocumentSyncCapability::Options(lsp::TextDocumentSyncOptions {
-            open_close: Some(true),
-            change: Some(lsp::TextDocumentSyncKind::INCREMENTAL),
-            save: Some(lsp::TextDocumentSyncSaveOptions::Supported(true)),
-            ..Default::default()
-        })),
+        text_document_sync: Some(lsp::TextDocumentSyncCapability::Options(
+            lsp::TextDocumentSyncOptions {
+                open_close: Some(true),
+                change: Some(lsp::TextDocumentSyncKind::INCREMENTAL),
+                save: Some(lsp::TextDocumentSyncSaveOptions::Supported(true)),
+                ..Default::default()
+            },
+        )),
         hover_provider: Some(lsp::HoverProviderCapability::Simple(true)),
         definition_provider: Some(lsp::OneOf::Left(true)),
         document_symbol_provider: Some(lsp::OneOf::Left(true)),
@@ -66,12 +70,16 @@ pub fn capabilities() -> lsp::ServerCapabilities {
             trigger_characters: Some(["(", ",", "\"", ".", "{"].map(String::from).to_vec()),
             ..Default::default()
         }),
-        semantic_tokens_provider: Some(lsp::SemanticTokensServerCapabilities::SemanticTokensOptions(lsp::SemanticTokensOptions {
-            legend: semantic::legend(),
-            full: Some(lsp::SemanticTokensFullOptions::Bool(true)),
-            range: None,
-            work_done_progress_options: Default::default(),
-        })),
+        semantic_tokens_provider: Some(
+            lsp::SemanticTokensServerCapabilities::SemanticTokensOptions(
+                lsp::SemanticTokensOptions {
+                    legend: semantic::legend(),
+                    full: Some(lsp::SemanticTokensFullOptions::Bool(true)),
+                    range: None,
+                    work_done_progress_options: Default::default(),
+                },
+            ),
+        ),
         ..Default::default()
     }
 }
@@ -81,7 +89,13 @@ pub fn capabilities() -> lsp::ServerCapabilities {
 pub fn serve(connection: &Connection) -> Result<bool, ProtocolError> {
     let (id, params) = connection.initialize_start()?;
     let init: lsp::InitializeParams = serde_json::from_value(params).unwrap_or_default();
-    let related = init.capabilities.text_document.as_ref().and_then(|t| t.publish_diagnostics.as_ref()).and_then(|p| p.related_information).unwrap_or(false);
+    let related = init
+        .capabilities
+        .text_document
+        .as_ref()
+        .and_then(|t| t.publish_diagnostics.as_ref())
+        .and_then(|p| p.related_information)
+        .unwrap_or(false);
     connection.initialize_finish(
         id,
         serde_json::json!({
@@ -89,7 +103,13 @@ pub fn serve(connection: &Connection) -> Result<bool, ProtocolError> {
             "serverInfo": { "name": "nasc", "version": env!("CARGO_PKG_VERSION") },
         }),
     )?;
-    let mut server = Server { connection, docs: HashMap::new(), published: HashMap::new(), related, pending: VecDeque::new() };
+    let mut server = Server {
+        connection,
+        docs: HashMap::new(),
+        published: HashMap::new(),
+        related,
+        pending: VecDeque::new(),
+    };
     server.main_loop()
 }
 
@@ -137,7 +157,10 @@ fn key(uri: &Uri) -> String {
 
 /// The message of a caught panic.
 fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
-    p.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| p.downcast_ref::<String>().cloned()).unwrap_or_else(|| "unknown panic".into())
+    p.downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| p.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into())
 }
 
 impl Server<'_> {
@@ -186,7 +209,13 @@ impl Server<'_> {
     }
 
     fn log(&self, message: String) {
-        self.send(Notification::new(lsp::notification::LogMessage::METHOD.into(), lsp::LogMessageParams { typ: lsp::MessageType::LOG, message }).into());
+        self.send(
+            Notification::new(
+                lsp::notification::LogMessage::METHOD.into(),
+                lsp::LogMessageParams { typ: lsp::MessageType::LOG, message },
+            )
+            .into(),
+        );
     }
 
     // ----------------------------------------------------------------------------------------
@@ -197,15 +226,29 @@ impl Server<'_> {
         use lsp::notification::*;
         match n.method.as_str() {
             DidOpenTextDocument::METHOD => {
-                let Ok(p) = serde_json::from_value::<lsp::DidOpenTextDocumentParams>(n.params) else { return };
+                let Ok(p) = serde_json::from_value::<lsp::DidOpenTextDocumentParams>(n.params)
+                else {
+                    return;
+                };
                 let d = p.text_document;
                 self.docs.insert(
                     key(&d.uri),
-                    Doc { uri: d.uri, text: d.text, version: d.version, analysis: None, dirty: true, labels: Vec::new(), cache: ParseCache::new() },
+                    Doc {
+                        uri: d.uri,
+                        text: d.text,
+                        version: d.version,
+                        analysis: None,
+                        dirty: true,
+                        labels: Vec::new(),
+                        cache: ParseCache::new(),
+                    },
                 );
             }
             DidChangeTextDocument::METHOD => {
-                let Ok(p) = serde_json::from_value::<lsp::DidChangeTextDocumentParams>(n.params) else { return };
+                let Ok(p) = serde_json::from_value::<lsp::DidChangeTextDocumentParams>(n.params)
+                else {
+                    return;
+                };
                 let Some(doc) = self.docs.get_mut(&key(&p.text_document.uri)) else { return };
                 for c in &p.content_changes {
                     text::apply_change(&mut doc.text, c);
@@ -216,7 +259,10 @@ impl Server<'_> {
             }
             DidSaveTextDocument::METHOD => {
                 // Other documents may import the saved file: check them again.
-                let Ok(p) = serde_json::from_value::<lsp::DidSaveTextDocumentParams>(n.params) else { return };
+                let Ok(p) = serde_json::from_value::<lsp::DidSaveTextDocumentParams>(n.params)
+                else {
+                    return;
+                };
                 let saved = key(&p.text_document.uri);
                 for (k, d) in self.docs.iter_mut() {
                     if *k != saved {
@@ -225,7 +271,10 @@ impl Server<'_> {
                 }
             }
             DidCloseTextDocument::METHOD => {
-                let Ok(p) = serde_json::from_value::<lsp::DidCloseTextDocumentParams>(n.params) else { return };
+                let Ok(p) = serde_json::from_value::<lsp::DidCloseTextDocumentParams>(n.params)
+                else {
+                    return;
+                };
                 let k = key(&p.text_document.uri);
                 if self.docs.remove(&k).is_some() {
                     self.publish(&k, &p.text_document.uri, None, Vec::new());
@@ -237,7 +286,8 @@ impl Server<'_> {
 
     /// Checks every changed document and publishes its diagnostics.
     fn check_dirty(&mut self) {
-        let dirty: Vec<String> = self.docs.iter().filter(|(_, d)| d.dirty).map(|(k, _)| k.clone()).collect();
+        let dirty: Vec<String> =
+            self.docs.iter().filter(|(_, d)| d.dirty).map(|(k, _)| k.clone()).collect();
         for k in dirty {
             self.check(&k);
         }
@@ -262,7 +312,8 @@ impl Server<'_> {
                 if a.checked.diagnostics.is_empty() {
                     doc.labels = a.label_names();
                 }
-                let constrained = a.checked.diagnostics.is_empty() && a.checked.graphs.iter().any(|g| !g.constraints.is_empty());
+                let constrained = a.checked.diagnostics.is_empty()
+                    && a.checked.graphs.iter().any(|g| !g.constraints.is_empty());
                 doc.analysis = Some(a);
                 (diags, dropped, constrained)
             }
@@ -275,7 +326,10 @@ impl Server<'_> {
                     severity: Some(lsp::DiagnosticSeverity::ERROR),
                     code: Some(lsp::NumberOrString::String("internal".into())),
                     source: Some("nasc".into()),
-                    message: format!("nasc crashed while checking this file (a bug in nasc): {}", panic_message(&*p)),
+                    message: format!(
+                        "nasc crashed while checking this file (a bug in nasc): {}",
+                        panic_message(&*p)
+                    ),
                     ..Default::default()
                 };
                 (vec![(Target::Document, d)], Vec::new(), false)
@@ -295,7 +349,10 @@ impl Server<'_> {
                     .checked
                     .graphs
                     .iter()
-                    .filter(|g| !g.constraints.is_empty() && crate::facts::facts(g).satisfiable == Some(false))
+                    .filter(|g| {
+                        !g.constraints.is_empty()
+                            && crate::facts::facts(g).satisfiable == Some(false)
+                    })
                     .filter_map(crate::diagnostics::wording::unsatisfiable)
                     .collect();
                 if unsat.is_empty() {
@@ -325,7 +382,13 @@ impl Server<'_> {
 
     /// Publishes the diagnostics the check of document `source` found, replacing what that
     /// check published before, on the document and on every other file concerned.
-    fn publish(&mut self, source: &str, uri: &Uri, version: Option<i32>, diags: Vec<(Target, lsp::Diagnostic)>) {
+    fn publish(
+        &mut self,
+        source: &str,
+        uri: &Uri,
+        version: Option<i32>,
+        diags: Vec<(Target, lsp::Diagnostic)>,
+    ) {
         let mut by_target: HashMap<String, (Uri, Vec<lsp::Diagnostic>)> = HashMap::new();
         by_target.insert(source.to_string(), (uri.clone(), Vec::new()));
         for (t, d) in diags {
@@ -342,7 +405,10 @@ impl Server<'_> {
             }
         }
         for (k, (u, list)) in by_target {
-            let entry = self.published.entry(k.clone()).or_insert_with(|| Published { uri: u.clone(), by_source: HashMap::new() });
+            let entry = self
+                .published
+                .entry(k.clone())
+                .or_insert_with(|| Published { uri: u.clone(), by_source: HashMap::new() });
             if list.is_empty() {
                 entry.by_source.remove(source);
             } else {
@@ -395,20 +461,28 @@ impl Server<'_> {
                 },
                 |p| &p.text_document_position_params.text_document.uri,
             ),
-            DocumentSymbolRequest::METHOD => {
-                self.on_doc::<DocumentSymbolRequest>(req, |a, _, _| Some(lsp::DocumentSymbolResponse::Nested(a.symbols())), |p| &p.text_document.uri)
-            }
+            DocumentSymbolRequest::METHOD => self.on_doc::<DocumentSymbolRequest>(
+                req,
+                |a, _, _| Some(lsp::DocumentSymbolResponse::Nested(a.symbols())),
+                |p| &p.text_document.uri,
+            ),
             SemanticTokensFullRequest::METHOD => self.on_doc::<SemanticTokensFullRequest>(
                 req,
                 |a, _, _| {
                     let scope = &a.program().modules[0].scope;
                     let from_std = |name: &str| {
-                        scope
-                            .get(name)
-                            .is_some_and(|r| matches!(a.program().sources.get(a.program().modules[r.module].file).origin, crate::source::Origin::Stdlib(_)))
+                        scope.get(name).is_some_and(|r| {
+                            matches!(
+                                a.program().sources.get(a.program().modules[r.module].file).origin,
+                                crate::source::Origin::Stdlib(_)
+                            )
+                        })
                     };
                     let data = semantic::tokens(a.text(), &from_std);
-                    Some(lsp::SemanticTokensResult::Tokens(lsp::SemanticTokens { result_id: None, data }))
+                    Some(lsp::SemanticTokensResult::Tokens(lsp::SemanticTokens {
+                        result_id: None,
+                        data,
+                    }))
                 },
                 |p| &p.text_document.uri,
             ),
@@ -416,11 +490,20 @@ impl Server<'_> {
                 req,
                 |a, doc, p| {
                     let offset = a.offset(p.text_document_position.position);
-                    Some(lsp::CompletionResponse::Array(completion::complete(a, &doc.text, offset, &doc.labels)))
+                    Some(lsp::CompletionResponse::Array(completion::complete(
+                        a,
+                        &doc.text,
+                        offset,
+                        &doc.labels,
+                    )))
                 },
                 |p| &p.text_document_position.text_document.uri,
             ),
-            _ => Response::new_err(id, ErrorCode::MethodNotFound as i32, format!("nasc lsp does not handle `{}`", req.method)),
+            _ => Response::new_err(
+                id,
+                ErrorCode::MethodNotFound as i32,
+                format!("nasc lsp does not handle `{}`", req.method),
+            ),
         }
     }
 
@@ -442,11 +525,19 @@ impl Server<'_> {
         if self.docs.get(&k).is_some_and(|d| d.dirty) {
             self.check(&k);
         }
-        let Some(doc) = self.docs.get(&k) else { return Response::new_ok(id, serde_json::Value::Null) };
-        let Some(a) = doc.analysis.as_ref() else { return Response::new_ok(id, serde_json::Value::Null) };
+        let Some(doc) = self.docs.get(&k) else {
+            return Response::new_ok(id, serde_json::Value::Null);
+        };
+        let Some(a) = doc.analysis.as_ref() else {
+            return Response::new_ok(id, serde_json::Value::Null);
+        };
         match catch_unwind(AssertUnwindSafe(|| f(a, doc, params))) {
             Ok(result) => Response::new_ok(id, result),
-            Err(p) => Response::new_err(id, ErrorCode::InternalError as i32, format!("nasc panicked: {}", panic_message(&*p))),
+            Err(p) => Response::new_err(
+                id,
+                ErrorCode::InternalError as i32,
+                format!("nasc panicked: {}", panic_message(&*p)),
+            ),
         }
     }
 }

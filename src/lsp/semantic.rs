@@ -21,8 +21,11 @@ pub const TYPES: &[SemanticTokenType] = &[
 ];
 
 /// The token modifiers, in legend order (bit 0 first).
-pub const MODIFIERS: &[SemanticTokenModifier] =
-    &[SemanticTokenModifier::DECLARATION, SemanticTokenModifier::DOCUMENTATION, SemanticTokenModifier::DEFAULT_LIBRARY];
+pub const MODIFIERS: &[SemanticTokenModifier] = &[
+    SemanticTokenModifier::DECLARATION,
+    SemanticTokenModifier::DOCUMENTATION,
+    SemanticTokenModifier::DEFAULT_LIBRARY,
+];
 
 /// The type names of the language (as `resolve` knows them).
 const TYPE_NAMES: &[&str] = &["int", "float", "bool", "str", "list"];
@@ -54,7 +57,9 @@ pub fn tokens(text: &str, from_stdlib: &dyn Fn(&str) -> bool) -> Vec<SemanticTok
     let toks = tokenize(text);
     let index = LineIndex::new(text);
     // Significant tokens (not comments), to look at neighbours.
-    let sig: Vec<usize> = (0..toks.len()).filter(|&i| !matches!(toks[i].0.class(), TokenClass::Comment | TokenClass::DocComment)).collect();
+    let sig: Vec<usize> = (0..toks.len())
+        .filter(|&i| !matches!(toks[i].0.class(), TokenClass::Comment | TokenClass::DocComment))
+        .collect();
     let mut prev_sig = vec![None; toks.len()];
     let mut next_sig = vec![None; toks.len()];
     for (k, &i) in sig.iter().enumerate() {
@@ -99,12 +104,26 @@ pub fn tokens(text: &str, from_stdlib: &dyn Fn(&str) -> bool) -> Vec<SemanticTok
             TokenClass::Ident => Some(match (prev, next) {
                 (Some(Token::Block | Token::Operator), _) => (FUNCTION, DECLARATION),
                 (Some(Token::Network), _) => (CLASS, DECLARATION),
-                (_, Some(Token::LParen)) => (FUNCTION, if from_stdlib(word) { DEFAULT_LIBRARY } else { 0 }),
+                (_, Some(Token::LParen)) => {
+                    (FUNCTION, if from_stdlib(word) { DEFAULT_LIBRARY } else { 0 })
+                }
                 (Some(Token::Reduce), _) => (ENUM_MEMBER, 0),
-                (Some(Token::Colon | Token::Arrow | Token::LBracket), _) if TYPE_NAMES.contains(&word) => (TYPE, 0),
-                (_, Some(Token::Colon)) if brackets.last() == Some(&Token::LParen) => (PARAMETER, 0),
-                (_, Some(Token::Colon)) if brackets.last() == Some(&Token::LBrace) && prev != Some(Token::Let) => (ENUM_MEMBER, DECLARATION),
-                (Some(Token::Let | Token::For | Token::Choice | Token::Pick | Token::From), _) => (VARIABLE, DECLARATION),
+                (Some(Token::Colon | Token::Arrow | Token::LBracket), _)
+                    if TYPE_NAMES.contains(&word) =>
+                {
+                    (TYPE, 0)
+                }
+                (_, Some(Token::Colon)) if brackets.last() == Some(&Token::LParen) => {
+                    (PARAMETER, 0)
+                }
+                (_, Some(Token::Colon))
+                    if brackets.last() == Some(&Token::LBrace) && prev != Some(Token::Let) =>
+                {
+                    (ENUM_MEMBER, DECLARATION)
+                }
+                (Some(Token::Let | Token::For | Token::Choice | Token::Pick | Token::From), _) => {
+                    (VARIABLE, DECLARATION)
+                }
                 _ => (VARIABLE, 0),
             }),
         };
@@ -116,7 +135,13 @@ pub fn tokens(text: &str, from_stdlib: &dyn Fn(&str) -> bool) -> Vec<SemanticTok
         let length: u32 = word.chars().map(|c| c.len_utf16() as u32).sum();
         let delta_line = pos.line - last_line;
         let delta_start = if delta_line == 0 { pos.character - last_start } else { pos.character };
-        out.push(SemanticToken { delta_line, delta_start, length, token_type: ty, token_modifiers_bitset: mods });
+        out.push(SemanticToken {
+            delta_line,
+            delta_start,
+            length,
+            token_type: ty,
+            token_modifiers_bitset: mods,
+        });
         last_line = pos.line;
         last_start = pos.character;
     }

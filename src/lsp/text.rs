@@ -88,7 +88,12 @@ pub fn uri_to_path(uri: &Uri) -> Option<PathBuf> {
     let decoded = String::from_utf8(bytes).ok()?;
     // `file:///c:/x` on Windows is the path `c:/x`.
     let win = decoded.as_bytes();
-    if cfg!(windows) && win.len() >= 3 && win[0] == b'/' && win[1].is_ascii_alphabetic() && win[2] == b':' {
+    if cfg!(windows)
+        && win.len() >= 3
+        && win[0] == b'/'
+        && win[1].is_ascii_alphabetic()
+        && win[2] == b':'
+    {
         return Some(PathBuf::from(&decoded[1..]));
     }
     Some(PathBuf::from(decoded))
@@ -96,7 +101,11 @@ pub fn uri_to_path(uri: &Uri) -> Option<PathBuf> {
 
 /// The `file:` URI of an absolute path, percent-encoding every byte that is not unreserved.
 pub fn path_to_uri(path: &Path) -> Option<Uri> {
-    let abs = if path.is_absolute() { path.to_path_buf() } else { std::env::current_dir().ok()?.join(path) };
+    let abs = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        std::env::current_dir().ok()?.join(path)
+    };
     let s = abs.to_str()?.replace('\\', "/");
     let mut out = String::from("file://");
     if !s.starts_with('/') {
@@ -155,7 +164,11 @@ mod tests {
     #[test]
     fn incremental_changes() {
         let mut text = "ab\ncd😀e\n".to_string();
-        let change = TextDocumentContentChangeEvent { range: Some(Range::new(Position::new(1, 2), Position::new(1, 4))), range_length: None, text: "X".into() };
+        let change = TextDocumentContentChangeEvent {
+            range: Some(Range::new(Position::new(1, 2), Position::new(1, 4))),
+            range_length: None,
+            text: "X".into(),
+        };
         apply_change(&mut text, &change);
         assert_eq!(text, "ab\ncdXe\n");
     }

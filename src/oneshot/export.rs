@@ -34,7 +34,13 @@ fn edge_labels(g: &Graph, labels: &LabelShape) -> Vec<Vec<(usize, usize)>> {
 /// that operation (the reference DARTS code's `genotype()`). When the result breaks the space's
 /// constraints, the most probable of 2,000 architectures drawn from the probabilities (seeded
 /// by `seed`) that meet them is taken instead; the flag says whether the result meets them.
-pub fn export(g: &Graph, labels: &LabelShape, zero_alternative: &[Option<usize>], probs: &[Vec<f64>], seed: u64) -> (Architecture, bool) {
+pub fn export(
+    g: &Graph,
+    labels: &LabelShape,
+    zero_alternative: &[Option<usize>],
+    probs: &[Vec<f64>],
+    seed: u64,
+) -> (Architecture, bool) {
     let edges = edge_labels(g, labels);
     // Layer labels on ranked edges never choose `none`.
     let mut no_zero = vec![false; g.labels.len()];
@@ -83,7 +89,9 @@ pub fn export(g: &Graph, labels: &LabelShape, zero_alternative: &[Option<usize>]
             .enumerate()
             .map(|(l, c)| match c {
                 Choice::Index(i) => probs[l].get(*i).copied().unwrap_or(0.0).max(1e-30).ln(),
-                Choice::Subset(s) => s.iter().map(|i| probs[l].get(*i).copied().unwrap_or(0.0).max(1e-30).ln()).sum(),
+                Choice::Subset(s) => {
+                    s.iter().map(|i| probs[l].get(*i).copied().unwrap_or(0.0).max(1e-30).ln()).sum()
+                }
             })
             .sum()
     };
@@ -112,7 +120,9 @@ pub fn candidate_name(g: &Graph, label: usize, index: usize) -> String {
             Some(v) => v.to_string(),
             None => index.to_string(),
         },
-        Domain::Alternatives { names } => names.get(index).cloned().unwrap_or_else(|| index.to_string()),
+        Domain::Alternatives { names } => {
+            names.get(index).cloned().unwrap_or_else(|| index.to_string())
+        }
         Domain::Inputs { .. } => index.to_string(),
     }
 }

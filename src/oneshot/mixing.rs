@@ -59,7 +59,9 @@ impl ArchParams {
             .sizes
             .iter()
             .map(|&n| {
-                let values: Vec<f32> = (0..n).map(|_| rand_distr::Distribution::sample(&normal, rng) * scale as f32).collect();
+                let values: Vec<f32> = (0..n)
+                    .map(|_| rand_distr::Distribution::sample(&normal, rng) * scale as f32)
+                    .collect();
                 Param::from_tensor(Tensor::from_data(TensorData::new(values, [n]), device))
             })
             .collect();
@@ -71,7 +73,11 @@ impl ArchParams {
         self.alpha
             .iter()
             .map(|a| {
-                let v: Vec<f32> = softmax(a.val().detach(), 0).into_data().convert::<f32>().try_into_vec::<f32>().unwrap_or_default();
+                let v: Vec<f32> = softmax(a.val().detach(), 0)
+                    .into_data()
+                    .convert::<f32>()
+                    .try_into_vec::<f32>()
+                    .unwrap_or_default();
                 v.into_iter().map(f64::from).collect()
             })
             .collect()
@@ -81,7 +87,12 @@ impl ArchParams {
 /// Every candidate active, each label weighted by `weigh(alpha)` (`tracked`: the weights
 /// carry the gradient to alpha); input choices over cell edges sum every edge with weight 1, as
 /// the DARTS cell sums its incoming edges.
-fn every_candidate(params: &ArchParams, labels: &LabelShape, tracked: bool, mut weigh: impl FnMut(Tensor<1>) -> Tensor<1>) -> Mixing {
+fn every_candidate(
+    params: &ArchParams,
+    labels: &LabelShape,
+    tracked: bool,
+    mut weigh: impl FnMut(Tensor<1>) -> Tensor<1>,
+) -> Mixing {
     let mix = params
         .alpha
         .iter()
@@ -89,7 +100,8 @@ fn every_candidate(params: &ArchParams, labels: &LabelShape, tracked: bool, mut 
         .map(|(l, a)| {
             let n = labels.sizes[l];
             let a = if tracked { a.val() } else { a.val().detach() };
-            let weights = if labels.edge_ranked[l] { Tensor::ones([n], &a.device()) } else { weigh(a) };
+            let weights =
+                if labels.edge_ranked[l] { Tensor::ones([n], &a.device()) } else { weigh(a) };
             LabelWeights::Soft { weights, active: vec![true; n] }
         })
         .collect();
@@ -104,7 +116,13 @@ pub fn softmax_mixing(params: &ArchParams, labels: &LabelShape, tracked: bool) -
 }
 
 /// GumbelDARTS: `softmax((alpha + g) / tau)` with `g` standard Gumbel noise drawn from `rng`.
-pub fn gumbel_mixing(params: &ArchParams, labels: &LabelShape, tau: f64, tracked: bool, rng: &mut impl Rng) -> Mixing {
+pub fn gumbel_mixing(
+    params: &ArchParams,
+    labels: &LabelShape,
+    tau: f64,
+    tracked: bool,
+    rng: &mut impl Rng,
+) -> Mixing {
     every_candidate(params, labels, tracked, |a| {
         let n = a.dims()[0];
         let g: Vec<f32> = (0..n)
@@ -147,7 +165,11 @@ pub fn draw_without_replacement(p: &[f64], k: usize, rng: &mut impl Rng) -> Vec<
 
 /// An architecture drawn from the softmax of alpha (each label independently; input choices
 /// draw `k` candidates without replacement).
-pub fn sample_architecture(probs: &[Vec<f64>], labels: &LabelShape, rng: &mut impl Rng) -> Architecture {
+pub fn sample_architecture(
+    probs: &[Vec<f64>],
+    labels: &LabelShape,
+    rng: &mut impl Rng,
+) -> Architecture {
     let choices = probs
         .iter()
         .enumerate()
@@ -165,7 +187,11 @@ pub fn sample_architecture(probs: &[Vec<f64>], labels: &LabelShape, rng: &mut im
 /// runs the chosen path and the gradient of alpha is the paper's
 /// `sum_i dL/dg_i * p'_i (delta_ij - p'_j)` over the two. Input choices draw their `k`
 /// candidates from all `n` and gate every candidate with `softmax(alpha)`.
-pub fn proxyless_gates(params: &ArchParams, labels: &LabelShape, rng: &mut impl Rng) -> (Mixing, Architecture) {
+pub fn proxyless_gates(
+    params: &ArchParams,
+    labels: &LabelShape,
+    rng: &mut impl Rng,
+) -> (Mixing, Architecture) {
     let probs = params.probabilities();
     let mut weights = Vec::with_capacity(params.alpha.len());
     let mut choices = Vec::with_capacity(params.alpha.len());
@@ -176,23 +202,44 @@ pub fn proxyless_gates(params: &ArchParams, labels: &LabelShape, rng: &mut impl 
         match labels.inputs[l] {
             Some((k, reduce)) => {
                 let chosen = draw_without_replacement(&probs[l], k, rng);
-                let onehot: Vec<f32> = (0..n).map(|j| if chosen.contains(&j) { 1.0 } else { 0.0 }).collect();
+                let onehot: Vec<f32> =
+                    (0..n).map(|j| if chosen.contains(&j) { 1.0 } else { 0.0 }).collect();
                 let p = softmax(a, 0);
-                let gate = Tensor::from_data(TensorData::new(onehot, [n]), &device) + p.clone() - p.detach();
+                let gate = Tensor::from_data(TensorData::new(onehot, [n]), &device) + p.clone()
+                    - p.detach();
                 let gate = if reduce == Reduce::Mean { gate.div_scalar(k as f64) } else { gate };
                 weights.push(LabelWeights::Soft { weights: gate, active: vec![true; n] });
                 choices.push(Choice::Subset(chosen));
             }
             None => {
                 let pair = draw_without_replacement(&probs[l], 2, rng);
-                let idx = Tensor::<1, burn::tensor::Int>::from_data(TensorData::new(pair.iter().map(|i| *i as i64).collect::<Vec<_>>(), [pair.len()]), &device);
+                let idx = Tensor::<1, burn::tensor::Int>::from_data(
+                    TensorData::new(
+                        pair.iter().map(|i| *i as i64).collect::<Vec<_>>(),
+                        [pair.len()],
+                    ),
+                    &device,
+                );
                 let sub = softmax(a.select(0, idx), 0);
-                let sub_p: Vec<f64> =
-                    sub.clone().detach().into_data().convert::<f32>().try_into_vec::<f32>().unwrap_or_default().into_iter().map(f64::from).collect();
+                let sub_p: Vec<f64> = sub
+                    .clone()
+                    .detach()
+                    .into_data()
+                    .convert::<f32>()
+                    .try_into_vec::<f32>()
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(f64::from)
+                    .collect();
                 let pick = draw_without_replacement(&sub_p, 1, rng)[0];
                 let gate_sub = sub.clone() - sub.detach()
                     + Tensor::from_data(
-                        TensorData::new((0..pair.len()).map(|j| if j == pick { 1.0f32 } else { 0.0 }).collect::<Vec<_>>(), [pair.len()]),
+                        TensorData::new(
+                            (0..pair.len())
+                                .map(|j| if j == pick { 1.0f32 } else { 0.0 })
+                                .collect::<Vec<_>>(),
+                            [pair.len()],
+                        ),
                         &device,
                     );
                 let mut parts = Vec::with_capacity(n);

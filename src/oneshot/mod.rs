@@ -34,4 +34,6 @@ mod train;
 
 pub use export::{export, probabilities};
 pub use mixing::ArchParams;
-pub use train::{run, spos_path, OneShotConfig, OneShotError, OneShotObserver, OneShotSummary, QuietOneShot};
+pub use train::{
+    run, spos_path, OneShotConfig, OneShotError, OneShotObserver, OneShotSummary, QuietOneShot,
+};

@@ -2,7 +2,9 @@
 //! [`crate::oneshot`]).
 
 use super::export::{export, probabilities};
-use super::mixing::{gumbel_mixing, proxyless_gates, sample_architecture, softmax_mixing, ArchParams, LabelShape};
+use super::mixing::{
+    gumbel_mixing, proxyless_gates, sample_architecture, softmax_mixing, ArchParams, LabelShape,
+};
 use crate::arch::{self, Architecture, Choice};
 use crate::experiment::{Store, StoreError, SupernetEpoch, TrialId};
 use crate::ir::{Graph, Measure};
@@ -150,7 +152,9 @@ impl OneShotConfig {
         if !(self.lr_min >= 0.0 && self.lr_min <= self.lr) {
             return bad("option lr_min (the learning rate the cosine schedule ends at) must be between 0 and --lr");
         }
-        if self.strategy != OneShotKind::RandomOneshot && !(self.arch_lr > 0.0 && self.arch_lr.is_finite()) {
+        if self.strategy != OneShotKind::RandomOneshot
+            && !(self.arch_lr > 0.0 && self.arch_lr.is_finite())
+        {
             return bad("the architecture learning rate must be a positive number");
         }
         if !(self.tau_min > 0.0 && self.tau_max >= self.tau_min) {
@@ -240,7 +244,13 @@ fn value_of(inputs: Inputs) -> Value {
 }
 
 /// Loss `[1]` and the metric's sum over the batch of `net` under `mix`.
-fn batch_loss(net: &Supernet, batch: Batch, mix: &Mixing, task: Task, device: &Device) -> Result<(Tensor<1>, f64, usize), RuntimeError> {
+fn batch_loss(
+    net: &Supernet,
+    batch: Batch,
+    mix: &Mixing,
+    task: Task,
+    device: &Device,
+) -> Result<(Tensor<1>, f64, usize), RuntimeError> {
     let n = batch.len();
     let out = net.forward(vec![value_of(batch.inputs)], mix)?;
     let (loss, metric) = loss_and_metric(task, out, batch.targets, device)?;
@@ -366,14 +376,26 @@ impl Run<'_> {
     /// Loss and metric of `net` under `mix` over the first `batches` batches of `ds`
     /// (in order), in inference mode: `(mean loss, metric)`, the metric accuracy in [0, 1]
     /// (classification) or MSE.
-    fn evaluate(&self, net: &Supernet, mix: &Mixing, ds: Arc<crate::data::Dataset>, batches: Option<usize>) -> Result<(f64, f64), RuntimeError> {
+    fn evaluate(
+        &self,
+        net: &Supernet,
+        mix: &Mixing,
+        ds: Arc<crate::data::Dataset>,
+        batches: Option<usize>,
+    ) -> Result<(f64, f64), RuntimeError> {
         let net = net.valid();
         let mix = mix.valid();
         let device = self.device.clone().inner();
         let loader = loader::data_loader(ds, self.cfg.batch_size, None, None, &device);
         let (mut loss, mut metric, mut n) = (0.0, 0.0, 0usize);
         for batch in loader.iter().take(batches.unwrap_or(usize::MAX)) {
-            let (l, m, k) = batch_loss(&net, batch.map_err(|e| RuntimeError::Data(e.to_string()))?, &mix, self.cfg.task, &device)?;
+            let (l, m, k) = batch_loss(
+                &net,
+                batch.map_err(|e| RuntimeError::Data(e.to_string()))?,
+                &mix,
+                self.cfg.task,
+                &device,
+            )?;
             loss += l.into_scalar::<f64>() * k as f64;
             metric += m;
             n += k;
@@ -393,7 +415,13 @@ impl Run<'_> {
         // (one that is never consumed by a backward pass would be kept), while batch norm still
         // sees a training device and updates its statistics.
         let mut calib = net.clone().no_grad().set_norm_statistics(1.0, true);
-        let loader = loader::data_loader(self.data.train.clone(), self.cfg.batch_size, Some(self.cfg.seed ^ 0x5eed), None, &self.device);
+        let loader = loader::data_loader(
+            self.data.train.clone(),
+            self.cfg.batch_size,
+            Some(self.cfg.seed ^ 0x5eed),
+            None,
+            &self.device,
+        );
         for (t, batch) in loader.iter().take(self.cfg.calibration_batches).enumerate() {
             calib = calib.set_norm_statistics(1.0 / (t as f64 + 1.0), false);
             let batch = batch.map_err(|e| RuntimeError::Data(e.to_string()))?;
@@ -402,7 +430,13 @@ impl Run<'_> {
         self.evaluate(&calib, &mix, self.data.val.clone(), Some(self.cfg.score_batches))
     }
 
-    fn record(&self, store: &Store, a: &Architecture, metric: f64, seconds: f64) -> Result<TrialId, OneShotError> {
+    fn record(
+        &self,
+        store: &Store,
+        a: &Architecture,
+        metric: f64,
+        seconds: f64,
+    ) -> Result<TrialId, OneShotError> {
         let json = serde_json::to_string(&a.to_json(self.g)).unwrap_or_default();
         let (params, flops) = arch::cost(self.g, a).unwrap_or((0, 0));
         let id = store.ask(&json, params, flops)?;
@@ -456,7 +490,10 @@ pub fn run(
 ) -> Result<OneShotSummary, OneShotError> {
     cfg.check()?;
     if data.val.is_empty() {
-        return Err(RuntimeError::Data("one-shot search needs a validation split: the architecture is chosen on it".into()).into());
+        return Err(RuntimeError::Data(
+            "one-shot search needs a validation split: the architecture is chosen on it".into(),
+        )
+        .into());
     }
     tune_allocator();
     let device = device.clone().autodiff();
@@ -464,33 +501,65 @@ pub fn run(
     let labels = LabelShape::new(g, plan);
     let run = Run { g, cfg, device: device.clone(), data };
     let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
-    let input_dims = g.inputs.first().map(|i| plan.nodes[i.index()].dims.clone()).unwrap_or_default();
+    let input_dims =
+        g.inputs.first().map(|i| plan.nodes[i.index()].dims.clone()).unwrap_or_default();
     if input_dims != data.train.item_shape {
-        let show = |d: &[usize]| format!("[{}]", d.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(", "));
-        let loc = g.inputs.first().map(|i| g.nodes.loc(*i)).unwrap_or_else(|| g.nodes.loc(g.output));
-        return Err(RuntimeError::DataShape { loc, expected: show(&input_dims), found: show(&data.train.item_shape) }.into());
+        let show = |d: &[usize]| {
+            format!("[{}]", d.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(", "))
+        };
+        let loc =
+            g.inputs.first().map(|i| g.nodes.loc(*i)).unwrap_or_else(|| g.nodes.loc(g.output));
+        return Err(RuntimeError::DataShape {
+            loc,
+            expected: show(&input_dims),
+            found: show(&data.train.item_shape),
+        }
+        .into());
     }
     let mut net = Supernet::build(g, plan, &device, cfg.seed)?;
     let mut arch = ArchParams::new(&labels, 1e-3, &mut rng, &device);
     let mut w_optim: ModuleOptimizer = SgdConfig::new()
-        .with_momentum((cfg.momentum > 0.0).then_some(MomentumConfig { momentum: cfg.momentum, dampening: 0.0, nesterov: false }))
-        .with_weight_decay((cfg.weight_decay > 0.0).then(|| WeightDecayConfig::new(cfg.weight_decay as f32)))
-        .with_gradient_clipping(cfg.grad_clip.map(burn::grad_clipping::GradientClippingConfig::Norm))
+        .with_momentum((cfg.momentum > 0.0).then_some(MomentumConfig {
+            momentum: cfg.momentum,
+            dampening: 0.0,
+            nesterov: false,
+        }))
+        .with_weight_decay(
+            (cfg.weight_decay > 0.0).then(|| WeightDecayConfig::new(cfg.weight_decay as f32)),
+        )
+        .with_gradient_clipping(
+            cfg.grad_clip.map(burn::grad_clipping::GradientClippingConfig::Norm),
+        )
         .init();
     let mut a_optim: ModuleOptimizer = AdamConfig::new()
         .with_beta_1(cfg.arch_beta1)
         .with_beta_2(0.999)
         .with_epsilon(1e-8)
-        .with_weight_decay((cfg.arch_weight_decay > 0.0).then(|| WeightDecayConfig::new(cfg.arch_weight_decay as f32)))
+        .with_weight_decay(
+            (cfg.arch_weight_decay > 0.0)
+                .then(|| WeightDecayConfig::new(cfg.arch_weight_decay as f32)),
+        )
         .init();
     let mut controller = match cfg.strategy {
-        OneShotKind::Enas => Some(Controller::new(&decisions(&labels), &ControllerConfig { lr: cfg.arch_lr, ..ControllerConfig::enas() }, cfg.seed)?),
+        OneShotKind::Enas => Some(Controller::new(
+            &decisions(&labels),
+            &ControllerConfig { lr: cfg.arch_lr, ..ControllerConfig::enas() },
+            cfg.seed,
+        )?),
         _ => None,
     };
     let mut baseline: Option<f64> = None;
-    let train_loader = loader::data_loader(data.train.clone(), cfg.batch_size, Some(cfg.seed), None, &device);
-    let val_loader = loader::data_loader(data.val.clone(), cfg.batch_size, Some(cfg.seed.wrapping_add(1)), None, &device);
-    let per_epoch = data.train.len().div_ceil(cfg.batch_size).min(cfg.max_steps.unwrap_or(usize::MAX));
+    let train_loader =
+        loader::data_loader(data.train.clone(), cfg.batch_size, Some(cfg.seed), None, &device);
+    let val_loader = loader::data_loader(
+        data.val.clone(),
+        cfg.batch_size,
+        Some(cfg.seed.wrapping_add(1)),
+        None,
+        &device,
+    );
+    let per_epoch =
+        data.train.len().div_ceil(cfg.batch_size).min(cfg.max_steps.unwrap_or(usize::MAX));
     let total = per_epoch * cfg.epochs;
     observer.start(cfg.epochs, per_epoch);
     let task = cfg.task;
@@ -498,29 +567,43 @@ pub fn run(
     let mut t = 0usize;
     for epoch in 1..=cfg.epochs {
         let epoch_start = Instant::now();
-        let tau = if cfg.epochs > 1 { cfg.tau_max - (cfg.tau_max - cfg.tau_min) * (epoch - 1) as f64 / (cfg.epochs - 1) as f64 } else { cfg.tau_max };
+        let tau = if cfg.epochs > 1 {
+            cfg.tau_max - (cfg.tau_max - cfg.tau_min) * (epoch - 1) as f64 / (cfg.epochs - 1) as f64
+        } else {
+            cfg.tau_max
+        };
         let mut val_iter = val_loader.iter();
         let mut next_val = || -> Result<Batch, RuntimeError> {
             match val_iter.next() {
                 Some(b) => b.map_err(|e| RuntimeError::Data(e.to_string())),
                 None => {
                     val_iter = val_loader.iter();
-                    val_iter.next().ok_or_else(|| RuntimeError::Data("the validation split is empty".into()))?.map_err(|e| RuntimeError::Data(e.to_string()))
+                    val_iter
+                        .next()
+                        .ok_or_else(|| RuntimeError::Data("the validation split is empty".into()))?
+                        .map_err(|e| RuntimeError::Data(e.to_string()))
                 }
             }
         };
         let mut freq = Frequencies::new(&labels);
-        let (mut loss_sum, mut arch_loss_sum, mut arch_steps, mut steps) = (0.0, 0.0, 0usize, 0usize);
+        let (mut loss_sum, mut arch_loss_sum, mut arch_steps, mut steps) =
+            (0.0, 0.0, 0usize, 0usize);
         // Proxyless: the resource model around the current most probable architecture.
         let resource = match (cfg.strategy, cfg.target) {
             (OneShotKind::Proxyless, Some((measure, target))) => {
-                let (center, _) = export(g, &labels, &plan.zero_alternative, &arch.probabilities(), cfg.seed);
+                let (center, _) =
+                    export(g, &labels, &plan.zero_alternative, &arch.probabilities(), cfg.seed);
                 let (base, deltas) = cost_deltas(g, &center, measure);
                 Some((base, deltas, target))
             }
             _ => None,
         };
-        let lr_at = |t: usize| cfg.lr_min + 0.5 * (cfg.lr - cfg.lr_min) * (1.0 + (std::f64::consts::PI * t as f64 / total.max(1) as f64).cos());
+        let lr_at = |t: usize| {
+            cfg.lr_min
+                + 0.5
+                    * (cfg.lr - cfg.lr_min)
+                    * (1.0 + (std::f64::consts::PI * t as f64 / total.max(1) as f64).cos())
+        };
         let mut lr = cfg.lr;
         for (step, batch) in train_loader.iter().take(per_epoch).enumerate() {
             let batch = batch.map_err(|e| RuntimeError::Data(e.to_string()))?;
@@ -529,7 +612,8 @@ pub fn run(
             match cfg.strategy {
                 OneShotKind::Darts if cfg.unrolled => {
                     let v = next_val()?;
-                    let (loss, grads) = unrolled_step(&net, &arch, &labels, batch.clone(), v, lr, task, &device)?;
+                    let (loss, grads) =
+                        unrolled_step(&net, &arch, &labels, batch.clone(), v, lr, task, &device)?;
                     arch_loss_sum += finite(&loss, epoch, step + 1)?;
                     arch_steps += 1;
                     arch = a_optim.step(cfg.arch_lr, arch, grads);
@@ -539,7 +623,9 @@ pub fn run(
                     let frozen = net.clone().no_grad();
                     let mix = match cfg.strategy {
                         OneShotKind::Darts => softmax_mixing(&arch, &labels, true),
-                        OneShotKind::GumbelDarts => gumbel_mixing(&arch, &labels, tau, true, &mut rng),
+                        OneShotKind::GumbelDarts => {
+                            gumbel_mixing(&arch, &labels, tau, true, &mut rng)
+                        }
                         _ => proxyless_gates(&arch, &labels, &mut rng).0,
                     };
                     let (mut loss, _, _) = batch_loss(&frozen, v, &mix, task, &device)?;
@@ -552,10 +638,17 @@ pub fn run(
                                 continue;
                             }
                             let p = burn::tensor::activation::softmax(arch.alpha[l].val(), 0);
-                            let dt = Tensor::<1>::from_floats(d.iter().map(|x| *x as f32).collect::<Vec<_>>().as_slice(), &device);
+                            let dt = Tensor::<1>::from_floats(
+                                d.iter().map(|x| *x as f32).collect::<Vec<_>>().as_slice(),
+                                &device,
+                            );
                             expected = expected + (p * dt).sum();
                         }
-                        let ratio = expected.clamp_min(2.0).log().div_scalar(target.ln()).powf_scalar(cfg.resource_beta);
+                        let ratio = expected
+                            .clamp_min(2.0)
+                            .log()
+                            .div_scalar(target.ln())
+                            .powf_scalar(cfg.resource_beta);
                         loss = loss * ratio;
                     }
                     arch_loss_sum += finite(&loss, epoch, step + 1)?;
@@ -576,7 +669,9 @@ pub fn run(
                     Mixing::hard(&a)
                 }
                 OneShotKind::Enas => {
-                    let c = controller.as_mut().ok_or_else(|| RuntimeError::Config("no controller".into()))?;
+                    let c = controller
+                        .as_mut()
+                        .ok_or_else(|| RuntimeError::Config("no controller".into()))?;
                     let a = decode(&labels, &c.sample().actions);
                     freq.add(&a);
                     Mixing::hard(&a)
@@ -607,9 +702,16 @@ pub fn run(
                 let a = decode(&labels, &episode.actions);
                 freq.add(&a);
                 let v = next_val()?;
-                let (_, correct, n) = batch_loss(&frozen, to_inner(v), &Mixing::hard(&a), task, &inner)?;
-                let reward = if task == Task::Classification { correct / n.max(1) as f64 } else { -correct / n.max(1) as f64 };
-                let b = baseline.map_or(reward, |b| cfg.baseline_decay * b + (1.0 - cfg.baseline_decay) * reward);
+                let (_, correct, n) =
+                    batch_loss(&frozen, to_inner(v), &Mixing::hard(&a), task, &inner)?;
+                let reward = if task == Task::Classification {
+                    correct / n.max(1) as f64
+                } else {
+                    -correct / n.max(1) as f64
+                };
+                let b = baseline.map_or(reward, |b| {
+                    cfg.baseline_decay * b + (1.0 - cfg.baseline_decay) * reward
+                });
                 baseline = Some(b);
                 experiences.push(Experience { episode, advantage: reward - b });
                 arch_loss_sum += -reward;
@@ -623,13 +725,21 @@ pub fn run(
         // The epoch's validation figures under the current choice.
         let current = match cfg.strategy {
             OneShotKind::Darts | OneShotKind::GumbelDarts => softmax_mixing(&arch, &labels, false),
-            OneShotKind::Proxyless => Mixing::hard(&export(g, &labels, &plan.zero_alternative, &arch.probabilities(), cfg.seed).0),
-            OneShotKind::Enas => Mixing::hard(&decode(&labels, &controller.as_ref().map(|c| c.most_likely()).unwrap_or_default())),
+            OneShotKind::Proxyless => Mixing::hard(
+                &export(g, &labels, &plan.zero_alternative, &arch.probabilities(), cfg.seed).0,
+            ),
+            OneShotKind::Enas => Mixing::hard(&decode(
+                &labels,
+                &controller.as_ref().map(|c| c.most_likely()).unwrap_or_default(),
+            )),
             OneShotKind::RandomOneshot => Mixing::hard(&Architecture::random(g, &mut rng)),
         };
-        let (val_loss, val_metric) = run.evaluate(&net, &current, data.val.clone(), cfg.eval_batches)?;
+        let (val_loss, val_metric) =
+            run.evaluate(&net, &current, data.val.clone(), cfg.eval_batches)?;
         let probs = match cfg.strategy {
-            OneShotKind::Darts | OneShotKind::GumbelDarts | OneShotKind::Proxyless => arch.probabilities(),
+            OneShotKind::Darts | OneShotKind::GumbelDarts | OneShotKind::Proxyless => {
+                arch.probabilities()
+            }
             _ => freq.fractions(),
         };
         let e = SupernetEpoch {
@@ -651,14 +761,16 @@ pub fn run(
     let (arch_final, feasible, trial, metric) = match cfg.strategy {
         OneShotKind::Darts | OneShotKind::GumbelDarts | OneShotKind::Proxyless => {
             let t0 = Instant::now();
-            let (a, feasible) = export(g, &labels, &plan.zero_alternative, &arch.probabilities(), cfg.seed);
+            let (a, feasible) =
+                export(g, &labels, &plan.zero_alternative, &arch.probabilities(), cfg.seed);
             let m = run.score(&net, &a)?.1;
             let id = run.record(store, &a, m, t0.elapsed().as_secs_f64())?;
             (a, feasible, id, m)
         }
         OneShotKind::Enas => {
             observer.phase("scoring the controller's architectures");
-            let c = controller.as_mut().ok_or_else(|| RuntimeError::Config("no controller".into()))?;
+            let c =
+                controller.as_mut().ok_or_else(|| RuntimeError::Config("no controller".into()))?;
             let likely = decode(&labels, &c.most_likely());
             let mut seen = vec![likely.clone()];
             let mut tries = 0;
@@ -693,10 +805,13 @@ pub fn run(
             options.evolution.population_size = cfg.population;
             options.evolution.sample_size = cfg.tournament;
             let mode = if maximize { Mode::Max } else { Mode::Min };
-            let mut evo = strategy::make(StrategyKind::Evolution, g, mode, cfg.seed, &options).map_err(|e| RuntimeError::Config(e.to_string()))?;
+            let mut evo = strategy::make(StrategyKind::Evolution, g, mode, cfg.seed, &options)
+                .map_err(|e| RuntimeError::Config(e.to_string()))?;
             let mut best: Option<(Architecture, TrialId, f64)> = None;
             for i in 0..cfg.search_candidates {
-                let Some(a) = evo.ask().map_err(|e| RuntimeError::Config(e.to_string()))? else { break };
+                let Some(a) = evo.ask().map_err(|e| RuntimeError::Config(e.to_string()))? else {
+                    break;
+                };
                 let t0 = Instant::now();
                 let m = run.score(&net, &a)?.1;
                 let id = run.record(store, &a, m, t0.elapsed().as_secs_f64())?;
@@ -706,7 +821,9 @@ pub fn run(
                     best = Some((a, id, m));
                 }
             }
-            let (a, id, m) = best.ok_or_else(|| RuntimeError::Config("the evolution proposed no architecture".into()))?;
+            let (a, id, m) = best.ok_or_else(|| {
+                RuntimeError::Config("the evolution proposed no architecture".into())
+            })?;
             (a, true, id, m)
         }
     };
@@ -754,13 +871,15 @@ fn unrolled_step(
     let (loss, _, _) = batch_loss(net, train.clone(), &fixed, task, device)?;
     let g_train = GradientsParams::from_grads(loss.backward(), net);
     let unrolled = plain.step(xi, net.clone(), g_train);
-    let (val_loss, _, _) = batch_loss(&unrolled, val, &softmax_mixing(arch, labels, true), task, device)?;
+    let (val_loss, _, _) =
+        batch_loss(&unrolled, val, &softmax_mixing(arch, labels, true), task, device)?;
     let mut grads = val_loss.clone().backward();
     let d_alpha = GradientsParams::from_params(&mut grads, arch, &alpha_ids(arch));
     let d_w = GradientsParams::from_module(&mut grads, &unrolled);
     let eps = 0.01 / grad_norm(&d_w, &unrolled).max(1e-12);
     let alpha_grad = |w: Supernet| -> Result<GradientsParams, RuntimeError> {
-        let (l, _, _) = batch_loss(&w, train.clone(), &softmax_mixing(arch, labels, true), task, device)?;
+        let (l, _, _) =
+            batch_loss(&w, train.clone(), &softmax_mixing(arch, labels, true), task, device)?;
         let mut g = l.backward();
         Ok(GradientsParams::from_params(&mut g, arch, &alpha_ids(arch)))
     };
@@ -771,7 +890,11 @@ fn unrolled_step(
     let g_minus = alpha_grad(w_minus)?;
     let mut out = GradientsParams::new();
     for p in &arch.alpha {
-        let (Some(a), Some(gp), Some(gm)) = (d_alpha.get::<1>(p.id), g_plus.get::<1>(p.id), g_minus.get::<1>(p.id)) else { continue };
+        let (Some(a), Some(gp), Some(gm)) =
+            (d_alpha.get::<1>(p.id), g_plus.get::<1>(p.id), g_minus.get::<1>(p.id))
+        else {
+            continue;
+        };
         out.register(p.id, a - (gp - gm).mul_scalar(xi / (2.0 * eps)));
     }
     Ok((val_loss, out))

@@ -287,7 +287,8 @@ pub struct ReadError {
 /// Errors: a [`ReadError`] if `path` itself cannot be read; problems inside the files are
 /// returned as located errors, sorted by file and position, next to the program.
 pub fn load_path(path: &Path) -> Result<(Program, Vec<Located>), ReadError> {
-    let bytes = std::fs::read(path).map_err(|source| ReadError { path: path.display().to_string(), source })?;
+    let bytes = std::fs::read(path)
+        .map_err(|source| ReadError { path: path.display().to_string(), source })?;
     Ok(load_bytes(&path.display().to_string(), Origin::Disk(path.to_path_buf()), &bytes))
 }
 
@@ -301,12 +302,29 @@ pub fn load_bytes(name: &str, origin: Origin, bytes: &[u8]) -> (Program, Vec<Loc
 /// imported files) with `cache`: the items whose text is unchanged since an earlier load with
 /// the same cache are reused, not parsed again (see [`parse_module_cached`]). The result is the
 /// same as [`load_bytes`]'s.
-pub fn load_bytes_cached(name: &str, origin: Origin, bytes: &[u8], cache: &mut ParseCache) -> (Program, Vec<Located>) {
+pub fn load_bytes_cached(
+    name: &str,
+    origin: Origin,
+    bytes: &[u8],
+    cache: &mut ParseCache,
+) -> (Program, Vec<Located>) {
     load(name, origin, bytes, Some(cache))
 }
 
-fn load(name: &str, origin: Origin, bytes: &[u8], cache: Option<&mut ParseCache>) -> (Program, Vec<Located>) {
-    let mut loader = Loader { program: Program::default(), errors: Vec::new(), by_key: HashMap::new(), stack: Vec::new(), shown: Vec::new(), cache };
+fn load(
+    name: &str,
+    origin: Origin,
+    bytes: &[u8],
+    cache: Option<&mut ParseCache>,
+) -> (Program, Vec<Located>) {
+    let mut loader = Loader {
+        program: Program::default(),
+        errors: Vec::new(),
+        by_key: HashMap::new(),
+        stack: Vec::new(),
+        shown: Vec::new(),
+        cache,
+    };
     loader.load(name.to_string(), origin, bytes.to_vec(), None);
     let Loader { mut program, mut errors, .. } = loader;
     let mut resolved = check_names(&mut program);
@@ -409,7 +427,9 @@ impl Loader<'_> {
         let from_std = matches!(origin, Origin::Stdlib(_));
         let file = self.program.sources.add(SourceFile::new(name.clone(), origin, text));
         let key = key.unwrap_or_else(|| match &self.program.sources.get(file).origin {
-            Origin::Disk(p) => std::fs::canonicalize(p).unwrap_or_else(|_| p.clone()).display().to_string(),
+            Origin::Disk(p) => {
+                std::fs::canonicalize(p).unwrap_or_else(|_| p.clone()).display().to_string()
+            }
             _ => name.clone(),
         });
         let (ast, syntax_errors) = match bad {
@@ -426,7 +446,14 @@ impl Loader<'_> {
             self.errors.push(Located { file, error: ResolveError::Syntax(e) });
         }
         let index = self.program.modules.len();
-        self.program.modules.push(LoadedModule { name, file, ast, scope: FxHashMap::default(), imports: Vec::new(), prelude: None });
+        self.program.modules.push(LoadedModule {
+            name,
+            file,
+            ast,
+            scope: FxHashMap::default(),
+            imports: Vec::new(),
+            prelude: None,
+        });
         self.by_key.insert(key.clone(), index);
         self.stack.push(key);
         self.shown.push(match &self.program.sources.get(file).origin {
@@ -460,7 +487,15 @@ impl Loader<'_> {
                 Err(looked_at) => {
                     let all = stdlib::modules();
                     let suggestion = suggest(&dotted, all.iter().map(String::as_str));
-                    self.errors.push(Located { file, error: ResolveError::UnknownModule { span: imp.path_span(), module: dotted, looked_at, suggestion } });
+                    self.errors.push(Located {
+                        file,
+                        error: ResolveError::UnknownModule {
+                            span: imp.path_span(),
+                            module: dotted,
+                            looked_at,
+                            suggestion,
+                        },
+                    });
                     None
                 }
             };
@@ -515,11 +550,19 @@ impl Loader<'_> {
         }
         let text = stdlib::source(module)?;
         let name = format!("<stdlib>/{}.nas", module.trim_start_matches("std.").replace('.', "/"));
-        Some(self.load(name, Origin::Stdlib(module.to_string()), text.as_bytes().to_vec(), Some(module.to_string())))
+        Some(self.load(
+            name,
+            Origin::Stdlib(module.to_string()),
+            text.as_bytes().to_vec(),
+            Some(module.to_string()),
+        ))
     }
 
     fn load_disk(&mut self, path: &Path, file: FileId, span: Span) -> Option<usize> {
-        let key = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf()).display().to_string();
+        let key = std::fs::canonicalize(path)
+            .unwrap_or_else(|_| path.to_path_buf())
+            .display()
+            .to_string();
         if self.check_cycle(&key, file, span) {
             return None;
         }
@@ -527,7 +570,12 @@ impl Loader<'_> {
             return Some(i);
         }
         match std::fs::read(path) {
-            Ok(bytes) => Some(self.load(path.display().to_string(), Origin::Disk(path.to_path_buf()), bytes, Some(key))),
+            Ok(bytes) => Some(self.load(
+                path.display().to_string(),
+                Origin::Disk(path.to_path_buf()),
+                bytes,
+                Some(key),
+            )),
             Err(e) => {
                 self.errors.push(Located {
                     file,

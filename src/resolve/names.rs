@@ -40,7 +40,9 @@ pub fn check_names(program: &mut Program) -> Vec<Located> {
 
 fn item_name(item: &Item) -> Option<(&Ident, &'static str)> {
     match item {
-        Item::Block(b) => Some((&b.name, if b.kind == BlockKind::Network { "network" } else { "block" })),
+        Item::Block(b) => {
+            Some((&b.name, if b.kind == BlockKind::Network { "network" } else { "block" }))
+        }
         Item::Op(o) => Some((&o.name, "operator")),
         Item::Import(_) => None,
     }
@@ -55,7 +57,15 @@ fn build_scopes(program: &mut Program, errors: &mut Vec<Located>) {
             if let Some((name, what)) = item_name(item) {
                 if let Some(prev) = scope.get(&name.name) {
                     let first = program.item_loc(*prev);
-                    errors.push(Located { file: m.file, error: ResolveError::Duplicate { span: name.span, name: name.name.clone(), what, first } });
+                    errors.push(Located {
+                        file: m.file,
+                        error: ResolveError::Duplicate {
+                            span: name.span,
+                            name: name.name.clone(),
+                            what,
+                            first,
+                        },
+                    });
                 } else {
                     scope.insert(name.name.clone(), ItemRef { module: mi, item: ii });
                 }
@@ -78,7 +88,8 @@ fn build_scopes(program: &mut Program, errors: &mut Vec<Located>) {
                     for n in names {
                         match own[t].get(&n.name) {
                             None => {
-                                let suggestion = suggest(&n.name, own[t].keys().map(String::as_str));
+                                let suggestion =
+                                    suggest(&n.name, own[t].keys().map(String::as_str));
                                 errors.push(Located {
                                     file: m.file,
                                     error: ResolveError::UnknownImport {
@@ -169,7 +180,10 @@ impl<'a> Checker<'a> {
         if !self.bound.contains_key(name) {
             return None;
         }
-        self.scopes.iter().rev().find_map(|s| s.iter().rev().find(|(n, _)| *n == name).map(|(_, b)| *b))
+        self.scopes
+            .iter()
+            .rev()
+            .find_map(|s| s.iter().rev().find(|(n, _)| *n == name).map(|(_, b)| *b))
     }
 
     fn bind(&mut self, id: &'a Ident) {
@@ -192,7 +206,8 @@ impl<'a> Checker<'a> {
     }
 
     fn local_names(&self) -> Vec<String> {
-        let mut v: Vec<String> = self.scopes.iter().flat_map(|s| s.iter().map(|(n, _)| n.to_string())).collect();
+        let mut v: Vec<String> =
+            self.scopes.iter().flat_map(|s| s.iter().map(|(n, _)| n.to_string())).collect();
         v.sort();
         v.dedup();
         if self.measures {
@@ -241,7 +256,12 @@ impl<'a> Checker<'a> {
                                 });
                             } else if let Some(first) = seen.get(name.name.as_str()) {
                                 let first = Loc::new(self.file, *first);
-                                self.err(ResolveError::Duplicate { span: name.span, name: name.name.clone(), what: "measure", first });
+                                self.err(ResolveError::Duplicate {
+                                    span: name.span,
+                                    name: name.name.clone(),
+                                    what: "measure",
+                                    first,
+                                });
                             } else {
                                 seen.insert(&name.name, name.span);
                             }
@@ -263,7 +283,12 @@ impl<'a> Checker<'a> {
             }
             if let Some(first) = seen.get(p.name.name.as_str()) {
                 let first = Loc::new(self.file, *first);
-                self.err(ResolveError::Duplicate { span: p.name.span, name: p.name.name.clone(), what: "parameter", first });
+                self.err(ResolveError::Duplicate {
+                    span: p.name.span,
+                    name: p.name.name.clone(),
+                    what: "parameter",
+                    first,
+                });
             } else {
                 seen.insert(&p.name.name, p.name.span);
             }
@@ -284,7 +309,11 @@ impl<'a> Checker<'a> {
                                 self.unknown(id);
                             }
                         }
-                        Dim::Expr(Expr { kind: ExprKind::Name(id), .. }) if binds && self.lookup(&id.name).is_none() => self.bind(id),
+                        Dim::Expr(Expr { kind: ExprKind::Name(id), .. })
+                            if binds && self.lookup(&id.name).is_none() =>
+                        {
+                            self.bind(id)
+                        }
                         Dim::Expr(e) => self.expr(e),
                     }
                 }
@@ -294,7 +323,10 @@ impl<'a> Checker<'a> {
                     self.err(ResolveError::UnknownType {
                         span: name.span,
                         name: name.name.clone(),
-                        suggestion: suggest(&name.name, TYPE_NAMES.iter().copied().chain(["Tensor"])),
+                        suggestion: suggest(
+                            &name.name,
+                            TYPE_NAMES.iter().copied().chain(["Tensor"]),
+                        ),
                     });
                 }
                 if let Some(a) = arg {
@@ -353,7 +385,13 @@ impl<'a> Checker<'a> {
             match self.labels.get(&l.value) {
                 Some((first, first_domain)) if *first_domain != domain => {
                     let (first, first_domain) = (*first, first_domain.clone());
-                    self.err(ResolveError::LabelDomain { span: l.span, label: l.value.clone(), domain, first, first_domain });
+                    self.err(ResolveError::LabelDomain {
+                        span: l.span,
+                        label: l.value.clone(),
+                        domain,
+                        first,
+                        first_domain,
+                    });
                 }
                 Some(_) => {}
                 None => {
@@ -377,13 +415,21 @@ impl<'a> Checker<'a> {
             self.expr(&a.value);
         }
         if let Some(b) = self.lookup(&callee.name) {
-            self.err(ResolveError::NotCallable { span: callee.span, name: callee.name.clone(), bound: b.span });
+            self.err(ResolveError::NotCallable {
+                span: callee.span,
+                name: callee.name.clone(),
+                bound: b.span,
+            });
             return;
         }
         let scope = &self.program.modules[self.module].scope;
         let Some(&r) = scope.get(&callee.name) else {
             let suggestion = suggest(&callee.name, scope.keys().map(String::as_str));
-            self.err(ResolveError::UnknownCallee { span: callee.span, name: callee.name.clone(), suggestion });
+            self.err(ResolveError::UnknownCallee {
+                span: callee.span,
+                name: callee.name.clone(),
+                suggestion,
+            });
             return;
         };
         let def = self.program.item_loc(r);
@@ -401,12 +447,22 @@ impl<'a> Checker<'a> {
                     if positional >= params.len() {
                         if !too_many {
                             let n = args.iter().filter(|a| a.name.is_none()).count();
-                            self.err(ResolveError::TooManyArguments { span: a.span, callee: callee.name.clone(), expected: params.len(), given: n, def });
+                            self.err(ResolveError::TooManyArguments {
+                                span: a.span,
+                                callee: callee.name.clone(),
+                                expected: params.len(),
+                                given: n,
+                                def,
+                            });
                             too_many = true;
                         }
                     } else {
                         if let Some(first) = given[positional] {
-                            self.err(ResolveError::ArgumentTwice { span: a.span, name: params[positional].name.name.clone(), first });
+                            self.err(ResolveError::ArgumentTwice {
+                                span: a.span,
+                                name: params[positional].name.name.clone(),
+                                first,
+                            });
                         }
                         given[positional] = Some(a.span);
                     }
@@ -414,21 +470,42 @@ impl<'a> Checker<'a> {
                 }
                 Some(k) => match params.iter().position(|p| p.name.name == k.name) {
                     None => {
-                        let suggestion = suggest(&k.name, params.iter().map(|p| p.name.name.as_str()));
-                        self.err(ResolveError::UnknownKeyword { span: k.span, name: k.name.clone(), callee: callee.name.clone(), suggestion, def });
+                        let suggestion =
+                            suggest(&k.name, params.iter().map(|p| p.name.name.as_str()));
+                        self.err(ResolveError::UnknownKeyword {
+                            span: k.span,
+                            name: k.name.clone(),
+                            callee: callee.name.clone(),
+                            suggestion,
+                            def,
+                        });
                     }
                     Some(i) => {
                         if let Some(first) = given[i] {
-                            self.err(ResolveError::ArgumentTwice { span: a.span, name: k.name.clone(), first });
+                            self.err(ResolveError::ArgumentTwice {
+                                span: a.span,
+                                name: k.name.clone(),
+                                first,
+                            });
                         }
                         given[i] = Some(a.span);
                     }
                 },
             }
         }
-        let missing: Vec<String> = params.iter().zip(&given).filter(|(p, g)| g.is_none() && p.default.is_none()).map(|(p, _)| p.name.name.clone()).collect();
+        let missing: Vec<String> = params
+            .iter()
+            .zip(&given)
+            .filter(|(p, g)| g.is_none() && p.default.is_none())
+            .map(|(p, _)| p.name.name.clone())
+            .collect();
         if !missing.is_empty() {
-            self.err(ResolveError::MissingArguments { span, callee: callee.name.clone(), missing, def });
+            self.err(ResolveError::MissingArguments {
+                span,
+                callee: callee.name.clone(),
+                missing,
+                def,
+            });
         }
     }
 
@@ -436,7 +513,9 @@ impl<'a> Checker<'a> {
         match &e.kind {
             ExprKind::Int(_) | ExprKind::Float(_) | ExprKind::Str(_) | ExprKind::Bool(_) => {}
             ExprKind::Name(id) => {
-                if self.lookup(&id.name).is_none() && !(self.measures && MEASURES.contains(&id.name.as_str())) {
+                if self.lookup(&id.name).is_none()
+                    && !(self.measures && MEASURES.contains(&id.name.as_str()))
+                {
                     self.unknown(id);
                 }
             }
@@ -474,13 +553,27 @@ impl<'a> Checker<'a> {
                 for a in alternatives {
                     if let Some(first) = seen.get(a.name.name.as_str()) {
                         let first = Loc::new(self.file, *first);
-                        self.err(ResolveError::Duplicate { span: a.name.span, name: a.name.name.clone(), what: "alternative", first });
+                        self.err(ResolveError::Duplicate {
+                            span: a.name.span,
+                            name: a.name.name.clone(),
+                            what: "alternative",
+                            first,
+                        });
                     } else {
                         seen.insert(&a.name.name, a.name.span);
                     }
                     self.expr(&a.value);
                 }
-                self.label(naming, |_| format!("{{{}}}", alternatives.iter().map(|a| a.name.name.as_str()).collect::<Vec<_>>().join(", ")));
+                self.label(naming, |_| {
+                    format!(
+                        "{{{}}}",
+                        alternatives
+                            .iter()
+                            .map(|a| a.name.name.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                });
             }
             ExprKind::ValueChoice { naming, values } => {
                 values.iter().for_each(|v| self.expr(v));
@@ -498,7 +591,14 @@ impl<'a> Checker<'a> {
                     }
                 }
                 let r = reduce.as_ref().map_or("sum", |red| red.name.as_str());
-                self.label(naming, |c| format!("pick {} of {} reduce {}", c.text(count.span), c.text(candidates.span), r));
+                self.label(naming, |c| {
+                    format!(
+                        "pick {} of {} reduce {}",
+                        c.text(count.span),
+                        c.text(candidates.span),
+                        r
+                    )
+                });
             }
             ExprKind::Repeat { naming, depth, var, body } => {
                 match depth {

@@ -85,7 +85,16 @@ pub struct ControllerConfig {
 
 impl Default for ControllerConfig {
     fn default() -> Self {
-        ControllerConfig { hidden: 64, lr: 1e-4, clip: 0.2, ent_coef: 0.01, batch_size: 32, repeat: 5, update_times: 5, tanh_constant: None }
+        ControllerConfig {
+            hidden: 64,
+            lr: 1e-4,
+            clip: 0.2,
+            ent_coef: 0.01,
+            batch_size: 32,
+            repeat: 5,
+            update_times: 5,
+            tanh_constant: None,
+        }
     }
 }
 
@@ -212,7 +221,10 @@ struct Mirror {
 }
 
 fn values<const D: usize>(p: &Param<Tensor<D>>) -> Result<Vec<f32>, RuntimeError> {
-    p.val().into_data().try_into_vec::<f32>().map_err(|e| RuntimeError::Panic(format!("cannot read the controller's weights: {e:?}")))
+    p.val()
+        .into_data()
+        .try_into_vec::<f32>()
+        .map_err(|e| RuntimeError::Panic(format!("cannot read the controller's weights: {e:?}")))
 }
 
 fn linear_values(l: &Linear, out: usize) -> Result<(Vec<f32>, Vec<f32>), RuntimeError> {
@@ -225,13 +237,18 @@ fn linear_values(l: &Linear, out: usize) -> Result<(Vec<f32>, Vec<f32>), Runtime
 
 impl Mirror {
     fn of(p: &Policy, hidden: usize, width: usize, steps: usize) -> Result<Mirror, RuntimeError> {
-        let forget = p.lstm.forget_gate.as_ref().ok_or_else(|| RuntimeError::Panic("the controller's LSTM has no forget gate".into()))?;
+        let forget = p.lstm.forget_gate.as_ref().ok_or_else(|| {
+            RuntimeError::Panic("the controller's LSTM has no forget gate".into())
+        })?;
         let (hd, g4) = (hidden, 4 * hidden);
         let embedding = values(&p.embedding.weight)?;
         let mut tokens = vec![0.0f32; (width + 1) * g4];
         let mut step_rows = vec![0.0f32; steps * g4];
         let mut recurrent = vec![0.0f32; hd * g4];
-        for (g, gate) in [&p.lstm.input_gate, forget, &p.lstm.output_gate, &p.lstm.cell_gate].into_iter().enumerate() {
+        for (g, gate) in [&p.lstm.input_gate, forget, &p.lstm.output_gate, &p.lstm.cell_gate]
+            .into_iter()
+            .enumerate()
+        {
             let (wx, bx) = linear_values(&gate.input_transform, hd)?;
             let (wh, bh) = linear_values(&gate.hidden_transform, hd)?;
             let cols = g * hd..(g + 1) * hd;
@@ -243,13 +260,22 @@ impl Mirror {
                 Self::affine(row, &embedding[v * hd..(v + 1) * hd], &wx[..hd * hd]);
             }
             for t in 0..steps {
-                step_rows[t * g4..(t + 1) * g4][cols.clone()].copy_from_slice(&wx[(hd + t) * hd..(hd + t + 1) * hd]);
+                step_rows[t * g4..(t + 1) * g4][cols.clone()]
+                    .copy_from_slice(&wx[(hd + t) * hd..(hd + t + 1) * hd]);
             }
             for i in 0..hd {
-                recurrent[i * g4..(i + 1) * g4][cols.clone()].copy_from_slice(&wh[i * hd..(i + 1) * hd]);
+                recurrent[i * g4..(i + 1) * g4][cols.clone()]
+                    .copy_from_slice(&wh[i * hd..(i + 1) * hd]);
             }
         }
-        Ok(Mirror { hidden, tokens, steps: step_rows, recurrent, fc: linear_values(&p.fc, hidden)?, head: linear_values(&p.head, width)? })
+        Ok(Mirror {
+            hidden,
+            tokens,
+            steps: step_rows,
+            recurrent,
+            fc: linear_values(&p.fc, hidden)?,
+            head: linear_values(&p.head, width)?,
+        })
     }
 
     /// `y += x W` for `W` `[x.len(), y.len()]` row-major.
@@ -275,7 +301,8 @@ impl Mirror {
         Self::affine(&mut z, h, &self.recurrent);
         let sigmoid = |v: f32| 1.0 / (1.0 + (-v).exp());
         for j in 0..hd {
-            let (i, f, o, g) = (sigmoid(z[j]), sigmoid(z[hd + j]), sigmoid(z[2 * hd + j]), z[3 * hd + j].tanh());
+            let (i, f, o, g) =
+                (sigmoid(z[j]), sigmoid(z[hd + j]), sigmoid(z[2 * hd + j]), z[3 * hd + j].tanh());
             c[j] = f * c[j] + i * g;
             h[j] = o * c[j].tanh();
         }
@@ -292,8 +319,14 @@ impl Mirror {
 
 /// Log-probabilities of the allowed actions (`None` elsewhere), in `f64`.
 fn log_softmax_masked(logits: &[f32], allowed: &[bool]) -> Vec<Option<f64>> {
-    let max = logits.iter().zip(allowed).filter(|(_, a)| **a).map(|(l, _)| *l as f64).fold(f64::NEG_INFINITY, f64::max);
-    let sum: f64 = logits.iter().zip(allowed).filter(|(_, a)| **a).map(|(l, _)| (*l as f64 - max).exp()).sum();
+    let max = logits
+        .iter()
+        .zip(allowed)
+        .filter(|(_, a)| **a)
+        .map(|(l, _)| *l as f64)
+        .fold(f64::NEG_INFINITY, f64::max);
+    let sum: f64 =
+        logits.iter().zip(allowed).filter(|(_, a)| **a).map(|(l, _)| (*l as f64 - max).exp()).sum();
     let lse = max + sum.ln();
     logits.iter().zip(allowed).map(|(l, a)| a.then(|| *l as f64 - lse)).collect()
 }
@@ -322,7 +355,11 @@ pub struct Controller {
 
 impl std::fmt::Debug for Controller {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Controller").field("steps", &self.steps.len()).field("width", &self.width).field("config", &self.config).finish()
+        f.debug_struct("Controller")
+            .field("steps", &self.steps.len())
+            .field("width", &self.width)
+            .field("config", &self.config)
+            .finish()
     }
 }
 
@@ -333,19 +370,25 @@ struct Init<'a> {
 }
 
 impl Init<'_> {
-    fn param<const D: usize>(&mut self, shape: [usize; D], dist: impl Distribution<f32>) -> Param<Tensor<D>> {
+    fn param<const D: usize>(
+        &mut self,
+        shape: [usize; D],
+        dist: impl Distribution<f32>,
+    ) -> Param<Tensor<D>> {
         let n: usize = shape.iter().product();
         let values: Vec<f32> = (0..n).map(|_| dist.sample(&mut *self.rng)).collect();
         Param::from_tensor(Tensor::from_data(TensorData::new(values, shape), self.device))
     }
 
     fn uniform(bound: f32) -> Result<rand_distr::Uniform<f32>, RuntimeError> {
-        rand_distr::Uniform::new_inclusive(-bound, bound).map_err(|e| RuntimeError::Config(e.to_string()))
+        rand_distr::Uniform::new_inclusive(-bound, bound)
+            .map_err(|e| RuntimeError::Config(e.to_string()))
     }
 
     /// A linear layer `[d_in, d_out]`, weight and bias uniform in `+-bound`.
     fn linear(&mut self, d_in: usize, d_out: usize, bound: f32) -> Result<Linear, RuntimeError> {
-        let mut l = LinearConfig::new(d_in, d_out).with_initializer(Initializer::Zeros).init(self.device);
+        let mut l =
+            LinearConfig::new(d_in, d_out).with_initializer(Initializer::Zeros).init(self.device);
         l.weight = self.param([d_in, d_out], Self::uniform(bound)?);
         l.bias = Some(self.param([d_out], Self::uniform(bound)?));
         Ok(l)
@@ -358,20 +401,28 @@ impl Controller {
     ///
     /// Errors: [`RuntimeError::Config`] for a setting out of range
     /// ([`ControllerConfig::check`]) or a decision without any value.
-    pub fn new(decisions: &[Decision], config: &ControllerConfig, seed: u64) -> Result<Controller, RuntimeError> {
+    pub fn new(
+        decisions: &[Decision],
+        config: &ControllerConfig,
+        seed: u64,
+    ) -> Result<Controller, RuntimeError> {
         config.check()?;
         let mut steps = Vec::new();
         for d in decisions {
             match *d {
                 Decision::Categorical(size) => {
                     if size == 0 {
-                        return Err(RuntimeError::Config("a decision of the controller has no value".into()));
+                        return Err(RuntimeError::Config(
+                            "a decision of the controller has no value".into(),
+                        ));
                     }
                     steps.push(Step { size, start: steps.len(), subset: false });
                 }
                 Decision::Subset { n, k } => {
                     if k > n {
-                        return Err(RuntimeError::Config(format!("a decision of the controller chooses {k} of only {n} values")));
+                        return Err(RuntimeError::Config(format!(
+                            "a decision of the controller chooses {k} of only {n} values"
+                        )));
                     }
                     let start = steps.len();
                     steps.extend((0..k).map(|_| Step { size: n, start, subset: true }));
@@ -383,10 +434,13 @@ impl Controller {
         let device = Device::flex().autodiff();
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let mut init = Init { rng: &mut rng, device: &device };
-        let mut embedding = EmbeddingConfig::new(width + 1, hidden).with_initializer(Initializer::Zeros).init(&device);
+        let mut embedding = EmbeddingConfig::new(width + 1, hidden)
+            .with_initializer(Initializer::Zeros)
+            .init(&device);
         embedding.weight = init.param([width + 1, hidden], rand_distr::StandardNormal);
         let d_in = hidden + steps.len();
-        let mut lstm = LstmConfig::new(d_in, hidden, true).with_initializer(Initializer::Zeros).init(&device);
+        let mut lstm =
+            LstmConfig::new(d_in, hidden, true).with_initializer(Initializer::Zeros).init(&device);
         let bound = 1.0 / (hidden as f32).sqrt();
         let mut gate = |g: &mut burn::nn::GateController| -> Result<(), RuntimeError> {
             g.input_transform = init.linear(d_in, hidden, bound)?;
@@ -464,7 +518,9 @@ impl Controller {
                 Pick::Given(g) => {
                     let a = g[t];
                     if !allowed.get(a).copied().unwrap_or(false) {
-                        return Err(RuntimeError::Config(format!("action {a} at step {t} is outside its domain")));
+                        return Err(RuntimeError::Config(format!(
+                            "action {a} at step {t} is outside its domain"
+                        )));
                     }
                     a
                 }
@@ -478,7 +534,8 @@ impl Controller {
                             }
                         }
                     }
-                    best.map(|(a, _)| a).ok_or_else(|| RuntimeError::Config(format!("step {t} allows no action")))?
+                    best.map(|(a, _)| a)
+                        .ok_or_else(|| RuntimeError::Config(format!("step {t} allows no action")))?
                 }
                 Pick::Draw(rng) => {
                     let u: f64 = rng.random();
@@ -507,7 +564,9 @@ impl Controller {
     pub fn sample(&mut self) -> Episode {
         // Every step allows at least one action (checked when built), so this cannot fail.
         let mut rng = self.rng.clone();
-        let episode = self.walk(Pick::Draw(&mut rng)).unwrap_or_else(|_| Episode { actions: Vec::new(), log_probs: Vec::new() });
+        let episode = self
+            .walk(Pick::Draw(&mut rng))
+            .unwrap_or_else(|_| Episode { actions: Vec::new(), log_probs: Vec::new() });
         self.rng = rng;
         episode
     }
@@ -528,7 +587,11 @@ impl Controller {
     /// (wrong length, or an action outside its step's domain).
     pub fn log_probs(&self, actions: &[usize]) -> Result<Vec<f32>, RuntimeError> {
         if actions.len() != self.steps.len() {
-            return Err(RuntimeError::Config(format!("an episode has {} actions, not {}", self.steps.len(), actions.len())));
+            return Err(RuntimeError::Config(format!(
+                "an episode has {} actions, not {}",
+                self.steps.len(),
+                actions.len()
+            )));
         }
         Ok(self.walk(Pick::Given(actions))?.log_probs)
     }
@@ -538,7 +601,10 @@ impl Controller {
     pub fn probabilities(&self, actions: &[usize]) -> Result<Vec<f64>, RuntimeError> {
         let t = actions.len();
         if t >= self.steps.len() {
-            return Err(RuntimeError::Config(format!("an episode has only {} steps", self.steps.len())));
+            return Err(RuntimeError::Config(format!(
+                "an episode has only {} steps",
+                self.steps.len()
+            )));
         }
         let hd = self.mirror.hidden;
         let (mut h, mut c) = (vec![0.0f32; hd], vec![0.0f32; hd]);
@@ -549,7 +615,10 @@ impl Controller {
         }
         let logits = self.logits(token, t, &mut h, &mut c);
         let allowed = self.allowed(t, actions);
-        Ok(log_softmax_masked(&logits, &allowed).into_iter().map(|l| l.map_or(0.0, f64::exp)).collect())
+        Ok(log_softmax_masked(&logits, &allowed)
+            .into_iter()
+            .map(|l| l.map_or(0.0, f64::exp))
+            .collect())
     }
 
     /// Log-probabilities `[episodes, steps]` of the actions of `episodes` under the burn policy,
@@ -570,7 +639,10 @@ impl Controller {
     /// The current policy's log-probabilities `[episode][step]` of the batch's actions (burn).
     fn current_log_probs(&self, batch: &Batch) -> Result<Vec<f32>, RuntimeError> {
         let (lp, _) = self.evaluate(batch);
-        lp.detach().into_data().try_into_vec::<f32>().map_err(|e| RuntimeError::Panic(format!("{e:?}")))
+        lp.detach()
+            .into_data()
+            .try_into_vec::<f32>()
+            .map_err(|e| RuntimeError::Panic(format!("{e:?}")))
     }
 
     /// The tensors of a batch of episodes.
@@ -583,7 +655,13 @@ impl Controller {
             for t in 0..l {
                 tokens.push(if t == 0 { 0 } else { e.actions[t - 1] as i64 + 1 });
                 actions.push(e.actions[t] as i64);
-                mask.extend(self.allowed(t, &e.actions).into_iter().map(|a| if a { 0.0f32 } else { MASKED }));
+                mask.extend(self.allowed(t, &e.actions).into_iter().map(|a| {
+                    if a {
+                        0.0f32
+                    } else {
+                        MASKED
+                    }
+                }));
             }
         }
         let mut one_hot = vec![0.0f32; b * l * l];
@@ -631,15 +709,27 @@ impl Controller {
 
     /// Checks that every experience is an episode of this controller with a finite advantage
     /// (and, when `log_probs` is set, one recorded log-probability per action).
-    fn check_experiences(&self, experiences: &[Experience], log_probs: bool) -> Result<(), RuntimeError> {
+    fn check_experiences(
+        &self,
+        experiences: &[Experience],
+        log_probs: bool,
+    ) -> Result<(), RuntimeError> {
         for x in experiences {
             let e = &x.episode;
-            if e.actions.len() != self.steps.len() || (log_probs && e.log_probs.len() != self.steps.len()) || !x.advantage.is_finite() {
-                return Err(RuntimeError::Config("an experience is not an episode of this controller".into()));
+            if e.actions.len() != self.steps.len()
+                || (log_probs && e.log_probs.len() != self.steps.len())
+                || !x.advantage.is_finite()
+            {
+                return Err(RuntimeError::Config(
+                    "an experience is not an episode of this controller".into(),
+                ));
             }
             for t in 0..self.steps.len() {
                 if !self.allowed(t, &e.actions).get(e.actions[t]).copied().unwrap_or(false) {
-                    return Err(RuntimeError::Config(format!("action {} at step {t} is outside its domain", e.actions[t])));
+                    return Err(RuntimeError::Config(format!(
+                        "action {} at step {t} is outside its domain",
+                        e.actions[t]
+                    )));
                 }
             }
         }
@@ -667,9 +757,15 @@ impl Controller {
     /// Errors: [`RuntimeError::Config`] for an experience that is not an episode of this
     /// controller or an entropy weight that is negative or not finite; [`RuntimeError::Panic`]
     /// if burn fails (the policy is then left unchanged).
-    pub fn reinforce(&mut self, experiences: &[Experience], entropy_weight: f64) -> Result<UpdateReport, RuntimeError> {
+    pub fn reinforce(
+        &mut self,
+        experiences: &[Experience],
+        entropy_weight: f64,
+    ) -> Result<UpdateReport, RuntimeError> {
         if !(entropy_weight.is_finite() && entropy_weight >= 0.0) {
-            return Err(RuntimeError::Config("the entropy weight must be a non-negative number".into()));
+            return Err(RuntimeError::Config(
+                "the entropy weight must be a non-negative number".into(),
+            ));
         }
         self.check_experiences(experiences, false)?;
         let per_episode = self.steps.iter().filter(|s| s.size > 1).count();
@@ -681,13 +777,17 @@ impl Controller {
 
     /// Runs an update; on success refreshes the sampler's copy of the weights, on failure (an
     /// error or a panic inside burn) restores the policy and the optimizer as they were.
-    fn guarded(&mut self, update: impl FnOnce(&mut Controller) -> Result<UpdateReport, RuntimeError>) -> Result<UpdateReport, RuntimeError> {
+    fn guarded(
+        &mut self,
+        update: impl FnOnce(&mut Controller) -> Result<UpdateReport, RuntimeError>,
+    ) -> Result<UpdateReport, RuntimeError> {
         let policy = self.policy.clone();
         let optim_backup = self.optim.clone();
         let result = super::train::catch_panics(|| update(&mut *self));
         match result {
             Ok(report) => {
-                self.mirror = Mirror::of(&self.policy, self.config.hidden, self.width, self.steps.len())?;
+                self.mirror =
+                    Mirror::of(&self.policy, self.config.hidden, self.width, self.steps.len())?;
                 Ok(report)
             }
             Err(e) => {
@@ -698,14 +798,23 @@ impl Controller {
         }
     }
 
-    fn run_reinforce(&mut self, experiences: &[Experience], per_episode: usize, entropy_weight: f64) -> Result<UpdateReport, RuntimeError> {
+    fn run_reinforce(
+        &mut self,
+        experiences: &[Experience],
+        per_episode: usize,
+        entropy_weight: f64,
+    ) -> Result<UpdateReport, RuntimeError> {
         let (n, l) = (experiences.len(), self.steps.len());
         let episodes: Vec<&Episode> = experiences.iter().map(|x| &x.episode).collect();
         let batch = self.batch(&episodes);
         // Steps without a choice have log-probability 0 and entropy 0; they are left out of the
         // entropy's mean.
-        let counted: Vec<f32> = self.steps.iter().map(|s| if s.size > 1 { 1.0 } else { 0.0 }).collect();
-        let adv: Vec<f32> = experiences.iter().flat_map(|x| counted.iter().map(move |c| c * (x.advantage / n as f64) as f32)).collect();
+        let counted: Vec<f32> =
+            self.steps.iter().map(|s| if s.size > 1 { 1.0 } else { 0.0 }).collect();
+        let adv: Vec<f32> = experiences
+            .iter()
+            .flat_map(|x| counted.iter().map(move |c| c * (x.advantage / n as f64) as f32))
+            .collect();
         let scale = 1.0 / (n * per_episode) as f32;
         let weight: Vec<f32> = (0..n).flat_map(|_| counted.iter().map(|c| c * scale)).collect();
         let d = &self.device;
@@ -716,7 +825,11 @@ impl Controller {
         let entropy = (entropy * weight).sum();
         let loss = objective.clone().neg() - entropy.clone().mul_scalar(entropy_weight);
         let value = loss.clone().into_scalar::<f64>();
-        let mut report = UpdateReport { first_objective: objective.into_scalar::<f64>(), entropy: entropy.into_scalar::<f64>(), ..Default::default() };
+        let mut report = UpdateReport {
+            first_objective: objective.into_scalar::<f64>(),
+            entropy: entropy.into_scalar::<f64>(),
+            ..Default::default()
+        };
         if !value.is_finite() {
             report.skipped = 1;
             return Ok(report);
@@ -727,20 +840,31 @@ impl Controller {
         Ok(report)
     }
 
-    fn run_update(&mut self, experiences: &[Experience], per_episode: usize) -> Result<UpdateReport, RuntimeError> {
+    fn run_update(
+        &mut self,
+        experiences: &[Experience],
+        per_episode: usize,
+    ) -> Result<UpdateReport, RuntimeError> {
         let (n, l) = (experiences.len(), self.steps.len());
         // Advantages normalised over the update (tianshou: (adv - mean) / (std + eps), with the
         // unbiased standard deviation).
         let advs: Vec<f64> = experiences.iter().map(|x| x.advantage).collect();
         let mean = advs.iter().sum::<f64>() / n as f64;
-        let std = if n > 1 { (advs.iter().map(|a| (a - mean).powi(2)).sum::<f64>() / (n - 1) as f64).sqrt() } else { 0.0 };
-        let advs: Vec<f32> = advs.iter().map(|a| ((a - mean) / (std + f32::EPSILON as f64)) as f32).collect();
+        let std = if n > 1 {
+            (advs.iter().map(|a| (a - mean).powi(2)).sum::<f64>() / (n - 1) as f64).sqrt()
+        } else {
+            0.0
+        };
+        let advs: Vec<f32> =
+            advs.iter().map(|a| ((a - mean) / (std + f32::EPSILON as f64)) as f32).collect();
         // The weight of each transition in a minibatch's mean: steps with a choice only.
-        let counted: Vec<f32> = self.steps.iter().map(|s| if s.size > 1 { 1.0 } else { 0.0 }).collect();
+        let counted: Vec<f32> =
+            self.steps.iter().map(|s| if s.size > 1 { 1.0 } else { 0.0 }).collect();
         let group = self.config.batch_size.div_ceil(per_episode).max(1);
         let mut report = UpdateReport { first_objective: f64::NAN, ..Default::default() };
         let mut order: Vec<usize> = (0..n).collect();
-        let mut old: Vec<Vec<f32>> = experiences.iter().map(|x| x.episode.log_probs.clone()).collect();
+        let mut old: Vec<Vec<f32>> =
+            experiences.iter().map(|x| x.episode.log_probs.clone()).collect();
         for round in 0..self.config.update_times {
             if round > 0 {
                 let all: Vec<&Episode> = experiences.iter().map(|x| &x.episode).collect();
@@ -762,23 +886,29 @@ impl Controller {
                 }
                 for chunk in chunks {
                     let b = chunk.len();
-                    let episodes: Vec<&Episode> = chunk.iter().map(|&i| &experiences[i].episode).collect();
+                    let episodes: Vec<&Episode> =
+                        chunk.iter().map(|&i| &experiences[i].episode).collect();
                     let batch = self.batch(&episodes);
                     let scale = 1.0 / (b * per_episode) as f32;
-                    let weight: Vec<f32> = chunk.iter().flat_map(|_| counted.iter().map(|c| c * scale)).collect();
-                    let adv: Vec<f32> = chunk.iter().flat_map(|&i| std::iter::repeat_n(advs[i], l)).collect();
-                    let old_lp: Vec<f32> = chunk.iter().flat_map(|&i| old[i].iter().copied()).collect();
+                    let weight: Vec<f32> =
+                        chunk.iter().flat_map(|_| counted.iter().map(|c| c * scale)).collect();
+                    let adv: Vec<f32> =
+                        chunk.iter().flat_map(|&i| std::iter::repeat_n(advs[i], l)).collect();
+                    let old_lp: Vec<f32> =
+                        chunk.iter().flat_map(|&i| old[i].iter().copied()).collect();
                     let d = &self.device;
                     let weight = Tensor::<2>::from_data(TensorData::new(weight, [b, l]), d);
                     let adv = Tensor::<2>::from_data(TensorData::new(adv, [b, l]), d);
                     let old_lp = Tensor::<2>::from_data(TensorData::new(old_lp, [b, l]), d);
                     let (lp, entropy) = self.evaluate(&batch);
                     let ratio = (lp - old_lp).exp();
-                    let clipped = ratio.clone().clamp(1.0 - self.config.clip, 1.0 + self.config.clip);
+                    let clipped =
+                        ratio.clone().clamp(1.0 - self.config.clip, 1.0 + self.config.clip);
                     let objective = (ratio * adv.clone()).min_pair(clipped * adv);
                     let objective = (objective * weight.clone()).sum();
                     let entropy = (entropy * weight).sum();
-                    let loss = objective.clone().neg() - entropy.clone().mul_scalar(self.config.ent_coef);
+                    let loss =
+                        objective.clone().neg() - entropy.clone().mul_scalar(self.config.ent_coef);
                     let value = loss.clone().into_scalar::<f64>();
                     if report.first_objective.is_nan() {
                         report.first_objective = objective.into_scalar::<f64>();
@@ -815,7 +945,12 @@ mod tests {
     use super::*;
 
     fn decisions() -> Vec<Decision> {
-        vec![Decision::Categorical(3), Decision::Categorical(1), Decision::Subset { n: 5, k: 2 }, Decision::Categorical(7)]
+        vec![
+            Decision::Categorical(3),
+            Decision::Categorical(1),
+            Decision::Subset { n: 5, k: 2 },
+            Decision::Categorical(7),
+        ]
     }
 
     #[test]
@@ -831,7 +966,14 @@ mod tests {
         assert!(p[5..].iter().all(|x| *x == 0.0) && p[..4].iter().all(|x| *x > 0.0), "{p:?}");
         for _ in 0..200 {
             let e = c.sample();
-            assert!(e.actions[0] < 3 && e.actions[1] == 0 && e.actions[2] < 5 && e.actions[3] < 5 && e.actions[4] < 7, "{e:?}");
+            assert!(
+                e.actions[0] < 3
+                    && e.actions[1] == 0
+                    && e.actions[2] < 5
+                    && e.actions[3] < 5
+                    && e.actions[4] < 7,
+                "{e:?}"
+            );
             assert_ne!(e.actions[2], e.actions[3]);
             assert_eq!(e.log_probs[1], 0.0, "a single value is certain");
         }
@@ -845,19 +987,32 @@ mod tests {
         let plain: Vec<f32> = episodes.iter().flat_map(|e| e.log_probs.iter().copied()).collect();
         assert_eq!(burn.len(), plain.len());
         for (a, b) in burn.iter().zip(&plain) {
-            assert!((a - b).abs() < 1e-4, "burn {a} vs plain {b} (tanh {:?})", c.config().tanh_constant);
+            assert!(
+                (a - b).abs() < 1e-4,
+                "burn {a} vs plain {b} (tanh {:?})",
+                c.config().tanh_constant
+            );
         }
     }
 
     #[test]
     fn the_sampler_and_the_trained_network_agree() {
-        for config in [ControllerConfig::default(), ControllerConfig::enas(), ControllerConfig { tanh_constant: Some(0.3), ..Default::default() }] {
+        for config in [
+            ControllerConfig::default(),
+            ControllerConfig::enas(),
+            ControllerConfig { tanh_constant: Some(0.3), ..Default::default() },
+        ] {
             let mut c = Controller::new(&decisions(), &config, 5).unwrap();
             assert_sampler_agrees(&mut c);
         }
         // The squash changes the policy: the same weights give other probabilities.
         let plain = Controller::new(&decisions(), &ControllerConfig::default(), 5).unwrap();
-        let squashed = Controller::new(&decisions(), &ControllerConfig { tanh_constant: Some(0.3), ..Default::default() }, 5).unwrap();
+        let squashed = Controller::new(
+            &decisions(),
+            &ControllerConfig { tanh_constant: Some(0.3), ..Default::default() },
+            5,
+        )
+        .unwrap();
         let (p, q) = (plain.probabilities(&[]).unwrap(), squashed.probabilities(&[]).unwrap());
         assert!(p.iter().zip(&q).any(|(a, b)| (a - b).abs() > 1e-4), "{p:?} vs {q:?}");
     }
@@ -876,7 +1031,11 @@ mod tests {
             xs.push(Experience { episode, advantage });
         }
         let report = c.update(&xs).unwrap();
-        assert_eq!((report.steps, report.skipped), (25, 0), "5 rounds of 5 epochs of one minibatch: {report:?}");
+        assert_eq!(
+            (report.steps, report.skipped),
+            (25, 0),
+            "5 rounds of 5 epochs of one minibatch: {report:?}"
+        );
         assert!(report.first_objective.abs() < 1e-4, "the ratios start at 1, so the objective starts at the mean normalised advantage, 0: {report:?}");
         let after = c.probabilities(&[]).unwrap()[2];
         assert!(after > before + 0.05, "p(2) {before} -> {after}");
@@ -891,10 +1050,17 @@ mod tests {
         let mut c = Controller::new(&decisions(), &ControllerConfig::default(), 0).unwrap();
         assert!(c.log_probs(&[0, 0, 1]).is_err());
         assert!(c.log_probs(&[0, 0, 1, 1, 0]).is_err(), "a subset value twice");
-        let bad = Experience { episode: Episode { actions: vec![5, 0, 1, 2, 0], log_probs: vec![0.0; 5] }, advantage: 1.0 };
+        let bad = Experience {
+            episode: Episode { actions: vec![5, 0, 1, 2, 0], log_probs: vec![0.0; 5] },
+            advantage: 1.0,
+        };
         assert!(c.update(&[bad]).is_err());
-        assert!(Controller::new(&[Decision::Categorical(0)], &ControllerConfig::default(), 0).is_err());
-        assert!(Controller::new(&[], &ControllerConfig { lr: 0.0, ..Default::default() }, 0).is_err());
+        assert!(
+            Controller::new(&[Decision::Categorical(0)], &ControllerConfig::default(), 0).is_err()
+        );
+        assert!(
+            Controller::new(&[], &ControllerConfig { lr: 0.0, ..Default::default() }, 0).is_err()
+        );
         let mut empty = Controller::new(&[], &ControllerConfig::default(), 0).unwrap();
         assert!(empty.sample().actions.is_empty());
         assert_eq!(empty.update(&[]).unwrap().steps, 0);
@@ -913,7 +1079,10 @@ mod tests {
         let before = sequence_log_prob(&c, &target);
         assert_ne!(c.most_likely(), target);
         // The recorded log-probabilities are not needed.
-        let x = Experience { episode: Episode { actions: target.clone(), log_probs: Vec::new() }, advantage: 1.0 };
+        let x = Experience {
+            episode: Episode { actions: target.clone(), log_probs: Vec::new() },
+            advantage: 1.0,
+        };
         let report = c.reinforce(std::slice::from_ref(&x), 1e-4).unwrap();
         assert_eq!((report.steps, report.skipped), (1, 0), "{report:?}");
         assert!((report.first_objective - before).abs() < 1e-4, "one episode of advantage 1: the objective is its log-probability: {report:?} vs {before}");
@@ -937,18 +1106,30 @@ mod tests {
     #[test]
     fn reinforce_raises_the_mean_reward_of_a_toy_task() {
         // Reward: the fraction of steps that choose action 0.
-        let d = [Decision::Categorical(3), Decision::Categorical(4), Decision::Subset { n: 4, k: 2 }, Decision::Categorical(2)];
-        let reward = |e: &Episode| e.actions.iter().filter(|a| **a == 0).count() as f64 / e.actions.len() as f64;
+        let d = [
+            Decision::Categorical(3),
+            Decision::Categorical(4),
+            Decision::Subset { n: 4, k: 2 },
+            Decision::Categorical(2),
+        ];
+        let reward = |e: &Episode| {
+            e.actions.iter().filter(|a| **a == 0).count() as f64 / e.actions.len() as f64
+        };
         let config = ControllerConfig { lr: 5e-3, ..ControllerConfig::enas() };
         let mut c = Controller::new(&d, &config, 2).unwrap();
-        let mean_reward = |c: &mut Controller| (0..200).map(|_| reward(&c.sample())).sum::<f64>() / 200.0;
+        let mean_reward =
+            |c: &mut Controller| (0..200).map(|_| reward(&c.sample())).sum::<f64>() / 200.0;
         let before = mean_reward(&mut c);
         let mut baseline: Option<f64> = None;
         for _ in 0..50 {
             let episodes: Vec<Episode> = (0..8).map(|_| c.sample()).collect();
             let rewards: Vec<f64> = episodes.iter().map(reward).collect();
             let b = *baseline.get_or_insert(rewards.iter().sum::<f64>() / 8.0);
-            let xs: Vec<Experience> = episodes.into_iter().zip(&rewards).map(|(episode, r)| Experience { episode, advantage: r - b }).collect();
+            let xs: Vec<Experience> = episodes
+                .into_iter()
+                .zip(&rewards)
+                .map(|(episode, r)| Experience { episode, advantage: r - b })
+                .collect();
             let report = c.reinforce(&xs, 1e-4).unwrap();
             assert_eq!(report.steps, 1);
             for r in &rewards {
@@ -977,8 +1158,19 @@ mod tests {
         let mut c = Controller::new(&decisions(), &ControllerConfig::default(), 3).unwrap();
         let rng = c.rng.clone();
         c.most_likely();
-        assert_eq!(c.sample(), Controller { rng, ..Controller::new(&decisions(), &ControllerConfig::default(), 3).unwrap() }.sample(), "draws nothing");
-        assert!(Controller::new(&[], &ControllerConfig::enas(), 0).unwrap().most_likely().is_empty());
+        assert_eq!(
+            c.sample(),
+            Controller {
+                rng,
+                ..Controller::new(&decisions(), &ControllerConfig::default(), 3).unwrap()
+            }
+            .sample(),
+            "draws nothing"
+        );
+        assert!(Controller::new(&[], &ControllerConfig::enas(), 0)
+            .unwrap()
+            .most_likely()
+            .is_empty());
     }
 
     /// The largest ratio of two allowed actions' probabilities at any step of a few sampled
@@ -988,8 +1180,14 @@ mod tests {
         for _ in 0..20 {
             let e = c.sample();
             for t in 0..e.actions.len() {
-                let p: Vec<f64> = c.probabilities(&e.actions[..t]).unwrap().into_iter().filter(|q| *q > 0.0).collect();
-                let (max, min) = (p.iter().copied().fold(0.0, f64::max), p.iter().copied().fold(1.0, f64::min));
+                let p: Vec<f64> = c
+                    .probabilities(&e.actions[..t])
+                    .unwrap()
+                    .into_iter()
+                    .filter(|q| *q > 0.0)
+                    .collect();
+                let (max, min) =
+                    (p.iter().copied().fold(0.0, f64::max), p.iter().copied().fold(1.0, f64::min));
                 worst = worst.max(max / min);
             }
         }
@@ -1000,9 +1198,17 @@ mod tests {
     fn the_tanh_constant_bounds_the_probability_ratios() {
         // Push one sequence hard, so that unsquashed logits would grow far apart.
         let target = [2, 0, 3, 1, 6];
-        let x = Experience { episode: Episode { actions: target.to_vec(), log_probs: Vec::new() }, advantage: 1.0 };
+        let x = Experience {
+            episode: Episode { actions: target.to_vec(), log_probs: Vec::new() },
+            advantage: 1.0,
+        };
         let train = |tanh_constant| {
-            let mut c = Controller::new(&decisions(), &ControllerConfig { lr: 3e-2, tanh_constant, ..Default::default() }, 4).unwrap();
+            let mut c = Controller::new(
+                &decisions(),
+                &ControllerConfig { lr: 3e-2, tanh_constant, ..Default::default() },
+                4,
+            )
+            .unwrap();
             for _ in 0..40 {
                 c.reinforce(std::slice::from_ref(&x), 0.0).unwrap();
             }
@@ -1014,7 +1220,10 @@ mod tests {
         assert!(ratio > 3.0f64.exp() * 0.9, "the bound is nearly reached: {ratio}");
         assert_sampler_agrees(&mut squashed);
         let ratio = largest_ratio(&mut train(None));
-        assert!(ratio > 3.0f64.exp(), "without the squash the same training goes beyond e^3: {ratio}");
+        assert!(
+            ratio > 3.0f64.exp(),
+            "without the squash the same training goes beyond e^3: {ratio}"
+        );
     }
 
     #[test]
@@ -1024,13 +1233,21 @@ mod tests {
         assert!(enas.check().is_ok());
         assert_eq!(ControllerConfig::default().tanh_constant, None);
         for bad in [0.0, -1.0, f64::NAN, f64::INFINITY] {
-            assert!(ControllerConfig { tanh_constant: Some(bad), ..ControllerConfig::enas() }.check().is_err(), "{bad}");
+            assert!(
+                ControllerConfig { tanh_constant: Some(bad), ..ControllerConfig::enas() }
+                    .check()
+                    .is_err(),
+                "{bad}"
+            );
         }
         let mut c = Controller::new(&decisions(), &enas, 0).unwrap();
         let x = Experience { episode: c.sample(), advantage: 1.0 };
         assert!(c.reinforce(std::slice::from_ref(&x), -1.0).is_err());
         assert!(c.reinforce(std::slice::from_ref(&x), f64::NAN).is_err());
-        let outside = Experience { episode: Episode { actions: vec![5, 0, 1, 2, 0], log_probs: Vec::new() }, advantage: 1.0 };
+        let outside = Experience {
+            episode: Episode { actions: vec![5, 0, 1, 2, 0], log_probs: Vec::new() },
+            advantage: 1.0,
+        };
         assert!(c.reinforce(&[outside], 0.0).is_err());
         let nan = Experience { advantage: f64::NAN, ..x.clone() };
         assert!(c.reinforce(&[nan], 0.0).is_err());
@@ -1047,7 +1264,8 @@ mod tests {
     fn a_seed_determines_the_controller() {
         let run = |seed| {
             let mut c = Controller::new(&decisions(), &ControllerConfig::default(), seed).unwrap();
-            let xs: Vec<Experience> = (0..20).map(|i| Experience { episode: c.sample(), advantage: i as f64 }).collect();
+            let xs: Vec<Experience> =
+                (0..20).map(|i| Experience { episode: c.sample(), advantage: i as f64 }).collect();
             c.update(&xs).unwrap();
             (0..5).map(|_| c.sample()).collect::<Vec<_>>()
         };

@@ -45,7 +45,9 @@ impl BurnDataset<Sample> for SampleDataset {
         let ds = &self.0;
         let target = match &ds.targets {
             Targets::Classes { labels, .. } => SampleTarget::Class(labels[index]),
-            Targets::Values { values, dims } => SampleTarget::Values(values[index * dims..(index + 1) * dims].to_vec()),
+            Targets::Values { values, dims } => {
+                SampleTarget::Values(values[index * dims..(index + 1) * dims].to_vec())
+            }
         };
         Ok(Sample { input: ds.item(index).to_vec(), target })
     }
@@ -150,10 +152,20 @@ impl Batcher<Sample, Batch> for DataBatcher {
         let mut labels = Vec::with_capacity(n);
         let mut values = Vec::with_capacity(n * self.value_dims.unwrap_or(0));
         let image = self.image_shape();
-        let mut rng = self.augment.as_ref().filter(|_| image.is_some()).map(|(a, rng)| (a, rng.lock().unwrap_or_else(PoisonError::into_inner)));
+        let mut rng = self
+            .augment
+            .as_ref()
+            .filter(|_| image.is_some())
+            .map(|(a, rng)| (a, rng.lock().unwrap_or_else(PoisonError::into_inner)));
         for sample in items {
             match (&mut rng, image) {
-                (Some((a, rng)), Some(shape)) => inputs.extend(random_crop_flip(&sample.input, shape, a.padding, a.flip, &mut **rng)),
+                (Some((a, rng)), Some(shape)) => inputs.extend(random_crop_flip(
+                    &sample.input,
+                    shape,
+                    a.padding,
+                    a.flip,
+                    &mut **rng,
+                )),
                 _ => inputs.extend_from_slice(&sample.input),
             }
             match sample.target {
@@ -163,12 +175,16 @@ impl Batcher<Sample, Batch> for DataBatcher {
         }
         drop(rng);
         let inputs = match image {
-            Some([c, h, w]) => Inputs::Image(Tensor::from_data(TensorData::new(inputs, [n, c, h, w]), device)),
+            Some([c, h, w]) => {
+                Inputs::Image(Tensor::from_data(TensorData::new(inputs, [n, c, h, w]), device))
+            }
             None => Inputs::Flat(Tensor::from_data(TensorData::new(inputs, [n, size]), device)),
         };
         let targets = match self.value_dims {
             None => BatchTargets::Classes(Tensor::from_data(TensorData::new(labels, [n]), device)),
-            Some(dims) => BatchTargets::Values(Tensor::from_data(TensorData::new(values, [n, dims]), device)),
+            Some(dims) => {
+                BatchTargets::Values(Tensor::from_data(TensorData::new(values, [n, dims]), device))
+            }
         };
         Batch { inputs, targets }
     }
@@ -178,9 +194,18 @@ impl Batcher<Sample, Batch> for DataBatcher {
 /// be smaller), in order, or reshuffled on every pass (every `iter()`) from `shuffle_seed`,
 /// augmented when `augment` is given, built on `device` in the calling thread (0 workers), so
 /// that the same seeds give the same batches on every run.
-pub fn data_loader(ds: Arc<Dataset>, batch_size: usize, shuffle_seed: Option<u64>, augment: Option<Augment>, device: &Device) -> Arc<dyn DataLoader<Batch>> {
+pub fn data_loader(
+    ds: Arc<Dataset>,
+    batch_size: usize,
+    shuffle_seed: Option<u64>,
+    augment: Option<Augment>,
+    device: &Device,
+) -> Arc<dyn DataLoader<Batch>> {
     let batcher = DataBatcher::new(&ds, augment);
-    let mut builder = DataLoaderBuilder::new(batcher).batch_size(batch_size.max(1)).num_workers(0).set_device(device.clone());
+    let mut builder = DataLoaderBuilder::new(batcher)
+        .batch_size(batch_size.max(1))
+        .num_workers(0)
+        .set_device(device.clone());
     if let Some(seed) = shuffle_seed {
         builder = builder.shuffle(seed);
     }
@@ -194,7 +219,11 @@ mod tests {
     /// 5 images `[1, 2, 2]`; item i holds `[i, i + 0.1, i + 0.2, i + 0.3]`, label `i % 3`.
     fn images() -> Arc<Dataset> {
         let inputs = (0..5).flat_map(|i| [0.0, 0.1, 0.2, 0.3].map(|d| i as f32 + d)).collect();
-        Arc::new(Dataset { inputs, item_shape: vec![1, 2, 2], targets: Targets::Classes { labels: vec![0, 1, 2, 0, 1], num_classes: 3 } })
+        Arc::new(Dataset {
+            inputs,
+            item_shape: vec![1, 2, 2],
+            targets: Targets::Classes { labels: vec![0, 1, 2, 0, 1], num_classes: 3 },
+        })
     }
 
     fn floats<const D: usize>(t: &Tensor<D>) -> Vec<f32> {
@@ -238,11 +267,17 @@ mod tests {
         });
         let batches = all_batches(&data_loader(ds, 2, None, None, &Device::flex()));
         assert_eq!(batches.len(), 2);
-        let (Inputs::Flat(x), BatchTargets::Values(y)) = (&batches[0].inputs, &batches[0].targets) else { panic!("{:?}", batches[0]) };
+        let (Inputs::Flat(x), BatchTargets::Values(y)) = (&batches[0].inputs, &batches[0].targets)
+        else {
+            panic!("{:?}", batches[0])
+        };
         assert_eq!((x.dims(), y.dims()), ([2, 2], [2, 2]));
         assert_eq!(floats(x), vec![0.0, 1.0, 2.0, 3.0]);
         assert_eq!(floats(y), vec![0.5, -0.5, 1.5, -1.5]);
-        let (Inputs::Flat(x), BatchTargets::Values(y)) = (&batches[1].inputs, &batches[1].targets) else { panic!("{:?}", batches[1]) };
+        let (Inputs::Flat(x), BatchTargets::Values(y)) = (&batches[1].inputs, &batches[1].targets)
+        else {
+            panic!("{:?}", batches[1])
+        };
         assert_eq!((x.dims(), y.dims()), ([1, 2], [1, 2]));
         assert_eq!((floats(x), floats(y)), (vec![4.0, 5.0], vec![2.5, -2.5]));
     }
@@ -255,7 +290,10 @@ mod tests {
                 let (_, x, y) = image_batch(b);
                 let ids: Vec<i64> = x.chunks(4).map(|item| item[0].floor() as i64).collect();
                 // Labels travel with their items.
-                assert_eq!(y, ids.iter().map(|i| [0, 1, 2, 0, 1][*i as usize]).collect::<Vec<i64>>());
+                assert_eq!(
+                    y,
+                    ids.iter().map(|i| [0, 1, 2, 0, 1][*i as usize]).collect::<Vec<i64>>()
+                );
                 ids
             })
             .collect()
@@ -267,7 +305,11 @@ mod tests {
         let a = data_loader(images(), 2, Some(7), None, &device);
         let b = data_loader(images(), 2, Some(7), None, &device);
         let (a1, a2) = (pass(&a), pass(&a));
-        assert_eq!((pass(&b), pass(&b)), (a1.clone(), a2.clone()), "same seed, same order, pass after pass");
+        assert_eq!(
+            (pass(&b), pass(&b)),
+            (a1.clone(), a2.clone()),
+            "same seed, same order, pass after pass"
+        );
         for p in [&a1, &a2] {
             let mut ids: Vec<i64> = p.concat();
             ids.sort();
@@ -275,7 +317,8 @@ mod tests {
             assert_eq!(p.iter().map(Vec::len).collect::<Vec<_>>(), vec![2, 2, 1]);
         }
         // Some seed among a few gives another order (5! = 120 orders).
-        let other: Vec<_> = (8..12).map(|s| pass(&data_loader(images(), 2, Some(s), None, &device))).collect();
+        let other: Vec<_> =
+            (8..12).map(|s| pass(&data_loader(images(), 2, Some(s), None, &device))).collect();
         assert!(other.iter().any(|o| *o != a1), "{other:?}");
     }
 
@@ -295,7 +338,10 @@ mod tests {
         for out in &first {
             assert_ne!(out, &plain);
             for (k, item) in out.chunks(4).enumerate() {
-                assert!(item.iter().all(|v| *v == 0.0 || plain[k * 4..k * 4 + 4].contains(v)), "{item:?}");
+                assert!(
+                    item.iter().all(|v| *v == 0.0 || plain[k * 4..k * 4 + 4].contains(v)),
+                    "{item:?}"
+                );
             }
         }
         // Successive passes draw new crops.

@@ -19,7 +19,9 @@ pub use network::{Network, Value};
 use crate::source::Loc;
 
 /// The devices a network can run on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum DeviceKind {
     /// Flex, burn's pure-Rust CPU backend (the default).

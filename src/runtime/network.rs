@@ -37,7 +37,11 @@ impl Value {
         }
     }
 
-    fn map(self, f4: impl FnOnce(Tensor<4>) -> Tensor<4>, f2: impl FnOnce(Tensor<2>) -> Tensor<2>) -> Value {
+    fn map(
+        self,
+        f4: impl FnOnce(Tensor<4>) -> Tensor<4>,
+        f2: impl FnOnce(Tensor<2>) -> Tensor<2>,
+    ) -> Value {
         match self {
             Value::Map(t) => Value::Map(f4(t)),
             Value::Flat(t) => Value::Flat(f2(t)),
@@ -70,7 +74,13 @@ pub struct BatchNorm2d {
 
 impl BatchNorm2d {
     /// A batch norm over `channels` channels.
-    pub fn new(channels: usize, affine: bool, epsilon: f64, momentum: f64, device: &Device) -> Self {
+    pub fn new(
+        channels: usize,
+        affine: bool,
+        epsilon: f64,
+        momentum: f64,
+        device: &Device,
+    ) -> Self {
         BatchNorm2d {
             gamma: affine.then(|| Initializer::Ones.init([channels], device)),
             beta: affine.then(|| Initializer::Zeros.init([channels], device)),
@@ -86,16 +96,22 @@ impl BatchNorm2d {
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         let [n, c, h, w] = x.dims();
         let device = x.device();
-        let gamma = self.gamma.as_ref().map(|p| p.val()).unwrap_or_else(|| Tensor::ones([c], &device));
-        let beta = self.beta.as_ref().map(|p| p.val()).unwrap_or_else(|| Tensor::zeros([c], &device));
+        let gamma =
+            self.gamma.as_ref().map(|p| p.val()).unwrap_or_else(|| Tensor::ones([c], &device));
+        let beta =
+            self.beta.as_ref().map(|p| p.val()).unwrap_or_else(|| Tensor::zeros([c], &device));
         if device.is_autodiff() && self.training.is_enabled() {
             let out = batch_norm_train(x, gamma, beta, self.epsilon);
             let m = (n * h * w) as f64;
             let unbiased = if m > 1.0 { m / (m - 1.0) } else { 1.0 };
             let mean = self.running_mean.value_sync().to_device(&device);
             let var = self.running_var.value_sync().to_device(&device);
-            let mean = mean.mul_scalar(1.0 - self.momentum).add(out.mean.detach().mul_scalar(self.momentum));
-            let var = var.mul_scalar(1.0 - self.momentum).add(out.variance.detach().mul_scalar(self.momentum * unbiased));
+            let mean = mean
+                .mul_scalar(1.0 - self.momentum)
+                .add(out.mean.detach().mul_scalar(self.momentum));
+            let var = var
+                .mul_scalar(1.0 - self.momentum)
+                .add(out.variance.detach().mul_scalar(self.momentum * unbiased));
             self.running_mean.update(mean.detach());
             self.running_var.update(var.detach());
             out.output
@@ -178,27 +194,37 @@ pub struct Network {
 }
 
 fn attr<'a>(node: &'a FixedNode, name: &str) -> Result<&'a Const, RuntimeError> {
-    node.attrs.iter().find(|(k, _)| k == name).map(|(_, v)| v).ok_or_else(|| RuntimeError::Attribute {
-        op: node.op.clone(),
-        name: name.into(),
-        loc: node.loc,
-        problem: "is missing".into(),
+    node.attrs.iter().find(|(k, _)| k == name).map(|(_, v)| v).ok_or_else(|| {
+        RuntimeError::Attribute {
+            op: node.op.clone(),
+            name: name.into(),
+            loc: node.loc,
+            problem: "is missing".into(),
+        }
     })
 }
 
 fn int_attr(node: &FixedNode, name: &str) -> Result<usize, RuntimeError> {
     match attr(node, name)? {
         Const::Int(i) if *i >= 0 => Ok(*i as usize),
-        other => {
-            Err(RuntimeError::Attribute { op: node.op.clone(), name: name.into(), loc: node.loc, problem: format!("must be a non-negative int, not {other}") })
-        }
+        other => Err(RuntimeError::Attribute {
+            op: node.op.clone(),
+            name: name.into(),
+            loc: node.loc,
+            problem: format!("must be a non-negative int, not {other}"),
+        }),
     }
 }
 
 fn bool_attr(node: &FixedNode, name: &str) -> Result<bool, RuntimeError> {
     match attr(node, name)? {
         Const::Bool(b) => Ok(*b),
-        other => Err(RuntimeError::Attribute { op: node.op.clone(), name: name.into(), loc: node.loc, problem: format!("must be a bool, not {other}") }),
+        other => Err(RuntimeError::Attribute {
+            op: node.op.clone(),
+            name: name.into(),
+            loc: node.loc,
+            problem: format!("must be a bool, not {other}"),
+        }),
     }
 }
 
@@ -206,7 +232,12 @@ fn float_attr(node: &FixedNode, name: &str) -> Result<f64, RuntimeError> {
     match attr(node, name)? {
         Const::Float(f) => Ok(*f),
         Const::Int(i) => Ok(*i as f64),
-        other => Err(RuntimeError::Attribute { op: node.op.clone(), name: name.into(), loc: node.loc, problem: format!("must be a number, not {other}") }),
+        other => Err(RuntimeError::Attribute {
+            op: node.op.clone(),
+            name: name.into(),
+            loc: node.loc,
+            problem: format!("must be a number, not {other}"),
+        }),
     }
 }
 
@@ -215,7 +246,11 @@ fn dim(g: &FixedGraph, node: usize, index: usize) -> Result<usize, RuntimeError>
     let n = &g.nodes[node];
     match n.shape.get(index) {
         Some(Some(d)) if *d >= 0 => Ok(*d as usize),
-        _ => Err(RuntimeError::Unsupported { op: n.op.clone(), loc: n.loc, why: format!("dimension {index} of its output is not known") }),
+        _ => Err(RuntimeError::Unsupported {
+            op: n.op.clone(),
+            loc: n.loc,
+            why: format!("dimension {index} of its output is not known"),
+        }),
     }
 }
 
@@ -233,7 +268,12 @@ impl Init {
     }
 
     /// `shape` filled from `dist`, as a parameter on `device`.
-    fn param<const D: usize>(&mut self, shape: [usize; D], dist: impl rand_distr::Distribution<f32>, device: &Device) -> Param<Tensor<D>> {
+    fn param<const D: usize>(
+        &mut self,
+        shape: [usize; D],
+        dist: impl rand_distr::Distribution<f32>,
+        device: &Device,
+    ) -> Param<Tensor<D>> {
         let n: usize = shape.iter().product();
         let values: Vec<f32> = (0..n).map(|_| dist.sample(&mut self.rng)).collect();
         Param::from_tensor(Tensor::from_data(burn::tensor::TensorData::new(values, shape), device))
@@ -242,17 +282,28 @@ impl Init {
     /// Kaiming normal for a convolution weight `[out, in / groups, k, k]` (He et al. 2015),
     /// fan-out mode for ReLU networks: std `sqrt(2 / (out / groups * k * k))`, as torchvision's
     /// ResNet initialises convolutions.
-    pub(crate) fn conv(&mut self, shape: [usize; 4], groups: usize, device: &Device) -> Result<Param<Tensor<4>>, RuntimeError> {
+    pub(crate) fn conv(
+        &mut self,
+        shape: [usize; 4],
+        groups: usize,
+        device: &Device,
+    ) -> Result<Param<Tensor<4>>, RuntimeError> {
         let fan_out = (shape[0] / groups * shape[2] * shape[3]).max(1) as f32;
-        let normal = rand_distr::Normal::new(0.0, (2.0 / fan_out).sqrt()).map_err(|e| RuntimeError::Config(e.to_string()))?;
+        let normal = rand_distr::Normal::new(0.0, (2.0 / fan_out).sqrt())
+            .map_err(|e| RuntimeError::Config(e.to_string()))?;
         Ok(self.param(shape, normal, device))
     }
 
     /// PyTorch's `nn.Linear` default for a weight `[in, out]` (burn's layout): uniform in
     /// `+-1 / sqrt(in)`.
-    pub(crate) fn linear(&mut self, shape: [usize; 2], device: &Device) -> Result<Param<Tensor<2>>, RuntimeError> {
+    pub(crate) fn linear(
+        &mut self,
+        shape: [usize; 2],
+        device: &Device,
+    ) -> Result<Param<Tensor<2>>, RuntimeError> {
         let bound = 1.0 / (shape[0].max(1) as f32).sqrt();
-        let uniform = rand_distr::Uniform::new_inclusive(-bound, bound).map_err(|e| RuntimeError::Config(e.to_string()))?;
+        let uniform = rand_distr::Uniform::new_inclusive(-bound, bound)
+            .map_err(|e| RuntimeError::Config(e.to_string()))?;
         Ok(self.param(shape, uniform, device))
     }
 }
@@ -269,8 +320,11 @@ impl Network {
         let mut steps = Vec::with_capacity(g.nodes.len());
         for (i, node) in g.nodes.iter().enumerate() {
             let input_dim = |index: usize| -> Result<usize, RuntimeError> {
-                let src =
-                    *node.inputs.first().ok_or_else(|| RuntimeError::Unsupported { op: node.op.clone(), loc: node.loc, why: "it has no input".into() })?;
+                let src = *node.inputs.first().ok_or_else(|| RuntimeError::Unsupported {
+                    op: node.op.clone(),
+                    loc: node.loc,
+                    why: "it has no input".into(),
+                })?;
                 dim(g, src, index)
             };
             let kind = match node.op.as_str() {
@@ -282,10 +336,24 @@ impl Network {
                     let padding = int_attr(node, "padding")?;
                     let dilation = int_attr(node, "dilation")?;
                     let bias = bool_attr(node, "bias")?;
-                    let (out, groups) =
-                        if node.op == "conv2d" { (int_attr(node, "out")?, int_attr(node, "groups")?) } else { (c * int_attr(node, "multiplier")?, c) };
-                    if kernel == 0 || stride == 0 || dilation == 0 || groups == 0 || out == 0 || c % groups != 0 || out % groups != 0 {
-                        return Err(RuntimeError::Unsupported { op: node.op.clone(), loc: node.loc, why: "its sizes are not a valid convolution".into() });
+                    let (out, groups) = if node.op == "conv2d" {
+                        (int_attr(node, "out")?, int_attr(node, "groups")?)
+                    } else {
+                        (c * int_attr(node, "multiplier")?, c)
+                    };
+                    if kernel == 0
+                        || stride == 0
+                        || dilation == 0
+                        || groups == 0
+                        || out == 0
+                        || c % groups != 0
+                        || out % groups != 0
+                    {
+                        return Err(RuntimeError::Unsupported {
+                            op: node.op.clone(),
+                            loc: node.loc,
+                            why: "its sizes are not a valid convolution".into(),
+                        });
                     }
                     let mut conv = Conv2dConfig::new([c, out], [kernel, kernel])
                         .with_stride([stride, stride])
@@ -310,14 +378,23 @@ impl Network {
                             why: "a linear layer needs at least one input and output".into(),
                         });
                     }
-                    let mut linear = LinearConfig::new(f, out).with_bias(bias).with_initializer(Initializer::Zeros).init(device);
+                    let mut linear = LinearConfig::new(f, out)
+                        .with_bias(bias)
+                        .with_initializer(Initializer::Zeros)
+                        .init(device);
                     linear.weight = init.linear([f, out], device)?;
                     layers.push(Layer::Linear(linear));
                     Kind::Layer(layers.len() - 1)
                 }
                 "batch_norm" => {
                     let c = input_dim(1)?;
-                    layers.push(Layer::Norm(BatchNorm2d::new(c, bool_attr(node, "affine")?, float_attr(node, "eps")?, float_attr(node, "momentum")?, device)));
+                    layers.push(Layer::Norm(BatchNorm2d::new(
+                        c,
+                        bool_attr(node, "affine")?,
+                        float_attr(node, "eps")?,
+                        float_attr(node, "momentum")?,
+                        device,
+                    )));
                     Kind::Layer(layers.len() - 1)
                 }
                 "relu" => Kind::Relu,
@@ -332,12 +409,21 @@ impl Network {
                     let stride = int_attr(node, "stride")?;
                     let padding = int_attr(node, "padding")?;
                     if kernel == 0 || stride == 0 {
-                        return Err(RuntimeError::Unsupported { op: node.op.clone(), loc: node.loc, why: "the kernel and stride must be at least 1".into() });
+                        return Err(RuntimeError::Unsupported {
+                            op: node.op.clone(),
+                            loc: node.loc,
+                            why: "the kernel and stride must be at least 1".into(),
+                        });
                     }
                     if node.op == "max_pool" {
                         Kind::MaxPool { kernel, stride, padding }
                     } else {
-                        Kind::AvgPool { kernel, stride, padding, count_include_pad: bool_attr(node, "count_include_pad")? }
+                        Kind::AvgPool {
+                            kernel,
+                            stride,
+                            padding,
+                            count_include_pad: bool_attr(node, "count_include_pad")?,
+                        }
                     }
                 }
                 "global_avg_pool" => Kind::GlobalAvgPool,
@@ -351,18 +437,36 @@ impl Network {
                 "crop" => Kind::Crop { top: int_attr(node, "top")?, left: int_attr(node, "left")? },
                 "scale" => Kind::Scale,
                 "channel_slice" => {
-                    let (start, count, step) = (int_attr(node, "start")?, int_attr(node, "count")?, int_attr(node, "step")?);
+                    let (start, count, step) = (
+                        int_attr(node, "start")?,
+                        int_attr(node, "count")?,
+                        int_attr(node, "step")?,
+                    );
                     let c = input_dim(1)?;
                     if count == 0 || step == 0 || start + (count - 1) * step >= c {
-                        return Err(RuntimeError::Unsupported { op: node.op.clone(), loc: node.loc, why: format!("the slice does not fit {c} channels") });
+                        return Err(RuntimeError::Unsupported {
+                            op: node.op.clone(),
+                            loc: node.loc,
+                            why: format!("the slice does not fit {c} channels"),
+                        });
                     }
                     Kind::ChannelSlice { start, count, step }
                 }
                 other => {
-                    return Err(RuntimeError::Unsupported { op: other.into(), loc: node.loc, why: "the runtime has no implementation of this operator".into() })
+                    return Err(RuntimeError::Unsupported {
+                        op: other.into(),
+                        loc: node.loc,
+                        why: "the runtime has no implementation of this operator".into(),
+                    })
                 }
             };
-            steps.push(Step { kind, op: node.op.clone(), inputs: node.inputs.clone(), shape: node.shape.clone(), loc: node.loc });
+            steps.push(Step {
+                kind,
+                op: node.op.clone(),
+                inputs: node.inputs.clone(),
+                shape: node.shape.clone(),
+                loc: node.loc,
+            });
         }
         let mut last_use: Vec<usize> = (0..steps.len()).collect();
         for (i, s) in steps.iter().enumerate() {
@@ -379,7 +483,10 @@ impl Network {
     ///
     /// Errors: [`RuntimeError::Record`] when the file cannot be written.
     pub fn save(&self, path: &std::path::Path) -> Result<(), RuntimeError> {
-        self.clone().save_file(path).map_err(|e| RuntimeError::Record { path: path.display().to_string(), message: format!("cannot write the weights: {e:?}") })
+        self.clone().save_file(path).map_err(|e| RuntimeError::Record {
+            path: path.display().to_string(),
+            message: format!("cannot write the weights: {e:?}"),
+        })
     }
 
     /// Loads weights written by [`Network::save`] into this network, which must have been
@@ -389,7 +496,10 @@ impl Network {
     /// of another architecture.
     pub fn load(self, path: &std::path::Path) -> Result<Network, RuntimeError> {
         if !path.is_file() {
-            return Err(RuntimeError::Record { path: path.display().to_string(), message: "no such file".into() });
+            return Err(RuntimeError::Record {
+                path: path.display().to_string(),
+                message: "no such file".into(),
+            });
         }
         self.try_load_file(path).map_err(|e| {
             let detail = match e {
@@ -406,7 +516,11 @@ impl Network {
     /// The expected input shapes (dimensions after the batch), one per network input, with the
     /// place each input is declared.
     pub fn input_shapes(&self) -> Vec<(Vec<Option<i64>>, Loc)> {
-        self.steps.iter().filter(|s| matches!(s.kind, Kind::Input(_))).map(|s| (s.shape[1..].to_vec(), s.loc)).collect()
+        self.steps
+            .iter()
+            .filter(|s| matches!(s.kind, Kind::Input(_)))
+            .map(|s| (s.shape[1..].to_vec(), s.loc))
+            .collect()
     }
 
     /// The output's dimensions after the batch (`[classes]` for a classifier) and the place of
@@ -454,15 +568,21 @@ impl Network {
         let mut values: Vec<Option<Value>> = vec![None; self.steps.len()];
         for (i, step) in self.steps.iter().enumerate() {
             let value = match &step.kind {
-                Kind::Input(k) => inputs.get_mut(*k).and_then(Option::take).ok_or_else(|| RuntimeError::Shape {
-                    op: step.op.clone(),
-                    loc: step.loc,
-                    expected: format!("input {k}"),
-                    found: "no such input".into(),
+                Kind::Input(k) => inputs.get_mut(*k).and_then(Option::take).ok_or_else(|| {
+                    RuntimeError::Shape {
+                        op: step.op.clone(),
+                        loc: step.loc,
+                        expected: format!("input {k}"),
+                        found: "no such input".into(),
+                    }
                 })?,
                 _ => {
                     // The graph is topologically ordered, so every input is computed by now.
-                    let args = step.inputs.iter().map(|&j| values[j].clone().ok_or_else(|| missing(step))).collect::<Result<Vec<Value>, _>>()?;
+                    let args = step
+                        .inputs
+                        .iter()
+                        .map(|&j| values[j].clone().ok_or_else(|| missing(step)))
+                        .collect::<Result<Vec<Value>, _>>()?;
                     for &j in &step.inputs {
                         if self.last_use[j] == i {
                             values[j] = None;
@@ -475,7 +595,12 @@ impl Network {
             values[i] = Some(value);
         }
         let out = &self.steps[self.output];
-        values[self.output].take().ok_or_else(|| RuntimeError::Shape { op: out.op.clone(), loc: out.loc, expected: "a value".into(), found: "none".into() })
+        values[self.output].take().ok_or_else(|| RuntimeError::Shape {
+            op: out.op.clone(),
+            loc: out.loc,
+            expected: "a value".into(),
+            found: "none".into(),
+        })
     }
 
     /// Runs a single-input image network: `x` `[batch, channels, height, width]` to the output
@@ -520,7 +645,9 @@ impl Network {
             Kind::Hardswish => first.map(activation::hard_swish, activation::hard_swish),
             Kind::Hardsigmoid => first.map(hard_sigmoid, hard_sigmoid),
             Kind::MaxPool { kernel, stride, padding } => {
-                let opts = MaxPoolOptions::new([*kernel, *kernel]).with_stride([*stride, *stride]).with_padding([*padding, *padding]);
+                let opts = MaxPoolOptions::new([*kernel, *kernel])
+                    .with_stride([*stride, *stride])
+                    .with_padding([*padding, *padding]);
                 Value::Map(max_pool2d(map(first)?, opts))
             }
             Kind::AvgPool { kernel, stride, padding, count_include_pad } => {
@@ -616,12 +743,15 @@ impl Network {
                     return Err(RuntimeError::Shape {
                         op: step.op.clone(),
                         loc: step.loc,
-                        expected: "a feature map and one scale per channel [batch, channels]".into(),
+                        expected: "a feature map and one scale per channel [batch, channels]"
+                            .into(),
                         found: "other inputs".into(),
                     })
                 }
             },
-            Kind::ChannelSlice { start, count, step: by } => Value::Map(channel_slice(map(first)?, *start, *count, *by)),
+            Kind::ChannelSlice { start, count, step: by } => {
+                Value::Map(channel_slice(map(first)?, *start, *count, *by))
+            }
         })
     }
 }
@@ -650,19 +780,29 @@ pub(crate) fn channel_slice(x: Tensor<4>, start: usize, count: usize, step: usiz
 }
 
 fn missing(step: &Step) -> RuntimeError {
-    RuntimeError::Shape { op: step.op.clone(), loc: step.loc, expected: "its inputs computed".into(), found: "an input not computed yet".into() }
+    RuntimeError::Shape {
+        op: step.op.clone(),
+        loc: step.loc,
+        expected: "its inputs computed".into(),
+        found: "an input not computed yet".into(),
+    }
 }
 
 fn expected_dim(step: &Step, index: usize) -> Result<usize, RuntimeError> {
     match step.shape.get(index) {
         Some(Some(d)) if *d >= 0 => Ok(*d as usize),
-        _ => Err(RuntimeError::Unsupported { op: step.op.clone(), loc: step.loc, why: format!("dimension {index} of its output is not known") }),
+        _ => Err(RuntimeError::Unsupported {
+            op: step.op.clone(),
+            loc: step.loc,
+            why: format!("dimension {index} of its output is not known"),
+        }),
     }
 }
 
 fn check_shape(step: &Step, v: &Value) -> Result<(), RuntimeError> {
     let dims = v.dims();
-    let ok = dims.len() == step.shape.len() && dims.iter().zip(&step.shape).skip(1).all(|(d, e)| e.is_none_or(|e| e == *d as i64));
+    let ok = dims.len() == step.shape.len()
+        && dims.iter().zip(&step.shape).skip(1).all(|(d, e)| e.is_none_or(|e| e == *d as i64));
     if ok {
         Ok(())
     } else {
@@ -670,7 +810,19 @@ fn check_shape(step: &Step, v: &Value) -> Result<(), RuntimeError> {
         Err(RuntimeError::Shape {
             op: step.op.clone(),
             loc: step.loc,
-            expected: show(step.shape.iter().enumerate().map(|(i, d)| if i == 0 { "batch".into() } else { d.map_or("?".into(), |d| d.to_string()) }).collect()),
+            expected: show(
+                step.shape
+                    .iter()
+                    .enumerate()
+                    .map(|(i, d)| {
+                        if i == 0 {
+                            "batch".into()
+                        } else {
+                            d.map_or("?".into(), |d| d.to_string())
+                        }
+                    })
+                    .collect(),
+            ),
             found: show(dims.iter().map(|d| d.to_string()).collect()),
         })
     }

@@ -73,7 +73,10 @@ impl Mixing {
                 .iter()
                 .map(|l| match l {
                     LabelWeights::Hard(c) => LabelWeights::Hard(c.clone()),
-                    LabelWeights::Soft { weights, active } => LabelWeights::Soft { weights: weights.clone().detach().inner(), active: active.clone() },
+                    LabelWeights::Soft { weights, active } => LabelWeights::Soft {
+                        weights: weights.clone().detach().inner(),
+                        active: active.clone(),
+                    },
                 })
                 .collect(),
         }
@@ -125,11 +128,33 @@ struct ConvInfo {
 #[derive(Debug, Clone)]
 enum StepKind {
     Input(usize),
-    Op { op: String, inputs: Vec<usize>, layer: Option<usize>, conv: Option<ConvInfo>, deps: Deps, variants: Vec<Variant> },
-    LayerChoice { label: usize, alternatives: Vec<usize> },
-    InputChoice { label: usize, candidates: Vec<usize>, reduce: Reduce },
-    Repeat { label: usize, outputs: Vec<usize> },
-    Select { deps: Deps, taken: Vec<bool>, then: usize, otherwise: usize },
+    Op {
+        op: String,
+        inputs: Vec<usize>,
+        layer: Option<usize>,
+        conv: Option<ConvInfo>,
+        deps: Deps,
+        variants: Vec<Variant>,
+    },
+    LayerChoice {
+        label: usize,
+        alternatives: Vec<usize>,
+    },
+    InputChoice {
+        label: usize,
+        candidates: Vec<usize>,
+        reduce: Reduce,
+    },
+    Repeat {
+        label: usize,
+        outputs: Vec<usize>,
+    },
+    Select {
+        deps: Deps,
+        taken: Vec<bool>,
+        then: usize,
+        otherwise: usize,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -179,9 +204,16 @@ impl Supernet {
     /// for convolutions at their largest size; PyTorch's default for linear layers).
     ///
     /// Errors: [`RuntimeError::Unsupported`] for a plan that does not match the graph.
-    pub fn build(g: &Graph, plan: &Plan, device: &Device, seed: u64) -> Result<Supernet, RuntimeError> {
+    pub fn build(
+        g: &Graph,
+        plan: &Plan,
+        device: &Device,
+        seed: u64,
+    ) -> Result<Supernet, RuntimeError> {
         if plan.nodes.len() != g.nodes.len() {
-            return Err(RuntimeError::Config("the supernet plan was made for another graph".into()));
+            return Err(RuntimeError::Config(
+                "the supernet plan was made for another graph".into(),
+            ));
         }
         let mut init = Init::new(seed);
         let mut layers = Vec::new();
@@ -189,43 +221,84 @@ impl Supernet {
         for (h, node) in g.nodes.iter() {
             let loc = g.nodes.loc(h);
             let p = &plan.nodes[h.index()];
-            let unsupported = |why: &str| RuntimeError::Unsupported { op: "supernet".into(), loc, why: why.into() };
+            let unsupported = |why: &str| RuntimeError::Unsupported {
+                op: "supernet".into(),
+                loc,
+                why: why.into(),
+            };
             let kind = match &node.kind {
                 NodeKind::Input { index, .. } => StepKind::Input(*index),
                 NodeKind::Op { op, inputs, .. } => {
-                    let first = p.variants.first().ok_or_else(|| unsupported("an operator without variants"))?;
-                    let in_dims = inputs.first().map(|i| plan.nodes[i.index()].dims.clone()).unwrap_or_default();
+                    let first = p
+                        .variants
+                        .first()
+                        .ok_or_else(|| unsupported("an operator without variants"))?;
+                    let in_dims = inputs
+                        .first()
+                        .map(|i| plan.nodes[i.index()].dims.clone())
+                        .unwrap_or_default();
                     let in_c = in_dims.first().copied().unwrap_or(0);
                     let (mut layer, mut conv) = (None, None);
                     match op.as_str() {
                         "conv2d" | "depthwise_conv2d" => {
-                            let k_max = p.variants.iter().map(|v| int(v, "kernel", 1)).max().unwrap_or(1);
-                            let (stride, dilation) = (int(first, "stride", 1), int(first, "dilation", 1));
-                            let padding = int(first, "padding", 0) + dilation * (k_max - int(first, "kernel", 1)) / 2;
+                            let k_max =
+                                p.variants.iter().map(|v| int(v, "kernel", 1)).max().unwrap_or(1);
+                            let (stride, dilation) =
+                                (int(first, "stride", 1), int(first, "dilation", 1));
+                            let padding = int(first, "padding", 0)
+                                + dilation * (k_max - int(first, "kernel", 1)) / 2;
                             let depthwise = op == "depthwise_conv2d";
                             let multiplier = depthwise.then(|| int(first, "multiplier", 1));
                             let out_max = p.dims.first().copied().unwrap_or(0);
                             let groups = if depthwise { in_c } else { int(first, "groups", 1) };
-                            if groups == 0 || in_c == 0 || out_max == 0 || in_c % groups != 0 || out_max % groups != 0 {
-                                return Err(unsupported("its channels are not a valid convolution"));
+                            if groups == 0
+                                || in_c == 0
+                                || out_max == 0
+                                || in_c % groups != 0
+                                || out_max % groups != 0
+                            {
+                                return Err(unsupported(
+                                    "its channels are not a valid convolution",
+                                ));
                             }
                             let shapes = p
                                 .variants
                                 .iter()
-                                .map(|v| (if depthwise { out_max } else { v.dims.first().copied().unwrap_or(out_max) }, int(v, "kernel", 1)))
+                                .map(|v| {
+                                    (
+                                        if depthwise {
+                                            out_max
+                                        } else {
+                                            v.dims.first().copied().unwrap_or(out_max)
+                                        },
+                                        int(v, "kernel", 1),
+                                    )
+                                })
                                 .collect();
-                            let bias = bool_of(first, "bias", false).then(|| Initializer::Zeros.init([out_max], device));
-                            let weight = init.conv([out_max, in_c / groups, k_max, k_max], groups, device)?;
+                            let bias = bool_of(first, "bias", false)
+                                .then(|| Initializer::Zeros.init([out_max], device));
+                            let weight =
+                                init.conv([out_max, in_c / groups, k_max, k_max], groups, device)?;
                             layers.push(SharedLayer::Conv(SharedConv { weight, bias }));
                             layer = Some(layers.len() - 1);
-                            conv = Some(ConvInfo { stride, padding, dilation, groups, shapes, depthwise_multiplier: multiplier });
+                            conv = Some(ConvInfo {
+                                stride,
+                                padding,
+                                dilation,
+                                groups,
+                                shapes,
+                                depthwise_multiplier: multiplier,
+                            });
                         }
                         "linear" => {
                             let out_max = p.dims.first().copied().unwrap_or(0);
                             if in_c == 0 || out_max == 0 {
-                                return Err(unsupported("a linear layer needs at least one input and output"));
+                                return Err(unsupported(
+                                    "a linear layer needs at least one input and output",
+                                ));
                             }
-                            let bias = bool_of(first, "bias", true).then(|| Initializer::Zeros.init([out_max], device));
+                            let bias = bool_of(first, "bias", true)
+                                .then(|| Initializer::Zeros.init([out_max], device));
                             let weight = init.linear([in_c, out_max], device)?;
                             layers.push(SharedLayer::Linear(SharedLinear { weight, bias }));
                             layer = Some(layers.len() - 1);
@@ -251,26 +324,42 @@ impl Supernet {
                         variants: p.variants.clone(),
                     }
                 }
-                NodeKind::LayerChoice { label, alternatives } => {
-                    StepKind::LayerChoice { label: label.0 as usize, alternatives: alternatives.iter().map(|a| a.index()).collect() }
-                }
-                NodeKind::InputChoice { label, candidates, reduce, .. } => {
-                    StepKind::InputChoice { label: label.0 as usize, candidates: candidates.iter().map(|a| a.index()).collect(), reduce: *reduce }
-                }
-                NodeKind::Repeat { label, outputs, .. } => StepKind::Repeat { label: label.0 as usize, outputs: outputs.iter().map(|a| a.index()).collect() },
+                NodeKind::LayerChoice { label, alternatives } => StepKind::LayerChoice {
+                    label: label.0 as usize,
+                    alternatives: alternatives.iter().map(|a| a.index()).collect(),
+                },
+                NodeKind::InputChoice { label, candidates, reduce, .. } => StepKind::InputChoice {
+                    label: label.0 as usize,
+                    candidates: candidates.iter().map(|a| a.index()).collect(),
+                    reduce: *reduce,
+                },
+                NodeKind::Repeat { label, outputs, .. } => StepKind::Repeat {
+                    label: label.0 as usize,
+                    outputs: outputs.iter().map(|a| a.index()).collect(),
+                },
                 NodeKind::Select { cond, then, otherwise } => {
                     let deps = p.deps.clone();
                     let taken = (0..deps.count().max(1))
                         .map(|i| {
                             let a = deps.assignment(i);
-                            let value = |l: LabelId| match (deps.labels.iter().position(|x| *x == l), &g.labels.get(l).domain) {
-                                (Some(pos), crate::ir::Domain::Values { values }) => values[a[pos]].clone(),
+                            let value = |l: LabelId| match (
+                                deps.labels.iter().position(|x| *x == l),
+                                &g.labels.get(l).domain,
+                            ) {
+                                (Some(pos), crate::ir::Domain::Values { values }) => {
+                                    values[a[pos]].clone()
+                                }
                                 _ => Const::Int(0),
                             };
                             matches!(cond.eval(&value, &|_| Some(1)), Ok(Const::Bool(true)))
                         })
                         .collect();
-                    StepKind::Select { deps, taken, then: then.index(), otherwise: otherwise.index() }
+                    StepKind::Select {
+                        deps,
+                        taken,
+                        then: then.index(),
+                        otherwise: otherwise.index(),
+                    }
                 }
             };
             steps.push(SStep { kind, dims: p.dims.clone(), loc });
@@ -283,9 +372,17 @@ impl Supernet {
         self.layers
             .iter()
             .map(|l| match l {
-                SharedLayer::Conv(c) => c.weight.lazy_shape().num_elements() + c.bias.as_ref().map_or(0, |b| b.lazy_shape().num_elements()),
-                SharedLayer::Linear(c) => c.weight.lazy_shape().num_elements() + c.bias.as_ref().map_or(0, |b| b.lazy_shape().num_elements()),
-                SharedLayer::Norm(n) => n.gamma.as_ref().map_or(0, |b| b.lazy_shape().num_elements()) * 2,
+                SharedLayer::Conv(c) => {
+                    c.weight.lazy_shape().num_elements()
+                        + c.bias.as_ref().map_or(0, |b| b.lazy_shape().num_elements())
+                }
+                SharedLayer::Linear(c) => {
+                    c.weight.lazy_shape().num_elements()
+                        + c.bias.as_ref().map_or(0, |b| b.lazy_shape().num_elements())
+                }
+                SharedLayer::Norm(n) => {
+                    n.gamma.as_ref().map_or(0, |b| b.lazy_shape().num_elements()) * 2
+                }
             })
             .sum()
     }
@@ -303,7 +400,8 @@ impl Supernet {
                     if reset {
                         let c = n.running_mean.value().dims()[0];
                         let device = n.running_mean.value().device();
-                        n.running_mean = burn::module::RunningState::new(Tensor::zeros([c], &device));
+                        n.running_mean =
+                            burn::module::RunningState::new(Tensor::zeros([c], &device));
                         n.running_var = burn::module::RunningState::new(Tensor::ones([c], &device));
                     }
                     SharedLayer::Norm(n)
@@ -334,7 +432,9 @@ impl Supernet {
                 StepKind::Op { inputs, .. } => stack.extend(inputs.iter().copied()),
                 StepKind::LayerChoice { label, alternatives: c }
                 | StepKind::InputChoice { label, candidates: c, .. }
-                | StepKind::Repeat { label, outputs: c } => stack.extend(c.iter().enumerate().filter(|(i, _)| active(*label, *i)).map(|(_, x)| *x)),
+                | StepKind::Repeat { label, outputs: c } => stack.extend(
+                    c.iter().enumerate().filter(|(i, _)| active(*label, *i)).map(|(_, x)| *x),
+                ),
                 StepKind::Select { then, otherwise, .. } => stack.extend([*then, *otherwise]),
             }
         }
@@ -354,7 +454,11 @@ impl Supernet {
     /// naming the `.nas` place where a tensor has another shape than the plan's.
     pub fn forward(&self, inputs: Vec<Value>, mix: &Mixing) -> Result<Value, RuntimeError> {
         if mix.labels.len() != self.labels {
-            return Err(RuntimeError::Config(format!("a mixing of {} labels for a supernet of {}", mix.labels.len(), self.labels)));
+            return Err(RuntimeError::Config(format!(
+                "a mixing of {} labels for a supernet of {}",
+                mix.labels.len(),
+                self.labels
+            )));
         }
         let need = self.needed(mix);
         let mut inputs: Vec<Option<Value>> = inputs.into_iter().map(Some).collect();
@@ -363,10 +467,17 @@ impl Supernet {
             if !need[i] {
                 continue;
             }
-            let get = |j: usize| values[j].clone().ok_or_else(|| shape_error(step, "its inputs computed", "an input not computed"));
+            let get = |j: usize| {
+                values[j].clone().ok_or_else(|| {
+                    shape_error(step, "its inputs computed", "an input not computed")
+                })
+            };
             let out = match &step.kind {
                 StepKind::Input(k) => {
-                    let v = inputs.get_mut(*k).and_then(Option::take).ok_or_else(|| shape_error(step, &format!("input {k}"), "no such input"))?;
+                    let v = inputs
+                        .get_mut(*k)
+                        .and_then(Option::take)
+                        .ok_or_else(|| shape_error(step, &format!("input {k}"), "no such input"))?;
                     Masked { value: v, mask: None }
                 }
                 StepKind::Op { op, inputs: ins, layer, conv, deps, variants } => {
@@ -374,20 +485,38 @@ impl Supernet {
                     let combos = combos(deps, mix)?;
                     self.apply_op(step, op, args, *layer, conv.as_ref(), variants, &combos)?
                 }
-                StepKind::LayerChoice { label, alternatives: c } | StepKind::Repeat { label, outputs: c } => match &mix.labels[*label] {
-                    LabelWeights::Hard(Choice::Index(k)) => {
-                        get(*c.get(*k).ok_or_else(|| shape_error(step, "a valid choice", "an index outside the domain"))?)?
+                StepKind::LayerChoice { label, alternatives: c }
+                | StepKind::Repeat { label, outputs: c } => match &mix.labels[*label] {
+                    LabelWeights::Hard(Choice::Index(k)) => get(*c.get(*k).ok_or_else(|| {
+                        shape_error(step, "a valid choice", "an index outside the domain")
+                    })?)?,
+                    LabelWeights::Soft { weights, active } => {
+                        weighted(step, c, weights, active, &values)?
                     }
-                    LabelWeights::Soft { weights, active } => weighted(step, c, weights, active, &values)?,
-                    LabelWeights::Hard(Choice::Subset(_)) => return Err(RuntimeError::Config("a subset given for a layer choice or depth".into())),
+                    LabelWeights::Hard(Choice::Subset(_)) => {
+                        return Err(RuntimeError::Config(
+                            "a subset given for a layer choice or depth".into(),
+                        ))
+                    }
                 },
                 StepKind::InputChoice { label, candidates, reduce } => match &mix.labels[*label] {
                     LabelWeights::Hard(Choice::Subset(s)) => {
-                        let picked =
-                            s.iter().map(|k| candidates.get(*k).copied().ok_or_else(|| shape_error(step, "a valid choice", "an index outside the candidates")));
+                        let picked = s.iter().map(|k| {
+                            candidates.get(*k).copied().ok_or_else(|| {
+                                shape_error(
+                                    step,
+                                    "a valid choice",
+                                    "an index outside the candidates",
+                                )
+                            })
+                        });
                         let args = picked.map(|j| get(j?)).collect::<Result<Vec<_>, _>>()?;
                         let channels = step.dims.first().copied().unwrap_or(0);
-                        let args: Vec<Masked> = if *reduce == Reduce::Concat { args } else { args.into_iter().map(|a| pad_channels(a, channels)).collect() };
+                        let args: Vec<Masked> = if *reduce == Reduce::Concat {
+                            args
+                        } else {
+                            args.into_iter().map(|a| pad_channels(a, channels)).collect()
+                        };
                         match reduce {
                             Reduce::Concat => concat(args),
                             Reduce::Sum => sum(step, args, 1.0)?,
@@ -397,31 +526,61 @@ impl Supernet {
                             }
                         }
                     }
-                    LabelWeights::Soft { weights, active } => weighted(step, candidates, weights, active, &values)?,
-                    LabelWeights::Hard(Choice::Index(_)) => return Err(RuntimeError::Config("an index given for an input choice".into())),
+                    LabelWeights::Soft { weights, active } => {
+                        weighted(step, candidates, weights, active, &values)?
+                    }
+                    LabelWeights::Hard(Choice::Index(_)) => {
+                        return Err(RuntimeError::Config(
+                            "an index given for an input choice".into(),
+                        ))
+                    }
                 },
                 StepKind::Select { deps, taken, then, otherwise } => match combos(deps, mix)? {
-                    Combos::Hard(c) => get(if taken.get(c).copied().unwrap_or(false) { *then } else { *otherwise })?,
+                    Combos::Hard(c) => get(if taken.get(c).copied().unwrap_or(false) {
+                        *then
+                    } else {
+                        *otherwise
+                    })?,
                     Combos::Soft(list) => {
-                        let p = list.into_iter().filter(|(c, _)| taken.get(*c).copied().unwrap_or(false)).map(|(_, w)| w).reduce(|a, b| a + b);
+                        let p = list
+                            .into_iter()
+                            .filter(|(c, _)| taken.get(*c).copied().unwrap_or(false))
+                            .map(|(_, w)| w)
+                            .reduce(|a, b| a + b);
                         let channels = step.dims.first().copied().unwrap_or(0);
-                        let (a, b) = (pad_channels(get(*then)?, channels), pad_channels(get(*otherwise)?, channels));
+                        let (a, b) = (
+                            pad_channels(get(*then)?, channels),
+                            pad_channels(get(*otherwise)?, channels),
+                        );
                         match p {
                             None => b,
                             Some(p) => {
                                 let q = p.clone().neg().add_scalar(1.0);
-                                Masked { value: add_values(step, scale(a.value, &p), scale(b.value, &q))?, mask: None }
+                                Masked {
+                                    value: add_values(
+                                        step,
+                                        scale(a.value, &p),
+                                        scale(b.value, &q),
+                                    )?,
+                                    mask: None,
+                                }
                             }
                         }
                     }
                 },
             };
-            let out =
-                if matches!(step.kind, StepKind::Op { .. } | StepKind::Input(_)) { out } else { pad_channels(out, step.dims.first().copied().unwrap_or(0)) };
+            let out = if matches!(step.kind, StepKind::Op { .. } | StepKind::Input(_)) {
+                out
+            } else {
+                pad_channels(out, step.dims.first().copied().unwrap_or(0))
+            };
             check_dims(step, &out.value)?;
             values[i] = Some(out);
         }
-        values[self.output].take().map(|m| m.value).ok_or_else(|| RuntimeError::Config("the supernet's output was not computed".into()))
+        values[self.output]
+            .take()
+            .map(|m| m.value)
+            .ok_or_else(|| RuntimeError::Config("the supernet's output was not computed".into()))
     }
 
     /// Runs a single-input image supernet: `x` `[batch, channels, height, width]`.
@@ -447,10 +606,16 @@ impl Supernet {
         };
         match (layer.map(|l| &self.layers[l]), conv) {
             (Some(SharedLayer::Conv(c)), Some(info)) => {
-                let Value::Map(x) = first.value else { return Err(shape_error(step, "a feature map", "flat features")) };
+                let Value::Map(x) = first.value else {
+                    return Err(shape_error(step, "a feature map", "flat features"));
+                };
                 let [out_max, _, k_max, _] = c.weight.val().dims();
                 let masks = |ci: usize| -> (Tensor<4>, Tensor<1>) {
-                    let (oc, k) = if info.depthwise_multiplier.is_some() { (out_max, info.shapes[ci].1) } else { info.shapes[ci] };
+                    let (oc, k) = if info.depthwise_multiplier.is_some() {
+                        (out_max, info.shapes[ci].1)
+                    } else {
+                        info.shapes[ci]
+                    };
                     (kernel_mask(out_max, oc, k_max, k, &device), prefix_mask(out_max, oc, &device))
                 };
                 let full = |ci: usize| {
@@ -484,10 +649,17 @@ impl Supernet {
                     Some(m) => b.val() * m.clone(),
                     None => b.val(),
                 });
-                let options = ConvOptions::new([info.stride; 2], [info.padding; 2], [info.dilation; 2], info.groups);
+                let options = ConvOptions::new(
+                    [info.stride; 2],
+                    [info.padding; 2],
+                    [info.dilation; 2],
+                    info.groups,
+                );
                 let y = conv2d(x, weight, bias, options);
                 let mask = match info.depthwise_multiplier {
-                    Some(m) => first.mask.map(|mask| if m == 1 { mask } else { repeat_each(mask, m) }),
+                    Some(m) => {
+                        first.mask.map(|mask| if m == 1 { mask } else { repeat_each(mask, m) })
+                    }
                     None => {
                         if info.shapes.iter().all(|(oc, _)| *oc == out_max) {
                             None
@@ -499,7 +671,13 @@ impl Supernet {
                 return Ok(Masked { value: Value::Map(y), mask });
             }
             (Some(SharedLayer::Linear(l)), _) => {
-                let Value::Flat(x) = first.value else { return Err(shape_error(step, "flat features [batch, features]", "a feature map")) };
+                let Value::Flat(x) = first.value else {
+                    return Err(shape_error(
+                        step,
+                        "flat features [batch, features]",
+                        "a feature map",
+                    ));
+                };
                 let out_max = l.weight.val().dims()[1];
                 let omask: Option<Tensor<1>> = match combos {
                     Combos::Hard(ci) => {
@@ -508,7 +686,13 @@ impl Supernet {
                     }
                     Combos::Soft(list) => list
                         .iter()
-                        .map(|(ci, w)| prefix_mask(out_max, variants[*ci].dims.first().copied().unwrap_or(out_max), &device) * w.clone())
+                        .map(|(ci, w)| {
+                            prefix_mask(
+                                out_max,
+                                variants[*ci].dims.first().copied().unwrap_or(out_max),
+                                &device,
+                            ) * w.clone()
+                        })
                         .reduce(|a, b| a + b),
                 };
                 let weight = match &omask {
@@ -523,7 +707,9 @@ impl Supernet {
                 return Ok(Masked { value: Value::Flat(y), mask: omask });
             }
             (Some(SharedLayer::Norm(n)), _) => {
-                let Value::Map(x) = first.value else { return Err(shape_error(step, "a feature map", "flat features")) };
+                let Value::Map(x) = first.value else {
+                    return Err(shape_error(step, "a feature map", "flat features"));
+                };
                 let y = n.forward(x);
                 let y = match &first.mask {
                     Some(m) => {
@@ -564,7 +750,9 @@ impl Supernet {
             "concat" => concat_masks(&args),
             // Lowering allows a slice only of channels no choice changes.
             "channel_slice" => None,
-            "flatten" => first.mask.clone().map(|m| repeat_each(m, first.value.dims()[2..].iter().product())),
+            "flatten" => {
+                first.mask.clone().map(|m| repeat_each(m, first.value.dims()[2..].iter().product()))
+            }
             _ => first.mask.clone(),
         };
         let value = match (op, &mask, value) {
@@ -598,10 +786,13 @@ fn combos(deps: &Deps, mix: &Mixing) -> Result<Combos, RuntimeError> {
         let size = deps.sizes[pos];
         let options: Vec<(usize, Option<Tensor<1>>)> = match &mix.labels[l.0 as usize] {
             LabelWeights::Hard(Choice::Index(i)) => vec![(*i, None)],
-            LabelWeights::Hard(Choice::Subset(_)) => return Err(RuntimeError::Config("a subset given for a value choice".into())),
-            LabelWeights::Soft { weights, active } => {
-                (0..size).filter(|i| active.get(*i).copied().unwrap_or(false)).map(|i| (i, Some(weights.clone().narrow(0, i, 1)))).collect()
+            LabelWeights::Hard(Choice::Subset(_)) => {
+                return Err(RuntimeError::Config("a subset given for a value choice".into()))
             }
+            LabelWeights::Soft { weights, active } => (0..size)
+                .filter(|i| active.get(*i).copied().unwrap_or(false))
+                .map(|i| (i, Some(weights.clone().narrow(0, i, 1))))
+                .collect(),
         };
         let mut next = Vec::with_capacity(acc.len() * options.len());
         for (c, w) in &acc {
@@ -625,7 +816,11 @@ fn combos(deps: &Deps, mix: &Mixing) -> Result<Combos, RuntimeError> {
     for (c, w) in acc {
         match w {
             Some(w) => list.push((c, w)),
-            None => return Err(RuntimeError::Config("a mixing that fixes some combinations and weighs others".into())),
+            None => {
+                return Err(RuntimeError::Config(
+                    "a mixing that fixes some combinations and weighs others".into(),
+                ))
+            }
         }
     }
     Ok(Combos::Soft(list))
@@ -738,7 +933,13 @@ fn pad_channels(m: Masked, channels: usize) -> Masked {
 }
 
 /// `sum_i w_i * values[c_i]` over the active candidates, with the masks mixed the same way.
-fn weighted(step: &SStep, candidates: &[usize], weights: &Tensor<1>, active: &[bool], values: &[Option<Masked>]) -> Result<Masked, RuntimeError> {
+fn weighted(
+    step: &SStep,
+    candidates: &[usize],
+    weights: &Tensor<1>,
+    active: &[bool],
+    values: &[Option<Masked>],
+) -> Result<Masked, RuntimeError> {
     let mut acc: Option<Value> = None;
     let mut mask: Option<Tensor<1>> = None;
     let mut all_masked = true;
@@ -746,7 +947,9 @@ fn weighted(step: &SStep, candidates: &[usize], weights: &Tensor<1>, active: &[b
         if !active.get(i).copied().unwrap_or(false) {
             continue;
         }
-        let m = values[c].clone().ok_or_else(|| shape_error(step, "its candidates computed", "a candidate not computed"))?;
+        let m = values[c].clone().ok_or_else(|| {
+            shape_error(step, "its candidates computed", "a candidate not computed")
+        })?;
         let m = pad_channels(m, step.dims.first().copied().unwrap_or(0));
         let w = weights.clone().narrow(0, i, 1);
         match m.mask {
@@ -790,7 +993,8 @@ fn add_values(step: &SStep, a: Value, b: Value) -> Result<Value, RuntimeError> {
 
 /// An operator without weights under one variant of its attributes.
 fn simple(step: &SStep, op: &str, v: &Variant, args: Vec<Masked>) -> Result<Value, RuntimeError> {
-    let wrong = |found: &str| shape_error(step, "a feature map [batch, channels, height, width]", found);
+    let wrong =
+        |found: &str| shape_error(step, "a feature map [batch, channels, height, width]", found);
     let mut vals: Vec<Value> = args.into_iter().map(|a| a.value).collect();
     let first = vals.first().cloned().ok_or_else(|| wrong("no input"))?;
     let map = |x: Value| match x {
@@ -811,24 +1015,38 @@ fn simple(step: &SStep, op: &str, v: &Variant, args: Vec<Masked>) -> Result<Valu
         "hardsigmoid" => un(hard_sigmoid, hard_sigmoid, first),
         "scale" => match (first, vals.get(1).cloned()) {
             (Value::Map(x), Some(Value::Flat(s))) => Value::Map(scale_channels(x, s)),
-            _ => return Err(shape_error(step, "a feature map and one scale per channel [batch, channels]", "other inputs")),
+            _ => {
+                return Err(shape_error(
+                    step,
+                    "a feature map and one scale per channel [batch, channels]",
+                    "other inputs",
+                ))
+            }
         },
         "channel_slice" => {
             let x = map(first)?;
             let c = x.dims()[1];
             let (start, count, by) = (int(v, "start", 0), int(v, "count", 1), int(v, "step", 1));
             if count == 0 || by == 0 || start + (count - 1) * by >= c {
-                return Err(wrong(&format!("a feature map of {c} channels, too few for the slice")));
+                return Err(wrong(&format!(
+                    "a feature map of {c} channels, too few for the slice"
+                )));
             }
             Value::Map(channel_slice(x, start, count, by))
         }
         "max_pool" => {
             let (k, s, p) = (int(v, "kernel", 1), int(v, "stride", 1), int(v, "padding", 0));
-            Value::Map(max_pool2d(map(first)?, MaxPoolOptions::new([k, k]).with_stride([s, s]).with_padding([p, p])))
+            Value::Map(max_pool2d(
+                map(first)?,
+                MaxPoolOptions::new([k, k]).with_stride([s, s]).with_padding([p, p]),
+            ))
         }
         "avg_pool" => {
             let (k, s, p) = (int(v, "kernel", 1), int(v, "stride", 1), int(v, "padding", 0));
-            let opts = AvgPoolOptions::new([k, k]).with_stride([s, s]).with_padding([p, p]).with_count_include_pad(bool_of(v, "count_include_pad", true));
+            let opts = AvgPoolOptions::new([k, k])
+                .with_stride([s, s])
+                .with_padding([p, p])
+                .with_count_include_pad(bool_of(v, "count_include_pad", true));
             Value::Map(avg_pool2d(map(first)?, opts))
         }
         "global_avg_pool" => {
@@ -845,12 +1063,14 @@ fn simple(step: &SStep, op: &str, v: &Variant, args: Vec<Masked>) -> Result<Valu
             let p = float_of(v, "p", 0.5);
             let keep = 1.0 - p;
             match first {
-                Value::Map(t) if p > 0.0 && t.device().is_autodiff() => {
-                    Value::Map((t.clone() * t.random_like(Distribution::Bernoulli(keep))).mul_scalar(1.0 / keep))
-                }
-                Value::Flat(t) if p > 0.0 && t.device().is_autodiff() => {
-                    Value::Flat((t.clone() * t.random_like(Distribution::Bernoulli(keep))).mul_scalar(1.0 / keep))
-                }
+                Value::Map(t) if p > 0.0 && t.device().is_autodiff() => Value::Map(
+                    (t.clone() * t.random_like(Distribution::Bernoulli(keep)))
+                        .mul_scalar(1.0 / keep),
+                ),
+                Value::Flat(t) if p > 0.0 && t.device().is_autodiff() => Value::Flat(
+                    (t.clone() * t.random_like(Distribution::Bernoulli(keep)))
+                        .mul_scalar(1.0 / keep),
+                ),
                 other => other,
             }
         }
@@ -866,7 +1086,9 @@ fn simple(step: &SStep, op: &str, v: &Variant, args: Vec<Masked>) -> Result<Valu
                 acc
             }
         }
-        "concat" => Value::Map(Tensor::cat(vals.into_iter().map(map).collect::<Result<Vec<_>, _>>()?, 1)),
+        "concat" => {
+            Value::Map(Tensor::cat(vals.into_iter().map(map).collect::<Result<Vec<_>, _>>()?, 1))
+        }
         "identity" => first,
         "zero" => {
             let x = map(first)?;
@@ -883,12 +1105,23 @@ fn simple(step: &SStep, op: &str, v: &Variant, args: Vec<Masked>) -> Result<Valu
             }
             Value::Map(x.slice([0..n, 0..c, top..h, left..w]))
         }
-        other => return Err(RuntimeError::Unsupported { op: other.into(), loc: step.loc, why: "the supernet has no implementation of this operator".into() }),
+        other => {
+            return Err(RuntimeError::Unsupported {
+                op: other.into(),
+                loc: step.loc,
+                why: "the supernet has no implementation of this operator".into(),
+            })
+        }
     })
 }
 
 fn shape_error(step: &SStep, expected: &str, found: &str) -> RuntimeError {
-    RuntimeError::Shape { op: "supernet".into(), loc: step.loc, expected: expected.into(), found: found.into() }
+    RuntimeError::Shape {
+        op: "supernet".into(),
+        loc: step.loc,
+        expected: expected.into(),
+        found: found.into(),
+    }
 }
 
 fn check_dims(step: &SStep, v: &Value) -> Result<(), RuntimeError> {
@@ -896,7 +1129,13 @@ fn check_dims(step: &SStep, v: &Value) -> Result<(), RuntimeError> {
     if dims.len() == step.dims.len() + 1 && dims[1..] == step.dims[..] {
         Ok(())
     } else {
-        let show = |d: &[usize]| format!("[{}]", d.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(", "));
-        Err(shape_error(step, &format!("[batch, {}]", show(&step.dims).trim_matches(['[', ']'])), &show(&dims)))
+        let show = |d: &[usize]| {
+            format!("[{}]", d.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(", "))
+        };
+        Err(shape_error(
+            step,
+            &format!("[batch, {}]", show(&step.dims).trim_matches(['[', ']'])),
+            &show(&dims),
+        ))
     }
 }

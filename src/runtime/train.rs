@@ -191,7 +191,9 @@ fn check_config(cfg: &TrainConfig) -> Result<(), RuntimeError> {
     }
     if let Schedule::Step { epochs, gamma } = cfg.schedule {
         if epochs == 0 || !(gamma > 0.0 && gamma <= 1.0) {
-            return bad("the step schedule needs --step-epochs of at least 1 and --gamma in (0, 1]");
+            return bad(
+                "the step schedule needs --step-epochs of at least 1 and --gamma in (0, 1]",
+            );
         }
     }
     if !(cfg.lr > 0.0 && cfg.lr <= 1.0) {
@@ -213,9 +215,13 @@ fn check_config(cfg: &TrainConfig) -> Result<(), RuntimeError> {
 pub fn check_fit(net: &Network, ds: &Dataset, task: Task) -> Result<(), RuntimeError> {
     let shapes = net.input_shapes();
     let [(shape, loc)] = shapes.as_slice() else {
-        return Err(RuntimeError::Data(format!("the network takes {} inputs; training feeds exactly one", shapes.len())));
+        return Err(RuntimeError::Data(format!(
+            "the network takes {} inputs; training feeds exactly one",
+            shapes.len()
+        )));
     };
-    let matches = shape.len() == ds.item_shape.len() && shape.iter().zip(&ds.item_shape).all(|(e, d)| e.is_none_or(|e| e == *d as i64));
+    let matches = shape.len() == ds.item_shape.len()
+        && shape.iter().zip(&ds.item_shape).all(|(e, d)| e.is_none_or(|e| e == *d as i64));
     if !matches {
         let show = |v: Vec<String>| format!("[{}]", v.join(", "));
         return Err(RuntimeError::DataShape {
@@ -239,14 +245,18 @@ pub fn check_fit(net: &Network, ds: &Dataset, task: Task) -> Result<(), RuntimeE
         }
         (Task::Regression, Targets::Values { dims, .. }) => {
             if *dims != width {
-                return Err(RuntimeError::Data(format!("the targets have {dims} values per item but the network outputs {width}")));
+                return Err(RuntimeError::Data(format!(
+                    "the targets have {dims} values per item but the network outputs {width}"
+                )));
             }
             Ok(())
         }
-        (Task::Classification, Targets::Values { .. }) => {
-            Err(RuntimeError::Data("classification needs integer class labels, but the targets are real values".into()))
-        }
-        (Task::Regression, Targets::Classes { .. }) => Err(RuntimeError::Data("regression needs real-valued targets, but the targets are class labels".into())),
+        (Task::Classification, Targets::Values { .. }) => Err(RuntimeError::Data(
+            "classification needs integer class labels, but the targets are real values".into(),
+        )),
+        (Task::Regression, Targets::Classes { .. }) => Err(RuntimeError::Data(
+            "regression needs real-valued targets, but the targets are class labels".into(),
+        )),
     }
 }
 
@@ -259,7 +269,12 @@ fn forward(net: &Network, inputs: Inputs) -> Result<Value, RuntimeError> {
 
 /// Loss (mean over the batch) and the metric's sum over the batch (correct predictions, or the
 /// sum of squared errors divided by the output width).
-pub(crate) fn loss_and_metric(task: Task, out: Value, targets: BatchTargets, device: &Device) -> Result<(Tensor<1>, f64), RuntimeError> {
+pub(crate) fn loss_and_metric(
+    task: Task,
+    out: Value,
+    targets: BatchTargets,
+    device: &Device,
+) -> Result<(Tensor<1>, f64), RuntimeError> {
     let Value::Flat(out) = out else {
         return Err(RuntimeError::Data("the network's output must be flat, [batch, outputs]; end it with global_avg_pool or flatten and linear".into()));
     };
@@ -273,7 +288,10 @@ pub(crate) fn loss_and_metric(task: Task, out: Value, targets: BatchTargets, dev
         }
         (Task::Regression, BatchTargets::Values(y)) => {
             if y.dims() != [n, width] {
-                return Err(RuntimeError::Data(format!("the network gives {width} outputs per item but the targets have {}", y.dims()[1])));
+                return Err(RuntimeError::Data(format!(
+                    "the network gives {width} outputs per item but the targets have {}",
+                    y.dims()[1]
+                )));
             }
             let loss = MseLoss::new().forward(out, y, Reduction::Mean);
             let sse = loss.clone().detach().into_scalar::<f64>() * n as f64;
@@ -285,7 +303,13 @@ pub(crate) fn loss_and_metric(task: Task, out: Value, targets: BatchTargets, dev
 
 /// Loss and metric of `net` over a whole dataset, in inference mode (running batch-norm
 /// statistics, no dropout): `(mean loss, accuracy in [0, 1] or MSE)`.
-pub fn evaluate(net: &Network, ds: Arc<Dataset>, task: Task, batch_size: usize, device: &Device) -> Result<(f64, f64), RuntimeError> {
+pub fn evaluate(
+    net: &Network,
+    ds: Arc<Dataset>,
+    task: Task,
+    batch_size: usize,
+    device: &Device,
+) -> Result<(f64, f64), RuntimeError> {
     check_fit(net, &ds, task)?;
     tune_allocator();
     let net = net.valid();
@@ -324,7 +348,10 @@ pub fn tune_allocator() {
     {
         static ONCE: std::sync::Once = std::sync::Once::new();
         ONCE.call_once(|| {
-            let set_by_user = ["MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "GLIBC_TUNABLES"].iter().any(|v| std::env::var_os(v).is_some());
+            let set_by_user =
+                ["MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "GLIBC_TUNABLES"]
+                    .iter()
+                    .any(|v| std::env::var_os(v).is_some());
             if !set_by_user {
                 // SAFETY: mallopt only changes allocator parameters; glibc takes its own lock.
                 unsafe {
@@ -343,10 +370,22 @@ fn optimizer(cfg: &TrainConfig) -> ModuleOptimizer {
     let clip = cfg.grad_clip.map(GradientClippingConfig::Norm);
     match cfg.optimizer {
         OptimizerKind::Sgd => {
-            let momentum = (cfg.momentum > 0.0).then_some(MomentumConfig { momentum: cfg.momentum, dampening: 0.0, nesterov: false });
-            SgdConfig::new().with_momentum(momentum).with_weight_decay(decay).with_gradient_clipping(clip).init()
+            let momentum = (cfg.momentum > 0.0).then_some(MomentumConfig {
+                momentum: cfg.momentum,
+                dampening: 0.0,
+                nesterov: false,
+            });
+            SgdConfig::new()
+                .with_momentum(momentum)
+                .with_weight_decay(decay)
+                .with_gradient_clipping(clip)
+                .init()
         }
-        OptimizerKind::Adam => AdamConfig::new().with_epsilon(1e-8).with_weight_decay(decay).with_grad_clipping(clip).init(),
+        OptimizerKind::Adam => AdamConfig::new()
+            .with_epsilon(1e-8)
+            .with_weight_decay(decay)
+            .with_grad_clipping(clip)
+            .init(),
     }
 }
 
@@ -354,8 +393,12 @@ fn optimizer(cfg: &TrainConfig) -> ModuleOptimizer {
 pub fn learning_rate(cfg: &TrainConfig, t: usize, total: usize, per_epoch: usize) -> f64 {
     match cfg.schedule {
         Schedule::Constant => cfg.lr,
-        Schedule::Cosine => 0.5 * cfg.lr * (1.0 + (std::f64::consts::PI * t as f64 / total.max(1) as f64).cos()),
-        Schedule::Step { epochs, gamma } => cfg.lr * gamma.powi((t / per_epoch.max(1) / epochs.max(1)) as i32),
+        Schedule::Cosine => {
+            0.5 * cfg.lr * (1.0 + (std::f64::consts::PI * t as f64 / total.max(1) as f64).cos())
+        }
+        Schedule::Step { epochs, gamma } => {
+            cfg.lr * gamma.powi((t / per_epoch.max(1) / epochs.max(1)) as i32)
+        }
     }
 }
 
@@ -387,7 +430,11 @@ pub fn prepare(data: &Splits, val_fraction: f64, seed: u64) -> Result<Prepared, 
     normalization.apply(&mut train);
     let mut test = data.test.clone();
     normalization.apply(&mut test);
-    let (train, val) = if val_fraction > 0.0 { data::split(&train, val_fraction, seed) } else { (train.clone(), train.subset(&[])) };
+    let (train, val) = if val_fraction > 0.0 {
+        data::split(&train, val_fraction, seed)
+    } else {
+        (train.clone(), train.subset(&[]))
+    };
     if train.is_empty() {
         return Err(RuntimeError::Data("the training split is empty".into()));
     }
@@ -440,10 +487,13 @@ pub fn train_prepared(
     let normalization = data.normalization.clone();
     let (train, val, test) = (data.train.clone(), data.val.clone(), data.test.clone());
     if cfg.augment && train.item_shape.len() != 3 {
-        return Err(RuntimeError::Config("--augment crops and flips images; these items are flat features".into()));
+        return Err(RuntimeError::Config(
+            "--augment crops and flips images; these items are flat features".into(),
+        ));
     }
     let augment = cfg.augment.then_some(loader::Augment { padding: 4, flip: true, seed: cfg.seed });
-    let batches = loader::data_loader(train.clone(), cfg.batch_size, Some(cfg.seed), augment, &device);
+    let batches =
+        loader::data_loader(train.clone(), cfg.batch_size, Some(cfg.seed), augment, &device);
     let per_epoch = train.len().div_ceil(cfg.batch_size).min(cfg.max_steps.unwrap_or(usize::MAX));
     let total = per_epoch * cfg.epochs;
     observer.start(cfg.epochs, per_epoch);
@@ -457,7 +507,8 @@ pub fn train_prepared(
             let epoch_start = Instant::now();
             let (mut loss_sum, mut steps, mut lr) = (0.0, 0, cfg.lr);
             for (step, batch) in batches.iter().take(per_epoch).enumerate() {
-                let Batch { inputs, targets } = batch.map_err(|e| RuntimeError::Data(e.to_string()))?;
+                let Batch { inputs, targets } =
+                    batch.map_err(|e| RuntimeError::Data(e.to_string()))?;
                 let out = forward(&net, inputs)?;
                 let (loss, _) = loss_and_metric(task, out, targets, &device)?;
                 let value = loss.clone().into_scalar::<f64>();
@@ -478,7 +529,14 @@ pub fn train_prepared(
                 let (l, m) = evaluate(&net, val.clone(), task, cfg.batch_size, &device)?;
                 (Some(l), Some(m))
             };
-            let m = EpochMetrics { epoch, train_loss: loss_sum / steps.max(1) as f64, val_loss, val_metric, lr, seconds: epoch_start.elapsed().as_secs_f64() };
+            let m = EpochMetrics {
+                epoch,
+                train_loss: loss_sum / steps.max(1) as f64,
+                val_loss,
+                val_metric,
+                lr,
+                seconds: epoch_start.elapsed().as_secs_f64(),
+            };
             observer.epoch(&m);
             epochs.push(m);
         }

@@ -29,7 +29,13 @@ pub struct EvolutionOptions {
 
 impl Default for EvolutionOptions {
     fn default() -> Self {
-        EvolutionOptions { population_size: 100, sample_size: 25, mutation_prob: 0.05, crossover: false, dedup: true }
+        EvolutionOptions {
+            population_size: 100,
+            sample_size: 25,
+            mutation_prob: 0.05,
+            crossover: false,
+            dedup: true,
+        }
     }
 }
 
@@ -56,8 +62,15 @@ pub struct Evolution {
 
 impl Evolution {
     /// Regularized evolution over `graph`, optimising in direction `mode`.
-    pub fn new(graph: &Graph, mode: Mode, seed: u64, options: &EvolutionOptions) -> Result<Evolution, StrategyError> {
-        let bad = |name: &str, message: &str| Err(StrategyError::InvalidOption { name: name.into(), message: message.into() });
+    pub fn new(
+        graph: &Graph,
+        mode: Mode,
+        seed: u64,
+        options: &EvolutionOptions,
+    ) -> Result<Evolution, StrategyError> {
+        let bad = |name: &str, message: &str| {
+            Err(StrategyError::InvalidOption { name: name.into(), message: message.into() })
+        };
         if options.population_size == 0 {
             return bad("population_size", "must be at least 1");
         }
@@ -100,7 +113,12 @@ impl Evolution {
     fn child(&mut self) -> Architecture {
         let parent = if self.options.crossover {
             let (a, b) = (self.tournament(), self.tournament());
-            let choices = a.choices.into_iter().zip(b.choices).map(|(x, y)| if self.rng.random_bool(0.5) { y } else { x }).collect();
+            let choices = a
+                .choices
+                .into_iter()
+                .zip(b.choices)
+                .map(|(x, y)| if self.rng.random_bool(0.5) { y } else { x })
+                .collect();
             self.space.canonical(&Architecture { choices })
         } else {
             self.tournament()
@@ -114,7 +132,14 @@ impl Evolution {
         let mut child = self.space.canonical(&child);
         if child == parent {
             // Change one label the parent uses, to another value.
-            let used: Vec<usize> = self.space.used(&parent).into_iter().enumerate().filter(|(l, on)| *on && self.space.size(*l) > 1).map(|(l, _)| l).collect();
+            let used: Vec<usize> = self
+                .space
+                .used(&parent)
+                .into_iter()
+                .enumerate()
+                .filter(|(l, on)| *on && self.space.size(*l) > 1)
+                .map(|(l, _)| l)
+                .collect();
             if !used.is_empty() {
                 let l = used[self.rng.random_range(0..used.len())];
                 loop {
@@ -153,7 +178,10 @@ impl Strategy for Evolution {
     }
 
     fn tell(&mut self, arch: &Architecture, metric: Option<f64>) {
-        let Some(a) = super::record_tell(&self.space, &mut self.sampler, &mut self.pending, arch) else { return };
+        let Some(a) = super::record_tell(&self.space, &mut self.sampler, &mut self.pending, arch)
+        else {
+            return;
+        };
         if let Some(score) = usable(self.mode, metric) {
             self.population.push_back((a, score));
             if self.population.len() > self.options.population_size {
@@ -193,7 +221,8 @@ mod tests {
     fn the_tournament_picks_the_best_in_the_mode() {
         let g = graph(NESTED);
         for mode in [Mode::Max, Mode::Min] {
-            let options = EvolutionOptions { population_size: 4, sample_size: 4, ..Default::default() };
+            let options =
+                EvolutionOptions { population_size: 4, sample_size: 4, ..Default::default() };
             let mut e = Evolution::new(&g, mode, 1, &options).unwrap();
             let asked: Vec<Architecture> = (0..4).map(|_| e.ask().unwrap().unwrap()).collect();
             for (i, a) in asked.iter().enumerate() {
@@ -209,7 +238,12 @@ mod tests {
     #[test]
     fn a_child_is_always_another_network_than_its_parent() {
         let g = graph(NESTED);
-        let options = EvolutionOptions { population_size: 1, sample_size: 1, mutation_prob: 0.0, ..Default::default() };
+        let options = EvolutionOptions {
+            population_size: 1,
+            sample_size: 1,
+            mutation_prob: 0.0,
+            ..Default::default()
+        };
         let mut e = Evolution::new(&g, Mode::Max, 3, &options).unwrap();
         let a = e.ask().unwrap().unwrap();
         e.tell(&a, Some(1.0));
@@ -230,7 +264,10 @@ mod tests {
             EvolutionOptions { sample_size: 101, ..Default::default() },
             EvolutionOptions { mutation_prob: 1.5, ..Default::default() },
         ] {
-            assert!(matches!(Evolution::new(&g, Mode::Max, 0, &o), Err(StrategyError::InvalidOption { .. })));
+            assert!(matches!(
+                Evolution::new(&g, Mode::Max, 0, &o),
+                Err(StrategyError::InvalidOption { .. })
+            ));
         }
     }
 }

@@ -14,7 +14,9 @@
 //! (Black & Rogaway, "Ciphers with Arbitrary Finite Domains", CT-RSA 2002). Each index is a
 //! label assignment; its canonical network is proposed the first time it comes up.
 
-use super::{feasible, first_choice, next_subset, unrank_subset, Dom, Space, Strategy, StrategyError};
+use super::{
+    feasible, first_choice, next_subset, unrank_subset, Dom, Space, Strategy, StrategyError,
+};
 use crate::arch::{Architecture, Choice};
 use crate::ir::{Graph, LabelId, NodeKind};
 use num_bigint::BigUint;
@@ -56,7 +58,11 @@ impl Grid {
     /// and fails with [`StrategyError::SpaceTooLarge`] beyond.
     pub fn new(graph: &Graph, seed: u64, options: &GridOptions) -> Result<Grid, StrategyError> {
         let space = Space::new(graph)?;
-        let order = if options.shuffle { Order::Shuffled(Shuffled::new(&space, seed)?) } else { Order::Counter(Counter::new(&space)) };
+        let order = if options.shuffle {
+            Order::Shuffled(Shuffled::new(&space, seed)?)
+        } else {
+            Order::Counter(Counter::new(&space))
+        };
         Ok(Grid { space, order })
     }
 }
@@ -127,18 +133,24 @@ impl Counter {
             match &g.nodes.get(h).kind {
                 NodeKind::Input { .. } => {}
                 NodeKind::Op { inputs, .. } => stack.extend(inputs.iter().copied()),
-                NodeKind::LayerChoice { label, alternatives } => match (&self.current[label.0 as usize], is(label)) {
-                    (Choice::Index(i), true) => stack.push(alternatives[*i]),
-                    _ => stack.extend(alternatives.iter().copied()),
-                },
-                NodeKind::Repeat { label, outputs, .. } => match (&self.current[label.0 as usize], is(label)) {
-                    (Choice::Index(i), true) => stack.push(outputs[*i]),
-                    _ => stack.extend(outputs.iter().copied()),
-                },
-                NodeKind::InputChoice { label, candidates, .. } => match (&self.current[label.0 as usize], is(label)) {
-                    (Choice::Subset(s), true) => stack.extend(s.iter().map(|i| candidates[*i])),
-                    _ => stack.extend(candidates.iter().copied()),
-                },
+                NodeKind::LayerChoice { label, alternatives } => {
+                    match (&self.current[label.0 as usize], is(label)) {
+                        (Choice::Index(i), true) => stack.push(alternatives[*i]),
+                        _ => stack.extend(alternatives.iter().copied()),
+                    }
+                }
+                NodeKind::Repeat { label, outputs, .. } => {
+                    match (&self.current[label.0 as usize], is(label)) {
+                        (Choice::Index(i), true) => stack.push(outputs[*i]),
+                        _ => stack.extend(outputs.iter().copied()),
+                    }
+                }
+                NodeKind::InputChoice { label, candidates, .. } => {
+                    match (&self.current[label.0 as usize], is(label)) {
+                        (Choice::Subset(s), true) => stack.extend(s.iter().map(|i| candidates[*i])),
+                        _ => stack.extend(candidates.iter().copied()),
+                    }
+                }
                 NodeKind::Select { cond, then, otherwise } => {
                     let known = cond.labels().iter().all(is);
                     match (known, arch.eval(g, cond)) {
@@ -283,7 +295,10 @@ struct Shuffled {
 impl Shuffled {
     fn new(space: &Space, seed: u64) -> Result<Shuffled, StrategyError> {
         let sizes: Vec<u128> = (0..space.doms.len()).map(|l| space.size(l)).collect();
-        let total = sizes.iter().try_fold(1u128, |t, s| t.checked_mul(*s)).filter(|_| sizes.iter().all(|s| *s != u128::MAX));
+        let total = sizes
+            .iter()
+            .try_fold(1u128, |t, s| t.checked_mul(*s))
+            .filter(|_| sizes.iter().all(|s| *s != u128::MAX));
         let Some(total) = total else {
             let mut big = BigUint::from(1u32);
             for info in &space.graph.labels.labels {
@@ -295,7 +310,13 @@ impl Shuffled {
             return Err(StrategyError::SpaceTooLarge { size: big.to_string() });
         };
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        Ok(Shuffled { sizes, total, next: 0, permutation: Permutation::new(total, &mut rng), seen: HashSet::new() })
+        Ok(Shuffled {
+            sizes,
+            total,
+            next: 0,
+            permutation: Permutation::new(total, &mut rng),
+            seen: HashSet::new(),
+        })
     }
 
     /// The label assignment numbered `i`: mixed radix, the last label least significant.

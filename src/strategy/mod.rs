@@ -131,7 +131,13 @@ pub enum StrategyKind {
 
 impl StrategyKind {
     /// Every kind, in the order the documentation lists them.
-    pub const ALL: [StrategyKind; 5] = [StrategyKind::Random, StrategyKind::Grid, StrategyKind::Evolution, StrategyKind::Tpe, StrategyKind::Ppo];
+    pub const ALL: [StrategyKind; 5] = [
+        StrategyKind::Random,
+        StrategyKind::Grid,
+        StrategyKind::Evolution,
+        StrategyKind::Tpe,
+        StrategyKind::Ppo,
+    ];
 
     /// The name on the command line.
     pub fn name(self) -> &'static str {
@@ -148,7 +154,10 @@ impl StrategyKind {
 impl std::str::FromStr for StrategyKind {
     type Err = StrategyError;
     fn from_str(s: &str) -> Result<StrategyKind, StrategyError> {
-        StrategyKind::ALL.into_iter().find(|k| k.name() == s).ok_or_else(|| StrategyError::UnknownStrategy(s.to_string()))
+        StrategyKind::ALL
+            .into_iter()
+            .find(|k| k.name() == s)
+            .ok_or_else(|| StrategyError::UnknownStrategy(s.to_string()))
     }
 }
 
@@ -231,9 +240,16 @@ impl Options {
     /// it. Booleans are `true`/`false`.
     pub fn set(&mut self, kind: StrategyKind, key: &str, value: &str) -> Result<(), StrategyError> {
         fn parse<T: std::str::FromStr>(key: &str, value: &str) -> Result<T, StrategyError> {
-            value.parse().map_err(|_| StrategyError::InvalidOption { name: key.to_string(), message: format!("cannot read `{value}`") })
+            value.parse().map_err(|_| StrategyError::InvalidOption {
+                name: key.to_string(),
+                message: format!("cannot read `{value}`"),
+            })
         }
-        let unknown = |expected: &str| StrategyError::UnknownOption { strategy: kind.name(), name: key.to_string(), expected: expected.to_string() };
+        let unknown = |expected: &str| StrategyError::UnknownOption {
+            strategy: kind.name(),
+            name: key.to_string(),
+            expected: expected.to_string(),
+        };
         match kind {
             StrategyKind::Random => match key {
                 "dedup" => self.random.dedup = parse(key, value)?,
@@ -251,7 +267,11 @@ impl Options {
                     "mutation_prob" => e.mutation_prob = parse(key, value)?,
                     "crossover" => e.crossover = parse(key, value)?,
                     "dedup" => e.dedup = parse(key, value)?,
-                    _ => return Err(unknown("population_size, sample_size, mutation_prob, crossover, dedup")),
+                    _ => {
+                        return Err(unknown(
+                            "population_size, sample_size, mutation_prob, crossover, dedup",
+                        ))
+                    }
                 }
             }
             StrategyKind::Tpe => {
@@ -289,7 +309,13 @@ impl Options {
 
 /// Builds a strategy of `kind` over the model space `graph`, optimising the metric in
 /// direction `mode`, with its randomness seeded by `seed`.
-pub fn make(kind: StrategyKind, graph: &Graph, mode: Mode, seed: u64, options: &Options) -> Result<Box<dyn Strategy>, StrategyError> {
+pub fn make(
+    kind: StrategyKind,
+    graph: &Graph,
+    mode: Mode,
+    seed: u64,
+    options: &Options,
+) -> Result<Box<dyn Strategy>, StrategyError> {
     Ok(match kind {
         StrategyKind::Random => Box::new(Random::new(graph, seed, &options.random)?),
         StrategyKind::Grid => Box::new(Grid::new(graph, seed, &options.grid)?),
@@ -314,8 +340,13 @@ pub fn canonical(graph: &Graph, arch: &Architecture) -> Architecture {
     for l in arch::active_labels(graph, arch) {
         active[l.0 as usize] = true;
     }
-    let choices =
-        arch.choices.iter().zip(&graph.labels.labels).zip(active).map(|((c, info), on)| if on { c.clone() } else { first_choice(&info.domain) }).collect();
+    let choices = arch
+        .choices
+        .iter()
+        .zip(&graph.labels.labels)
+        .zip(active)
+        .map(|((c, info), on)| if on { c.clone() } else { first_choice(&info.domain) })
+        .collect();
     Architecture { choices }
 }
 
@@ -337,7 +368,9 @@ pub fn well_formed(graph: &Graph, arch: &Architecture) -> bool {
         && arch.choices.iter().zip(&graph.labels.labels).all(|(c, info)| match (&info.domain, c) {
             (Domain::Values { values }, Choice::Index(i)) => *i < values.len(),
             (Domain::Alternatives { names }, Choice::Index(i)) => *i < names.len(),
-            (Domain::Inputs { n, k }, Choice::Subset(s)) => s.len() == *k && s.windows(2).all(|w| w[0] < w[1]) && s.iter().all(|i| i < n),
+            (Domain::Inputs { n, k }, Choice::Subset(s)) => {
+                s.len() == *k && s.windows(2).all(|w| w[0] < w[1]) && s.iter().all(|i| i < n)
+            }
             _ => false,
         })
 }
@@ -396,7 +429,9 @@ impl Space {
         for (_, node) in graph.nodes.iter() {
             let mut ls: Vec<LabelId> = Vec::new();
             match &node.kind {
-                NodeKind::LayerChoice { label, .. } | NodeKind::InputChoice { label, .. } | NodeKind::Repeat { label, .. } => {
+                NodeKind::LayerChoice { label, .. }
+                | NodeKind::InputChoice { label, .. }
+                | NodeKind::Repeat { label, .. } => {
                     ls.push(*label);
                     controls[label.0 as usize] = true;
                 }
@@ -669,7 +704,11 @@ enum PoolState {
 
 /// Bookkeeping of a proposal that evolution and TPE share: the sampler never proposes it again,
 /// and it is pending until its result is told.
-pub(crate) fn record_ask(sampler: &mut Sampler, pending: &mut Vec<Architecture>, proposal: &Option<Architecture>) {
+pub(crate) fn record_ask(
+    sampler: &mut Sampler,
+    pending: &mut Vec<Architecture>,
+    proposal: &Option<Architecture>,
+) {
     if let Some(a) = proposal {
         sampler.mark(a);
         pending.push(a.clone());
@@ -678,7 +717,12 @@ pub(crate) fn record_ask(sampler: &mut Sampler, pending: &mut Vec<Architecture>,
 
 /// Bookkeeping of a result that evolution and TPE share: the canonical form of `arch`, no longer
 /// pending and marked seen; `None` for an architecture that does not belong to the space.
-pub(crate) fn record_tell(space: &Space, sampler: &mut Sampler, pending: &mut Vec<Architecture>, arch: &Architecture) -> Option<Architecture> {
+pub(crate) fn record_tell(
+    space: &Space,
+    sampler: &mut Sampler,
+    pending: &mut Vec<Architecture>,
+    arch: &Architecture,
+) -> Option<Architecture> {
     if !well_formed(&space.graph, arch) {
         return None;
     }
@@ -719,7 +763,11 @@ impl Sampler {
     }
 
     /// A random architecture that may be proposed, `None` when a small space has none left.
-    pub fn draw(&mut self, space: &Space, rng: &mut impl Rng) -> Result<Option<Architecture>, StrategyError> {
+    pub fn draw(
+        &mut self,
+        space: &Space,
+        rng: &mut impl Rng,
+    ) -> Result<Option<Architecture>, StrategyError> {
         if let PoolState::Built(pool) = &self.pool {
             return Ok(pool.draw(rng));
         }
@@ -817,11 +865,21 @@ network N(x: Tensor[n, 4, 8, 8]) -> Tensor[n, 10] {
     fn canonical_forgets_unused_labels_only() {
         let g = graph(NESTED);
         let names: Vec<&str> = g.labels.labels.iter().map(|l| l.name.as_str()).collect();
-        let id = |n: &str| names.iter().position(|x| *x == n || x.ends_with(&format!("/{n}"))).unwrap_or_else(|| panic!("no label {n} in {names:?}"));
+        let id = |n: &str| {
+            names
+                .iter()
+                .position(|x| *x == n || x.ends_with(&format!("/{n}")))
+                .unwrap_or_else(|| panic!("no label {n} in {names:?}"))
+        };
         assert_eq!(names.len(), 6, "{names:?}");
         let (op, k, fuse, depth) = (id("op"), id("k"), id("fuse"), id("depth"));
-        let second = names.iter().position(|x| x.contains("depth") && x.contains("[1]")).unwrap_or_else(|| panic!("{names:?}"));
-        let mut a = Architecture { choices: g.labels.labels.iter().map(|l| first_choice(&l.domain)).collect() };
+        let second = names
+            .iter()
+            .position(|x| x.contains("depth") && x.contains("[1]"))
+            .unwrap_or_else(|| panic!("{names:?}"));
+        let mut a = Architecture {
+            choices: g.labels.labels.iter().map(|l| first_choice(&l.domain)).collect(),
+        };
         // Alternative `a` and depth 1: k and the second block's kernel are unused.
         a.choices[k] = Choice::Index(2);
         a.choices[second] = Choice::Index(1);
@@ -835,7 +893,10 @@ network N(x: Tensor[n, 4, 8, 8]) -> Tensor[n, 10] {
         a.choices[op] = Choice::Index(1);
         a.choices[depth] = Choice::Index(1);
         let c = canonical(&g, &a);
-        assert_eq!((c.choices[k].clone(), c.choices[second].clone()), (Choice::Index(2), Choice::Index(1)));
+        assert_eq!(
+            (c.choices[k].clone(), c.choices[second].clone()),
+            (Choice::Index(2), Choice::Index(1))
+        );
         assert!(well_formed(&g, &c));
         assert!(feasible(&g, &c));
         assert!(!well_formed(&g, &Architecture { choices: c.choices[1..].to_vec() }));
@@ -845,7 +906,12 @@ network N(x: Tensor[n, 4, 8, 8]) -> Tensor[n, 10] {
     fn the_fast_canonical_form_is_the_canonical_form() {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(2);
         let nested = graph(NESTED);
-        let files = ["examples/mnist.nas", "examples/nested.nas", "stdlib/spaces/darts.nas", "stdlib/spaces/enas.nas"];
+        let files = [
+            "examples/mnist.nas",
+            "examples/nested.nas",
+            "stdlib/spaces/darts.nas",
+            "stdlib/spaces/enas.nas",
+        ];
         let mut graphs = vec![nested];
         for f in files {
             let (program, errors) = crate::resolve::load_path(std::path::Path::new(f)).unwrap();
@@ -865,7 +931,8 @@ network N(x: Tensor[n, 4, 8, 8]) -> Tensor[n, 10] {
     fn the_sampler_exhausts_a_small_space_exactly() {
         let g = graph(NESTED);
         let space = Space::new(&g).unwrap();
-        let distinct: HashSet<Architecture> = arch::enumerate(&g, 1000).unwrap().iter().map(|a| canonical(&g, a)).collect();
+        let distinct: HashSet<Architecture> =
+            arch::enumerate(&g, 1000).unwrap().iter().map(|a| canonical(&g, a)).collect();
         let mut sampler = Sampler::new(true);
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
         let mut got = HashSet::new();
@@ -885,13 +952,22 @@ network N(x: Tensor[n, 4, 8, 8]) -> Tensor[n, 10] {
         for k in StrategyKind::ALL {
             assert_eq!(k.name().parse::<StrategyKind>(), Ok(k));
         }
-        assert_eq!("bayes".parse::<StrategyKind>(), Err(StrategyError::UnknownStrategy("bayes".into())));
+        assert_eq!(
+            "bayes".parse::<StrategyKind>(),
+            Err(StrategyError::UnknownStrategy("bayes".into()))
+        );
         let mut o = Options::default();
         o.set(StrategyKind::Evolution, "population_size", "10").unwrap();
         o.set(StrategyKind::Tpe, "split", "quantile").unwrap();
         o.set(StrategyKind::Tpe, "constant_liar", "none").unwrap();
         assert_eq!(o.evolution.population_size, 10);
-        assert!(matches!(o.set(StrategyKind::Grid, "dedup", "true"), Err(StrategyError::UnknownOption { .. })));
-        assert!(matches!(o.set(StrategyKind::Evolution, "sample_size", "many"), Err(StrategyError::InvalidOption { .. })));
+        assert!(matches!(
+            o.set(StrategyKind::Grid, "dedup", "true"),
+            Err(StrategyError::UnknownOption { .. })
+        ));
+        assert!(matches!(
+            o.set(StrategyKind::Evolution, "sample_size", "many"),
+            Err(StrategyError::InvalidOption { .. })
+        ));
     }
 }

@@ -4,7 +4,10 @@
 //! Search with Reinforcement Learning", ICLR 2017). The network and its training live in
 //! [`crate::runtime::controller`]; this module maps labels to actions and results to rewards.
 
-use super::{binomial, rank_subset, unrank_subset, usable, well_formed, Dom, Mode, Sampler, Space, Strategy, StrategyError};
+use super::{
+    binomial, rank_subset, unrank_subset, usable, well_formed, Dom, Mode, Sampler, Space, Strategy,
+    StrategyError,
+};
 use crate::arch::{Architecture, Choice};
 use crate::ir::Graph;
 use crate::runtime::controller::{Controller, ControllerConfig, Decision, Episode, Experience};
@@ -125,8 +128,15 @@ pub struct Ppo {
 
 impl Ppo {
     /// PPO over `graph`, optimising in direction `mode`.
-    pub fn new(graph: &Graph, mode: Mode, seed: u64, options: &PpoOptions) -> Result<Ppo, StrategyError> {
-        let bad = |name: &str, message: &str| Err(StrategyError::InvalidOption { name: name.into(), message: message.into() });
+    pub fn new(
+        graph: &Graph,
+        mode: Mode,
+        seed: u64,
+        options: &PpoOptions,
+    ) -> Result<Ppo, StrategyError> {
+        let bad = |name: &str, message: &str| {
+            Err(StrategyError::InvalidOption { name: name.into(), message: message.into() })
+        };
         for (name, v) in [
             ("samples_per_update", options.samples_per_update),
             ("batch_size", options.batch_size),
@@ -176,7 +186,8 @@ impl Ppo {
             update_times: options.update_times,
             ..ControllerConfig::default()
         };
-        let controller = Controller::new(&decisions, &config, seed).map_err(|e| StrategyError::Policy(e.to_string()))?;
+        let controller = Controller::new(&decisions, &config, seed)
+            .map_err(|e| StrategyError::Policy(e.to_string()))?;
         // The fallback's generator: another stream of the same seed.
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         rng.set_stream(1);
@@ -238,7 +249,9 @@ impl Ppo {
         for (e, c) in self.encodings.iter().zip(&a.choices) {
             match (e, c) {
                 (Encoding::Index, Choice::Index(i)) => actions.push(*i),
-                (Encoding::Rank { n, .. }, Choice::Subset(s)) => actions.push(rank_subset(s, *n) as usize),
+                (Encoding::Rank { n, .. }, Choice::Subset(s)) => {
+                    actions.push(rank_subset(s, *n) as usize)
+                }
                 (Encoding::Picks { .. }, Choice::Subset(s)) => actions.extend(s.iter().copied()),
                 // A well-formed architecture matches its labels' domains.
                 _ => actions.push(0),
@@ -250,7 +263,10 @@ impl Ppo {
     /// The episode of an architecture under the current policy.
     fn episode_of(&self, a: &Architecture) -> Result<Episode, StrategyError> {
         let actions = self.encode(a);
-        let log_probs = self.controller.log_probs(&actions).map_err(|e| StrategyError::Policy(e.to_string()))?;
+        let log_probs = self
+            .controller
+            .log_probs(&actions)
+            .map_err(|e| StrategyError::Policy(e.to_string()))?;
         Ok(Episode { actions, log_probs })
     }
 }

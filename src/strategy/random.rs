@@ -36,7 +36,11 @@ pub struct Random {
 impl Random {
     /// Random search over `graph`.
     pub fn new(graph: &Graph, seed: u64, options: &RandomOptions) -> Result<Random, StrategyError> {
-        Ok(Random { space: Space::new(graph)?, rng: ChaCha8Rng::seed_from_u64(seed), sampler: Sampler::new(options.dedup) })
+        Ok(Random {
+            space: Space::new(graph)?,
+            rng: ChaCha8Rng::seed_from_u64(seed),
+            sampler: Sampler::new(options.dedup),
+        })
     }
 }
 

@@ -3,7 +3,9 @@
 //! in hyperopt's `tpe.py` and NNI's `TpeTuner` (their defaults), for the maximum or the minimum
 //! of the metric as asked.
 
-use super::{rank_subset, unrank_subset, usable, Dom, Mode, Sampler, Space, Strategy, StrategyError};
+use super::{
+    rank_subset, unrank_subset, usable, Dom, Mode, Sampler, Space, Strategy, StrategyError,
+};
 use crate::arch::{Architecture, Choice};
 use crate::ir::Graph;
 use rand::{Rng, SeedableRng};
@@ -158,8 +160,15 @@ const CANONICAL_CACHE: usize = 100_000;
 
 impl Tpe {
     /// TPE over `graph`, optimising in direction `mode`.
-    pub fn new(graph: &Graph, mode: Mode, seed: u64, options: &TpeOptions) -> Result<Tpe, StrategyError> {
-        let bad = |name: &str, message: &str| Err(StrategyError::InvalidOption { name: name.into(), message: message.into() });
+    pub fn new(
+        graph: &Graph,
+        mode: Mode,
+        seed: u64,
+        options: &TpeOptions,
+    ) -> Result<Tpe, StrategyError> {
+        let bad = |name: &str, message: &str| {
+            Err(StrategyError::InvalidOption { name: name.into(), message: message.into() })
+        };
         if !(options.gamma > 0.0 && options.gamma <= 1.0) {
             return bad("gamma", "must be in (0, 1]");
         }
@@ -256,7 +265,8 @@ impl Tpe {
     /// A draw from label `l`'s good density.
     fn draw(&mut self, l: usize, p: &[f64]) -> Choice {
         let pick = |rng: &mut ChaCha8Rng, p: &[f64], skip: &[usize]| {
-            let total: f64 = p.iter().enumerate().filter(|(i, _)| !skip.contains(i)).map(|(_, x)| x).sum();
+            let total: f64 =
+                p.iter().enumerate().filter(|(i, _)| !skip.contains(i)).map(|(_, x)| x).sum();
             let mut r = rng.random::<f64>() * total;
             let mut last = 0;
             for (i, x) in p.iter().enumerate() {
@@ -273,7 +283,9 @@ impl Tpe {
         };
         match (self.models[l], self.space.doms[l]) {
             (Model::Categorical(_), Dom::Index(_)) => Choice::Index(pick(&mut self.rng, p, &[])),
-            (Model::Categorical(_), Dom::Subset { n, k }) => Choice::Subset(unrank_subset(pick(&mut self.rng, p, &[]) as u128, n, k)),
+            (Model::Categorical(_), Dom::Subset { n, k }) => {
+                Choice::Subset(unrank_subset(pick(&mut self.rng, p, &[]) as u128, n, k))
+            }
             (Model::Inputs { k, .. }, _) => {
                 let mut s: Vec<usize> = Vec::with_capacity(k);
                 for _ in 0..k {
@@ -294,7 +306,9 @@ impl Tpe {
                 d.good[i].ln() - d.bad[i].ln()
             }
             (Model::Categorical(_), _, Choice::Index(i)) => d.good[*i].ln() - d.bad[*i].ln(),
-            (Model::Inputs { .. }, _, Choice::Subset(s)) => s.iter().map(|i| d.good[*i].ln() - d.bad[*i].ln()).sum(),
+            (Model::Inputs { .. }, _, Choice::Subset(s)) => {
+                s.iter().map(|i| d.good[*i].ln() - d.bad[*i].ln()).sum()
+            }
             _ => 0.0,
         }
     }
@@ -327,7 +341,8 @@ impl Tpe {
         let n = obs.len();
         let n_good = match self.options.split {
             Split::Quantile => (self.options.gamma * n as f64).ceil() as usize,
-            Split::Sqrt => ((self.options.gamma * (n as f64).sqrt()).ceil() as usize).min(self.options.linear_forgetting),
+            Split::Sqrt => ((self.options.gamma * (n as f64).sqrt()).ceil() as usize)
+                .min(self.options.linear_forgetting),
         }
         .clamp(1, n);
         // Best first; on ties the older first (a stable sort of time order).
@@ -344,15 +359,18 @@ impl Tpe {
                 if using.len() < self.options.n_startup {
                     return None;
                 }
-                let g: Vec<&Choice> = using.iter().filter(|i| good[**i]).map(|i| &obs[*i].arch.choices[l]).collect();
-                let b: Vec<&Choice> = using.iter().filter(|i| !good[**i]).map(|i| &obs[*i].arch.choices[l]).collect();
+                let g: Vec<&Choice> =
+                    using.iter().filter(|i| good[**i]).map(|i| &obs[*i].arch.choices[l]).collect();
+                let b: Vec<&Choice> =
+                    using.iter().filter(|i| !good[**i]).map(|i| &obs[*i].arch.choices[l]).collect();
                 Some(Densities { good: self.density(l, &g), bad: self.density(l, &b) })
             })
             .collect();
         for _ in 0..CANDIDATE_ROUNDS {
             // Distinct draws only (a concentrated l repeats itself): the best is the same.
             let mut drawn: Vec<Vec<Choice>> = Vec::with_capacity(self.options.n_ei_candidates);
-            let mut candidates: Vec<(f64, Architecture)> = Vec::with_capacity(self.options.n_ei_candidates);
+            let mut candidates: Vec<(f64, Architecture)> =
+                Vec::with_capacity(self.options.n_ei_candidates);
             for _ in 0..self.options.n_ei_candidates {
                 let choices: Vec<Choice> = (0..labels)
                     .map(|l| match &densities[l] {
@@ -369,13 +387,19 @@ impl Tpe {
                         if self.canonical.len() >= CANONICAL_CACHE {
                             self.canonical.clear();
                         }
-                        let known = self.space.canonical_used(&Architecture { choices: choices.clone() });
+                        let known =
+                            self.space.canonical_used(&Architecture { choices: choices.clone() });
                         self.canonical.insert(choices.clone(), known.clone());
                         known
                     }
                 };
                 drawn.push(choices);
-                let score = (0..labels).filter(|l| used[*l]).filter_map(|l| densities[l].as_ref().map(|d| self.log_ratio(l, d, &a.choices[l]))).sum();
+                let score = (0..labels)
+                    .filter(|l| used[*l])
+                    .filter_map(|l| {
+                        densities[l].as_ref().map(|d| self.log_ratio(l, d, &a.choices[l]))
+                    })
+                    .sum();
                 candidates.push((score, a));
             }
             // Best first; on ties the one drawn first.
@@ -394,7 +418,11 @@ impl Strategy for Tpe {
     fn ask(&mut self) -> Result<Option<Architecture>, StrategyError> {
         let lies = self.lies();
         let observed = self.history.len() + lies.len();
-        let suggested = if self.history.is_empty() || observed < self.options.n_startup { None } else { self.suggest(&lies) };
+        let suggested = if self.history.is_empty() || observed < self.options.n_startup {
+            None
+        } else {
+            self.suggest(&lies)
+        };
         let proposal = match suggested {
             Some(a) => Some(a),
             None => self.sampler.draw(&self.space, &mut self.rng)?,
@@ -404,7 +432,10 @@ impl Strategy for Tpe {
     }
 
     fn tell(&mut self, arch: &Architecture, metric: Option<f64>) {
-        let Some(a) = super::record_tell(&self.space, &mut self.sampler, &mut self.pending, arch) else { return };
+        let Some(a) = super::record_tell(&self.space, &mut self.sampler, &mut self.pending, arch)
+        else {
+            return;
+        };
         if let Some(score) = usable(self.mode, metric) {
             let o = self.observe(a, score);
             self.history.push(o);
@@ -424,14 +455,21 @@ mod tests {
     #[test]
     fn linear_forgetting_is_hyperopts() {
         let g = graph(NESTED);
-        let t = Tpe::new(&g, Mode::Max, 0, &TpeOptions { linear_forgetting: 3, ..Default::default() }).unwrap();
+        let t =
+            Tpe::new(&g, Mode::Max, 0, &TpeOptions { linear_forgetting: 3, ..Default::default() })
+                .unwrap();
         assert_eq!(t.forgetting(2), [1.0, 1.0]);
         assert_eq!(t.forgetting(3), [1.0, 1.0, 1.0]);
         assert_eq!(t.forgetting(4), [0.25, 1.0, 1.0, 1.0]);
         let w = t.forgetting(5);
         assert_eq!(w, [0.2, 1.0, 1.0, 1.0, 1.0]);
         let w = t.forgetting(7);
-        assert!((w[0] - 1.0 / 7.0).abs() < 1e-12 && (w[3] - 1.0).abs() < 1e-12 && w[1] < w[2] && w[2] < w[3]);
+        assert!(
+            (w[0] - 1.0 / 7.0).abs() < 1e-12
+                && (w[3] - 1.0).abs() < 1e-12
+                && w[1] < w[2]
+                && w[2] < w[3]
+        );
     }
 
     #[test]
@@ -474,7 +512,10 @@ mod tests {
             TpeOptions { prior_weight: 0.0, ..Default::default() },
             TpeOptions { linear_forgetting: 0, ..Default::default() },
         ] {
-            assert!(matches!(Tpe::new(&g, Mode::Max, 0, &o), Err(StrategyError::InvalidOption { .. })));
+            assert!(matches!(
+                Tpe::new(&g, Mode::Max, 0, &o),
+                Err(StrategyError::InvalidOption { .. })
+            ));
         }
     }
 }

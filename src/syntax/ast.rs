@@ -576,7 +576,11 @@ fn walk_stmts(stmts: &[Stmt], f: &mut impl FnMut(&Expr)) {
 pub fn walk_expr(e: &Expr, f: &mut impl FnMut(&Expr)) {
     f(e);
     match &e.kind {
-        ExprKind::Int(_) | ExprKind::Float(_) | ExprKind::Str(_) | ExprKind::Bool(_) | ExprKind::Name(_) => {}
+        ExprKind::Int(_)
+        | ExprKind::Float(_)
+        | ExprKind::Str(_)
+        | ExprKind::Bool(_)
+        | ExprKind::Name(_) => {}
         ExprKind::List(items) => items.iter().for_each(|i| walk_expr(i, f)),
         ExprKind::ListComp { elem, iter, .. } => {
             walk_expr(elem, f);
@@ -601,7 +605,9 @@ pub fn walk_expr(e: &Expr, f: &mut impl FnMut(&Expr)) {
             walk_stmts(stmts, f);
             walk_expr(value, f);
         }
-        ExprKind::LayerChoice { alternatives, .. } => alternatives.iter().for_each(|a| walk_expr(&a.value, f)),
+        ExprKind::LayerChoice { alternatives, .. } => {
+            alternatives.iter().for_each(|a| walk_expr(&a.value, f))
+        }
         ExprKind::ValueChoice { values, .. } => values.iter().for_each(|v| walk_expr(v, f)),
         ExprKind::Pick { count, candidates, .. } => {
             walk_expr(count, f);

@@ -69,7 +69,9 @@ impl<'i> P<'i> {
         if self.halted {
             return false;
         }
-        if self.depth > MAX_DEPTH || (self.depth.is_multiple_of(STACK_PROBE_EVERY) && super::parser::stack_is_low()) {
+        if self.depth > MAX_DEPTH
+            || (self.depth.is_multiple_of(STACK_PROBE_EVERY) && super::parser::stack_is_low())
+        {
             self.halted = true;
             return false;
         }
@@ -138,7 +140,9 @@ impl<'i> P<'i> {
     #[inline]
     fn lit_insensitive(&mut self, s: &[u8]) -> bool {
         match self.bytes.get(self.pos..self.pos + s.len()) {
-            Some(t) if t.eq_ignore_ascii_case(s) && self.input.is_char_boundary(self.pos + s.len()) => {
+            Some(t)
+                if t.eq_ignore_ascii_case(s) && self.input.is_char_boundary(self.pos + s.len()) =>
+            {
                 self.pos += s.len();
                 true
             }
@@ -217,7 +221,11 @@ impl<'i> P<'i> {
             return true;
         }
         // A match of a (valid UTF-8) string always starts on a character boundary.
-        let found = (0..rest.len()).find(|&i| strings.iter().any(|s| rest[i] == s.as_bytes()[0] && rest[i..].starts_with(s.as_bytes())));
+        let found = (0..rest.len()).find(|&i| {
+            strings
+                .iter()
+                .any(|s| rest[i] == s.as_bytes()[0] && rest[i..].starts_with(s.as_bytes()))
+        });
         self.pos += found.unwrap_or(rest.len());
         true
     }
@@ -237,7 +245,15 @@ pub fn parse(rule: Rule, input: &str) -> Option<Tree<'_, Rule>> {
     if input.len() >= u32::MAX as usize {
         return None;
     }
-    let mut p = P { input, bytes: input.as_bytes(), pos: 0, nodes: Vec::with_capacity(input.len() / 4 + 16), atomicity: NON_ATOMIC, depth: 0, halted: false };
+    let mut p = P {
+        input,
+        bytes: input.as_bytes(),
+        pos: 0,
+        nodes: Vec::with_capacity(input.len() / 4 + 16),
+        atomicity: NON_ATOMIC,
+        depth: 0,
+        halted: false,
+    };
     let ok = generated::parse_rule(rule, &mut p);
     if ok && !p.halted {
         Some(Tree { input, nodes: p.nodes })

@@ -10,8 +10,9 @@ use serde::Serialize;
 
 /// Every keyword of the language, in the order the grammar lists them.
 pub const KEYWORDS: &[&str] = &[
-    "import", "block", "network", "operator", "let", "return", "choice", "pick", "of", "reduce", "repeat", "from", "for", "in", "where", "label", "require",
-    "if", "then", "else", "true", "false", "and", "or", "not", "Tensor",
+    "import", "block", "network", "operator", "let", "return", "choice", "pick", "of", "reduce",
+    "repeat", "from", "for", "in", "where", "label", "require", "if", "then", "else", "true",
+    "false", "and", "or", "not", "Tensor",
 ];
 
 /// A token kind. Whitespace is skipped; comments are tokens.
@@ -281,17 +282,26 @@ mod tests {
     #[test]
     fn numbers_ranges_and_exponents() {
         assert_eq!(kinds("0..4"), vec![Token::Int, Token::DotDot, Token::Int]);
-        assert_eq!(kinds("1_000 1e-3 2.5E+4 0.5"), vec![Token::Int, Token::Float, Token::Float, Token::Float]);
+        assert_eq!(
+            kinds("1_000 1e-3 2.5E+4 0.5"),
+            vec![Token::Int, Token::Float, Token::Float, Token::Float]
+        );
         assert_eq!(kinds("...rest"), vec![Token::Ellipsis, Token::Ident]);
     }
 
     #[test]
     fn comments_doc_comments_and_four_slashes() {
-        assert_eq!(kinds("/// doc\n// line\n//// not doc\n///"), vec![Token::DocComment, Token::LineComment, Token::LineComment, Token::DocComment]);
+        assert_eq!(
+            kinds("/// doc\n// line\n//// not doc\n///"),
+            vec![Token::DocComment, Token::LineComment, Token::LineComment, Token::DocComment]
+        );
     }
 
     #[test]
     fn bad_bytes_become_error_tokens_and_lexing_goes_on() {
-        assert_eq!(kinds("a @ b \"open\nc"), vec![Token::Ident, Token::Error, Token::Ident, Token::Error, Token::Ident]);
+        assert_eq!(
+            kinds("a @ b \"open\nc"),
+            vec![Token::Ident, Token::Error, Token::Ident, Token::Error, Token::Ident]
+        );
     }
 }

@@ -229,12 +229,20 @@ fn parse_chunks(src: &str, mut cache: Option<&mut ParseCache>) -> (Module, Vec<S
             Piece::Cached(items) => module.items.extend(items),
             Piece::Built(items, errs) => {
                 if let (Some(c), true) = (cache.as_deref_mut(), errs.is_empty()) {
-                    c.chunks.insert(src[start..end].to_string(), CachedChunk { start, items: items.clone(), used: c.generation });
+                    c.chunks.insert(
+                        src[start..end].to_string(),
+                        CachedChunk { start, items: items.clone(), used: c.generation },
+                    );
                 }
                 module.items.extend(items);
                 errors.extend(errs);
             }
-            Piece::Failed(e) => errors.push(convert_error(src, start, tokens.get_or_insert_with(|| tokenize(src)), *e)),
+            Piece::Failed(e) => errors.push(convert_error(
+                src,
+                start,
+                tokens.get_or_insert_with(|| tokenize(src)),
+                *e,
+            )),
         }
     }
     errors.sort_by_key(|e| (e.span().start, e.span().end));
@@ -321,8 +329,11 @@ fn chunks(src: &str) -> Vec<(usize, usize)> {
             continue;
         }
         if rest.len() == line.len() {
-            let item =
-                ITEM_KEYWORDS.iter().any(|k| line.strip_prefix(k).is_some_and(|after| !after.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_')));
+            let item = ITEM_KEYWORDS.iter().any(|k| {
+                line.strip_prefix(k).is_some_and(|after| {
+                    !after.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
+                })
+            });
             if item {
                 let s = doc_start.unwrap_or(line_at);
                 if s > 0 {
@@ -356,7 +367,9 @@ fn chunks_from_tokens(src: &str, tokens: &[(Token, Span)]) -> Vec<(usize, usize)
                 continue;
             }
             Token::LineComment => continue,
-            Token::Import | Token::Block | Token::Network | Token::Operator if at_line_start(src, span.start) => {
+            Token::Import | Token::Block | Token::Network | Token::Operator
+                if at_line_start(src, span.start) =>
+            {
                 let s = doc_start.unwrap_or(span.start);
                 if s > 0 {
                     starts.push(s);
@@ -375,7 +388,12 @@ fn at_line_start(src: &str, offset: usize) -> bool {
 }
 
 /// Converts a pest error (positions relative to a chunk at `offset`) into a [`SyntaxError`].
-fn convert_error(src: &str, offset: usize, tokens: &[(Token, Span)], e: pest::error::Error<Rule>) -> SyntaxError {
+fn convert_error(
+    src: &str,
+    offset: usize,
+    tokens: &[(Token, Span)],
+    e: pest::error::Error<Rule>,
+) -> SyntaxError {
     let pos = match e.location {
         pest::error::InputLocation::Pos(p) => p,
         pest::error::InputLocation::Span((s, _)) => s,
@@ -390,7 +408,8 @@ fn convert_error(src: &str, offset: usize, tokens: &[(Token, Span)], e: pest::er
                     return SyntaxError::UnterminatedString { span: Span::new(pos, end) };
                 }
             }
-            let mut expected: Vec<Expected> = positives.iter().filter_map(|r| visible_rule(*r)).map(Expected::Rule).collect();
+            let mut expected: Vec<Expected> =
+                positives.iter().filter_map(|r| visible_rule(*r)).map(Expected::Rule).collect();
             if let Some(attempts) = e.parse_attempts() {
                 for t in attempts.expected_tokens() {
                     let token = t.to_string();
@@ -436,7 +455,11 @@ fn found_at(src: &str, tokens: &[(Token, Span)], pos: usize) -> (Found, Span) {
                 return next_char(src, pos);
             }
             let text = &src[span.start..span.end];
-            let shown: String = if text.chars().count() > 24 { text.chars().take(21).chain("...".chars()).collect() } else { text.to_string() };
+            let shown: String = if text.chars().count() > 24 {
+                text.chars().take(21).chain("...".chars()).collect()
+            } else {
+                text.to_string()
+            };
             (Found::Token(shown), span)
         }
         None => next_char(src, pos),
@@ -455,7 +478,10 @@ fn next_char(src: &str, pos: usize) -> (Found, Span) {
 
 /// Punctuation worth naming in "expected ..." (letters tried inside names are not).
 fn is_punctuation(t: &str) -> bool {
-    matches!(t, "(" | ")" | "[" | "]" | "{" | "}" | "," | ":" | ";" | "." | "..." | "->" | "=" | "\"")
+    matches!(
+        t,
+        "(" | ")" | "[" | "]" | "{" | "}" | "," | ":" | ";" | "." | "..." | "->" | "=" | "\""
+    )
 }
 
 /// Rules that mean something to a user; the rest are folded into these or dropped.
@@ -464,8 +490,8 @@ fn visible_rule(r: Rule) -> Option<Rule> {
     Some(match r {
         EOI => EOI,
         // Anything that can start an expression is "an expression".
-        expr | neg | kw_not | postfix_expr | choice_expr | pick_expr | repeat_expr | if_expr | call | list | block_expr | paren | float | int | string
-        | kw_true | kw_false => expr,
+        expr | neg | kw_not | postfix_expr | choice_expr | pick_expr | repeat_expr | if_expr
+        | call | list | block_expr | paren | float | int | string | kw_true | kw_false => expr,
         // The `for` part of a comprehension.
         list_comp => kw_for,
         ident | choice_name => ident,
@@ -601,7 +627,8 @@ impl Builder {
                         let cspan = self.span(&cl);
                         match cl.as_rule() {
                             Rule::require => {
-                                let mut it = children(cl).filter(|x| x.as_rule() != Rule::kw_require);
+                                let mut it =
+                                    children(cl).filter(|x| x.as_rule() != Rule::kw_require);
                                 let cond = self.expr(it.next().expect("grammar: condition"), 1)?.0;
                                 let message = match it.next() {
                                     Some(s) => Some(self.string(s)?),
@@ -622,7 +649,14 @@ impl Builder {
                 _ => {}
             }
         }
-        Ok(OpDecl { docs, name: name.expect("grammar: op name"), params, ret: ret.expect("grammar: op type"), clauses, span })
+        Ok(OpDecl {
+            docs,
+            name: name.expect("grammar: op name"),
+            params,
+            ret: ret.expect("grammar: op type"),
+            clauses,
+            span,
+        })
     }
 
     fn params(&mut self, p: Pair<'_, Rule>) -> Res<Vec<Param>> {
@@ -642,7 +676,13 @@ impl Builder {
                     _ => {}
                 }
             }
-            out.push(Param { docs, name: name.expect("grammar: param name"), ty: ty.expect("grammar: param type"), default, span });
+            out.push(Param {
+                docs,
+                name: name.expect("grammar: param name"),
+                ty: ty.expect("grammar: param type"),
+                default,
+                span,
+            });
         }
         Ok(out)
     }
@@ -737,7 +777,8 @@ impl Builder {
                 ))
             }
             Rule::return_stmt => {
-                let e = children(p).find(|c| c.as_rule() == Rule::expr).expect("grammar: return value");
+                let e =
+                    children(p).find(|c| c.as_rule() == Rule::expr).expect("grammar: return value");
                 let (value, h) = self.expr(e, level)?;
                 Ok((Stmt::Return { value, span }, h))
             }
@@ -828,18 +869,27 @@ impl Builder {
                 '\\' => value.push('\\'),
                 other => {
                     let start = span.start + 1 + i;
-                    return Err(SyntaxError::BadEscape { span: Span::new(start, span.start + 1 + j + other.len_utf8()), escape: other });
+                    return Err(SyntaxError::BadEscape {
+                        span: Span::new(start, span.start + 1 + j + other.len_utf8()),
+                        escape: other,
+                    });
                 }
             }
         }
         Ok(StrLit { value, span })
     }
 
-    fn naming(&mut self, name: Option<Pair<'_, Rule>>, label: Option<Pair<'_, Rule>>) -> Res<Box<ChoiceName>> {
+    fn naming(
+        &mut self,
+        name: Option<Pair<'_, Rule>>,
+        label: Option<Pair<'_, Rule>>,
+    ) -> Res<Box<ChoiceName>> {
         let name = name.map(|n| self.ident(children(n).next().expect("grammar: choice name")));
         let label = match label {
             Some(l) => {
-                let s = children(l).find(|x| x.as_rule() == Rule::string).expect("grammar: label string");
+                let s = children(l)
+                    .find(|x| x.as_rule() == Rule::string)
+                    .expect("grammar: label string");
                 Some(self.string(s)?)
             }
             None => None,
@@ -929,7 +979,9 @@ impl Builder {
         let mut h = 0;
         for a in it {
             if a.as_rule() == Rule::label_clause {
-                let s = children(a).find(|x| x.as_rule() == Rule::string).expect("grammar: label string");
+                let s = children(a)
+                    .find(|x| x.as_rule() == Rule::string)
+                    .expect("grammar: label string");
                 label = Some(Box::new(self.string(s)?));
                 continue;
             }
@@ -993,7 +1045,12 @@ impl Builder {
                         }
                         let (value, vh) = value.expect("grammar: alternative value");
                         h = h.max(vh);
-                        alts.push(Alternative { docs, name: aname.expect("grammar: alternative name"), value, span: aspan });
+                        alts.push(Alternative {
+                            docs,
+                            name: aname.expect("grammar: alternative name"),
+                            value,
+                            span: aspan,
+                        });
                     }
                     result = Some((true, alts, Vec::new(), h));
                 }
@@ -1031,7 +1088,15 @@ impl Builder {
         }
         let naming = self.naming(name, label)?;
         let (candidates, h) = candidates.expect("grammar: pick candidates");
-        Ok((ExprKind::Pick { naming, count: Box::new(count.expect("grammar: pick count")), candidates: Box::new(candidates), reduce }, h + 1))
+        Ok((
+            ExprKind::Pick {
+                naming,
+                count: Box::new(count.expect("grammar: pick count")),
+                candidates: Box::new(candidates),
+                reduce,
+            },
+            h + 1,
+        ))
     }
 
     fn prim_repeat(&mut self, p: Pair<'_, Rule>, next: usize) -> Res<(ExprKind, usize)> {
@@ -1062,7 +1127,10 @@ impl Builder {
                     let bspan = self.span(&c);
                     let (stmts, value, bh) = self.block_expr(c, next)?;
                     h = h.max(bh);
-                    body = Some(Expr { kind: ExprKind::Block { stmts, value: Box::new(value) }, span: bspan });
+                    body = Some(Expr {
+                        kind: ExprKind::Block { stmts, value: Box::new(value) },
+                        span: bspan,
+                    });
                 }
                 _ => {}
             }
@@ -1118,7 +1186,14 @@ impl Operands {
         if level + n_ops > MAX_NESTING {
             return Err(SyntaxError::TooDeep { span });
         }
-        Ok(Operands { offset, level, n_ops, operands: Vec::new(), ops: Vec::new(), prefixes: Vec::new() })
+        Ok(Operands {
+            offset,
+            level,
+            n_ops,
+            operands: Vec::new(),
+            ops: Vec::new(),
+            prefixes: Vec::new(),
+        })
     }
 
     /// The level of the next operand, below every operator of the expression and its prefixes.
@@ -1160,11 +1235,18 @@ impl Operands {
 }
 
 /// `base[index]`, from the two built parts.
-fn index_into(base: Res<(Expr, usize)>, index: Res<(Expr, usize)>, ispan: Span) -> Res<(Expr, usize)> {
+fn index_into(
+    base: Res<(Expr, usize)>,
+    index: Res<(Expr, usize)>,
+    ispan: Span,
+) -> Res<(Expr, usize)> {
     let (e, h) = base?;
     let (i, ih) = index?;
     let s = e.span.to(ispan);
-    Ok((Expr { kind: ExprKind::Index { base: Box::new(e), index: Box::new(i) }, span: s }, h.max(ih) + 1))
+    Ok((
+        Expr { kind: ExprKind::Index { base: Box::new(e), index: Box::new(i) }, span: s },
+        h.max(ih) + 1,
+    ))
 }
 
 /// A primary expression from its built kind, if the nesting it adds at `level` is allowed.
@@ -1219,7 +1301,13 @@ fn climb(operands: Vec<(Expr, usize)>, ops: Vec<(BinOp, Span)>) -> (Expr, usize)
         let (rhs, rh) = out.pop().expect("operand");
         let (lhs, lh) = out.pop().expect("operand");
         let span = lhs.span.to(rhs.span);
-        out.push((Expr { kind: ExprKind::Binary { op, op_span, lhs: Box::new(lhs), rhs: Box::new(rhs) }, span }, lh.max(rh) + 1));
+        out.push((
+            Expr {
+                kind: ExprKind::Binary { op, op_span, lhs: Box::new(lhs), rhs: Box::new(rhs) },
+                span,
+            },
+            lh.max(rh) + 1,
+        ));
     }
     let mut operands = operands.into_iter();
     out.push(operands.next().expect("an expression has an operand"));
@@ -1461,7 +1549,8 @@ mod tests {
             SPACE.to_string(),
             "/// a\n// c\n\nblock B".into(),
             "/// a\n  /// b\nblock B\n/// c\nx\nnetwork N".into(),
-            "//// not doc\nblock B\nblocks\nblock_x\nblock(\n import x\n\"block\nimport\r\nimport".into(),
+            "//// not doc\nblock B\nblocks\nblock_x\nblock(\n import x\n\"block\nimport\r\nimport"
+                .into(),
             "x /// d\noperator o\n/// d\n\"s // t\nblock B\n///\n\t\r\n///\nnetwork".into(),
             "\u{e9}block\n/// d\u{e9}\nblock\n".into(),
         ];
@@ -1492,7 +1581,9 @@ mod tests {
         let edits: Vec<String> = vec![
             SPACE.to_string(),
             SPACE.replace("/// A block.", "/// A block, documented at more length."),
-            SPACE.replace("/// A block.", "/// A block, documented at more length.").replace("kernel: k", "kernel: (k"),
+            SPACE
+                .replace("/// A block.", "/// A block, documented at more length.")
+                .replace("kernel: k", "kernel: (k"),
             SPACE.replace("let y = ", "let yy = "),
             format!("// a comment first\n{SPACE}"),
             SPACE.to_string(),

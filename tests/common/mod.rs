@@ -34,7 +34,8 @@ pub fn write_npy(path: &Path, shape: &[usize], values: &[f32]) {
 /// Loads, resolves and elaborates `text`; panics with the rendered diagnostics on any error.
 /// Returns the first network.
 pub fn graph_of(text: &str) -> nasc::ir::Graph {
-    let (program, errors) = nasc::resolve::load_bytes("test.nas", nasc::source::Origin::Memory, text.as_bytes());
+    let (program, errors) =
+        nasc::resolve::load_bytes("test.nas", nasc::source::Origin::Memory, text.as_bytes());
     assert!(errors.is_empty(), "{:?}", errors);
     let (mut graphs, errors) = nasc::check::check_program(&program);
     let diags: Vec<_> = errors.iter().map(nasc::diagnostics::wording::type_error).collect();
@@ -48,13 +49,18 @@ pub fn network(path: &str, name: &str) -> nasc::ir::Graph {
     assert!(errors.is_empty(), "{path}: {errors:?}");
     let (graphs, errors) = nasc::check::check_program(&program);
     assert!(errors.is_empty(), "{path}: {errors:?}");
-    graphs.into_iter().find(|g| g.name == name).unwrap_or_else(|| panic!("{path} has no network {name}"))
+    graphs
+        .into_iter()
+        .find(|g| g.name == name)
+        .unwrap_or_else(|| panic!("{path} has no network {name}"))
 }
 
 /// Every `.nas` file under `dirs` (relative to the repository's root), recursively, sorted.
 pub fn nas_files(dirs: &[&str]) -> Vec<PathBuf> {
     fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-        for entry in std::fs::read_dir(dir).unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display())) {
+        for entry in
+            std::fs::read_dir(dir).unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()))
+        {
             let p = entry.expect("directory entry").path();
             if p.is_dir() {
                 walk(&p, out);
