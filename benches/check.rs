@@ -14,8 +14,9 @@
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use nasc::check::check_program;
+use nasc::driver;
 use nasc::facts::facts_all;
-use nasc::resolve::{load_bytes, load_path};
+use nasc::resolve::load_path;
 use nasc::source::Origin;
 use std::fmt::Write as _;
 use std::hint::black_box;
@@ -122,25 +123,24 @@ fn bench(c: &mut Criterion) {
         });
         group.bench_function(format!("full/{file}"), |b| {
             b.iter(|| {
-                let (program, _) = load_path(black_box(&path)).expect("readable");
-                let (graphs, _) = check_program(&program);
-                black_box(facts_all(&graphs).len())
+                let input = driver::Input::Path(black_box(&path));
+                let options = driver::Options { facts: true, ..Default::default() };
+                black_box(driver::compile(input, options).expect("readable").facts.len())
             })
         });
     }
     let text = generated(20_000);
     let lines = text.lines().count() as u64;
-    let (program, errors) = load_bytes("generated.nas", Origin::Memory, text.as_bytes());
-    assert!(errors.is_empty(), "{errors:?}");
-    let (graphs, errors) = check_program(&program);
-    assert!(errors.is_empty() && graphs.len() == 1, "{errors:?}");
+    let graphs = driver::graphs_of_text("generated.nas", &text).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(graphs.len(), 1);
     group.throughput(Throughput::Elements(lines));
     group.bench_function("full/generated-20000-lines", |b| {
         b.iter(|| {
-            let (program, _) =
-                load_bytes("generated.nas", Origin::Memory, black_box(text.as_bytes()));
-            let (graphs, _) = check_program(&program);
-            black_box(facts_all(&graphs).len())
+            let bytes = black_box(text.as_bytes());
+            let input =
+                driver::Input::Bytes { name: "generated.nas", origin: &Origin::Memory, bytes };
+            let options = driver::Options { facts: true, ..Default::default() };
+            black_box(driver::compile(input, options).expect("in memory").facts.len())
         })
     });
     group.finish();

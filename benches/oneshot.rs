@@ -65,11 +65,8 @@ fn current_rss_kb() -> i64 {
 }
 
 fn one(kind: OneShotKind, steps_a: usize, steps_b: usize) -> (f64, i64, i64) {
-    let (program, errors) =
-        nasc::resolve::load_bytes("bench.nas", nasc::source::Origin::Memory, SPACE.as_bytes());
-    assert!(errors.is_empty(), "{errors:?}");
-    let (mut graphs, errors) = nasc::check::check_program(&program);
-    assert!(errors.is_empty(), "{errors:?}");
+    let mut graphs =
+        nasc::driver::graphs_of_text("bench.nas", SPACE).unwrap_or_else(|e| panic!("{e}"));
     let g = graphs.remove(0);
     let plan = lower(&g, kind).expect("lowers");
     let all =

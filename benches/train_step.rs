@@ -40,10 +40,7 @@ use burn::tensor::module::{conv2d, conv_transpose2d};
 use burn::tensor::ops::{ConvOptions, ConvTransposeOptions};
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use nasc::arch::{self, Architecture, FixedGraph};
-use nasc::check::check_program;
-use nasc::resolve::load_bytes;
 use nasc::runtime::{train, Network, Value};
-use nasc::source::Origin;
 use rand::{Rng, SeedableRng};
 use std::time::Instant;
 
@@ -60,10 +57,8 @@ const LR: f64 = 0.01;
 
 /// The `.nas` text through the front end to a fixed graph, as `nasc train` does.
 fn fixed(text: &str) -> FixedGraph {
-    let (program, errors) = load_bytes("reference.nas", Origin::Memory, text.as_bytes());
-    assert!(errors.is_empty(), "{errors:?}");
-    let (mut graphs, errors) = check_program(&program);
-    assert!(errors.is_empty(), "the reference network does not type-check");
+    let mut graphs =
+        nasc::driver::graphs_of_text("reference.nas", text).unwrap_or_else(|e| panic!("{e}"));
     let g = graphs.remove(0);
     let a = Architecture::from_json(&g, "{}").expect("no labels");
     arch::fix(&g, &a).expect("fixes")

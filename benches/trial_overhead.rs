@@ -9,10 +9,8 @@
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use nasc::arch::{self, Architecture};
-use nasc::check::check_program;
 use nasc::experiment::{EpochRecord, Store};
 use nasc::ir::Graph;
-use nasc::resolve::load_path;
 use nasc::runtime::{Device, Network};
 use nasc::strategy::{self, Mode, Options, StrategyKind};
 use rand::SeedableRng;
@@ -20,11 +18,8 @@ use std::hint::black_box;
 use std::path::Path;
 
 fn mnist() -> Graph {
-    let (program, errors) = load_path(Path::new("examples/mnist.nas")).expect("readable");
-    assert!(errors.is_empty());
-    let (mut graphs, errors) = check_program(&program);
-    assert!(errors.is_empty());
-    graphs.remove(0)
+    let input = nasc::driver::Input::Path(Path::new("examples/mnist.nas"));
+    nasc::driver::graphs(input).unwrap_or_else(|e| panic!("{e}")).remove(0)
 }
 
 /// A cheap stand-in metric, so that strategies that learn have something to learn.

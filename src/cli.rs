@@ -4,11 +4,10 @@
 //! file that cannot be read.
 
 use crate::arch::{self, Architecture};
-use crate::check;
 use crate::diagnostics::{self, wording, Diagnostic};
-use crate::facts;
+use crate::driver;
 use crate::ir::{self, Graph};
-use crate::resolve::{self, Program};
+use crate::resolve::Program;
 use crate::runtime::train::{OptimizerKind, Schedule, Task, TrainConfig};
 use crate::runtime::{DeviceKind, RuntimeError};
 use crate::syntax::ast::{walk_module, BlockKind, Depth, ExprKind, Item};
@@ -439,64 +438,6 @@ fn restore_sigpipe() {
     }
 }
 
-/// Loads and resolves `file`, returning the program and its diagnostics in source order.
-pub fn compile(file: &std::path::Path) -> Result<(Program, Vec<Diagnostic>), resolve::ReadError> {
-    let (program, errors) = resolve::load_path(file)?;
-    let diags = errors.iter().map(wording::resolve_error).collect();
-    Ok((program, diags))
-}
-
-/// Everything `nasc check` learns about a file.
-pub struct Checked {
-    /// The loaded files.
-    pub program: Program,
-    /// Every diagnostic, in order.
-    pub diagnostics: Vec<Diagnostic>,
-    /// The IR of every network, when there are no errors.
-    pub graphs: Vec<Graph>,
-}
-
-/// Loads, resolves and type-checks `file`.
-pub fn check_file(file: &std::path::Path) -> Result<Checked, resolve::ReadError> {
-    let (program, diagnostics) = compile(file)?;
-    Ok(check_resolved(program, diagnostics, false).0)
-}
-
-/// Loads, resolves and type-checks a root file given as bytes (an editor buffer) named `name`;
-/// relative imports resolve next to `origin` when it is on disk. Also returns the type of every
-/// expression elaborated (for hover).
-pub fn check_bytes(
-    name: &str,
-    origin: crate::source::Origin,
-    bytes: &[u8],
-) -> (Checked, Vec<check::TypeAt>) {
-    let (program, errors) = resolve::load_bytes(name, origin, bytes);
-    let diagnostics = errors.iter().map(wording::resolve_error).collect();
-    check_resolved(program, diagnostics, true)
-}
-
-/// The type stage, run only when resolution found no errors.
-fn check_resolved(
-    program: Program,
-    mut diagnostics: Vec<Diagnostic>,
-    with_types: bool,
-) -> (Checked, Vec<check::TypeAt>) {
-    let mut graphs = Vec::new();
-    let mut types = Vec::new();
-    if diagnostics.is_empty() {
-        let (g, errors, t) = if with_types {
-            check::check_program_with_types(&program)
-        } else {
-            let (g, e) = check::check_program(&program);
-            (g, e, Vec::new())
-        };
-        diagnostics.extend(errors.iter().map(wording::type_error));
-        graphs = g;
-        types = t;
-    }
-    (Checked { program, diagnostics, graphs }, types)
-}
-
 fn color_choice(color: Color) -> codespan_reporting::term::termcolor::ColorChoice {
     use codespan_reporting::term::termcolor::ColorChoice;
     match color {
@@ -515,35 +456,12 @@ fn check(
     arch: Option<&std::path::Path>,
     strategy: Option<&str>,
 ) -> ExitCode {
-    let Checked { program, mut diagnostics, graphs } = match check_file(file) {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    // The program and the graphs are left to the operating system when the process exits:
-    // freeing a large IR node by node (DARTS: 12,000 nodes) costs more than printing it.
-    let (mut program, graphs) =
-        (std::mem::ManuallyDrop::new(program), std::mem::ManuallyDrop::new(graphs));
-    let facts: Vec<facts::Facts> = facts::facts_all(&graphs);
-    for (g, f) in graphs.iter().zip(&facts) {
-        if f.satisfiable == Some(false) {
-            diagnostics.extend(wording::unsatisfiable(g));
-        }
-    }
     // A one-shot strategy must lower every choice to its supernet; multi-trial strategies
     // take any space that checks.
-    if let Some(name) = strategy {
-        match crate::lower::OneShotKind::from_name(name) {
-            Some(kind) => {
-                for g in graphs.iter() {
-                    if let Err(errors) = crate::lower::lower(g, kind) {
-                        diagnostics.extend(errors.iter().map(wording::lower_error));
-                    }
-                }
-            }
-            None if crate::strategy::StrategyKind::ALL.iter().any(|k| k.name() == name) => {}
+    let one_shot = match strategy {
+        Some(name) => match crate::lower::OneShotKind::from_name(name) {
+            Some(kind) => Some(kind),
+            None if crate::strategy::StrategyKind::ALL.iter().any(|k| k.name() == name) => None,
             None => {
                 eprintln!(
                     "error: unknown strategy `{name}`; the strategies are {}",
@@ -551,58 +469,46 @@ fn check(
                 );
                 return ExitCode::from(2);
             }
+        },
+        None => None,
+    };
+    let options = driver::Options {
+        facts: true,
+        strategy: one_shot,
+        arch: arch.map(driver::ArchInput::Path),
+        ..Default::default()
+    };
+    let compiled = match driver::compile(driver::Input::Path(file), options) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
         }
-    }
-    // An architecture to validate: errors are diagnostics in the JSON file.
-    let mut arch_report = None;
-    if let Some(path) = arch {
-        let text = match std::fs::read(path) {
-            Ok(b) => String::from_utf8_lossy(&b).into_owned(),
-            Err(e) => {
-                eprintln!("error: cannot read {}: {e}", path.display());
-                return ExitCode::from(2);
-            }
-        };
-        let id = program.sources.add(crate::source::SourceFile::new(
-            path.display().to_string(),
-            crate::source::Origin::Disk(path.to_path_buf()),
-            text.clone(),
-        ));
-        // The architecture is one of the file's first network, as `train`, `search` and
-        // `sample` take it; when that network did not check, its errors are already reported.
-        let Some(first) = check::networks(&program).next().map(|(_, b)| b.name.name.clone()) else {
+    };
+    // The program and the graphs are left to the operating system when the process exits:
+    // freeing a large IR node by node (DARTS: 12,000 nodes) costs more than printing it.
+    let driver::Compiled { program, diagnostics, graphs, facts, arch: arch_report, .. } =
+        &*std::mem::ManuallyDrop::new(compiled);
+    let costed = match arch_report {
+        Some(driver::ArchReport::NoNetwork) => {
             eprintln!("{}", wording::no_network(&file.display().to_string()));
             return ExitCode::from(1);
-        };
-        if let Some(g) = graphs.first().filter(|g| g.name == first) {
-            match Architecture::from_json(g, &text) {
-                Ok(a) => match arch::cost(g, &a) {
-                    Ok((p, fl)) => {
-                        arch_report = Some((
-                            g.name.clone(),
-                            p,
-                            fl,
-                            g.constraints.iter().all(|c| {
-                                c.holds(if c.measure == crate::ir::Measure::Params {
-                                    p as f64
-                                } else {
-                                    fl as f64
-                                })
-                            }),
-                        ))
-                    }
-                    Err(e) => eprintln!("error: cannot cost the architecture: {e}"),
-                },
-                Err(errors) => diagnostics.extend(wording::arch_errors(id, &text, &errors)),
-            }
         }
-    }
+        Some(driver::ArchReport::Uncostable { reason, .. }) => {
+            eprintln!("error: cannot cost the architecture: {reason}");
+            None
+        }
+        Some(driver::ArchReport::Costed { network, params, flops, meets_constraints }) => {
+            Some((network, *params, *flops, *meets_constraints))
+        }
+        _ => None,
+    };
     match format {
         Format::Json => {
             let json = serde_json::json!({
                 "path": file.display().to_string(),
-                "diagnostics": diagnostics::to_json(&diagnostics, &program.sources),
-                "networks": graphs.iter().zip(&facts).map(|(g, f)| serde_json::json!({
+                "diagnostics": diagnostics::to_json(diagnostics, &program.sources),
+                "networks": graphs.iter().zip(facts).map(|(g, f)| serde_json::json!({
                     "name": g.name,
                     "inputs": g.inputs.iter().map(|i| g.shape_text(&g.nodes.get(*i).shape)).collect::<Vec<_>>(),
                     "output": g.shape_text(&g.nodes.get(g.output).shape),
@@ -610,24 +516,24 @@ fn check(
                     "facts": f,
                     "ir": (emit == Some(Emit::Ir)).then(|| ir::to_text(g)),
                 })).collect::<Vec<_>>(),
-                "architecture": arch_report.as_ref().map(|(n, p, f, ok)| serde_json::json!({"network": n, "params": p, "flops": f, "meets_constraints": ok})),
+                "architecture": costed.map(|(n, p, f, ok)| serde_json::json!({"network": n, "params": p, "flops": f, "meets_constraints": ok})),
             });
             println!("{}", serde_json::to_string_pretty(&json).expect("JSON serialises"));
         }
         Format::Text => {
             if !diagnostics.is_empty() {
-                diagnostics::emit_stderr(&diagnostics, &program.sources, color_choice(color));
+                diagnostics::emit_stderr(diagnostics, &program.sources, color_choice(color));
                 eprintln!("{}", wording::error_count(diagnostics.len()));
             } else {
-                println!("{}", summary(&program, &file.display().to_string()));
-                for (g, f) in graphs.iter().zip(&facts) {
+                println!("{}", summary(program, &file.display().to_string()));
+                for (g, f) in graphs.iter().zip(facts) {
                     print!("{}", wording::space_summary(g, f));
                     if emit == Some(Emit::Ir) {
                         print!("{}", ir::to_text(g));
                     }
                 }
-                if let Some((n, p, f, ok)) = &arch_report {
-                    println!("{}", wording::arch_cost(n, *p, *f, *ok));
+                if let Some((n, p, f, ok)) = costed {
+                    println!("{}", wording::arch_cost(n, p, f, ok));
                 }
             }
         }
@@ -647,13 +553,17 @@ fn strategy_names() -> String {
 }
 
 fn sample(file: &std::path::Path, seed: u64, count: usize) -> ExitCode {
-    let Checked { program, diagnostics, graphs } = match check_file(file) {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(2);
-        }
-    };
+    // A space whose constraints no architecture meets is E0113, as `nasc check` says, rather
+    // than a hundred thousand random tries: the facts are computed as `nasc check` does.
+    let options = driver::Options { facts: true, ..Default::default() };
+    let driver::Compiled { program, diagnostics, graphs, .. } =
+        match driver::compile(driver::Input::Path(file), options) {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
+        };
     if !diagnostics.is_empty() {
         diagnostics::emit_stderr(&diagnostics, &program.sources, color_choice(Color::Auto));
         eprintln!("{}", wording::error_count(diagnostics.len()));
@@ -663,14 +573,6 @@ fn sample(file: &std::path::Path, seed: u64, count: usize) -> ExitCode {
         eprintln!("{}", wording::no_network(&file.display().to_string()));
         return ExitCode::from(1);
     };
-    // A space whose constraints no architecture meets is E0113, as `nasc check` says, rather
-    // than a hundred thousand random tries.
-    if !g.constraints.is_empty() && facts::facts(g).satisfiable == Some(false) {
-        let diags: Vec<Diagnostic> = wording::unsatisfiable(g).into_iter().collect();
-        diagnostics::emit_stderr(&diags, &program.sources, color_choice(Color::Auto));
-        eprintln!("{}", wording::error_count(diags.len()));
-        return ExitCode::from(1);
-    }
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
     let mut printed = 0;
     let mut tries = 0u64;
@@ -729,7 +631,7 @@ fn read_text(file: &std::path::Path) -> Result<String, ExitCode> {
 }
 
 fn ast(file: &std::path::Path) -> ExitCode {
-    let (program, diags) = match compile(file) {
+    let (program, diags) = match driver::load(driver::Input::Path(file), None) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: {e}");
@@ -1105,7 +1007,8 @@ fn read_space(file: &std::path::Path) -> Result<(String, Program, Graph), ExitCo
 /// Compiles a space: the loaded program and its (first) network's IR, or the exit code after
 /// printing the diagnostics.
 fn compile_space(file: &std::path::Path) -> Result<(Program, Graph), ExitCode> {
-    let Checked { program, diagnostics, graphs } = check_file(file).map_err(|e| {
+    let compiled = driver::compile(driver::Input::Path(file), driver::Options::default());
+    let driver::Compiled { program, diagnostics, graphs, .. } = compiled.map_err(|e| {
         eprintln!("error: {e}");
         ExitCode::from(2)
     })?;

@@ -563,9 +563,8 @@ mod tests {
                 if path.extension().is_none_or(|e| e != "nas") {
                     continue;
                 }
-                let (program, errors) = crate::resolve::load_path(&path).expect("readable");
-                assert!(errors.is_empty(), "{}", path.display());
-                for g in crate::check::check_program(&program).0 {
+                let input = crate::driver::Input::Path(&path);
+                for g in crate::driver::graphs(input).unwrap_or_else(|e| panic!("{e}")) {
                     let always = must_live(&g);
                     assert_eq!(always, must_live_plain(&g), "{}: {}", path.display(), g.name);
                     assert!(always[g.output.index()]);

@@ -14,6 +14,7 @@ pub mod cli;
 pub mod count;
 pub mod data;
 pub mod diagnostics;
+pub mod driver;
 pub mod experiment;
 pub mod facts;
 pub mod ir;

@@ -12,9 +12,9 @@
 //! `docs/errors/<code>.md`, whose wrong example must report the code and whose fixed example
 //! must compile clean. Helper modules that golden files import live in `tests/golden/modules/`.
 
-use nasc::arch::Architecture;
 use nasc::diagnostics::{self, wording, Diagnostic};
-use nasc::source::{Origin, SourceFile, SourceMap};
+use nasc::driver;
+use nasc::source::{Origin, SourceMap};
 use std::path::{Path, PathBuf};
 
 /// Where the golden inputs are, relative to the crate root (where `cargo test` runs).
@@ -85,47 +85,21 @@ fn with_invalid_bytes(text: &[u8]) -> Vec<u8> {
     out
 }
 
-/// Compiles `path` as `nasc check [--arch ARCH] PATH` does: names first; the type stage only
-/// when names are clean; the constraints of every network that type-checked; then the
-/// architecture, if any, against the first network.
+/// Compiles `path` as `nasc check [--arch ARCH] PATH` does, through the same driver: names
+/// first; the type stage only when names are clean; the constraints of every network that
+/// type-checked; then the architecture, if any, against the file's first network.
 fn compile(path: &Path, arch: Option<&Path>) -> Outcome {
     let raw = std::fs::read(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
-    let (mut program, errors) = if (0..raw.len()).any(|i| invalid_byte_at(&raw, i).is_some()) {
-        nasc::resolve::load_bytes(
-            &path.display().to_string(),
-            Origin::Disk(path.to_path_buf()),
-            &with_invalid_bytes(&raw),
-        )
-    } else {
-        nasc::resolve::load_path(path).expect("the file was just read")
+    let bytes = with_invalid_bytes(&raw);
+    let (name, origin) = (path.display().to_string(), Origin::Disk(path.to_path_buf()));
+    let input = driver::Input::Bytes { name: &name, origin: &origin, bytes: &bytes };
+    let options = driver::Options {
+        facts: true,
+        arch: arch.map(driver::ArchInput::Path),
+        ..Default::default()
     };
-    let mut diags: Vec<Diagnostic> = errors.iter().map(wording::resolve_error).collect();
-    let mut graphs = Vec::new();
-    if diags.is_empty() {
-        let (g, errors) = nasc::check::check_program(&program);
-        diags.extend(errors.iter().map(wording::type_error));
-        graphs = g;
-    }
-    for g in &graphs {
-        if nasc::facts::facts(g).satisfiable == Some(false) {
-            diags.extend(wording::unsatisfiable(g));
-        }
-    }
-    if let Some(arch) = arch {
-        let text = std::fs::read_to_string(arch)
-            .unwrap_or_else(|e| panic!("cannot read {}: {e}", arch.display()));
-        let id = program.sources.add(SourceFile::new(
-            arch.display().to_string(),
-            Origin::Disk(arch.to_path_buf()),
-            text.clone(),
-        ));
-        if let Some(g) = graphs.first() {
-            if let Err(errors) = Architecture::from_json(g, &text) {
-                diags.extend(errors.iter().map(|e| wording::arch_error(id, &text, e)));
-            }
-        }
-    }
-    Outcome { sources: program.sources, diagnostics: diags }
+    let compiled = driver::compile(input, options).expect("the architecture file is readable");
+    Outcome { sources: compiled.program.sources, diagnostics: compiled.diagnostics }
 }
 
 /// The architecture file that goes with a golden input: `x.nas` -> `x.arch.json`.

@@ -2,8 +2,6 @@
 //! number of architectures, and reproduces published parameter counts.
 
 use nasc::arch::{self, Architecture, Choice};
-use nasc::check::check_program;
-use nasc::diagnostics::wording;
 use nasc::facts::facts;
 use nasc::ir::{Domain, Graph};
 use std::collections::HashSet;
@@ -13,15 +11,8 @@ use std::path::Path;
 /// Loads and elaborates `path`; panics with the rendered diagnostics on any error. Returns
 /// every network of the file, by name.
 fn networks(path: &str) -> Vec<(String, Graph)> {
-    let (program, errors) = nasc::resolve::load_path(Path::new(path)).expect("readable");
-    assert!(errors.is_empty(), "{path}: {errors:?}");
-    let (graphs, errors) = check_program(&program);
-    let diags: Vec<_> = errors.iter().map(wording::type_error).collect();
-    assert!(
-        diags.is_empty(),
-        "{path}:\n{}",
-        nasc::diagnostics::render_plain(&diags, &program.sources)
-    );
+    let graphs = nasc::driver::graphs(nasc::driver::Input::Path(Path::new(path)))
+        .unwrap_or_else(|e| panic!("{path}:\n{e}"));
     graphs.into_iter().map(|g| (g.name.clone(), g)).collect()
 }
 
@@ -183,7 +174,7 @@ fn darts_shares_one_normal_and_one_reduction_genotype() {
     let genotypes = (180u128 * 7u128.pow(8)).pow(2);
     assert_eq!(genotypes, 1_076_746_950_455_072_400);
     assert_eq!(f.without_zero, Some(num_bigint::BigUint::from(genotypes)));
-    let text = wording::space_summary(&g, &f);
+    let text = nasc::diagnostics::wording::space_summary(&g, &f);
     assert!(
         text.contains("without `zero` alternatives: 1,076,746,950,455,072,400 distinct networks"),
         "{text}"

@@ -4,8 +4,9 @@
 //! through names, types and the facts of the space. The fuzz target under `fuzz/` runs the
 //! same path on many more inputs.
 
-use nasc::diagnostics::{render_plain, to_json, wording, Diagnostic};
-use nasc::resolve::{load_bytes, Program};
+use nasc::diagnostics::{render_plain, to_json, Diagnostic};
+use nasc::driver;
+use nasc::resolve::Program;
 use nasc::source::Origin;
 use proptest::prelude::*;
 
@@ -15,17 +16,10 @@ mod common;
 /// network), renders the diagnostics both ways, and checks that every span lies inside its
 /// file. Returns the codes reported.
 fn check_bytes(bytes: &[u8]) -> Vec<&'static str> {
-    let (program, errors) = load_bytes("input.nas", Origin::Memory, bytes);
-    let mut diags: Vec<Diagnostic> = errors.iter().map(wording::resolve_error).collect();
-    if diags.is_empty() {
-        let (graphs, errors) = nasc::check::check_program(&program);
-        diags.extend(errors.iter().map(wording::type_error));
-        for g in &graphs {
-            if nasc::facts::facts(g).satisfiable == Some(false) {
-                diags.extend(wording::unsatisfiable(g));
-            }
-        }
-    }
+    let input = driver::Input::Bytes { name: "input.nas", origin: &Origin::Memory, bytes };
+    let options = driver::Options { facts: true, ..Default::default() };
+    let driver::Compiled { program, diagnostics: diags, .. } =
+        driver::compile(input, options).expect("bytes are always readable");
     assert_spans_inside(&program, &diags);
     let text = render_plain(&diags, &program.sources);
     assert_eq!(diags.is_empty(), text.is_empty());
@@ -223,8 +217,9 @@ proptest! {
 #[test]
 fn nesting_too_deep_points_at_the_expression_where_the_limit_is_reached() {
     let text = nested("paren", 300);
-    let (program, errors) = load_bytes("input.nas", Origin::Memory, text.as_bytes());
-    let diags: Vec<Diagnostic> = errors.iter().map(wording::resolve_error).collect();
+    let input =
+        driver::Input::Bytes { name: "input.nas", origin: &Origin::Memory, bytes: text.as_bytes() };
+    let (program, diags) = driver::load(input, None).expect("bytes are always readable");
     let d = diags.iter().find(|d| d.code == "E0002").expect("E0002");
     // Inside the parentheses, not at the start of the file.
     let at = d.primary.loc.span.start;

@@ -4,30 +4,20 @@
 
 use burn::tensor::{Device, Tensor, TensorData};
 use nasc::arch::{self, Architecture, FixedGraph};
-use nasc::check::check_program;
 use nasc::diagnostics::wording;
 use nasc::ir::Graph;
-use nasc::resolve::load_bytes;
 use nasc::runtime::network::Layer;
 use nasc::runtime::{Network, RuntimeError, Value};
 use nasc::source::Origin;
 use rand::{Rng, SeedableRng};
 
 fn graph(text: &str) -> Graph {
-    let (program, errors) = load_bytes("test.nas", Origin::Memory, text.as_bytes());
-    assert!(errors.is_empty(), "{errors:?}");
-    let (mut graphs, errors) = check_program(&program);
-    let diags: Vec<_> = errors.iter().map(wording::type_error).collect();
-    assert!(diags.is_empty(), "{}", nasc::diagnostics::render_plain(&diags, &program.sources));
-    graphs.remove(0)
+    nasc::driver::graphs_of_text("test.nas", text).unwrap_or_else(|e| panic!("{e}")).remove(0)
 }
 
 fn graph_of_file(path: &str) -> Graph {
-    let (program, errors) = nasc::resolve::load_path(std::path::Path::new(path)).expect("readable");
-    assert!(errors.is_empty(), "{errors:?}");
-    let (mut graphs, errors) = check_program(&program);
-    assert!(errors.is_empty(), "{path}");
-    graphs.remove(0)
+    let input = nasc::driver::Input::Path(std::path::Path::new(path));
+    nasc::driver::graphs(input).unwrap_or_else(|e| panic!("{path}: {e}")).remove(0)
 }
 
 /// The fixed graph of a network without choices.
@@ -533,9 +523,13 @@ fn built_networks_have_the_parameter_count_of_the_ir() {
 #[test]
 fn an_operator_failure_renders_as_a_diagnostic_at_its_place() {
     let text = "network Net(x: Tensor[n, 1, 8, 8]) -> Tensor[n, 4] {\n    return global_avg_pool(conv2d(x, out: 4, kernel: 3))\n}\n";
-    let (program, errors) = load_bytes("net.nas", Origin::Memory, text.as_bytes());
-    assert!(errors.is_empty());
-    let (graphs, _) = check_program(&program);
+    let input = nasc::driver::Input::Bytes {
+        name: "net.nas",
+        origin: &Origin::Memory,
+        bytes: text.as_bytes(),
+    };
+    let c = nasc::driver::compile(input, Default::default()).expect("bytes are readable");
+    let (program, graphs) = (c.program, c.graphs);
     let f = arch::fix(&graphs[0], &Architecture::from_json(&graphs[0], "{}").expect("valid"))
         .expect("fixes");
     let net = Network::build(&f, &Device::flex(), 0).expect("builds");

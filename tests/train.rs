@@ -4,22 +4,16 @@
 mod common;
 
 use nasc::arch::{self, Architecture, FixedGraph};
-use nasc::check::check_program;
 use nasc::data::{self, DataSpec, Splits};
-use nasc::resolve::load_bytes;
 use nasc::runtime::train::{self, OptimizerKind, Quiet, Schedule, Task, TrainConfig};
 use nasc::runtime::{Device, Network, RuntimeError};
-use nasc::source::Origin;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 fn fixed(text: &str) -> FixedGraph {
-    let (program, errors) = load_bytes("test.nas", Origin::Memory, text.as_bytes());
-    assert!(errors.is_empty(), "{errors:?}");
-    let (graphs, errors) = check_program(&program);
-    assert!(errors.is_empty(), "{errors:?}");
-    let a = Architecture::from_json(&graphs[0], "{}").expect("no labels");
-    arch::fix(&graphs[0], &a).expect("fixes")
+    let g = common::graph_of(text);
+    let a = Architecture::from_json(&g, "{}").expect("no labels");
+    arch::fix(&g, &a).expect("fixes")
 }
 
 fn mnist() -> Splits {

@@ -1,52 +1,36 @@
 //! The type stage, the IR, the facts of a space, architectures and `fix`, on real spaces.
 
 use nasc::arch::{self, Architecture, Choice};
-use nasc::check::check_program;
-use nasc::diagnostics::wording;
+use nasc::diagnostics::render_plain;
+use nasc::driver;
 use nasc::facts::facts;
 use nasc::ir::{self, Const, Graph, NodeKind};
-use nasc::resolve::load_bytes;
 use nasc::source::Origin;
 use rand::SeedableRng;
 use std::path::Path;
 
-/// Loads, resolves and elaborates `text`; panics with the rendered diagnostics on any error.
+/// Loads, resolves and elaborates `text` (the front end's driver); panics with the rendered
+/// diagnostics on any error.
 fn graphs_of(name: &str, text: &str) -> Vec<Graph> {
-    let (program, errors) = load_bytes(name, Origin::Memory, text.as_bytes());
-    assert!(errors.is_empty(), "{name}: {:?}", errors);
-    let (graphs, errors) = check_program(&program);
-    let diags: Vec<_> = errors.iter().map(wording::type_error).collect();
-    assert!(
-        diags.is_empty(),
-        "{name}:\n{}",
-        nasc::diagnostics::render_plain(&diags, &program.sources)
-    );
-    graphs
+    driver::graphs_of_text(name, text).unwrap_or_else(|e| panic!("{name}:\n{e}"))
 }
 
 fn graph_of_file(path: &str) -> Graph {
-    let (program, errors) = nasc::resolve::load_path(Path::new(path)).expect("readable");
-    assert!(errors.is_empty(), "{path}: {errors:?}");
-    let (mut graphs, errors) = check_program(&program);
-    let diags: Vec<_> = errors.iter().map(wording::type_error).collect();
-    assert!(
-        diags.is_empty(),
-        "{path}:\n{}",
-        nasc::diagnostics::render_plain(&diags, &program.sources)
-    );
+    let mut graphs = driver::graphs(driver::Input::Path(Path::new(path)))
+        .unwrap_or_else(|e| panic!("{path}:\n{e}"));
     assert_eq!(graphs.len(), 1, "{path} has one network");
     graphs.remove(0)
 }
 
 /// Type errors of `text`, rendered without colour.
 fn type_errors(text: &str) -> (Vec<&'static str>, String) {
-    let (program, errors) = load_bytes("test.nas", Origin::Memory, text.as_bytes());
-    assert!(errors.is_empty(), "{errors:?}");
-    let (_, errors) = check_program(&program);
-    let diags: Vec<_> = errors.iter().map(wording::type_error).collect();
+    let input =
+        driver::Input::Bytes { name: "test.nas", origin: &Origin::Memory, bytes: text.as_bytes() };
+    let c = driver::compile(input, Default::default()).expect("bytes are readable");
+    assert!(c.typed, "names resolve: {}", render_plain(&c.diagnostics, &c.program.sources));
     (
-        diags.iter().map(|d| d.code).collect(),
-        nasc::diagnostics::render_plain(&diags, &program.sources),
+        c.diagnostics.iter().map(|d| d.code).collect(),
+        render_plain(&c.diagnostics, &c.program.sources),
     )
 }
 
@@ -70,10 +54,8 @@ fn every_network_in_examples_and_stdlib_elaborates_into_a_valid_ir() {
     nas_files("stdlib", &mut files);
     let mut networks = 0;
     for f in &files {
-        let (program, errors) = nasc::resolve::load_path(Path::new(f)).expect("readable");
-        assert!(errors.is_empty(), "{f}: {errors:?}");
-        let (graphs, errors) = check_program(&program);
-        assert!(errors.is_empty(), "{f}: {errors:?}");
+        let graphs = driver::graphs(driver::Input::Path(Path::new(f)))
+            .unwrap_or_else(|e| panic!("{f}: {e}"));
         for g in &graphs {
             ir::validate(g).unwrap_or_else(|e| panic!("{f}: {e}"));
             networks += 1;
@@ -538,7 +520,9 @@ fn large_scopes_bind_rebind_and_forget_names() {
         "network N(x: Tensor[n, 4]) -> Tensor[n, 4] {{\n{}    for i in 0..2 {{\n        let inner = relu(x)\n    }}\n    return inner\n}}\n",
         (0..300).map(|i| format!("    let v{i} = relu(x)\n")).collect::<String>()
     );
-    let (program, errors) = load_bytes("gone.nas", Origin::Memory, text.as_bytes());
-    let _ = program;
-    assert!(errors.iter().any(|e| format!("{e:?}").contains("inner")), "{errors:?}");
+    let input =
+        driver::Input::Bytes { name: "gone.nas", origin: &Origin::Memory, bytes: text.as_bytes() };
+    let (program, diags) = driver::load(input, None).expect("bytes are readable");
+    let rendered = render_plain(&diags, &program.sources);
+    assert!(diags.iter().any(|d| d.message.contains("inner")), "{rendered}");
 }

@@ -6,6 +6,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use nasc::diagnostics::{self, wording};
+use nasc::driver;
 use nasc::source::Origin;
 
 fuzz_target!(|data: &[u8]| {
@@ -18,30 +19,21 @@ fuzz_target!(|data: &[u8]| {
     // The parser on its own (the loader skips parsing files that are not UTF-8).
     let (_module, _syntax_errors) = nasc::syntax::parser::parse_module(&text);
 
-    // `nasc check`: the loader takes the bytes as read from disk and reports invalid UTF-8
-    // itself. `Origin::Memory` keeps relative imports off the file system; `std.*` imports
-    // still load the embedded standard library.
-    let (program, errors) = nasc::resolve::load_bytes("fuzz.nas", Origin::Memory, data);
-    let mut diags: Vec<_> = errors.iter().map(wording::resolve_error).collect();
-    let mut graphs = Vec::new();
-    if diags.is_empty() {
-        // The type stage runs only when resolution found no errors (as in `cli::check_resolved`).
-        let (g, type_errors) = nasc::check::check_program(&program);
-        diags.extend(type_errors.iter().map(wording::type_error));
-        graphs = g;
-        // The editor path also records types.
-        let _ = nasc::check::check_program_with_types(&program);
-    }
+    // `nasc check`, through the front end's driver: the loader takes the bytes as read from
+    // disk and reports invalid UTF-8 itself. `Origin::Memory` keeps relative imports off the
+    // file system; `std.*` imports still load the embedded standard library. Types are
+    // recorded as for the editor (the same type stage, recording).
+    let input = driver::Input::Bytes { name: "fuzz.nas", origin: &Origin::Memory, bytes: data };
+    let options = driver::Options { types: true, ..Default::default() };
+    let driver::Compiled { program, diagnostics: mut diags, graphs, .. } =
+        driver::compile(input, options).expect("bytes in memory are readable");
     // `nasc check` computes the facts of every network. Costing every architecture of a space
     // of up to `EXACT_LIMIT` (100,000) of them takes about a second natively and tens of
     // seconds under the sanitizer, so only small spaces (and those too large to enumerate,
     // which take the cheap bounds path) are costed here; `NASC_FUZZ_ALL_FACTS=1` costs all.
-    let facts: Vec<_> = graphs.iter().map(|g| facts_affordable(g).then(|| nasc::facts::facts(g))).collect();
-    for (g, f) in graphs.iter().zip(&facts) {
-        if f.as_ref().is_some_and(|f| f.satisfiable == Some(false)) {
-            diags.extend(wording::unsatisfiable(g));
-        }
-    }
+    let facts: Vec<_> =
+        graphs.iter().map(|g| facts_affordable(g).then(|| nasc::facts::facts(g))).collect();
+    diags.extend(driver::unsatisfiable(graphs.iter().filter(|g| facts_affordable(g))));
 
     // Render, both ways the CLI does.
     let _plain = diagnostics::render_plain(&diags, &program.sources);

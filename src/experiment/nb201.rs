@@ -24,9 +24,7 @@
 //!   [`Benchmark::proposal_times`] measures it at a given number of finished trials.
 
 use crate::arch::{self, Architecture, Choice};
-use crate::check::check_program;
 use crate::ir::{Domain, Graph};
-use crate::resolve::load_bytes;
 use crate::source::Origin;
 use crate::strategy::{self, Mode, Options, StrategyError, StrategyKind};
 use std::collections::{HashMap, HashSet};
@@ -644,18 +642,10 @@ impl std::fmt::Display for Nb201Report {
 pub fn space() -> Result<Graph, Nb201Error> {
     let text = crate::stdlib::source(SPACE_MODULE)
         .ok_or_else(|| Nb201Error::Space(format!("no module {SPACE_MODULE}")))?;
-    let (program, errors) = load_bytes(
-        "<stdlib>/spaces/nasbench201.nas",
-        Origin::Stdlib(SPACE_MODULE.to_string()),
-        text.as_bytes(),
-    );
-    if !errors.is_empty() {
-        return Err(Nb201Error::Space(format!("{} resolution errors", errors.len())));
-    }
-    let (graphs, errors) = check_program(&program);
-    if !errors.is_empty() {
-        return Err(Nb201Error::Space(format!("{} type errors", errors.len())));
-    }
+    let origin = Origin::Stdlib(SPACE_MODULE.to_string());
+    let name = "<stdlib>/spaces/nasbench201.nas";
+    let input = crate::driver::Input::Bytes { name, origin: &origin, bytes: text.as_bytes() };
+    let graphs = crate::driver::graphs(input).map_err(Nb201Error::Space)?;
     graphs
         .into_iter()
         .find(|g| g.name == NETWORK)

@@ -1,14 +1,12 @@
-//! One document, checked: what `nasc check` learns about it (the pipeline of
-//! [`crate::cli::check_file`]), and the editor features computed from that.
+//! One document, checked: what `nasc check` learns about it (the front end's one pipeline,
+//! [`crate::driver::compile`]), and the editor features computed from that.
 
 use super::index::{touches, Index, Occurrence, Role};
 use super::text::{path_to_uri, uri_to_path, LineIndex};
-use crate::check::{self, TypeAt};
-use crate::cli::Checked;
-use crate::diagnostics::wording;
+use crate::check::TypeAt;
 use crate::diagnostics::{self, Severity};
+use crate::driver::{self, Compiled};
 use crate::ir::{Graph, LabelInfo};
-use crate::resolve;
 use crate::resolve::{ItemRef, Program};
 use crate::source::{FileId, Loc, Origin, Span};
 use crate::stdlib;
@@ -28,13 +26,12 @@ const HOVER_LIMIT: usize = 12;
 pub struct Analysis {
     /// The document.
     pub uri: Uri,
-    /// What the check found.
-    pub checked: Checked,
+    /// What the check found (without the facts: E0113 comes later, see
+    /// [`crate::driver::unsatisfiable`]).
+    pub checked: Compiled,
     /// The type of every expression of the document elaborated, recorded on first use (see
     /// [`Analysis::types`]).
     types: OnceCell<Vec<TypeAt>>,
-    /// Whether the type stage ran (resolution found no error).
-    typed: bool,
     lines: Vec<OnceCell<LineIndex>>,
 }
 
@@ -56,7 +53,7 @@ impl Analysis {
 
     /// Like [`Analysis::new`], reusing (and refilling) `cache`'s parsed items: the language
     /// server keeps one cache per document, so that a change parses again only the items it
-    /// touches. The diagnostics are those of `nasc check` ([`crate::cli::check_file`]): load and
+    /// touches. The diagnostics are those of `nasc check` ([`crate::driver::compile`]): load and
     /// resolve, then the type stage when resolution is clean. The types of the expressions
     /// (for hover) are recorded later, when first asked for.
     pub fn with_cache(uri: &Uri, text: &str, cache: &mut ParseCache) -> Self {
@@ -64,20 +61,14 @@ impl Analysis {
             Some(p) => (p.display().to_string(), Origin::Disk(p)),
             None => (uri.as_str().to_string(), Origin::Memory),
         };
-        let (program, errors) = resolve::load_bytes_cached(&name, origin, text.as_bytes(), cache);
-        cache.sweep();
-        let mut diagnostics: Vec<diagnostics::Diagnostic> =
-            errors.iter().map(wording::resolve_error).collect();
-        let mut graphs = Vec::new();
-        let typed = diagnostics.is_empty();
-        if typed {
-            let (g, errors) = check::check_program(&program);
-            diagnostics.extend(errors.iter().map(wording::type_error));
-            graphs = g;
-        }
-        let checked = Checked { program, diagnostics, graphs };
+        let input = driver::Input::Bytes { name: &name, origin: &origin, bytes: text.as_bytes() };
+        let options = driver::Options { cache: Some(cache), ..Default::default() };
+        let checked = match driver::compile(input, options) {
+            Ok(c) => c,
+            Err(e) => unreachable!("bytes in memory are always readable: {e}"),
+        };
         let lines = checked.program.sources.iter().map(|_| OnceCell::new()).collect();
-        Analysis { uri: uri.clone(), checked, types: OnceCell::new(), typed, lines }
+        Analysis { uri: uri.clone(), checked, types: OnceCell::new(), lines }
     }
 
     /// The type of every expression of the document that elaboration reached (one per
@@ -85,8 +76,8 @@ impl Analysis {
     /// empty when resolution found errors (the type stage does not run then).
     pub fn types(&self) -> &[TypeAt] {
         self.types.get_or_init(|| {
-            if self.typed {
-                check::check_program_with_types_in(&self.checked.program, Some(self.root())).2
+            if self.checked.typed {
+                driver::types_in(&self.checked.program, self.root())
             } else {
                 Vec::new()
             }

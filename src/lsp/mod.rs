@@ -2,9 +2,10 @@
 //! (lsp-server's stdio transport, lsp-types' messages), single-threaded: one loop reads a
 //! message, answers it, and rechecks changed documents when no message is waiting.
 //!
-//! Every open document is checked on each change with the CLI's own pipeline (load and
-//! resolve with the standard library and neighbouring files, then the type stage when
-//! resolution is clean), so the editor shows exactly the diagnostics `nasc check` prints. Only
+//! Every open document is checked on each change with the front end's one pipeline
+//! ([`crate::driver`]: load and resolve with the standard library and neighbouring files, then
+//! the type stage when resolution is clean; E0113 when idle), so the editor shows exactly the
+//! diagnostics `nasc check` prints. Only
 //! the items a change touches are parsed again (each document keeps a
 //! [`crate::syntax::parser::ParseCache`]), and the types hover shows are recorded by the
 //! first hover after a change, not before the diagnostics are published. Features: diagnostics, hover (types and shapes, choices'
@@ -345,16 +346,7 @@ impl Server<'_> {
         if constrained && self.idle() {
             let Some(a) = self.docs.get(k).and_then(|d| d.analysis.as_ref()) else { return };
             let extra = catch_unwind(AssertUnwindSafe(|| {
-                let unsat: Vec<_> = a
-                    .checked
-                    .graphs
-                    .iter()
-                    .filter(|g| {
-                        !g.constraints.is_empty()
-                            && crate::facts::facts(g).satisfiable == Some(false)
-                    })
-                    .filter_map(crate::diagnostics::wording::unsatisfiable)
-                    .collect();
+                let unsat = crate::driver::unsatisfiable(&a.checked.graphs);
                 if unsat.is_empty() {
                     None
                 } else {

@@ -803,17 +803,11 @@ pub(crate) fn usable(mode: Mode, metric: Option<f64>) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::check::check_program;
-    use crate::resolve::load_bytes;
-    use crate::source::Origin;
+    use crate::driver;
     use rand::SeedableRng;
 
     pub(crate) fn graph(text: &str) -> Graph {
-        let (program, errors) = load_bytes("t.nas", Origin::Memory, text.as_bytes());
-        assert!(errors.is_empty(), "{errors:?}");
-        let (mut graphs, errors) = check_program(&program);
-        assert!(errors.is_empty(), "{errors:?}");
-        graphs.remove(0)
+        driver::graphs_of_text("t.nas", text).unwrap_or_else(|e| panic!("{e}")).remove(0)
     }
 
     /// A layer choice whose second alternative holds a value choice, an input choice (2 of 3),
@@ -914,9 +908,8 @@ network N(x: Tensor[n, 4, 8, 8]) -> Tensor[n, 10] {
         ];
         let mut graphs = vec![nested];
         for f in files {
-            let (program, errors) = crate::resolve::load_path(std::path::Path::new(f)).unwrap();
-            assert!(errors.is_empty());
-            graphs.extend(check_program(&program).0);
+            let input = driver::Input::Path(std::path::Path::new(f));
+            graphs.extend(driver::graphs(input).unwrap_or_else(|e| panic!("{f}: {e}")));
         }
         for g in &graphs {
             let space = Space::new(g).unwrap();

@@ -31,24 +31,18 @@ pub fn write_npy(path: &Path, shape: &[usize], values: &[f32]) {
     std::fs::write(path, bytes).expect("write npy");
 }
 
-/// Loads, resolves and elaborates `text`; panics with the rendered diagnostics on any error.
-/// Returns the first network.
+/// Loads, resolves and elaborates `text` (through the front end's driver); panics with the
+/// rendered diagnostics on any error. Returns the first network.
 pub fn graph_of(text: &str) -> nasc::ir::Graph {
-    let (program, errors) =
-        nasc::resolve::load_bytes("test.nas", nasc::source::Origin::Memory, text.as_bytes());
-    assert!(errors.is_empty(), "{:?}", errors);
-    let (mut graphs, errors) = nasc::check::check_program(&program);
-    let diags: Vec<_> = errors.iter().map(nasc::diagnostics::wording::type_error).collect();
-    assert!(diags.is_empty(), "{}", nasc::diagnostics::render_plain(&diags, &program.sources));
-    graphs.remove(0)
+    let graphs = nasc::driver::graphs_of_text("test.nas", text).unwrap_or_else(|e| panic!("{e}"));
+    graphs.into_iter().next().expect("a network")
 }
 
-/// The network `name` of the file at `path`.
+/// The network `name` of the file at `path` (through the front end's driver); panics with the
+/// rendered diagnostics on any error.
 pub fn network(path: &str, name: &str) -> nasc::ir::Graph {
-    let (program, errors) = nasc::resolve::load_path(Path::new(path)).expect("readable");
-    assert!(errors.is_empty(), "{path}: {errors:?}");
-    let (graphs, errors) = nasc::check::check_program(&program);
-    assert!(errors.is_empty(), "{path}: {errors:?}");
+    let graphs = nasc::driver::graphs(nasc::driver::Input::Path(Path::new(path)))
+        .unwrap_or_else(|e| panic!("{path}: {e}"));
     graphs
         .into_iter()
         .find(|g| g.name == name)
