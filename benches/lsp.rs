@@ -203,7 +203,7 @@ fn main() {
     let uri = format!("file://{}", path.display());
 
     // In process: one check of the space, as the server does it.
-    let lsp_uri = lsp_types::Uri::from_str(&uri).unwrap();
+    let lsp_uri = nasc::lsp::Uri::from_str(&uri).unwrap();
     let a = nasc::lsp::analysis::Analysis::new(&lsp_uri, &text);
     assert!(
         a.checked.diagnostics.is_empty(),

@@ -730,7 +730,7 @@ fn load_fixed(
 /// Prints a runtime error: a diagnostic at the operator's `.nas` place when it has one. A bad
 /// setting exits with 2 (a bad command line), anything else with 1.
 fn report_runtime(program: &Program, e: &RuntimeError) -> ExitCode {
-    match wording::runtime_error(e) {
+    match e.failure().map(|f| wording::runtime_error(&f)) {
         Some(d) => diagnostics::emit_stderr(&[d], &program.sources, color_choice(Color::Auto)),
         None => eprintln!("error: {e}"),
     }
@@ -866,7 +866,11 @@ fn train(
         eprintln!("error: cannot write {}: {e}", path.display());
         return ExitCode::from(1);
     }
-    println!("{}", wording::trained(&report, out));
+    let r = &report;
+    println!(
+        "{}",
+        wording::trained(r.metric, r.test_metric, r.test_loss, r.params, r.seconds, out)
+    );
     ExitCode::SUCCESS
 }
 

@@ -1,30 +1,22 @@
 //! nasc: a compiler and search engine for neural architecture search (NAS) model spaces.
 //!
-//! Stages, each a module with one job, data flowing one way:
-//! [`syntax`] (text to AST) -> [`resolve`] (modules, imports and names) -> [`check`] (types,
-//! the [`ir`]) -> [`facts`] and [`arch`] (architectures, `fix`) -> [`lower`] (supernets for
-//! one-shot search) -> [`runtime`] (burn modules, training) -> [`strategy`] (multi-trial),
-//! [`oneshot`] (one-shot) -> [`experiment`] (the store, the search loop). [`diagnostics`]
-//! renders every stage's typed errors in one place; [`cli`] is the `nasc` command. Only
-//! [`runtime`] and [`oneshot`] use burn.
+//! This crate is the part that trains and searches: [`runtime`] (burn modules, training) ->
+//! [`strategy`] (multi-trial), [`oneshot`] (one-shot) -> [`experiment`] (the store, the search
+//! loop), and [`cli`], the `nasc` command. It sits on the burn-free front end, crate
+//! `nasc-front` (re-exported here under the same module names: [`syntax`] -> [`resolve`] ->
+//! [`check`] -> [`ir`] -> [`facts`], [`arch`] -> [`lower`], with [`driver`] and
+//! [`diagnostics`]), and on the language server, crate `nasc-lsp` ([`lsp`]). Only [`runtime`]
+//! and [`oneshot`] use burn. ARCHITECTURE.md at the repository's root says what each may import.
 
-pub mod arch;
-pub mod check;
+pub use nasc_front::{
+    arch, check, count, diagnostics, driver, facts, ir, lower, pool, resolve, source, stdlib,
+    syntax,
+};
+pub use nasc_lsp as lsp;
+
 pub mod cli;
-pub mod count;
 pub mod data;
-pub mod diagnostics;
-pub mod driver;
 pub mod experiment;
-pub mod facts;
-pub mod ir;
-pub mod lower;
-pub mod lsp;
 pub mod oneshot;
-pub mod pool;
-pub mod resolve;
 pub mod runtime;
-pub mod source;
-pub mod stdlib;
 pub mod strategy;
-pub mod syntax;

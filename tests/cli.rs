@@ -360,7 +360,7 @@ fn every_error_example_fails() {
     }
 }
 
-/// Codes that their golden input does not produce yet (see `KNOWN_GAPS` in tests/golden.rs).
+/// Codes that their golden input does not produce yet (see `KNOWN_GAPS` in crates/nasc-front/tests/golden.rs).
 const KNOWN_GAPS: &[&str] = &["E0005"];
 
 #[test]

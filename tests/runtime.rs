@@ -534,7 +534,7 @@ fn an_operator_failure_renders_as_a_diagnostic_at_its_place() {
         .expect("fixes");
     let net = Network::build(&f, &Device::flex(), 0).expect("builds");
     let err = net.forward_map(Tensor::zeros([1, 1, 9, 9], &Device::flex())).expect_err("9x9");
-    let d = wording::runtime_error(&err).expect("it has a place");
+    let d = wording::runtime_error(&err.failure().expect("it has a place"));
     assert_eq!(d.code, "E0302");
     insta::assert_snapshot!(nasc::diagnostics::render_plain(&[d], &program.sources));
 }

@@ -5,19 +5,19 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use nasc::diagnostics::{self, wording};
-use nasc::driver;
-use nasc::source::Origin;
+use nasc_front::diagnostics::{self, wording};
+use nasc_front::driver;
+use nasc_front::source::Origin;
 
 fuzz_target!(|data: &[u8]| {
     // `nasc tokens`: invalid UTF-8 is replaced (U+FFFD) before lexing.
     let text = String::from_utf8_lossy(data);
-    for (_tok, span) in nasc::syntax::lexer::tokenize(&text) {
+    for (_tok, span) in nasc_front::syntax::lexer::tokenize(&text) {
         // Every span must lie on char boundaries of the text, as `nasc tokens` slices it.
         let _ = &text[span.start..span.end];
     }
     // The parser on its own (the loader skips parsing files that are not UTF-8).
-    let (_module, _syntax_errors) = nasc::syntax::parser::parse_module(&text);
+    let (_module, _syntax_errors) = nasc_front::syntax::parser::parse_module(&text);
 
     // `nasc check`, through the front end's driver: the loader takes the bytes as read from
     // disk and reports invalid UTF-8 itself. `Origin::Memory` keeps relative imports off the
@@ -32,7 +32,7 @@ fuzz_target!(|data: &[u8]| {
     // seconds under the sanitizer, so only small spaces (and those too large to enumerate,
     // which take the cheap bounds path) are costed here; `NASC_FUZZ_ALL_FACTS=1` costs all.
     let facts: Vec<_> =
-        graphs.iter().map(|g| facts_affordable(g).then(|| nasc::facts::facts(g))).collect();
+        graphs.iter().map(|g| facts_affordable(g).then(|| nasc_front::facts::facts(g))).collect();
     diags.extend(driver::unsatisfiable(graphs.iter().filter(|g| facts_affordable(g))));
 
     // Render, both ways the CLI does.
@@ -46,7 +46,7 @@ fuzz_target!(|data: &[u8]| {
                 let _ = wording::space_summary(g, f);
                 let _ = serde_json::to_string(f).expect("facts serialise");
             }
-            let _ = nasc::ir::to_text(g);
+            let _ = nasc_front::ir::to_text(g);
             for i in &g.inputs {
                 let _ = g.shape_text(&g.nodes.get(*i).shape);
             }
@@ -58,14 +58,14 @@ fuzz_target!(|data: &[u8]| {
 });
 
 /// Whether computing the facts of `g` is cheap enough for fuzzing (see above).
-fn facts_affordable(g: &nasc::ir::Graph) -> bool {
+fn facts_affordable(g: &nasc_front::ir::Graph) -> bool {
     const SMALL: u64 = 256;
     if std::env::var_os("NASC_FUZZ_ALL_FACTS").is_some() {
         return true;
     }
     let size = g.labels.labels.iter().try_fold(1u64, |acc, l| l.domain.size().and_then(|d| acc.checked_mul(d)));
     match size {
-        Some(n) => n <= SMALL || n > nasc::facts::EXACT_LIMIT,
+        Some(n) => n <= SMALL || n > nasc_front::facts::EXACT_LIMIT,
         None => true,
     }
 }

@@ -16,6 +16,7 @@ pub mod train;
 pub use burn::tensor::Device;
 pub use network::{Network, Value};
 
+use crate::diagnostics::wording::RunFailure;
 use crate::source::Loc;
 
 /// The devices a network can run on.
@@ -139,5 +140,22 @@ impl RuntimeError {
             | RuntimeError::DataShape { loc, .. } => Some(*loc),
             _ => None,
         }
+    }
+
+    /// The error as the data the diagnostics word (E0301 for data of the wrong shape, E0302 for
+    /// an operator that failed), when it has a `.nas` place; `None` for errors without one
+    /// (printed as plain errors).
+    pub fn failure(&self) -> Option<RunFailure> {
+        let loc = self.loc()?;
+        Some(match self {
+            RuntimeError::DataShape { expected, found, .. } => {
+                RunFailure::DataShape { loc, expected: expected.clone(), found: found.clone() }
+            }
+            _ => RunFailure::Operator {
+                loc,
+                message: self.to_string(),
+                at_input: matches!(self, RuntimeError::Shape { op, .. } if op == "input"),
+            },
+        })
     }
 }

@@ -48,26 +48,3 @@ pub fn network(path: &str, name: &str) -> nasc::ir::Graph {
         .find(|g| g.name == name)
         .unwrap_or_else(|| panic!("{path} has no network {name}"))
 }
-
-/// Every `.nas` file under `dirs` (relative to the repository's root), recursively, sorted.
-pub fn nas_files(dirs: &[&str]) -> Vec<PathBuf> {
-    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-        for entry in
-            std::fs::read_dir(dir).unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()))
-        {
-            let p = entry.expect("directory entry").path();
-            if p.is_dir() {
-                walk(&p, out);
-            } else if p.extension().is_some_and(|e| e == "nas") {
-                out.push(p);
-            }
-        }
-    }
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut out = Vec::new();
-    for d in dirs {
-        walk(&root.join(d), &mut out);
-    }
-    out.sort();
-    out
-}

@@ -4,8 +4,8 @@
 //! in UTF-16 code units (the protocol's default encoding, which every client supports). Lines
 //! end at `\n` (a `\r` before it belongs to the line's end).
 
-use crate::source::Span;
 use lsp_types::{Position, Range, TextDocumentContentChangeEvent, Uri};
+use nasc_front::source::Span;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 

@@ -718,36 +718,83 @@ pub fn sample_gave_up(found: usize, wanted: usize, tries: u64) -> String {
 pub const RUNTIME_CODES: &[(&str, &str)] =
     &[("E0301", "the data does not fit the network"), ("E0302", "an operator failed at run time")];
 
-/// The diagnostic for a runtime error that has a `.nas` place: data that does not fit the
-/// network's input (E0301), or an operator that failed (E0302). `None` for runtime errors
-/// without a place (printed as plain errors).
-pub fn runtime_error(e: &crate::runtime::RuntimeError) -> Option<Diagnostic> {
-    use crate::runtime::RuntimeError::*;
-    let loc = e.loc()?;
-    Some(match e {
-        DataShape { expected, found, .. } => {
-            diag("E0301", format!("the data's items are {found} but the network's input is {expected}"), loc, format!("the network takes {expected}"))
-                .with_help(Some("pass data of this shape with --data, or declare the input the data has".into()))
-        }
-        Shape { op, .. } if op == "input" => diag("E0302", format!("an operator failed at run time: {e}"), loc, "the network's input is declared here")
-            .with_note("the type checker proved every shape from the network's declared input; this is a bug in nasc if the data has that shape".into()),
-        _ => diag("E0302", format!("an operator failed at run time: {e}"), loc, "in this operator")
-            .with_note("the type checker proved every shape from the network's declared input; this is a bug in nasc if the data has that shape".into()),
-    })
+/// A failure of a network at run time that has a `.nas` place, as data: the runtime's errors
+/// convert into it (the front end knows no tensors), and [`runtime_error`] words it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RunFailure {
+    /// The data's items have shape `found` (after the batch) but the network's input, declared
+    /// at `loc`, is `expected` (E0301).
+    DataShape {
+        /// The network's input parameter.
+        loc: Loc,
+        /// The input shape after the batch, as the network declares it.
+        expected: String,
+        /// The shape of the data's items.
+        found: String,
+    },
+    /// An operator failed (E0302); `message` says how, `at_input` when the failing node is the
+    /// network's input.
+    Operator {
+        /// The operator (or the input parameter).
+        loc: Loc,
+        /// What failed, in words (the runtime error's own sentence).
+        message: String,
+        /// Whether the place is the network's input rather than an operator.
+        at_input: bool,
+    },
 }
 
-/// What `nasc train` prints at the end: the test metric.
-pub fn trained(report: &crate::runtime::train::TrainReport, out: &std::path::Path) -> String {
-    let metric = if report.metric == "accuracy" {
-        format!("test accuracy {:.2}%", 100.0 * report.test_metric.unwrap_or(f64::NAN))
+/// The diagnostic for a runtime failure that has a `.nas` place: data that does not fit the
+/// network's input (E0301), or an operator that failed (E0302).
+pub fn runtime_error(e: &RunFailure) -> Diagnostic {
+    const BUG: &str = "the type checker proved every shape from the network's declared input; this is a bug in nasc if the data has that shape";
+    match e {
+        RunFailure::DataShape { loc, expected, found } => diag(
+            "E0301",
+            format!("the data's items are {found} but the network's input is {expected}"),
+            *loc,
+            format!("the network takes {expected}"),
+        )
+        .with_help(Some(
+            "pass data of this shape with --data, or declare the input the data has".into(),
+        )),
+        RunFailure::Operator { loc, message, at_input: true } => diag(
+            "E0302",
+            format!("an operator failed at run time: {message}"),
+            *loc,
+            "the network's input is declared here",
+        )
+        .with_note(BUG.into()),
+        RunFailure::Operator { loc, message, at_input: false } => diag(
+            "E0302",
+            format!("an operator failed at run time: {message}"),
+            *loc,
+            "in this operator",
+        )
+        .with_note(BUG.into()),
+    }
+}
+
+/// What `nasc train` prints at the end: the test metric (`metric` is `accuracy`, a fraction,
+/// or `mse`), the test loss, the parameter count, the seconds taken and where the weights went.
+pub fn trained(
+    metric: &str,
+    test_metric: Option<f64>,
+    test_loss: Option<f64>,
+    params: usize,
+    seconds: f64,
+    out: &std::path::Path,
+) -> String {
+    let metric = if metric == "accuracy" {
+        format!("test accuracy {:.2}%", 100.0 * test_metric.unwrap_or(f64::NAN))
     } else {
-        format!("test mse {:.6}", report.test_metric.unwrap_or(f64::NAN))
+        format!("test mse {:.6}", test_metric.unwrap_or(f64::NAN))
     };
     format!(
         "{metric} (test loss {:.4}); {} params; {:.1} s\nweights and metrics written to {}",
-        report.test_loss.unwrap_or(f64::NAN),
-        thousands(report.params),
-        report.seconds,
+        test_loss.unwrap_or(f64::NAN),
+        thousands(params),
+        seconds,
         out.display()
     )
 }

@@ -3,9 +3,9 @@
 //! arguments inside a call, and otherwise blocks, operators, local names and keywords.
 
 use super::analysis::Analysis;
-use crate::stdlib;
-use crate::syntax::lexer::{tokenize, Token, TokenClass, KEYWORDS};
 use lsp_types::{CompletionItem, CompletionItemKind};
+use nasc_front::stdlib;
+use nasc_front::syntax::lexer::{tokenize, Token, TokenClass, KEYWORDS};
 
 /// The completion items at byte `offset` of `text`. `labels` are labels remembered from the
 /// last time the document checked clean (name, domain), offered with the current ones.
@@ -87,7 +87,7 @@ pub fn complete(
 /// The callee of the call whose parentheses enclose the end of `toks`, with the keyword
 /// arguments already given.
 fn enclosing_call(
-    toks: &[(Token, crate::source::Span)],
+    toks: &[(Token, nasc_front::source::Span)],
     text: &str,
 ) -> Option<(String, Vec<String>)> {
     let mut depth = 0usize;
@@ -182,13 +182,13 @@ fn import_items(analysis: &Analysis, line: &str) -> Vec<CompletionItem> {
             .items
             .iter()
             .filter_map(|i| match i {
-                crate::syntax::ast::Item::Block(b) => {
+                nasc_front::syntax::ast::Item::Block(b) => {
                     Some((&b.name.name, CompletionItemKind::CLASS))
                 }
-                crate::syntax::ast::Item::Op(o) => {
+                nasc_front::syntax::ast::Item::Op(o) => {
                     Some((&o.name.name, CompletionItemKind::FUNCTION))
                 }
-                crate::syntax::ast::Item::Import(_) => None,
+                nasc_front::syntax::ast::Item::Import(_) => None,
             })
             .map(|(n, k)| CompletionItem { label: n.clone(), kind: Some(k), ..Default::default() })
             .collect();

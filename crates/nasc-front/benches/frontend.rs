@@ -1,11 +1,11 @@
 //! Front-end throughput: lexing, parsing and parsing plus name resolution, in lines per second,
 //! on the example spaces (with the standard library) and on a generated 20,000-line space.
 //!
-//!     cargo bench --bench frontend
+//!     cargo bench -p nasc-front --bench frontend
 //!
 //! Groups (each reports criterion's `elem/s`, where an element is one source line):
-//! - `lex`: `nasc::syntax::lexer::tokenize`.
-//! - `parse`: `nasc::syntax::parser::parse_module` (lexer pre-scan, item chunking, the fast
+//! - `lex`: `nasc_front::syntax::lexer::tokenize`.
+//! - `parse`: `nasc_front::syntax::parser::parse_module` (lexer pre-scan, item chunking, the fast
 //!   parser (pest where it fails), AST).
 //!   `generated_20k_edit_cached` is what an editor's change costs: `parse_module_cached` with a
 //!   warm cache, alternating between the space and the space with one indented line moved
@@ -13,9 +13,9 @@
 //!   shifted).
 //! - `pest`: `NasParser::parse(Rule::file, ..)` over the whole text, no AST, with pest's error
 //!   detail off and on (`parse_module` turns it on), to split `parse` into its stages.
-//! - `fast`: the parser generated from the grammar at build time (`nasc::syntax::fast::parse`)
+//! - `fast`: the parser generated from the grammar at build time (`nasc_front::syntax::fast::parse`)
 //!   over the whole text, no AST: what `parse_module` runs instead of pest.
-//! - `resolve`: `nasc::resolve::load_bytes` (parse the root and every module it loads, the
+//! - `resolve`: `nasc_front::resolve::load_bytes` (parse the root and every module it loads, the
 //!   prelude `std.ops` included, then check every name). Its line count is the lines of every
 //!   file loaded, not only the root's; `resolve/prelude_only` (an empty root) is the fixed cost
 //!   of loading the prelude. `generated_20k_edit_cached` is `load_bytes_cached` with a warm
@@ -25,10 +25,10 @@
 //! `nasc check` on it). The figures are recorded in docs/benchmarks.md.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use nasc::resolve::{load_bytes, load_bytes_cached};
-use nasc::source::Origin;
-use nasc::syntax::lexer::tokenize;
-use nasc::syntax::parser::{parse_module, parse_module_cached, NasParser, ParseCache, Rule};
+use nasc_front::resolve::{load_bytes, load_bytes_cached};
+use nasc_front::source::Origin;
+use nasc_front::syntax::lexer::tokenize;
+use nasc_front::syntax::parser::{parse_module, parse_module_cached, NasParser, ParseCache, Rule};
 use pest::Parser as _;
 use std::fmt::Write as _;
 use std::hint::black_box;
@@ -62,7 +62,7 @@ fn collect_nas(dir: &Path, out: &mut Vec<PathBuf>) {
 
 /// (name, text) of every example (not examples/errors/) and standard-library file.
 fn corpus() -> Vec<(String, String)> {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
     let mut files = Vec::new();
     collect_nas(&root.join("examples"), &mut files);
     collect_nas(&root.join("stdlib"), &mut files);
@@ -292,7 +292,9 @@ fn benches(c: &mut Criterion) {
     let mut g = c.benchmark_group("fast");
     g.throughput(Throughput::Elements(GENERATED_LINES as u64));
     g.bench_function("generated_20k", |b| {
-        b.iter(|| black_box(nasc::syntax::fast::parse(Rule::file, black_box(&generated)).is_some()))
+        b.iter(|| {
+            black_box(nasc_front::syntax::fast::parse(Rule::file, black_box(&generated)).is_some())
+        })
     });
     g.finish();
 

@@ -1,19 +1,19 @@
 //! One document, checked: what `nasc check` learns about it (the front end's one pipeline,
-//! [`crate::driver::compile`]), and the editor features computed from that.
+//! [`nasc_front::driver::compile`]), and the editor features computed from that.
 
 use super::index::{touches, Index, Occurrence, Role};
 use super::text::{path_to_uri, uri_to_path, LineIndex};
-use crate::check::TypeAt;
-use crate::diagnostics::{self, Severity};
-use crate::driver::{self, Compiled};
-use crate::ir::{Graph, LabelInfo};
-use crate::resolve::{ItemRef, Program};
-use crate::source::{FileId, Loc, Origin, Span};
-use crate::stdlib;
-use crate::syntax::ast::{self, BlockKind, Expr, ExprKind, Item, Param};
-use crate::syntax::parser::ParseCache;
 use lsp_types as lsp;
 use lsp_types::Uri;
+use nasc_front::check::TypeAt;
+use nasc_front::diagnostics::{self, Severity};
+use nasc_front::driver::{self, Compiled};
+use nasc_front::ir::{Graph, LabelInfo};
+use nasc_front::resolve::{ItemRef, Program};
+use nasc_front::source::{FileId, Loc, Origin, Span};
+use nasc_front::stdlib;
+use nasc_front::syntax::ast::{self, BlockKind, Expr, ExprKind, Item, Param};
+use nasc_front::syntax::parser::ParseCache;
 use std::cell::OnceCell;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -27,7 +27,7 @@ pub struct Analysis {
     /// The document.
     pub uri: Uri,
     /// What the check found (without the facts: E0113 comes later, see
-    /// [`crate::driver::unsatisfiable`]).
+    /// [`nasc_front::driver::unsatisfiable`]).
     pub checked: Compiled,
     /// The type of every expression of the document elaborated, recorded on first use (see
     /// [`Analysis::types`]).
@@ -53,7 +53,7 @@ impl Analysis {
 
     /// Like [`Analysis::new`], reusing (and refilling) `cache`'s parsed items: the language
     /// server keeps one cache per document, so that a change parses again only the items it
-    /// touches. The diagnostics are those of `nasc check` ([`crate::driver::compile`]): load and
+    /// touches. The diagnostics are those of `nasc check` ([`nasc_front::driver::compile`]): load and
     /// resolve, then the type stage when resolution is clean. The types of the expressions
     /// (for hover) are recorded later, when first asked for.
     pub fn with_cache(uri: &Uri, text: &str, cache: &mut ParseCache) -> Self {

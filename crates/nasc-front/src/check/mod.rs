@@ -2389,7 +2389,7 @@ network N(x: Tensor[n, 8, 4, 4]) -> Tensor[n, 8, 4, 4] {
     /// same source locations and the same uses of every label.
     #[test]
     fn reused_operator_applications_and_block_instances_give_the_same_graphs() {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let root = &crate::repo_root();
         let mut checked = 0;
         for file in [
             "examples/mnist.nas",

@@ -1,11 +1,13 @@
 //! The type stage, the IR, the facts of a space, architectures and `fix`, on real spaces.
 
-use nasc::arch::{self, Architecture, Choice};
-use nasc::diagnostics::render_plain;
-use nasc::driver;
-use nasc::facts::facts;
-use nasc::ir::{self, Const, Graph, NodeKind};
-use nasc::source::Origin;
+mod common;
+
+use nasc_front::arch::{self, Architecture, Choice};
+use nasc_front::diagnostics::render_plain;
+use nasc_front::driver;
+use nasc_front::facts::facts;
+use nasc_front::ir::{self, Const, Graph, NodeKind};
+use nasc_front::source::Origin;
 use rand::SeedableRng;
 use std::path::Path;
 
@@ -49,6 +51,7 @@ fn nas_files(dir: &str, out: &mut Vec<String>) {
 
 #[test]
 fn every_network_in_examples_and_stdlib_elaborates_into_a_valid_ir() {
+    common::at_repo_root();
     let mut files = Vec::new();
     nas_files("examples", &mut files);
     nas_files("stdlib", &mut files);
@@ -66,6 +69,7 @@ fn every_network_in_examples_and_stdlib_elaborates_into_a_valid_ir() {
 
 #[test]
 fn a_tiny_network_costs_what_pytorch_would_count() {
+    common::at_repo_root();
     // conv 1->8, 3x3, no bias: 72; batch norm: 16; linear 8->10 with bias: 90. Total 178.
     // MACs: conv 1*3*3*8 per output pixel * 26*26 pixels = 48,672; linear 80. Total 48,752.
     let g = &graphs_of(
@@ -84,6 +88,7 @@ fn a_tiny_network_costs_what_pytorch_would_count() {
 
 #[test]
 fn mnist_space_facts_are_exact_and_match_hand_counts() {
+    common::at_repo_root();
     let g = graph_of_file("examples/mnist.nas");
     let f = facts(&g);
     // width 3 x (5 + 5^2 + 5^3) x (5 + 5^2) = 13,950 distinct networks; 56,250 assignments.
@@ -97,6 +102,7 @@ fn mnist_space_facts_are_exact_and_match_hand_counts() {
 
 #[test]
 fn a_choice_whose_alternatives_differ_gets_a_counterexample() {
+    common::at_repo_root();
     let (codes, text) = type_errors(
         "block B(x: Tensor[n, c, h, w]) -> Tensor[n, c, h, w] {
             let y = choice op {
@@ -122,6 +128,7 @@ fn a_choice_whose_alternatives_differ_gets_a_counterexample() {
 
 #[test]
 fn operator_requirements_and_empty_outputs_are_caught_for_every_architecture() {
+    common::at_repo_root();
     let (codes, text) = type_errors(
         "network N(x: Tensor[n, 1, 28, 28]) -> Tensor[n, 10] {
             let h = conv2d(x, out: 6, kernel: 3, groups: choice g [1, 2])
@@ -144,6 +151,7 @@ fn operator_requirements_and_empty_outputs_are_caught_for_every_architecture() {
 
 #[test]
 fn wrong_shapes_at_calls_name_the_dimension() {
+    common::at_repo_root();
     let (codes, text) = type_errors(
         "block B(x: Tensor[n, 16, h, w]) -> Tensor[n, 16, h, w] { return relu(x) }
         network N(x: Tensor[n, 1, 28, 28]) -> Tensor[n, 10] {
@@ -164,12 +172,14 @@ fn wrong_shapes_at_calls_name_the_dimension() {
 
 #[test]
 fn ir_of_the_mnist_example_is_pinned() {
+    common::at_repo_root();
     let g = graph_of_file("examples/mnist.nas");
     insta::assert_snapshot!("mnist_ir", ir::to_text(&g));
 }
 
 #[test]
 fn architectures_round_trip_through_json_and_fix_into_plain_graphs() {
+    common::at_repo_root();
     let g = graph_of_file("examples/mnist.nas");
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
     for _ in 0..50 {
@@ -204,6 +214,7 @@ fn architectures_round_trip_through_json_and_fix_into_plain_graphs() {
 
 #[test]
 fn a_broken_architecture_names_every_bad_label() {
+    common::at_repo_root();
     let g = graph_of_file("examples/mnist.nas");
     let errors =
         Architecture::from_json(&g, r#"{"width": 48, "depth": 2, "depth2": 1, "bogus": 1, "depth[0]/SearchedBlock/operation": "conv7"}"#).expect_err("invalid");
@@ -274,6 +285,7 @@ fn a_broken_architecture_names_every_bad_label() {
 
 #[test]
 fn layer_choices_accept_names_and_indices_like_nni() {
+    common::at_repo_root();
     let g = graph_of_file("examples/mnist.nas");
     let mut m = serde_json::Map::new();
     for l in &g.labels.labels {
@@ -294,6 +306,7 @@ fn layer_choices_accept_names_and_indices_like_nni() {
 
 #[test]
 fn input_choices_and_select_nodes_fix_correctly() {
+    common::at_repo_root();
     let g = &graphs_of(
         "pick.nas",
         "network P(x: Tensor[n, 4, 8, 8]) -> Tensor[n, 10] {
@@ -326,6 +339,7 @@ fn input_choices_and_select_nodes_fix_correctly() {
 
 #[test]
 fn equal_explicit_labels_are_one_decision() {
+    common::at_repo_root();
     let g = &graphs_of(
         "tie.nas",
         "network T(x: Tensor[n, 3, 8, 8]) -> Tensor[n, 10] {
@@ -351,6 +365,7 @@ fn equal_explicit_labels_are_one_decision() {
 
 #[test]
 fn a_recursive_block_is_an_error_not_a_hang() {
+    common::at_repo_root();
     let (codes, _) = type_errors(
         "block R(x: Tensor[n, c, h, w]) -> Tensor[n, c, h, w] { return R(x) }
         network N(x: Tensor[n, 1, 8, 8]) -> Tensor[n, 1, 8, 8] { return R(x) }",
@@ -362,6 +377,7 @@ fn a_recursive_block_is_an_error_not_a_hang() {
 /// still means the signature's `w`, in blocks and in networks.
 #[test]
 fn the_return_type_is_read_in_the_signatures_scope() {
+    common::at_repo_root();
     let text = "block B(x: Tensor[n, c, h, w]) -> Tensor[n, c, h, w] {
     let w = conv2d(x, out: c, kernel: 3, padding: 1)
     let h = relu(w)
@@ -380,11 +396,12 @@ network N(x: Tensor[n, 4, 8, 8]) -> Tensor[n, 4, 8, 8] {
     assert_eq!(codes, vec!["E0101"], "{codes:?}");
 }
 
-/// The distinct networks counted from the structure of a space (`nasc::count`) equal the
+/// The distinct networks counted from the structure of a space (`nasc_front::count`) equal the
 /// count by enumeration wherever both exist: nested layer choices, repeats, input choices
 /// (DARTS-style, where a node's edges are used only if picked), `if` on a boolean choice.
 #[test]
 fn structural_network_counts_match_enumeration() {
+    common::at_repo_root();
     let spaces = [
         (
             "nested choices and a repeat",
@@ -436,14 +453,15 @@ fn structural_network_counts_match_enumeration() {
         let g = &graphs_of("count.nas", text)[0];
         let f = facts(g);
         let enumerated = f.distinct.unwrap_or_else(|| panic!("{what}: small enough to enumerate"));
-        let counted = nasc::count::count_networks(g).unwrap_or_else(|| panic!("{what}: countable"));
+        let counted =
+            nasc_front::count::count_networks(g).unwrap_or_else(|| panic!("{what}: countable"));
         assert_eq!(counted.networks, enumerated.into(), "{what}");
         assert_eq!(f.networks, Some(counted.networks.clone()), "{what}");
     }
     // By hand for the DARTS-style node: pairs {a,b}: 3 x 2, {a,c}: 3 x 2, {b,c}: 2 x 2 = 16
     // networks; without `none`: 2 x 1 + 2 x 2 + 1 x 2 = 8.
     let g = &graphs_of("count.nas", spaces[1].1)[0];
-    let counted = nasc::count::count_networks(g).expect("countable");
+    let counted = nasc_front::count::count_networks(g).expect("countable");
     assert_eq!((counted.networks, counted.without_zero), (16u32.into(), 8u32.into()));
     // The examples that can be enumerated agree too.
     for path in ["examples/mnist.nas", "stdlib/spaces/nasbench201.nas"] {
@@ -458,6 +476,7 @@ fn structural_network_counts_match_enumeration() {
 /// count rounded by `make_divisible` over a width choice is a table of its values.
 #[test]
 fn dimensions_over_small_label_domains_are_normalised() {
+    common::at_repo_root();
     let g = &graphs_of(
         "norm.nas",
         "import std.blocks.{make_divisible}
@@ -485,6 +504,7 @@ fn dimensions_over_small_label_domains_are_normalised() {
 /// checks clean and fails when the first batch arrives.
 #[test]
 fn a_network_input_with_an_empty_dimension_is_an_error() {
+    common::at_repo_root();
     let (codes, text) = type_errors(
         "network N(x: Tensor[n, 3, 0, 8]) -> Tensor[n, 10] {
             return linear(global_avg_pool(x), out: 10)
@@ -502,6 +522,7 @@ fn a_network_input_with_an_empty_dimension_is_an_error() {
 /// inside a loop body is unknown after it.
 #[test]
 fn large_scopes_bind_rebind_and_forget_names() {
+    common::at_repo_root();
     let mut body = String::from("    let h = relu(x)\n");
     for i in 0..300 {
         body += &format!("    let v{i} = relu(h)\n");
@@ -513,7 +534,7 @@ fn large_scopes_bind_rebind_and_forget_names() {
     let g = &graphs_of("large.nas", &text)[0];
     assert_eq!(g.shape_text(&g.nodes.get(g.output).shape), "[n, 6]");
     // Four `linear`s: the rebinding and three loop iterations reading the carried value.
-    let linears = g.nodes.iter().filter(|(_, n)| matches!(&n.kind, nasc::ir::NodeKind::Op { op, .. } if op.as_str() == "linear")).count();
+    let linears = g.nodes.iter().filter(|(_, n)| matches!(&n.kind, nasc_front::ir::NodeKind::Op { op, .. } if op.as_str() == "linear")).count();
     assert_eq!(linears, 4);
     // A loop body's name is gone after the loop, however many names there are.
     let text = format!(

@@ -2,8 +2,8 @@
 //! types), literals, comments and operators, for any text, however broken.
 
 use super::text::LineIndex;
-use crate::syntax::lexer::{tokenize, Token, TokenClass};
 use lsp_types::{SemanticToken, SemanticTokenModifier, SemanticTokenType, SemanticTokensLegend};
+use nasc_front::syntax::lexer::{tokenize, Token, TokenClass};
 
 /// The token types the server reports, in legend order.
 pub const TYPES: &[SemanticTokenType] = &[

@@ -2,7 +2,7 @@
 //! into the IR (shape checks for every architecture), and compute the facts of the space
 //! (architecture count, params and FLOPs ranges).
 //!
-//!     cargo bench --bench check
+//!     cargo bench -p nasc-front --bench check
 //!
 //! `elaborate` is the type stage alone, `facts` the facts of the elaborated networks alone, and
 //! `full` both after loading, as `nasc check` runs them (networks side by side on the worker
@@ -13,11 +13,11 @@
 //! recorded in docs/benchmarks.md.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use nasc::check::check_program;
-use nasc::driver;
-use nasc::facts::facts_all;
-use nasc::resolve::load_path;
-use nasc::source::Origin;
+use nasc_front::check::check_program;
+use nasc_front::driver;
+use nasc_front::facts::facts_all;
+use nasc_front::resolve::load_path;
+use nasc_front::source::Origin;
 use std::fmt::Write as _;
 use std::hint::black_box;
 use std::path::Path;
@@ -94,7 +94,7 @@ block B{i}(x: Tensor[n, c, h, w], scale: int = 1) -> Tensor[n, c, h, w] {{
 }
 
 fn bench(c: &mut Criterion) {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let root = &Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let mut group = c.benchmark_group("check");
     group
         .sample_size(10)

@@ -1,20 +1,24 @@
 //! Golden tests of the diagnostics.
 //!
-//! Every `tests/golden/*.nas` file is compiled the way `nasc check` compiles it (names, then
-//! types, then constraints; with `--arch` when a `<name>.arch.json` file sits next to it) and
-//! its snapshot in `tests/golden/snapshots/` holds the source, then the diagnostics rendered
-//! without colour. File names in the output are relative to the crate root, so the snapshots
-//! are the same on every machine. Accept changed snapshots with
-//! `INSTA_UPDATE=always cargo test --test golden` (or `cargo insta review`), and read them.
+//! Every `tests/golden/*.nas` file (at the repository's root) is compiled the way `nasc check`
+//! compiles it, through the same driver (names, then types, then constraints; with `--arch`
+//! when a `<name>.arch.json` file sits next to it) and its snapshot in
+//! `tests/golden/snapshots/` holds the source, then the diagnostics rendered without colour.
+//! File names in the output are relative to the repository's root (the tests run there), so
+//! the snapshots are the same on every machine. Accept changed snapshots with
+//! `INSTA_UPDATE=always cargo test -p nasc-front --test golden` (or `cargo insta review`), and
+//! read them.
 //!
 //! A file named `<code>_<what>.nas` must report `<code>`; every code of
-//! `nasc::diagnostics::wording::CODES` needs at least one such file and a page
+//! `nasc_front::diagnostics::wording::CODES` needs at least one such file and a page
 //! `docs/errors/<code>.md`, whose wrong example must report the code and whose fixed example
 //! must compile clean. Helper modules that golden files import live in `tests/golden/modules/`.
 
-use nasc::diagnostics::{self, wording, Diagnostic};
-use nasc::driver;
-use nasc::source::{Origin, SourceMap};
+mod common;
+
+use nasc_front::diagnostics::{self, wording, Diagnostic};
+use nasc_front::driver;
+use nasc_front::source::{Origin, SourceMap};
 use std::path::{Path, PathBuf};
 
 /// Where the golden inputs are, relative to the crate root (where `cargo test` runs).
@@ -139,12 +143,7 @@ fn code_of(path: &Path) -> Option<String> {
 /// Replaces this machine's absolute path of the crate (an import cycle names canonical paths)
 /// so that snapshots are stable.
 fn redact(text: &str) -> String {
-    let root = env!("CARGO_MANIFEST_DIR");
-    let mut out = text.to_string();
-    if let Ok(canonical) = std::fs::canonicalize(root) {
-        out = out.replace(&format!("{}/", canonical.display()), "<crate>/");
-    }
-    out.replace(&format!("{root}/"), "<crate>/")
+    text.replace(&format!("{}/", common::repo_root().display()), "<crate>/")
 }
 
 /// The snapshot of one golden input: its source (and architecture), then its diagnostics.
@@ -172,8 +171,10 @@ fn golden_output(path: &Path) -> (String, Outcome) {
 
 #[test]
 fn golden_snapshots() {
+    common::at_repo_root();
     let mut settings = insta::Settings::clone_current();
-    settings.set_snapshot_path("golden/snapshots");
+    // The snapshots live next to the golden inputs, at the repository's root.
+    settings.set_snapshot_path("../../../tests/golden/snapshots");
     settings.set_prepend_module_to_snapshot(false);
     settings.set_omit_expression(true);
     let _settings = settings.bind_to_scope();
@@ -192,12 +193,13 @@ fn golden_snapshots() {
     assert!(
         failed.is_empty(),
         "these golden snapshots differ (review them, then accept with \
-         `INSTA_UPDATE=always cargo test --test golden`): {failed:#?}"
+         `INSTA_UPDATE=always cargo test -p nasc-front --test golden`): {failed:#?}"
     );
 }
 
 #[test]
 fn every_golden_file_reports_its_code() {
+    common::at_repo_root();
     let mut problems = Vec::new();
     for path in golden_files() {
         let Some(code) = code_of(&path) else { continue };
@@ -211,7 +213,7 @@ fn every_golden_file_reports_its_code() {
                 outcome.render()
             )),
             Some(_) if reported => problems.push(format!(
-                "{}: {code} is reported now: delete it from KNOWN_GAPS in tests/golden.rs",
+                "{}: {code} is reported now: delete it from KNOWN_GAPS in crates/nasc-front/tests/golden.rs",
                 path.display()
             )),
             _ => {}
@@ -222,6 +224,7 @@ fn every_golden_file_reports_its_code() {
 
 #[test]
 fn every_code_has_a_golden_file_and_a_docs_page() {
+    common::at_repo_root();
     let files = golden_files();
     let named: Vec<String> = files.iter().filter_map(|p| code_of(p)).collect();
     let index = std::fs::read_to_string(format!("{DOCS_DIR}/README.md"))
@@ -277,6 +280,7 @@ fn every_code_has_a_golden_file_and_a_docs_page() {
 /// `tests/cli.rs` and `tests/runtime.rs`; here their pages are checked.
 #[test]
 fn every_runtime_code_has_a_docs_page() {
+    common::at_repo_root();
     let index = std::fs::read_to_string(format!("{DOCS_DIR}/README.md"))
         .expect("docs/errors/README.md exists");
     for (code, title) in wording::RUNTIME_CODES.iter().chain(wording::LOWER_CODES) {
@@ -296,6 +300,7 @@ fn every_runtime_code_has_a_docs_page() {
 
 #[test]
 fn several_errors_in_one_file_are_all_reported_in_source_order() {
+    common::at_repo_root();
     let path = Path::new(GOLDEN_DIR).join("multiple_errors.nas");
     let outcome = compile(&path, None);
     assert_eq!(
@@ -402,6 +407,7 @@ fn compile_example(code: &str, which: &str, ex: &Example, entry: usize) -> Outco
 
 #[test]
 fn docs_examples_fail_and_fixed_examples_compile_clean() {
+    common::at_repo_root();
     let mut problems = Vec::new();
     for (code, title) in wording::CODES {
         let path = format!("{DOCS_DIR}/{code}.md");
@@ -427,7 +433,7 @@ fn docs_examples_fail_and_fixed_examples_compile_clean() {
                 w.render()
             )),
             Some(_) if reported => problems.push(format!(
-                "{path}: {code} is reported now: delete it from KNOWN_GAPS in tests/golden.rs"
+                "{path}: {code} is reported now: delete it from KNOWN_GAPS in crates/nasc-front/tests/golden.rs"
             )),
             _ => {}
         }

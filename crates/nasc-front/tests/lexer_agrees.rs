@@ -13,8 +13,10 @@
 //! (`(`, `,`, `->`, `=`, ...) left out. A lexer `Error` token is always kept, so a byte the
 //! lexer cannot read in a file the grammar accepts is a disagreement.
 
-use nasc::syntax::lexer::{tokenize, Token, KEYWORDS};
-use nasc::syntax::parser::{NasParser, Rule};
+mod common;
+
+use nasc_front::syntax::lexer::{tokenize, Token, KEYWORDS};
+use nasc_front::syntax::parser::{NasParser, Rule};
 use pest::Parser as _;
 use std::collections::BTreeSet;
 use std::fmt;
@@ -209,7 +211,7 @@ fn check_text(name: &str, src: &str) -> Result<usize, String> {
 }
 
 fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    common::repo_root().to_path_buf()
 }
 
 fn collect_nas(dir: &Path, skip: &Path, out: &mut Vec<PathBuf>) {

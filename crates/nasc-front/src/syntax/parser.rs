@@ -22,7 +22,7 @@ use std::collections::HashMap;
 
 /// The pest parser generated from the grammar file.
 #[derive(pest_derive::Parser)]
-#[grammar = "../grammar/nas.pest"]
+#[grammar = "../../../grammar/nas.pest"]
 pub struct NasParser;
 
 /// How deeply expressions may nest (each call, operator, choice, list or pair of parentheses is
@@ -1554,7 +1554,7 @@ mod tests {
             "x /// d\noperator o\n/// d\n\"s // t\nblock B\n///\n\t\r\n///\nnetwork".into(),
             "\u{e9}block\n/// d\u{e9}\nblock\n".into(),
         ];
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let root = &crate::repo_root();
         let mut stack = vec![root.join("examples"), root.join("stdlib"), root.join("tests")];
         while let Some(dir) = stack.pop() {
             for entry in std::fs::read_dir(&dir).expect("read dir") {

@@ -555,7 +555,7 @@ mod tests {
     /// Every network of the repository's spaces: the same nodes as the plain definition.
     #[test]
     fn must_live_agrees_with_the_plain_definition_on_every_space() {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let root = &crate::repo_root();
         let mut graphs = 0;
         for dir in ["examples", "stdlib/spaces"] {
             for entry in std::fs::read_dir(root.join(dir)).expect("readable") {

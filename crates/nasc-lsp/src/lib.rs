@@ -3,11 +3,11 @@
 //! message, answers it, and rechecks changed documents when no message is waiting.
 //!
 //! Every open document is checked on each change with the front end's one pipeline
-//! ([`crate::driver`]: load and resolve with the standard library and neighbouring files, then
+//! ([`nasc_front::driver`]: load and resolve with the standard library and neighbouring files, then
 //! the type stage when resolution is clean; E0113 when idle), so the editor shows exactly the
 //! diagnostics `nasc check` prints. Only
 //! the items a change touches are parsed again (each document keeps a
-//! [`crate::syntax::parser::ParseCache`]), and the types hover shows are recorded by the
+//! [`nasc_front::syntax::parser::ParseCache`]), and the types hover shows are recorded by the
 //! first hover after a change, not before the diagnostics are published. Features: diagnostics, hover (types and shapes, choices'
 //! labels and domains, signatures and doc comments), go to definition, document symbols,
 //! semantic tokens and completion. `editors/vscode/` is a client for VS Code.
@@ -21,14 +21,16 @@ pub mod index;
 pub mod semantic;
 pub mod text;
 
-use crate::syntax::parser::ParseCache;
 use analysis::{Analysis, Target};
 use lsp_server::{
     Connection, ErrorCode, Message, Notification, ProtocolError, Request, RequestId, Response,
 };
 use lsp_types as lsp;
 use lsp_types::notification::Notification as _;
-use lsp_types::Uri;
+/// A document's address, as [`analysis::Analysis`] takes it (re-exported so that callers need
+/// no LSP crate of their own).
+pub use lsp_types::Uri;
+use nasc_front::syntax::parser::ParseCache;
 use std::collections::{HashMap, VecDeque};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::process::ExitCode;
@@ -346,7 +348,7 @@ impl Server<'_> {
         if constrained && self.idle() {
             let Some(a) = self.docs.get(k).and_then(|d| d.analysis.as_ref()) else { return };
             let extra = catch_unwind(AssertUnwindSafe(|| {
-                let unsat = crate::driver::unsatisfiable(&a.checked.graphs);
+                let unsat = nasc_front::driver::unsatisfiable(&a.checked.graphs);
                 if unsat.is_empty() {
                     None
                 } else {
@@ -466,7 +468,7 @@ impl Server<'_> {
                         scope.get(name).is_some_and(|r| {
                             matches!(
                                 a.program().sources.get(a.program().modules[r.module].file).origin,
-                                crate::source::Origin::Stdlib(_)
+                                nasc_front::source::Origin::Stdlib(_)
                             )
                         })
                     };

@@ -4,10 +4,10 @@
 //! through names, types and the facts of the space. The fuzz target under `fuzz/` runs the
 //! same path on many more inputs.
 
-use nasc::diagnostics::{render_plain, to_json, Diagnostic};
-use nasc::driver;
-use nasc::resolve::Program;
-use nasc::source::Origin;
+use nasc_front::diagnostics::{render_plain, to_json, Diagnostic};
+use nasc_front::driver;
+use nasc_front::resolve::Program;
+use nasc_front::source::Origin;
 use proptest::prelude::*;
 
 mod common;

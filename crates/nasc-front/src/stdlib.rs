@@ -4,7 +4,7 @@
 
 use include_dir::{include_dir, Dir};
 
-static STDLIB: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/stdlib");
+static STDLIB: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/../../stdlib");
 
 /// The module imported into every file without an `import`: the built-in operators and the
 /// common blocks.

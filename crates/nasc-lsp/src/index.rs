@@ -1,8 +1,8 @@
 //! Where things are in one file's syntax tree: every name with its role, and every expression,
 //! so that a position can be mapped to what is written there.
 
-use crate::source::Span;
-use crate::syntax::ast::*;
+use nasc_front::source::Span;
+use nasc_front::syntax::ast::*;
 
 /// What a name (or label literal) at a place is.
 #[derive(Debug, Clone, Copy)]

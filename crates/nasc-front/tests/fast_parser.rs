@@ -1,26 +1,25 @@
-//! The fast parser generated from `grammar/nas.pest` (`nasc::syntax::fast`) against the parser
+//! The fast parser generated from `grammar/nas.pest` (`nasc_front::syntax::fast`) against the parser
 //! pest derives from the same grammar: on every `.nas` file of the repository, on random token
 //! soups and on randomly mutated files, both accept the same texts and build the same tree
 //! (rules, byte ranges, nesting), and the fast parser leaves text nested too deeply to pest.
 
-use nasc::syntax::fast;
-use nasc::syntax::parser::{NasParser, Rule};
-use nasc::syntax::tree::Tree;
+use nasc_front::syntax::fast;
+use nasc_front::syntax::parser::{NasParser, Rule};
+use nasc_front::syntax::tree::Tree;
 use pest::Parser as _;
 use proptest::prelude::*;
-use std::path::PathBuf;
 
 mod common;
 
 /// Every `.nas` file of the repository (examples, the standard library, test inputs, and the
 /// golden files, which hold syntax errors on purpose).
 fn corpus() -> Vec<(String, String)> {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let root = common::repo_root();
     common::nas_files(&["examples", "stdlib", "tests"])
         .into_iter()
         .filter_map(|p| {
             let text = String::from_utf8(std::fs::read(&p).expect("read")).ok()?;
-            Some((p.strip_prefix(&root).unwrap_or(&p).display().to_string(), text))
+            Some((p.strip_prefix(root).unwrap_or(&p).display().to_string(), text))
         })
         .collect()
 }
