@@ -131,31 +131,28 @@ fn doc() -> String {
     std::fs::read_to_string(common::repo_root().join("ARCHITECTURE.md")).expect("ARCHITECTURE.md")
 }
 
-#[test]
-fn the_front_end_modules_import_only_what_architecture_md_allows() {
-    let t = table(&doc(), "nasc-front");
-    let src = common::repo_root().join("crates/nasc-front/src");
-    // Every module of the crate has a row.
+/// Checks crate `name` (sources in `src`, relative to the repository's root) against its
+/// table: every module of its `lib.rs` has a row, and no module imports what its row forbids.
+fn check_crate(name: &str, src: &str, prefixes: &[&str]) {
+    let t = table(&doc(), name);
+    let src = common::repo_root().join(src);
     let lib = std::fs::read_to_string(src.join("lib.rs")).expect("lib.rs");
     for m in lib.lines().filter_map(|l| l.strip_prefix("pub mod ")) {
         let m = m.trim_end_matches(';');
-        assert!(t.contains_key(m), "ARCHITECTURE.md has no row for `{m}`");
+        assert!(t.contains_key(m), "ARCHITECTURE.md has no row for `{m}` of {name}");
     }
-    let bad = violations(&src, &t, &["crate::"]);
+    let bad = violations(&src, &t, prefixes);
     assert!(bad.is_empty(), "forbidden imports (see ARCHITECTURE.md):\n{}", bad.join("\n"));
 }
 
 #[test]
+fn the_front_end_modules_import_only_what_architecture_md_allows() {
+    check_crate("nasc-front", "crates/nasc-front/src", &["crate::"]);
+}
+
+#[test]
 fn the_runtime_search_and_cli_modules_import_only_what_architecture_md_allows() {
-    let t = table(&doc(), "nasc");
-    let src = common::repo_root().join("src");
-    let lib = std::fs::read_to_string(src.join("lib.rs")).expect("lib.rs");
-    for m in lib.lines().filter_map(|l| l.strip_prefix("pub mod ")) {
-        let m = m.trim_end_matches(';');
-        assert!(t.contains_key(m), "ARCHITECTURE.md has no row for `{m}`");
-    }
-    let bad = violations(&src, &t, &["crate::", "nasc_front::", "nasc_lsp::"]);
-    assert!(bad.is_empty(), "forbidden imports (see ARCHITECTURE.md):\n{}", bad.join("\n"));
+    check_crate("nasc", "src", &["crate::", "nasc_front::", "nasc_lsp::"]);
 }
 
 /// The `[dependencies]` (and target-specific dependencies, not the workspace's table, not
