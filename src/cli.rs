@@ -7,6 +7,7 @@ use crate::arch::{self, Architecture};
 use crate::diagnostics::{self, wording, Diagnostic};
 use crate::driver;
 use crate::ir::{self, Graph};
+use crate::launch::{self, LaunchError};
 use crate::resolve::Program;
 use crate::runtime::train::{OptimizerKind, Schedule, Task, TrainConfig};
 use crate::runtime::{DeviceKind, RuntimeError};
@@ -741,14 +742,13 @@ fn report_runtime(program: &Program, e: &RuntimeError) -> ExitCode {
 }
 
 fn load_data(spec: &str) -> Result<crate::data::Splits, ExitCode> {
-    let spec: crate::data::DataSpec = spec.parse().map_err(|e| {
-        eprintln!("error: {e}");
-        ExitCode::from(2)
-    })?;
-    crate::data::load(&spec).map_err(|e| {
-        eprintln!("error: {e}");
-        ExitCode::from(1)
-    })
+    launch::load_data(spec).map_err(|e| report_launch(&e))
+}
+
+/// Reads and compiles a space for a one-shot search: its text, the loaded program and its
+/// first network's IR, or the exit code after printing why not.
+fn read_space(file: &std::path::Path) -> Result<launch::Space, ExitCode> {
+    launch::compile_space(file).map_err(|e| report_launch(&e))
 }
 
 /// A progress bar over `steps` training steps with ETA, when standard error is a terminal.
@@ -970,68 +970,37 @@ fn parse_duration(text: &str) -> Option<f64> {
     })
 }
 
-/// The default experiment directory of a search: `runs/<space>-<strategy>-<unix time>`.
-fn default_run_dir(file: &std::path::Path, strategy: &str) -> PathBuf {
-    let stem = file.file_stem().map_or("space".into(), |s| s.to_string_lossy().into_owned());
-    let time = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    PathBuf::from("runs").join(format!("{stem}-{strategy}-{time}"))
-}
-
-/// Creates the experiment store of a search in `dir`, recording the command line, the space
-/// (by its absolute path, so `--resume` works from any directory, and its text) and `config`.
-fn create_experiment(
-    dir: &std::path::Path,
-    file: &std::path::Path,
-    text: &str,
-    config: &serde_json::Value,
-) -> Result<crate::experiment::Store, ExitCode> {
-    let command = std::env::args().collect::<Vec<_>>().join(" ");
-    let space_path = std::fs::canonicalize(file).unwrap_or(file.to_path_buf());
-    crate::experiment::Store::create(dir, &command, &space_path.display().to_string(), text, config)
-        .map_err(|e| {
-            eprintln!("error: {e}");
-            ExitCode::from(1)
-        })
-}
-
-/// Reads and compiles a space for a search: its text (recorded with the experiment), the
-/// loaded program and its first network's IR, or the exit code after printing why not.
-fn read_space(file: &std::path::Path) -> Result<(String, Program, Graph), ExitCode> {
-    let text =
-        std::fs::read(file).map(|b| String::from_utf8_lossy(&b).into_owned()).map_err(|e| {
-            eprintln!("error: cannot read {}: {e}", file.display());
-            ExitCode::from(2)
-        })?;
-    let (program, graph) = compile_space(file)?;
-    Ok((text, program, graph))
-}
-
 /// Compiles a space: the loaded program and its (first) network's IR, or the exit code after
-/// printing the diagnostics.
+/// printing why not.
 fn compile_space(file: &std::path::Path) -> Result<(Program, Graph), ExitCode> {
-    let compiled = driver::compile(driver::Input::Path(file), driver::Options::default());
-    let driver::Compiled { program, diagnostics, graphs, .. } = compiled.map_err(|e| {
-        eprintln!("error: {e}");
-        ExitCode::from(2)
-    })?;
-    if !diagnostics.is_empty() {
-        diagnostics::emit_stderr(&diagnostics, &program.sources, color_choice(Color::Auto));
-        eprintln!("{}", wording::error_count(diagnostics.len()));
-        return Err(ExitCode::from(1));
+    match launch::compile_space(file) {
+        Ok(space) => Ok((space.program, space.graph)),
+        Err(e) => Err(report_launch(&e)),
     }
-    match graphs.into_iter().next() {
-        Some(g) => Ok((program, g)),
-        None => {
-            eprintln!("{}", wording::no_network(&file.display().to_string()));
-            Err(ExitCode::from(1))
+}
+
+/// Prints why a search could not be prepared, started or run, and gives the exit code: 2 for
+/// a bad setting, 1 otherwise. Diagnostics are rendered at their `.nas` places.
+fn report_launch(e: &LaunchError) -> ExitCode {
+    match e {
+        LaunchError::Compile(c) => {
+            diagnostics::emit_stderr(&c.diagnostics, &c.program.sources, color_choice(Color::Auto));
+            eprintln!("{}", wording::error_count(c.diagnostics.len()));
+            ExitCode::from(1)
+        }
+        LaunchError::NoNetwork(file) => {
+            eprintln!("{}", wording::no_network(file));
+            ExitCode::from(1)
+        }
+        LaunchError::Runtime { program, error } => report_runtime(program, error),
+        e => {
+            eprintln!("error: {e}");
+            ExitCode::from(if e.is_setting() { 2 } else { 1 })
         }
     }
 }
 
 fn search(args: SearchArgs) -> ExitCode {
-    use crate::experiment::search::{Metric, SearchConfig};
     let Some(file) = args.file.clone() else {
         eprintln!("error: nasc search needs a space file (or --resume DIR)");
         return ExitCode::from(2);
@@ -1059,12 +1028,7 @@ fn search(args: SearchArgs) -> ExitCode {
             eprintln!("error: --option takes NAME=VALUE, not `{o}`");
             return ExitCode::from(2);
         };
-        let (k, v) = (k.trim().to_string(), v.trim().to_string());
-        if let Err(e) = crate::strategy::Options::default().set(kind, &k, &v) {
-            eprintln!("error: {e}");
-            return ExitCode::from(2);
-        }
-        options.push((k, v));
+        options.push((k.trim().to_string(), v.trim().to_string()));
     }
     let max_duration = match args.max_duration.as_deref().map(|d| (d, parse_duration(d))) {
         None => None,
@@ -1074,178 +1038,60 @@ fn search(args: SearchArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    if args.max_trials.is_none()
-        && max_duration.is_none()
-        && kind != crate::strategy::StrategyKind::Grid
-    {
-        eprintln!("error: give the search a budget: --max-trials N or --max-duration 30m");
-        return ExitCode::from(2);
-    }
-    let train = args.opts.config();
-    let metric = args.metric.unwrap_or(if train.task == Task::Regression {
-        Metric::ValMse
-    } else {
-        Metric::ValAcc
-    });
-    match (train.task, metric) {
-        (Task::Classification, Metric::ValMse) => {
-            eprintln!("error: --metric val_mse needs --task regression; a classification search optimises val_acc or val_loss");
-            return ExitCode::from(2);
-        }
-        (Task::Regression, Metric::ValAcc) => {
-            eprintln!("error: --metric val_acc needs --task classification; a regression search optimises val_mse or val_loss");
-            return ExitCode::from(2);
-        }
-        _ => {}
-    }
-    if args.concurrency == 0 {
-        eprintln!("error: --concurrency must be at least 1");
-        return ExitCode::from(2);
-    }
-    if args.max_trials == Some(0) {
-        eprintln!("error: --max-trials must be at least 1");
-        return ExitCode::from(2);
-    }
-    if train.val_fraction <= 0.0
-        && matches!(metric, Metric::ValAcc | Metric::ValLoss | Metric::ValMse)
-    {
-        eprintln!(
-            "error: --metric {} needs a validation split (--val-fraction above 0)",
-            metric.name()
-        );
-        return ExitCode::from(2);
-    }
-    let mode = match args.mode {
-        Some(ModeArg::Max) => crate::strategy::Mode::Max,
-        Some(ModeArg::Min) => crate::strategy::Mode::Min,
-        None => metric.default_mode(),
-    };
-    let cfg = SearchConfig {
+    let settings = launch::MultiTrialSettings {
         strategy: kind,
         options,
-        seed: args.opts.seed,
-        metric,
-        mode,
+        metric: args.metric,
+        mode: args.mode.map(|m| match m {
+            ModeArg::Max => crate::strategy::Mode::Max,
+            ModeArg::Min => crate::strategy::Mode::Min,
+        }),
         max_trials: args.max_trials,
         max_duration,
         concurrency: args.concurrency,
-        // Recorded with absolute paths, so that `--resume` works from any directory.
-        data: args
-            .opts
-            .data
-            .parse::<crate::data::DataSpec>()
-            .map_or(args.opts.data.clone(), |d| d.absolute().to_string()),
-        train,
+        data: args.opts.data.clone(),
+        train: args.opts.config(),
         device: args.opts.device,
     };
-    let (text, program, graph) = match read_space(&file) {
-        Ok(r) => r,
-        Err(c) => return c,
+    let prepared = match launch::prepare_multi_trial(&file, &settings) {
+        Ok(p) => p,
+        Err(e) => return report_launch(&e),
     };
-    // Everything that can be checked before the experiment exists is checked here, so that a
-    // bad setting leaves no experiment directory behind.
-    let mut strategy_options = crate::strategy::Options::default();
-    for (k, v) in &cfg.options {
-        if let Err(e) = strategy_options.set(kind, k, v) {
-            eprintln!("error: {e}");
-            return ExitCode::from(2);
-        }
-    }
-    if let Err(e) = crate::strategy::make(kind, &graph, mode, cfg.seed, &strategy_options) {
-        eprintln!("error: {e}");
-        return ExitCode::from(2);
-    }
-    let data = match load_data(&cfg.data) {
-        Ok(d) => d,
-        Err(c) => return c,
-    };
-    // The network's input and output do not depend on the architecture: check the data once.
-    let probe = Architecture::random(&graph, &mut rand_chacha::ChaCha8Rng::seed_from_u64(cfg.seed));
-    let fits =
-        arch::fix(&graph, &probe).map_err(|e| RuntimeError::Config(e.to_string())).and_then(|f| {
-            let net = crate::runtime::Network::build(&f, &crate::runtime::Device::flex(), 0)?;
-            crate::runtime::train::check_fit(&net, &data.train, cfg.train.task)
-        });
-    if let Err(e) = fits {
-        return report_runtime(&program, &e);
-    }
-    let dir = args.out.unwrap_or_else(|| default_run_dir(&file, kind.name()));
-    let config = serde_json::to_value(&cfg).expect("the configuration serialises");
-    let store = match create_experiment(&dir, &file, &text, &config) {
+    let dir = args.out.unwrap_or_else(|| launch::default_run_dir(&file, kind.name()));
+    let command = std::env::args().collect::<Vec<_>>().join(" ");
+    let (labels, cfg) = (prepared.space.graph.labels.len(), prepared.config.clone());
+    let search = match prepared.start(&dir, &command) {
         Ok(s) => s,
-        Err(c) => return c,
+        Err(e) => return report_launch(&e),
     };
     eprintln!(
         "experiment {}: {} search of {} ({} labels), metric {} ({})",
         dir.display(),
         kind.name(),
         file.display(),
-        graph.labels.len(),
-        metric.name(),
-        if mode == crate::strategy::Mode::Max { "max" } else { "min" }
+        labels,
+        cfg.metric.name(),
+        if cfg.mode == crate::strategy::Mode::Max { "max" } else { "min" }
     );
-    run_search(store, &graph, data, &cfg, args.opts.device)
+    run_search(search)
 }
 
 fn resume_search(dir: &std::path::Path) -> ExitCode {
-    use crate::experiment::search::SearchConfig;
-    let store = match crate::experiment::Store::open(dir) {
+    let search = match launch::resume(dir) {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("error: {e}");
+            // Resuming is never a bad command line: every failure is the experiment's.
+            report_launch(&e);
             return ExitCode::from(1);
         }
-    };
-    if store.info().is_ok_and(|i| i.config["kind"].as_str() == Some("oneshot")) {
-        eprintln!(
-            "error: {} is a one-shot search, which cannot be resumed yet: its finished epochs are in the store (`nasc runs show`); start the search again",
-            dir.display()
-        );
-        return ExitCode::from(1);
-    }
-    let (info, cfg) =
-        match store.info().map(|i| (serde_json::from_value::<SearchConfig>(i.config.clone()), i)) {
-            Ok((Ok(cfg), info)) => (info, cfg),
-            Ok((Err(e), _)) => {
-                eprintln!(
-                "error: {}: the experiment's configuration is not one this nasc can resume: {e}",
-                dir.display()
-            );
-                return ExitCode::from(1);
-            }
-            Err(e) => {
-                eprintln!("error: {e}");
-                return ExitCode::from(1);
-            }
-        };
-    let file = PathBuf::from(&info.space_path);
-    let text = match std::fs::read(&file) {
-        Ok(b) => String::from_utf8_lossy(&b).into_owned(),
-        Err(e) => {
-            eprintln!("error: cannot read the experiment's space {}: {e}", file.display());
-            return ExitCode::from(1);
-        }
-    };
-    if crate::experiment::hash_space(&text) != info.space_hash {
-        eprintln!("error: {} changed since the experiment started; resuming would mix two spaces (start a new experiment instead)", file.display());
-        return ExitCode::from(1);
-    }
-    let graph = match compile_space(&file) {
-        Ok((_, g)) => g,
-        Err(c) => return c,
-    };
-    let device = cfg.device;
-    let data = match load_data(&cfg.data) {
-        Ok(d) => d,
-        Err(c) => return c,
     };
     eprintln!(
         "resuming experiment {}: {} search of {}",
         dir.display(),
-        cfg.strategy.name(),
-        file.display()
+        search.config.strategy.name(),
+        search.space_path().display()
     );
-    run_search(store, &graph, data, &cfg, device)
+    run_search(search)
 }
 
 /// Progress of a search on standard error: a bar with trials done, the best so far, elapsed
@@ -1299,36 +1145,26 @@ impl crate::experiment::search::SearchObserver for SearchProgress {
     }
 }
 
-fn run_search(
-    store: crate::experiment::Store,
-    graph: &Graph,
-    data: crate::data::Splits,
-    cfg: &crate::experiment::search::SearchConfig,
-    device: DeviceKind,
-) -> ExitCode {
-    let data = std::sync::Arc::new(data);
-    let device = match device.device() {
-        Ok(d) => d,
+fn run_search(search: launch::Search) -> ExitCode {
+    let stop = match launch::stop_on_signals() {
+        Ok(flag) => flag,
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("error: cannot install the Ctrl-C handler: {e}");
             return ExitCode::from(1);
         }
     };
-    let store = std::sync::Arc::new(store);
+    let (dir, metric) = (search.dir().to_path_buf(), search.config.metric);
     let mut progress =
-        SearchProgress { bar: None, metric: cfg.metric.name(), total: cfg.max_trials };
-    let result =
-        crate::experiment::search::run(store.clone(), graph, data, cfg, &device, &mut progress);
+        SearchProgress { bar: None, metric: metric.name(), total: search.config.max_trials };
+    let result = search.run(&mut progress, &stop);
     if let Some(bar) = &progress.bar {
         bar.finish_and_clear();
     }
-    let summary = match result {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(1);
-        }
+    let finished = match result {
+        Ok(f) => f,
+        Err(e) => return report_launch(&e),
     };
+    let summary = &finished.summary;
     let trials = |n: usize| if n == 1 { "1 trial".to_string() } else { format!("{n} trials") };
     println!(
         "{} succeeded, {} failed; stopped: {}",
@@ -1336,31 +1172,21 @@ fn run_search(
         summary.failed,
         summary.stopped
     );
-    match summary.best {
-        Some(best) => {
-            let path = store.dir().join("best.json");
-            let pretty = serde_json::from_str::<serde_json::Value>(&best.arch)
-                .map(|v| serde_json::to_string_pretty(&v).unwrap_or(best.arch.clone()))
-                .unwrap_or(best.arch.clone());
-            if let Err(e) = std::fs::write(&path, pretty + "\n") {
-                eprintln!("error: cannot write {}: {e}", path.display());
-                return ExitCode::from(1);
-            }
-            println!(
-                "best: trial {}, {} {:.4}, {} params; architecture in {}",
-                best.id.0,
-                cfg.metric.name(),
-                best.metric.unwrap_or(f64::NAN),
-                wording::thousands(best.params),
-                path.display()
-            );
-            ExitCode::SUCCESS
-        }
-        None => {
-            eprintln!("error: no trial succeeded");
-            ExitCode::from(1)
-        }
+    if let Some(best) = &summary.best {
+        println!(
+            "best: trial {}, {} {:.4}, {} params; architecture in {}",
+            best.id.0,
+            metric.name(),
+            best.metric.unwrap_or(f64::NAN),
+            wording::thousands(best.params),
+            finished.best.display()
+        );
     }
+    if finished.status == crate::experiment::ExperimentStatus::Interrupted {
+        eprintln!("interrupted; continue with `nasc search --resume {}`", dir.display());
+        return ExitCode::from(130);
+    }
+    ExitCode::SUCCESS
 }
 
 /// Every experiment directory under `root`, sorted.
@@ -1742,10 +1568,11 @@ fn one_shot_search(file: PathBuf, kind: crate::lower::OneShotKind, args: SearchA
         eprintln!("error: a one-shot search chooses the architecture on a validation split: --val-fraction must be in (0, 1) (default 0.5)");
         return ExitCode::from(2);
     }
-    let (text, program, graph) = match read_space(&file) {
+    let space = match read_space(&file) {
         Ok(r) => r,
         Err(c) => return c,
     };
+    let (program, graph) = (space.program.clone(), space.graph.clone());
     let plan = match crate::lower::lower(&graph, kind) {
         Ok(p) => p,
         Err(errors) => {
@@ -1794,7 +1621,7 @@ fn one_shot_search(file: PathBuf, kind: crate::lower::OneShotKind, args: SearchA
             return ExitCode::from(1);
         }
     };
-    let dir = args.out.unwrap_or_else(|| default_run_dir(&file, kind.name()));
+    let dir = args.out.unwrap_or_else(|| launch::default_run_dir(&file, kind.name()));
     let mut config = serde_json::to_value(&cfg).expect("the configuration serialises");
     config["kind"] = "oneshot".into();
     config["mode"] = if cfg.task == Task::Regression { "min" } else { "max" }.into();
@@ -1811,9 +1638,10 @@ fn one_shot_search(file: PathBuf, kind: crate::lower::OneShotKind, args: SearchA
         eprintln!("error: {}: an experiment already exists here (one-shot searches cannot be resumed); choose another --out directory", dir.display());
         return ExitCode::from(1);
     }
-    let store = match create_experiment(&dir, &file, &text, &config) {
+    let command = std::env::args().collect::<Vec<_>>().join(" ");
+    let store = match launch::create_store(&dir, &command, &space, &config) {
         Ok(s) => s,
-        Err(c) => return c,
+        Err(e) => return report_launch(&e),
     };
     eprintln!(
         "experiment {}: {} one-shot search of {} ({} labels), {} epoch{}",

@@ -17,6 +17,7 @@ pub use nasc_lsp as lsp;
 pub mod cli;
 pub mod data;
 pub mod experiment;
+pub mod launch;
 pub mod oneshot;
 pub mod runtime;
 pub mod strategy;

@@ -381,3 +381,63 @@ fn a_running_search_cannot_be_resumed_twice() {
     let o = nasc(&["search", "--resume", exp.to_str().expect("utf8")]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
 }
+
+/// Ctrl-C (SIGINT) stops a search cleanly: no trial starts after it, the running one finishes
+/// and is recorded, the experiment reads `interrupted`, the process says how to resume and
+/// exits with 130; `--resume` then finishes the budget and the experiment reads `done`.
+#[cfg(unix)]
+#[test]
+fn ctrl_c_interrupts_a_search_which_then_resumes() {
+    use nasc::experiment::ExperimentStatus;
+    let root = common::temp_dir("search-sigint");
+    let exp = root.join("exp");
+    let child = Command::new(env!("CARGO_BIN_EXE_nasc"))
+        .args(["search", SPACE, "--strategy", "random", "--max-trials", "6", "--seed", "2"])
+        .args(["--epochs", "1", "--max-steps", "30", "--batch-size", "32", "--out"])
+        .arg(&exp)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawns");
+    // Interrupt once a trial has finished.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let done = Store::open(&exp)
+            .ok()
+            .and_then(|s| s.trials().ok())
+            .is_some_and(|t| t.iter().any(|t| t.status.is_finished()));
+        if done {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the search did not finish a trial in time");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let pid = i32::try_from(child.id()).expect("a pid");
+    // SAFETY: sending a signal to our own child process, which has not been reaped yet.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0);
+    let o = child.wait_with_output().expect("reaped");
+    assert_eq!(o.status.code(), Some(130), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("interrupted; continue with `nasc search --resume"),
+        "{}",
+        text(&o.stderr)
+    );
+    let store = Store::open(&exp).expect("opens");
+    assert_eq!(store.info().expect("info").status, ExperimentStatus::Interrupted);
+    let trials = store.trials().expect("trials");
+    assert!(trials.len() < 6, "the search stopped before its budget: {} trials", trials.len());
+    assert!(
+        trials.iter().all(|t| t.status == TrialStatus::Succeeded),
+        "the running trial finished and was recorded: {:?}",
+        trials.iter().map(|t| t.status).collect::<Vec<_>>()
+    );
+    drop(store);
+    let o = nasc(&["runs", "--root", root.to_str().expect("utf8")]);
+    assert!(text(&o.stdout).contains("interrupted"), "{}", text(&o.stdout));
+    let o = nasc(&["search", "--resume", exp.to_str().expect("utf8")]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let store = Store::open(&exp).expect("opens");
+    assert_eq!(store.info().expect("info").status, ExperimentStatus::Done);
+    assert_eq!(store.trials().expect("trials").len(), 6);
+}

@@ -18,6 +18,7 @@ use crate::runtime::{Device, RuntimeError};
 use crate::strategy::{self, Mode, Strategy, StrategyError, StrategyKind};
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::Instant;
 
@@ -117,6 +118,9 @@ pub enum SearchError {
     /// A bad setting.
     #[error("{0}")]
     Config(String),
+    /// Another process is running this experiment (it holds the lock); nothing was changed.
+    #[error("{0}")]
+    Busy(String),
     /// The data could not be prepared for training.
     #[error(transparent)]
     Data(#[from] RuntimeError),
@@ -209,7 +213,10 @@ fn parse_arch(graph: &Graph, t: &TrialRecord) -> Result<Architecture, SearchErro
 }
 
 /// Runs (or resumes) the search recorded in `store` on `graph` and `data`, until the trial
-/// budget or the time budget is spent or the strategy has nothing left to propose.
+/// budget or the time budget is spent, the strategy has nothing left to propose, or `stop`
+/// becomes true (no trial starts after that; the running ones finish and are recorded). The
+/// experiment's status is `running` while it runs; the caller ([`crate::launch`]) records how it
+/// ended.
 ///
 /// Errors: the store or the strategy failing, or a resumed experiment whose log does not replay.
 /// A trial that fails (diverges, a runtime error, even a panic inside burn) is recorded as
@@ -221,6 +228,7 @@ pub fn run(
     cfg: &SearchConfig,
     device: &Device,
     observer: &mut dyn SearchObserver,
+    stop: &AtomicBool,
 ) -> Result<SearchSummary, SearchError> {
     if cfg.concurrency == 0 {
         return Err(SearchError::Config("--concurrency must be at least 1".into()));
@@ -237,7 +245,7 @@ pub fn run(
     match lock.try_lock() {
         Ok(()) => {}
         Err(std::fs::TryLockError::WouldBlock) => {
-            return Err(SearchError::Config(format!(
+            return Err(SearchError::Busy(format!(
                 "{} is being searched by another nasc process; wait for it or stop it first",
                 store.dir().display()
             )))
@@ -246,6 +254,7 @@ pub fn run(
             return Err(SearchError::Config(format!("cannot lock {}: {e}", lock_path.display())))
         }
     }
+    store.set_status(ExperimentStatus::Running)?;
     let started = Instant::now();
     // The data is normalised and split once; every trial trains on the same splits. Trials
     // are compared on the validation split; the test split is left for the final architecture.
@@ -336,7 +345,10 @@ pub fn run(
         let result = (|| -> Result<(), SearchError> {
             loop {
                 while running < cfg.concurrency {
-                    let job = if let Some(job) = pending.pop_front() {
+                    let job = if stop.load(Ordering::SeqCst) {
+                        stopped = "interrupted";
+                        break;
+                    } else if let Some(job) = pending.pop_front() {
                         job
                     } else if exhausted {
                         break;
@@ -406,6 +418,5 @@ pub fn run(
     let succeeded =
         trials.iter().filter(|t| t.status == super::store::TrialStatus::Succeeded).count();
     let failed = trials.iter().filter(|t| t.status == super::store::TrialStatus::Failed).count();
-    store.set_status(ExperimentStatus::Done)?;
     Ok(SearchSummary { succeeded, failed, best: store.best(maximize)?, stopped })
 }

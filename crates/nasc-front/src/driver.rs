@@ -124,6 +124,18 @@ pub struct Compiled {
     pub arch: Option<ArchReport>,
 }
 
+impl std::fmt::Debug for Compiled {
+    /// The diagnostics' codes and the networks' names (the program and the IR are large).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Compiled")
+            .field("diagnostics", &self.diagnostics.iter().map(|d| d.code).collect::<Vec<_>>())
+            .field("networks", &self.graphs.iter().map(|g| &g.name).collect::<Vec<_>>())
+            .field("typed", &self.typed)
+            .field("arch", &self.arch)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Compiled {
     /// The root file.
     pub fn root(&self) -> FileId {

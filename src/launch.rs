@@ -1,0 +1,450 @@
+//! Searches launched by the library: typed settings in, typed errors out. The CLI (and tests)
+//! call these four steps; nothing here prints.
+//!
+//! 1. **prepare** ([`prepare_multi_trial`]): validate the settings, compile the space once,
+//!    build the strategy once (a bad option fails here), load and prepare the data once, and
+//!    check once that the data fits the network. Nothing is written: a bad setting leaves no
+//!    experiment directory behind.
+//! 2. **start** ([`MultiTrial::start`]): create the experiment store with the typed
+//!    configuration ([`SearchConfig`], tagged `"kind": "multi-trial"` in the store).
+//! 3. **run** ([`Search::run`]): the search loop of [`crate::experiment::search`]. This step
+//!    owns the experiment's status: `done` when the budget is spent or the space exhausted,
+//!    `interrupted` after SIGINT or SIGTERM (the running trials finish and are recorded; a
+//!    second signal exits at once, status `running`, and `--resume` reruns what was running),
+//!    `failed` on any error or panic. It writes `best.json`.
+//! 4. **resume** ([`resume`]): reopen an experiment, check that its space is unchanged, and
+//!    give back a [`Search`] to run.
+
+use crate::data::{DataSpec, Splits};
+use crate::driver;
+use crate::experiment::search::{self, Metric, SearchConfig, SearchObserver, SearchSummary};
+use crate::experiment::{ExperimentStatus, Store, StoreError, TrialRecord};
+use crate::ir::Graph;
+use crate::resolve::{Program, ReadError};
+use crate::runtime::train::{self, Task, TrainConfig};
+use crate::runtime::{DeviceKind, RuntimeError};
+use crate::strategy::{self, Mode, StrategyKind};
+use rand::SeedableRng;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+/// Why a search could not be prepared, started, resumed or run.
+#[derive(Debug, thiserror::Error)]
+pub enum LaunchError {
+    /// A bad setting: nothing was created (a command line exits with 2).
+    #[error("{0}")]
+    Setting(String),
+    /// The space file cannot be read.
+    #[error(transparent)]
+    Read(#[from] ReadError),
+    /// The space does not compile; its diagnostics, with the files they point into.
+    #[error("the space has {} errors", .0.diagnostics.len())]
+    Compile(Box<driver::Compiled>),
+    /// The file declares no network to search.
+    #[error("{0} declares no network")]
+    NoNetwork(String),
+    /// The data cannot be loaded.
+    #[error(transparent)]
+    Data(#[from] crate::data::DataError),
+    /// The data does not fit the network (or another runtime problem before the search); the
+    /// program is kept so that the error can be shown at its `.nas` place.
+    #[error("{error}")]
+    Runtime {
+        /// The loaded space.
+        program: Box<Program>,
+        /// What failed.
+        error: RuntimeError,
+    },
+    /// The experiment store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// An experiment cannot be resumed (its space changed, or it is not one this nasc runs).
+    #[error("{0}")]
+    Resume(String),
+    /// The search itself failed (the experiment is marked `failed`).
+    #[error(transparent)]
+    Search(#[from] search::SearchError),
+    /// The search panicked (a bug in nasc; the experiment is marked `failed`).
+    #[error("internal error: the search panicked: {0}")]
+    Panic(String),
+    /// The search ran, but no trial succeeded (the experiment is `done`; nothing to export).
+    #[error("no trial succeeded")]
+    NoTrialSucceeded,
+    /// `best.json` could not be written.
+    #[error("cannot write {}: {source}", path.display())]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+impl LaunchError {
+    /// Whether the error is the caller's setting (a command line's exit code 2) rather than a
+    /// problem met while working (1).
+    pub fn is_setting(&self) -> bool {
+        matches!(self, LaunchError::Setting(_) | LaunchError::Read(_))
+            || matches!(self, LaunchError::Runtime { error, .. }
+                if matches!(error, RuntimeError::Config(_) | RuntimeError::Device(_)))
+    }
+}
+
+/// A space compiled for a search: its text (recorded with the experiment), the loaded program,
+/// and the IR of its first network (the one searched).
+pub struct Space {
+    /// The `.nas` file.
+    pub file: PathBuf,
+    /// Its text, as read.
+    pub text: String,
+    /// The loaded program (for diagnostics at `.nas` places).
+    pub program: Program,
+    /// The first network's IR.
+    pub graph: Graph,
+}
+
+/// Reads and compiles `file` for a search (through the front end's driver).
+///
+/// Errors: [`LaunchError::Read`], [`LaunchError::Compile`] with the diagnostics,
+/// [`LaunchError::NoNetwork`].
+pub fn compile_space(file: &Path) -> Result<Space, LaunchError> {
+    let bytes = std::fs::read(file)
+        .map_err(|source| ReadError { path: file.display().to_string(), source })?;
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    let (name, origin) = (file.display().to_string(), crate::source::Origin::Disk(file.into()));
+    let input = driver::Input::Bytes { name: &name, origin: &origin, bytes: &bytes };
+    let compiled = driver::compile(input, driver::Options::default())?;
+    if compiled.has_errors() {
+        return Err(LaunchError::Compile(Box::new(compiled)));
+    }
+    let driver::Compiled { program, graphs, .. } = compiled;
+    match graphs.into_iter().next() {
+        Some(graph) => Ok(Space { file: file.to_path_buf(), text, program, graph }),
+        None => Err(LaunchError::NoNetwork(file.display().to_string())),
+    }
+}
+
+/// The settings of a multi-trial search, as a user gives them (`nasc search` without a one-shot
+/// strategy). [`prepare_multi_trial`] checks them and completes the defaults.
+#[derive(Debug, Clone)]
+pub struct MultiTrialSettings {
+    /// The strategy.
+    pub strategy: StrategyKind,
+    /// Its options (`population_size`, `50`), in order.
+    pub options: Vec<(String, String)>,
+    /// What to optimise (default: `val_acc` for classification, `val_mse` for regression).
+    pub metric: Option<Metric>,
+    /// In which direction (default: the metric's natural one).
+    pub mode: Option<Mode>,
+    /// Stop proposing after this many trials.
+    pub max_trials: Option<usize>,
+    /// Stop proposing after this many seconds.
+    pub max_duration: Option<f64>,
+    /// Trials trained at the same time (at least 1).
+    pub concurrency: usize,
+    /// The `--data` spec (`mnist:DIR`, ...).
+    pub data: String,
+    /// How each trial trains (its seed is the search's seed).
+    pub train: TrainConfig,
+    /// Where trials train.
+    pub device: DeviceKind,
+}
+
+impl MultiTrialSettings {
+    /// The stored configuration: defaults filled in and every setting checked.
+    ///
+    /// Errors: [`LaunchError::Setting`] naming the setting.
+    pub fn config(&self) -> Result<SearchConfig, LaunchError> {
+        let bad = |s: String| Err(LaunchError::Setting(s));
+        for (k, v) in &self.options {
+            if let Err(e) = strategy::Options::default().set(self.strategy, k, v) {
+                return bad(e.to_string());
+            }
+        }
+        if self.max_trials.is_none()
+            && self.max_duration.is_none()
+            && self.strategy != StrategyKind::Grid
+        {
+            return bad("give the search a budget: --max-trials N or --max-duration 30m".into());
+        }
+        let train = &self.train;
+        let metric = self.metric.unwrap_or(if train.task == Task::Regression {
+            Metric::ValMse
+        } else {
+            Metric::ValAcc
+        });
+        match (train.task, metric) {
+            (Task::Classification, Metric::ValMse) => {
+                return bad("--metric val_mse needs --task regression; a classification search optimises val_acc or val_loss".into());
+            }
+            (Task::Regression, Metric::ValAcc) => {
+                return bad("--metric val_acc needs --task classification; a regression search optimises val_mse or val_loss".into());
+            }
+            _ => {}
+        }
+        if self.concurrency == 0 {
+            return bad("--concurrency must be at least 1".into());
+        }
+        if self.max_trials == Some(0) {
+            return bad("--max-trials must be at least 1".into());
+        }
+        if train.val_fraction <= 0.0
+            && matches!(metric, Metric::ValAcc | Metric::ValLoss | Metric::ValMse)
+        {
+            return bad(format!(
+                "--metric {} needs a validation split (--val-fraction above 0)",
+                metric.name()
+            ));
+        }
+        Ok(SearchConfig {
+            strategy: self.strategy,
+            options: self.options.clone(),
+            seed: train.seed,
+            metric,
+            mode: self.mode.unwrap_or(metric.default_mode()),
+            max_trials: self.max_trials,
+            max_duration: self.max_duration,
+            concurrency: self.concurrency,
+            // Recorded with absolute paths, so that `--resume` works from any directory.
+            data: self
+                .data
+                .parse::<DataSpec>()
+                .map_or(self.data.clone(), |d| d.absolute().to_string()),
+            train: train.clone(),
+            device: self.device,
+        })
+    }
+}
+
+/// A multi-trial search ready to start: checked settings, the compiled space, the data.
+pub struct MultiTrial {
+    /// The space searched.
+    pub space: Space,
+    /// The configuration the experiment will record.
+    pub config: SearchConfig,
+    data: Splits,
+}
+
+/// Loads the data of a `--data` spec.
+///
+/// Errors: [`LaunchError::Setting`] for a spec that does not parse, [`LaunchError::Data`] for
+/// data that cannot be read.
+pub fn load_data(spec: &str) -> Result<Splits, LaunchError> {
+    let spec: DataSpec = spec.parse().map_err(|e| LaunchError::Setting(format!("{e}")))?;
+    Ok(crate::data::load(&spec)?)
+}
+
+/// Step 1 of a multi-trial search (see the module documentation): everything that can be
+/// checked before the experiment exists.
+pub fn prepare_multi_trial(
+    file: &Path,
+    settings: &MultiTrialSettings,
+) -> Result<MultiTrial, LaunchError> {
+    let config = settings.config()?;
+    let space = compile_space(file)?;
+    let mut options = strategy::Options::default();
+    for (k, v) in &config.options {
+        options.set(config.strategy, k, v).map_err(|e| LaunchError::Setting(e.to_string()))?;
+    }
+    strategy::make(config.strategy, &space.graph, config.mode, config.seed, &options)
+        .map_err(|e| LaunchError::Setting(e.to_string()))?;
+    let data = load_data(&config.data)?;
+    // The network's input and output do not depend on the architecture: check the data once.
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(config.seed);
+    let probe = crate::arch::Architecture::random(&space.graph, &mut rng);
+    let fits = crate::arch::fix(&space.graph, &probe)
+        .map_err(|e| RuntimeError::Config(e.to_string()))
+        .and_then(|f| {
+            let net = crate::runtime::Network::build(&f, &crate::runtime::Device::flex(), 0)?;
+            train::check_fit(&net, &data.train, config.train.task)
+        });
+    if let Err(error) = fits {
+        return Err(LaunchError::Runtime { program: Box::new(space.program), error });
+    }
+    Ok(MultiTrial { space, config, data })
+}
+
+/// The default experiment directory of a search: `runs/<space>-<strategy>-<unix time>`.
+pub fn default_run_dir(file: &Path, strategy: &str) -> PathBuf {
+    let stem = file.file_stem().map_or("space".into(), |s| s.to_string_lossy().into_owned());
+    let time = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    PathBuf::from("runs").join(format!("{stem}-{strategy}-{time}"))
+}
+
+/// Creates the experiment store of a search in `dir`, recording `command` (the command line),
+/// the space (by its absolute path, so that `--resume` works from any directory, and its text)
+/// and `config`.
+pub fn create_store(
+    dir: &Path,
+    command: &str,
+    space: &Space,
+    config: &serde_json::Value,
+) -> Result<Store, LaunchError> {
+    let path = std::fs::canonicalize(&space.file).unwrap_or(space.file.clone());
+    Ok(Store::create(dir, command, &path.display().to_string(), &space.text, config)?)
+}
+
+impl MultiTrial {
+    /// Step 2: creates the experiment in `dir` (see [`create_store`]).
+    pub fn start(self, dir: &Path, command: &str) -> Result<Search, LaunchError> {
+        let stored = serde_json::to_value(&self.config).expect("the configuration serialises");
+        let store = create_store(dir, command, &self.space, &stored)?;
+        let (file, graph) = (self.space.file, self.space.graph);
+        Ok(Search { store: Arc::new(store), file, graph, data: self.data, config: self.config })
+    }
+}
+
+/// A multi-trial experiment ready to run (new or resumed).
+pub struct Search {
+    store: Arc<Store>,
+    file: PathBuf,
+    graph: Graph,
+    data: Splits,
+    /// The experiment's configuration.
+    pub config: SearchConfig,
+}
+
+/// How a search ended.
+#[derive(Debug)]
+pub struct Finished {
+    /// Trials, the best, why it stopped.
+    pub summary: SearchSummary,
+    /// The status recorded: `done` or `interrupted`.
+    pub status: ExperimentStatus,
+    /// Where the best architecture was written (`DIR/best.json`).
+    pub best: PathBuf,
+}
+
+impl Search {
+    /// The experiment's directory.
+    pub fn dir(&self) -> &Path {
+        self.store.dir()
+    }
+
+    /// The space's file.
+    pub fn space_path(&self) -> &Path {
+        &self.file
+    }
+
+    /// The searched network.
+    pub fn graph(&self) -> &Graph {
+        &self.graph
+    }
+
+    /// Step 3: runs the search to its end (see the module documentation for the status it
+    /// records), stopping early when `stop` becomes true (see [`stop_on_signals`]).
+    ///
+    /// Errors: everything that stops a search; the experiment is then `failed`, except for
+    /// [`LaunchError::NoTrialSucceeded`] (`done`).
+    pub fn run(
+        self,
+        observer: &mut dyn SearchObserver,
+        stop: &AtomicBool,
+    ) -> Result<Finished, LaunchError> {
+        let device = self.config.device.device().map_err(|e| {
+            let _ = self.store.set_status(ExperimentStatus::Failed);
+            LaunchError::Setting(e.to_string())
+        })?;
+        let Search { store, graph, data, config, .. } = self;
+        let data = Arc::new(data);
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            search::run(store.clone(), &graph, data, &config, &device, observer, stop)
+        }));
+        let summary = match result {
+            Ok(Ok(s)) => s,
+            // Another process runs this experiment: its status is that process's to set.
+            Ok(Err(e @ search::SearchError::Busy(_))) => return Err(e.into()),
+            Ok(Err(e)) => {
+                let _ = store.set_status(ExperimentStatus::Failed);
+                return Err(e.into());
+            }
+            Err(panic) => {
+                let _ = store.set_status(ExperimentStatus::Failed);
+                return Err(LaunchError::Panic(panic_message(&*panic)));
+            }
+        };
+        let status = if stop.load(Ordering::SeqCst) {
+            ExperimentStatus::Interrupted
+        } else {
+            ExperimentStatus::Done
+        };
+        store.set_status(status)?;
+        let best = store.dir().join("best.json");
+        match &summary.best {
+            Some(t) => write_best(&best, t)?,
+            None if status == ExperimentStatus::Done => return Err(LaunchError::NoTrialSucceeded),
+            None => {}
+        }
+        Ok(Finished { summary, status, best })
+    }
+}
+
+/// Writes a trial's architecture, pretty-printed, to `path`.
+fn write_best(path: &Path, t: &TrialRecord) -> Result<(), LaunchError> {
+    let pretty = serde_json::from_str::<serde_json::Value>(&t.arch)
+        .map(|v| serde_json::to_string_pretty(&v).unwrap_or(t.arch.clone()))
+        .unwrap_or(t.arch.clone());
+    std::fs::write(path, pretty + "\n")
+        .map_err(|source| LaunchError::Write { path: path.to_path_buf(), source })
+}
+
+/// The text of a panic's payload.
+pub fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
+    p.downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| p.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".into())
+}
+
+/// Step 4: reopens the multi-trial experiment in `dir` to run it on.
+///
+/// Errors: [`LaunchError::Store`] when `dir` holds no experiment, [`LaunchError::Resume`] for a
+/// one-shot experiment, a configuration this nasc cannot read, or a space that changed since,
+/// and the errors of [`compile_space`] and [`load_data`].
+pub fn resume(dir: &Path) -> Result<Search, LaunchError> {
+    let store = Store::open(dir)?;
+    let info = store.info()?;
+    if info.config["kind"].as_str() == Some("oneshot") {
+        return Err(LaunchError::Resume(format!("{} is a one-shot search, which cannot be resumed yet: its finished epochs are in the store (`nasc runs show`); start the search again", dir.display())));
+    }
+    let config: SearchConfig = serde_json::from_value(info.config.clone()).map_err(|e| {
+        LaunchError::Resume(format!(
+            "{}: the experiment's configuration is not one this nasc can resume: {e}",
+            dir.display()
+        ))
+    })?;
+    let file = PathBuf::from(&info.space_path);
+    let text =
+        std::fs::read(&file).map(|b| String::from_utf8_lossy(&b).into_owned()).map_err(|e| {
+            LaunchError::Resume(format!(
+                "cannot read the experiment's space {}: {e}",
+                file.display()
+            ))
+        })?;
+    if crate::experiment::hash_space(&text) != info.space_hash {
+        return Err(LaunchError::Resume(format!("{} changed since the experiment started; resuming would mix two spaces (start a new experiment instead)", file.display())));
+    }
+    let space = compile_space(&file)?;
+    let data = load_data(&config.data)?;
+    Ok(Search { store: Arc::new(store), file, graph: space.graph, data, config })
+}
+
+/// A flag that SIGINT and SIGTERM set (Ctrl-C): a search stops proposing trials, lets the
+/// running ones finish and records `interrupted`. A second signal while the flag is set ends
+/// the process at once with exit code 130 (signal-hook's conditional shutdown).
+///
+/// Errors: the operating system refused to install the handlers.
+pub fn stop_on_signals() -> std::io::Result<Arc<AtomicBool>> {
+    let flag = Arc::new(AtomicBool::new(false));
+    #[cfg(unix)]
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        // The order matters: the shutdown is registered first so that it sees the flag as it
+        // was before this signal.
+        signal_hook::flag::register_conditional_shutdown(signal, 130, flag.clone())?;
+        signal_hook::flag::register(signal, flag.clone())?;
+    }
+    Ok(flag)
+}
