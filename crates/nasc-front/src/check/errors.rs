@@ -2,6 +2,92 @@
 
 use crate::source::{FileId, Loc, Span};
 
+/// The value or expression an error is about, as data; [`crate::diagnostics::wording`] words
+/// it ("argument `x` of `conv2d`").
+#[derive(Debug, Clone, PartialEq)]
+pub enum Subject {
+    /// The value a block or network returns.
+    Returned {
+        /// The block or network.
+        block: String,
+    },
+    /// The value a network returns (its declared output type).
+    NetworkReturn {
+        /// The network.
+        network: String,
+    },
+    /// An argument of a call.
+    Arg {
+        /// The parameter.
+        param: String,
+        /// The called block or operator.
+        callee: String,
+    },
+    /// A `let` binding with a written type.
+    Let {
+        /// The name bound.
+        name: String,
+    },
+    /// A dimension of a network's input.
+    InputDim {
+        /// Which dimension, from 0.
+        dim: usize,
+        /// The input parameter.
+        input: String,
+    },
+    /// A network's input shape, which must be written out in full.
+    NetworkInputShape,
+    /// A dimension of a tensor type.
+    TensorDim,
+    /// What an operator declaration says its output is.
+    OperatorOutput {
+        /// The operator.
+        op: String,
+    },
+    /// What a `for` loop ranges over.
+    ForRange,
+    /// What a list comprehension ranges over.
+    ComprehensionRange,
+    /// The value being indexed.
+    Indexed,
+    /// A list index.
+    ListIndex,
+    /// A condition.
+    Condition,
+    /// A condition whose branches are tensors of different ranks.
+    ConditionRanks,
+    /// A condition whose branches are values of different kinds.
+    ConditionKinds,
+    /// A value of a value choice.
+    ValueChoiceValue,
+    /// The operand of a prefix operator (`-x`, `not x`).
+    PrefixOperand,
+    /// The operands of a binary operator.
+    Operands {
+        /// The operator's symbol (`+`).
+        op: String,
+    },
+    /// A bound of a range (`0..n`).
+    RangeBound,
+    /// An alternative of a layer choice, which must be a tensor.
+    Alternative {
+        /// The alternative's name.
+        name: String,
+    },
+    /// The candidates of an input choice.
+    InputChoiceCandidates,
+    /// How many inputs an input choice picks.
+    PickCount,
+    /// The depth of a repeat.
+    RepeatDepth,
+    /// A candidate depth of a repeat with a depth choice.
+    CandidateDepth,
+    /// The value a repeat with a depth choice carries from one block to the next.
+    RepeatCarried,
+    /// The body of a repeat.
+    RepeatBody,
+}
+
 /// A shape or type problem found while elaborating a network.
 #[derive(Debug, Clone, PartialEq)]
 pub enum TypeError {
@@ -10,7 +96,7 @@ pub enum TypeError {
         /// The value (an argument, a returned value).
         at: Loc,
         /// What the value is ("argument `x` of `conv2d`").
-        what: String,
+        what: Subject,
         /// Which dimension, from 0.
         dim: usize,
         /// The dimension the type requires.
@@ -27,7 +113,7 @@ pub enum TypeError {
         /// The value.
         at: Loc,
         /// What the value is.
-        what: String,
+        what: Subject,
         /// How many dimensions the type has.
         expected: usize,
         /// Whether the type accepts more (`...rest`).
@@ -88,7 +174,7 @@ pub enum TypeError {
         /// What was found.
         found: String,
         /// What the value is.
-        what: String,
+        what: Subject,
     },
     /// Something that must be known without choosing an architecture depends on a choice
     /// (E0107).
@@ -96,7 +182,7 @@ pub enum TypeError {
         /// The expression.
         at: Loc,
         /// What it is.
-        what: String,
+        what: Subject,
     },
     /// A list index past the end (E0108).
     IndexOutOfRange {

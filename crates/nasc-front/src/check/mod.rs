@@ -13,7 +13,7 @@
 
 mod errors;
 
-pub use errors::{TypeError, TypeLocated};
+pub use errors::{Subject, TypeError, TypeLocated};
 
 use crate::ir::*;
 use crate::resolve::{ItemRef, Program};
@@ -243,12 +243,14 @@ enum What<'a> {
     Let(&'a str),
 }
 
-impl From<What<'_>> for String {
-    fn from(w: What<'_>) -> String {
+impl From<What<'_>> for Subject {
+    fn from(w: What<'_>) -> Subject {
         match w {
-            What::Returned(b) => format!("the value returned by `{b}`"),
-            What::Arg { param, callee } => format!("argument `{param}` of `{callee}`"),
-            What::Let(name) => format!("`{name}`"),
+            What::Returned(b) => Subject::Returned { block: b.into() },
+            What::Arg { param, callee } => {
+                Subject::Arg { param: param.into(), callee: callee.into() }
+            }
+            What::Let(name) => Subject::Let { name: name.into() },
         }
     }
 }
@@ -782,11 +784,10 @@ impl<'p> Elab<'p> {
                                             at: self.loc(&f, e.span),
                                             expected: "at least 1".into(),
                                             found: v.to_string(),
-                                            what: format!(
-                                                "dimension {} of the input `{}`",
-                                                shape.len(),
-                                                p.name.name
-                                            ),
+                                            what: Subject::InputDim {
+                                                dim: shape.len(),
+                                                input: p.name.name.clone(),
+                                            },
                                         });
                                         return false;
                                     }
@@ -797,7 +798,7 @@ impl<'p> Elab<'p> {
                             Dim::Rest(id) => {
                                 self.err(TypeError::NotConstant {
                                     at: self.loc(&f, id.span),
-                                    what: "a network's input shape (write every dimension)".into(),
+                                    what: Subject::NetworkInputShape,
                                 });
                                 return false;
                             }
@@ -851,7 +852,7 @@ impl<'p> Elab<'p> {
                     at: self.loc(&f, b.name.span),
                     expected: "a tensor".into(),
                     found: other.kind_name().into(),
-                    what: format!("the value returned by network `{}`", b.name.name),
+                    what: Subject::NetworkReturn { network: b.name.name.clone() },
                 });
                 false
             }
@@ -982,7 +983,7 @@ impl<'p> Elab<'p> {
                                         at: self.loc(f, e.span),
                                         expected: "an integer dimension".into(),
                                         found: other.kind_name().into(),
-                                        what: "a tensor dimension".into(),
+                                        what: Subject::TensorDim,
                                     });
                                     return false;
                                 }
@@ -1455,7 +1456,7 @@ impl<'p> Elab<'p> {
                 at: self.loc(f, o.ret.span()),
                 expected: "a tensor type".into(),
                 found: "a scalar type".into(),
-                what: format!("the output of operator `{}`", o.name.name),
+                what: Subject::OperatorOutput { op: o.name.name.to_string() },
             });
         };
         let mut shape = Vec::new();
@@ -1523,7 +1524,7 @@ impl<'p> Elab<'p> {
                                 at: self.loc(f, iter.span),
                                 expected: "a list or a range".into(),
                                 found: other.kind_name().into(),
-                                what: "what a `for` loop ranges over".into(),
+                                what: Subject::ForRange,
                             });
                             continue;
                         }
@@ -1548,7 +1549,7 @@ impl<'p> Elab<'p> {
         None
     }
 
-    fn scalar(&mut self, f: &Frame<'p>, v: Value, at: Span, what: &str) -> Option<Sym> {
+    fn scalar(&mut self, f: &Frame<'p>, v: Value, at: Span, what: Subject) -> Option<Sym> {
         match v {
             Value::Scalar(s) => Some(s),
             Value::Poison => None,
@@ -1557,15 +1558,15 @@ impl<'p> Elab<'p> {
                     at: self.loc(f, at),
                     expected: "a scalar".into(),
                     found: other.kind_name().into(),
-                    what: what.into(),
+                    what,
                 });
                 None
             }
         }
     }
 
-    fn const_int(&mut self, f: &Frame<'p>, v: Value, at: Span, what: &str) -> Option<i64> {
-        let s = self.scalar(f, v, at, what)?;
+    fn const_int(&mut self, f: &Frame<'p>, v: Value, at: Span, what: Subject) -> Option<i64> {
+        let s = self.scalar(f, v, at, what.clone())?;
         match s {
             Sym::Const(Const::Int(i)) => Some(i),
             Sym::Const(other) => {
@@ -1573,12 +1574,12 @@ impl<'p> Elab<'p> {
                     at: self.loc(f, at),
                     expected: "an integer".into(),
                     found: format!("{}", other.ty()),
-                    what: what.into(),
+                    what,
                 });
                 None
             }
             _ => {
-                self.err(TypeError::NotConstant { at: self.loc(f, at), what: what.into() });
+                self.err(TypeError::NotConstant { at: self.loc(f, at), what });
                 None
             }
         }
@@ -1633,7 +1634,7 @@ impl<'p> Elab<'p> {
                             at: self.loc(f, iter.span),
                             expected: "a list or a range".into(),
                             found: other.kind_name().into(),
-                            what: "what a comprehension ranges over".into(),
+                            what: Subject::ComprehensionRange,
                         })
                     }
                 };
@@ -1649,8 +1650,7 @@ impl<'p> Elab<'p> {
             }
             ExprKind::Unary { op, operand } => {
                 let v = self.expr(f, operand, None);
-                let Some(s) = self.scalar(f, v, operand.span, "the operand of a prefix operator")
-                else {
+                let Some(s) = self.scalar(f, v, operand.span, Subject::PrefixOperand) else {
                     return Value::Poison;
                 };
                 match Sym::unary(*op, s) {
@@ -1676,11 +1676,11 @@ impl<'p> Elab<'p> {
                             at: self.loc(f, base.span),
                             expected: "a list".into(),
                             found: other.kind_name().into(),
-                            what: "an indexed value".into(),
+                            what: Subject::Indexed,
                         })
                     }
                 };
-                let Some(i) = self.const_int(f, i, index.span, "a list index") else {
+                let Some(i) = self.const_int(f, i, index.span, Subject::ListIndex) else {
                     return Value::Poison;
                 };
                 match usize::try_from(i).ok().and_then(|i| items.get(i)) {
@@ -1694,7 +1694,7 @@ impl<'p> Elab<'p> {
             }
             ExprKind::If { cond, then, otherwise } => {
                 let c = self.expr(f, cond, None);
-                let Some(c) = self.scalar(f, c, cond.span, "a condition") else {
+                let Some(c) = self.scalar(f, c, cond.span, Subject::Condition) else {
                     return Value::Poison;
                 };
                 match c {
@@ -1704,7 +1704,7 @@ impl<'p> Elab<'p> {
                         at: self.loc(f, cond.span),
                         expected: "`bool`".into(),
                         found: format!("{}", other.ty()),
-                        what: "a condition".into(),
+                        what: Subject::Condition,
                     }),
                     c => {
                         let saved = self.enter_region(
@@ -1729,8 +1729,7 @@ impl<'p> Elab<'p> {
                                 if sa.len() != sb.len() {
                                     return self.err(TypeError::NotConstant {
                                         at: self.loc(f, cond.span),
-                                        what: "a condition that selects tensors of different ranks"
-                                            .into(),
+                                        what: Subject::ConditionRanks,
                                     });
                                 }
                                 let mut shape = Vec::new();
@@ -1750,8 +1749,7 @@ impl<'p> Elab<'p> {
                             (Value::Poison, _) | (_, Value::Poison) => Value::Poison,
                             _ => self.err(TypeError::NotConstant {
                                 at: self.loc(f, cond.span),
-                                what: "a condition that selects between values of different kinds"
-                                    .into(),
+                                what: Subject::ConditionKinds,
                             }),
                         }
                     }
@@ -1780,7 +1778,7 @@ impl<'p> Elab<'p> {
                         _ => {
                             return self.err(TypeError::NotConstant {
                                 at: self.loc(f, v.span),
-                                what: "a value of a value choice".into(),
+                                what: Subject::ValueChoiceValue,
                             })
                         }
                     }
@@ -1791,7 +1789,7 @@ impl<'p> Elab<'p> {
                         at: self.loc(f, values[bad].span),
                         expected: format!("`{ty}` like the first value"),
                         found: format!("{}", consts[bad].ty()),
-                        what: "a value of a value choice".into(),
+                        what: Subject::ValueChoiceValue,
                     });
                 }
                 match self.label(
@@ -1832,8 +1830,8 @@ impl<'p> Elab<'p> {
             (_, Value::Poison, _) | (_, _, Value::Poison) => Value::Poison,
             (BinOp::Range, a, b) => {
                 let (Some(x), Some(y)) = (
-                    self.const_int(f, a, lhs.span, "a range bound"),
-                    self.const_int(f, b, rhs.span, "a range bound"),
+                    self.const_int(f, a, lhs.span, Subject::RangeBound),
+                    self.const_int(f, b, rhs.span, Subject::RangeBound),
                 ) else {
                     return Value::Poison;
                 };
@@ -1899,7 +1897,7 @@ impl<'p> Elab<'p> {
                     "two numbers".into()
                 },
                 found: format!("{} and {}", a.kind_name(), b.kind_name()),
-                what: format!("the operands of `{}`", op.symbol()),
+                what: Subject::Operands { op: op.symbol().into() },
             }),
         }
     }
@@ -1948,10 +1946,7 @@ impl<'p> Elab<'p> {
                         at: self.loc(f, alt.value.span),
                         expected: "a tensor".into(),
                         found: other.kind_name().into(),
-                        what: format!(
-                            "alternative `{}` (use a value choice for scalars)",
-                            alt.name.name
-                        ),
+                        what: Subject::Alternative { name: alt.name.name.clone() },
                     });
                     poisoned = true;
                 }
@@ -2014,7 +2009,7 @@ impl<'p> Elab<'p> {
         span: Span,
     ) -> Value {
         let c = self.expr(f, count, None);
-        let Some(k) = self.const_int(f, c, count.span, "the number of inputs picked") else {
+        let Some(k) = self.const_int(f, c, count.span, Subject::PickCount) else {
             return Value::Poison;
         };
         let items = match self.expr(f, candidates, None) {
@@ -2025,7 +2020,7 @@ impl<'p> Elab<'p> {
                     at: self.loc(f, candidates.span),
                     expected: "a list of tensors".into(),
                     found: other.kind_name().into(),
-                    what: "the candidates of an input choice".into(),
+                    what: Subject::InputChoiceCandidates,
                 })
             }
         };
@@ -2039,7 +2034,7 @@ impl<'p> Elab<'p> {
                         at: self.loc(f, candidates.span),
                         expected: "a list of tensors".into(),
                         found: format!("a list holding {}", other.kind_name()),
-                        what: "the candidates of an input choice".into(),
+                        what: Subject::InputChoiceCandidates,
                     })
                 }
             }
@@ -2129,7 +2124,7 @@ impl<'p> Elab<'p> {
         match depth {
             ast::Depth::Fixed(d) => {
                 let dv = self.expr(f, d, None);
-                let Some(n) = self.const_int(f, dv, d.span, "a repeat's depth") else {
+                let Some(n) = self.const_int(f, dv, d.span, Subject::RepeatDepth) else {
                     return Value::Poison;
                 };
                 if !(0..=10_000).contains(&n) {
@@ -2155,7 +2150,7 @@ impl<'p> Elab<'p> {
                 let mut depths = Vec::new();
                 for v in values {
                     let dv = self.expr(f, v, None);
-                    let Some(d) = self.const_int(f, dv, v.span, "a candidate depth") else {
+                    let Some(d) = self.const_int(f, dv, v.span, Subject::CandidateDepth) else {
                         return Value::Poison;
                     };
                     if !(0..=10_000).contains(&d) {
@@ -2180,7 +2175,7 @@ impl<'p> Elab<'p> {
                         at: self.loc(f, var.span),
                         expected: "a tensor".into(),
                         found: init.kind_name().into(),
-                        what: "the value a repeat with a depth choice carries".into(),
+                        what: Subject::RepeatCarried,
                     });
                 };
                 let max = *depths.iter().max().unwrap_or(&0) as usize;
@@ -2208,7 +2203,7 @@ impl<'p> Elab<'p> {
                                 at: self.loc(f, body.span),
                                 expected: "a tensor".into(),
                                 found: other.kind_name().into(),
-                                what: "the body of a repeat".into(),
+                                what: Subject::RepeatBody,
                             });
                             cur = Value::Poison;
                             break;

@@ -2,7 +2,7 @@
 //! words for grammar rules in syntax errors, and the command line's own messages.
 
 use super::{Diagnostic, Label, Severity};
-use crate::check::{TypeError, TypeLocated};
+use crate::check::{Subject, TypeError, TypeLocated};
 use crate::resolve::{Located, ResolveError};
 use crate::source::{Loc, Span};
 use crate::syntax::parser::{Expected, Found, Rule, SyntaxError, MAX_NESTING};
@@ -348,6 +348,42 @@ pub fn type_error(e: &TypeLocated) -> Diagnostic {
     }
 }
 
+/// What a type error is about, in words ("argument `x` of `conv2d`").
+pub fn subject(s: &Subject) -> String {
+    match s {
+        Subject::Returned { block } => format!("the value returned by `{block}`"),
+        Subject::NetworkReturn { network } => format!("the value returned by network `{network}`"),
+        Subject::Arg { param, callee } => format!("argument `{param}` of `{callee}`"),
+        Subject::Let { name } => format!("`{name}`"),
+        Subject::InputDim { dim, input } => format!("dimension {dim} of the input `{input}`"),
+        Subject::NetworkInputShape => "a network's input shape (write every dimension)".into(),
+        Subject::TensorDim => "a tensor dimension".into(),
+        Subject::OperatorOutput { op } => format!("the output of operator `{op}`"),
+        Subject::ForRange => "what a `for` loop ranges over".into(),
+        Subject::ComprehensionRange => "what a comprehension ranges over".into(),
+        Subject::Indexed => "an indexed value".into(),
+        Subject::ListIndex => "a list index".into(),
+        Subject::Condition => "a condition".into(),
+        Subject::ConditionRanks => "a condition that selects tensors of different ranks".into(),
+        Subject::ConditionKinds => {
+            "a condition that selects between values of different kinds".into()
+        }
+        Subject::ValueChoiceValue => "a value of a value choice".into(),
+        Subject::PrefixOperand => "the operand of a prefix operator".into(),
+        Subject::Operands { op } => format!("the operands of `{op}`"),
+        Subject::RangeBound => "a range bound".into(),
+        Subject::Alternative { name } => {
+            format!("alternative `{name}` (use a value choice for scalars)")
+        }
+        Subject::InputChoiceCandidates => "the candidates of an input choice".into(),
+        Subject::PickCount => "the number of inputs picked".into(),
+        Subject::RepeatDepth => "a repeat's depth".into(),
+        Subject::CandidateDepth => "a candidate depth".into(),
+        Subject::RepeatCarried => "the value a repeat with a depth choice carries".into(),
+        Subject::RepeatBody => "the body of a repeat".into(),
+    }
+}
+
 fn type_error_at(e: &TypeLocated) -> Diagnostic {
     use TypeError::*;
     match &e.error {
@@ -356,7 +392,7 @@ fn type_error_at(e: &TypeLocated) -> Diagnostic {
             with_counterexample(
                 diag(
                     "E0101",
-                    format!("shape mismatch in dimension {dim} of {what}: expected {expected}, found {found}{when}"),
+                    format!("shape mismatch in dimension {dim} of {}: expected {expected}, found {found}{when}", subject(what)),
                     *at,
                     format!("dimension {dim} is {found}"),
                 )
@@ -367,7 +403,8 @@ fn type_error_at(e: &TypeLocated) -> Diagnostic {
         RankMismatch { at, what, expected, at_least, found, shape, declared } => diag(
             "E0102",
             format!(
-                "{what} has {found} dimension{}, but its type needs {}{expected}",
+                "{} has {found} dimension{}, but its type needs {}{expected}",
+                subject(what),
                 if *found == 1 { "" } else { "s" },
                 if *at_least { "at least " } else { "" }
             ),
@@ -396,8 +433,8 @@ fn type_error_at(e: &TypeLocated) -> Diagnostic {
             diag("E0105", format!("`{op}` produces an empty tensor{when}: dimension {dim} of {shape} is below 1"), *at, "the output would be empty")
                 .with_note(format!("the input is too small for `{op}` with these arguments"))
         }
-        WrongKind { at, expected, found, what } => diag("E0106", format!("{what} must be {expected}, but it is {found}"), *at, format!("this is {found}")),
-        NotConstant { at, what } => diag("E0107", format!("{what} must be known without choosing an architecture"), *at, "this depends on a choice")
+        WrongKind { at, expected, found, what } => diag("E0106", format!("{} must be {expected}, but it is {found}", subject(what)), *at, format!("this is {found}")),
+        NotConstant { at, what } => diag("E0107", format!("{} must be known without choosing an architecture", subject(what)), *at, "this depends on a choice")
             .with_help(Some("compute it from constants and parameters, not from choices".into())),
         IndexOutOfRange { at, index, len } => diag("E0108", format!("index {index} is out of range for a list of {len}"), *at, "out of range"),
         PickCount { at, k, n } => diag("E0109", format!("an input choice cannot pick {k} of {n} candidates"), *at, format!("pick between 1 and {n}")),
