@@ -1878,7 +1878,7 @@ impl<'p> Elab<'p> {
                     }
                 }
                 let zero = Sym::int(0);
-                let add = self.name("add");
+                let add = self.name(crate::ir::Op::Add.name());
                 let n = self.node(
                     NodeKind::Op {
                         op: add,

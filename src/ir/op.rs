@@ -373,6 +373,87 @@ impl Weightless {
 mod tests {
     use super::*;
 
+    /// Each variant's position in [`Op::ALL`], by an exhaustive match: a new variant does not
+    /// compile until it is listed here, and then fails the test until `ALL` holds it.
+    fn position(op: Op) -> usize {
+        match op {
+            Op::Conv2d => 0,
+            Op::DepthwiseConv2d => 1,
+            Op::Linear => 2,
+            Op::BatchNorm => 3,
+            Op::Relu => 4,
+            Op::Relu6 => 5,
+            Op::Gelu => 6,
+            Op::Sigmoid => 7,
+            Op::Silu => 8,
+            Op::Hardswish => 9,
+            Op::Hardsigmoid => 10,
+            Op::MaxPool => 11,
+            Op::AvgPool => 12,
+            Op::GlobalAvgPool => 13,
+            Op::Flatten => 14,
+            Op::Dropout => 15,
+            Op::Add => 16,
+            Op::Mean => 17,
+            Op::Concat => 18,
+            Op::Identity => 19,
+            Op::Zero => 20,
+            Op::Crop => 21,
+            Op::Scale => 22,
+            Op::ChannelSlice => 23,
+        }
+    }
+
+    #[test]
+    fn all_lists_every_variant_once() {
+        let positions: Vec<usize> = Op::ALL.iter().map(|op| position(*op)).collect();
+        assert_eq!(positions, (0..Op::ALL.len()).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn names_are_distinct() {
+        for (i, a) in Op::ALL.iter().enumerate() {
+            for b in &Op::ALL[i + 1..] {
+                assert_ne!(a.name(), b.name());
+            }
+        }
+    }
+
+    /// The supernet's reading: every attribute missing, so every default.
+    struct Defaults;
+
+    impl AttrReader for Defaults {
+        type Error = ();
+        fn int(&self, _: &str, default: i64) -> Result<usize, ()> {
+            Ok(default as usize)
+        }
+        fn bool(&self, _: &str, default: bool) -> Result<bool, ()> {
+            Ok(default)
+        }
+        fn float(&self, _: &str, default: f64) -> Result<f64, ()> {
+            Ok(default)
+        }
+    }
+
+    #[test]
+    fn only_the_operators_with_weights_are_not_weightless() {
+        for op in Op::ALL {
+            let weighted =
+                matches!(op, Op::Conv2d | Op::DepthwiseConv2d | Op::Linear | Op::BatchNorm);
+            assert_eq!(Weightless::read(op, &Defaults).unwrap().is_none(), weighted, "{op:?}");
+        }
+        assert_eq!(
+            Weightless::read(Op::AvgPool, &Defaults),
+            Ok(Some(Weightless::AvgPool {
+                pool: Pool { kernel: 1, stride: 1, padding: 0 },
+                count_include_pad: true
+            }))
+        );
+        let conv = Conv::read(true, &Defaults).unwrap();
+        assert_eq!(conv.grouping, Grouping::Depthwise { multiplier: 1 });
+        assert_eq!(Linear::read(&Defaults), Ok(Linear { out: 0, bias: true }));
+    }
+
     #[test]
     fn names_round_trip() {
         for op in Op::ALL {
