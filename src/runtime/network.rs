@@ -16,9 +16,8 @@ use crate::source::Loc;
 use burn::module::{Flag, Module, ModuleVisitor, Param, RunningState};
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{Initializer, Linear, LinearConfig, PaddingConfig2d};
-use burn::tensor::activation;
 use burn::tensor::module::{batch_norm, batch_norm_train};
-use burn::tensor::{Device, Int, Tensor, TensorData};
+use burn::tensor::{Device, Tensor};
 
 /// A value flowing through the network.
 #[derive(Debug, Clone)]
@@ -636,29 +635,6 @@ impl Network {
             }
         })
     }
-}
-
-/// PyTorch's `nn.Hardsigmoid`, `relu6(x + 3) / 6`, on any shape.
-pub(crate) fn hard_sigmoid<const D: usize>(x: Tensor<D>) -> Tensor<D> {
-    activation::hard_sigmoid(x, 1.0 / 6.0, 0.5)
-}
-
-/// `x` `[batch, channels, height, width]` with channel `j` multiplied by `s[:, j]`; `s` is
-/// `[batch, channels]` (squeeze-and-excitation's scale, Hu et al. 2018).
-pub(crate) fn scale_channels(x: Tensor<4>, s: Tensor<2>) -> Tensor<4> {
-    let [n, c] = s.dims();
-    x * s.reshape([n, c, 1, 1])
-}
-
-/// Channels `start, start + step, ...` (`count` of them) of `x` `[batch, channels, height,
-/// width]`; the caller has checked that they exist.
-pub(crate) fn channel_slice(x: Tensor<4>, start: usize, count: usize, step: usize) -> Tensor<4> {
-    if step == 1 {
-        return x.narrow(1, start, count);
-    }
-    let index: Vec<i64> = (0..count).map(|i| (start + i * step) as i64).collect();
-    let index = Tensor::<1, Int>::from_data(TensorData::new(index, [count]), &x.device());
-    x.select(1, index)
 }
 
 fn missing(step: &Step) -> RuntimeError {

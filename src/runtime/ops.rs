@@ -6,13 +6,13 @@
 //! computes what its PyTorch counterpart computes (`nn.ReLU`, `nn.MaxPool2d`, `nn.Dropout`,
 //! ...), and `zero` is DARTS' `Zero` (Liu et al. 2019).
 
-use super::network::{channel_slice, hard_sigmoid, scale_channels, Value};
+use super::network::Value;
 use super::RuntimeError;
 use crate::ir::op::{Pool, Weightless};
 use burn::tensor::activation;
 use burn::tensor::module::{avg_pool2d, max_pool2d};
 use burn::tensor::ops::{AvgPoolOptions, MaxPoolOptions};
-use burn::tensor::{Distribution, Tensor};
+use burn::tensor::{Distribution, Int, Tensor, TensorData};
 
 /// What the forward pass needs from its caller besides the operator and its inputs: how the
 /// caller names its errors, and what only the caller knows.
@@ -168,4 +168,27 @@ fn unary(
         Value::Map(t) => Value::Map(f4(t)),
         Value::Flat(t) => Value::Flat(f2(t)),
     }
+}
+
+/// PyTorch's `nn.Hardsigmoid`, `relu6(x + 3) / 6`, on any shape.
+fn hard_sigmoid<const D: usize>(x: Tensor<D>) -> Tensor<D> {
+    activation::hard_sigmoid(x, 1.0 / 6.0, 0.5)
+}
+
+/// `x` `[batch, channels, height, width]` with channel `j` multiplied by `s[:, j]`; `s` is
+/// `[batch, channels]` (squeeze-and-excitation's scale, Hu et al. 2018).
+fn scale_channels(x: Tensor<4>, s: Tensor<2>) -> Tensor<4> {
+    let [n, c] = s.dims();
+    x * s.reshape([n, c, 1, 1])
+}
+
+/// Channels `start, start + step, ...` (`count` of them) of `x` `[batch, channels, height,
+/// width]`; the caller has checked that they exist.
+fn channel_slice(x: Tensor<4>, start: usize, count: usize, step: usize) -> Tensor<4> {
+    if step == 1 {
+        return x.narrow(1, start, count);
+    }
+    let index: Vec<i64> = (0..count).map(|i| (start + i * step) as i64).collect();
+    let index = Tensor::<1, Int>::from_data(TensorData::new(index, [count]), &x.device());
+    x.select(1, index)
 }
