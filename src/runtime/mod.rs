@@ -10,6 +10,7 @@
 pub mod controller;
 pub mod loader;
 pub mod network;
+pub(crate) mod ops;
 pub mod supernet;
 pub mod train;
 

@@ -7,17 +7,17 @@
 //! sqrt(2), as torchvision's ResNet), linear layers PyTorch's `nn.Linear` default (uniform in
 //! +-1/sqrt(fan_in)), every bias zero, batch-norm weight 1 and bias 0.
 
+use super::ops::{self, Site};
 use super::RuntimeError;
 use crate::arch::{FixedGraph, FixedNode};
-use crate::ir::Const;
+use crate::ir::op::{self, AttrReader, Grouping, Weightless};
+use crate::ir::{Const, Op};
 use crate::source::Loc;
 use burn::module::{Flag, Module, ModuleVisitor, Param, RunningState};
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{Initializer, Linear, LinearConfig, PaddingConfig2d};
-use burn::tensor::activation;
-use burn::tensor::module::{avg_pool2d, batch_norm, batch_norm_train, max_pool2d};
-use burn::tensor::ops::{AvgPoolOptions, MaxPoolOptions};
-use burn::tensor::{Device, Distribution, Int, Tensor, TensorData};
+use burn::tensor::module::{batch_norm, batch_norm_train};
+use burn::tensor::{Device, Tensor};
 
 /// A value flowing through the network.
 #[derive(Debug, Clone)]
@@ -34,17 +34,6 @@ impl Value {
         match self {
             Value::Map(t) => t.dims().to_vec(),
             Value::Flat(t) => t.dims().to_vec(),
-        }
-    }
-
-    fn map(
-        self,
-        f4: impl FnOnce(Tensor<4>) -> Tensor<4>,
-        f2: impl FnOnce(Tensor<2>) -> Tensor<2>,
-    ) -> Value {
-        match self {
-            Value::Map(t) => Value::Map(f4(t)),
-            Value::Flat(t) => Value::Flat(f2(t)),
         }
     }
 }
@@ -137,28 +126,12 @@ pub enum Layer {
 /// What one step computes.
 #[derive(Debug, Clone)]
 enum Kind {
+    /// The network's input with this index.
     Input(usize),
+    /// The layer with weights with this index in [`Network::layers`].
     Layer(usize),
-    Relu,
-    Relu6,
-    Gelu,
-    Sigmoid,
-    Silu,
-    Hardswish,
-    Hardsigmoid,
-    MaxPool { kernel: usize, stride: usize, padding: usize },
-    AvgPool { kernel: usize, stride: usize, padding: usize, count_include_pad: bool },
-    GlobalAvgPool,
-    Flatten,
-    Dropout(f64),
-    Add,
-    Mean,
-    Concat,
-    Identity,
-    Zero,
-    Crop { top: usize, left: usize },
-    Scale,
-    ChannelSlice { start: usize, count: usize, step: usize },
+    /// An operator without weights ([`ops::forward`]).
+    Weightless(Weightless),
 }
 
 /// One node of the network: what it computes, from which earlier steps, and the shape the type
@@ -238,6 +211,26 @@ fn float_attr(node: &FixedNode, name: &str) -> Result<f64, RuntimeError> {
             loc: node.loc,
             problem: format!("must be a number, not {other}"),
         }),
+    }
+}
+
+/// The fixed network's [`AttrReader`]: every attribute must be present and of its type (the
+/// type checker fills in the defaults), so the defaults of the reader's callers are ignored.
+struct Strict<'a>(&'a FixedNode);
+
+impl AttrReader for Strict<'_> {
+    type Error = RuntimeError;
+
+    fn int(&self, name: &str, _default: i64) -> Result<usize, RuntimeError> {
+        int_attr(self.0, name)
+    }
+
+    fn bool(&self, name: &str, _default: bool) -> Result<bool, RuntimeError> {
+        bool_attr(self.0, name)
+    }
+
+    fn float(&self, name: &str, _default: f64) -> Result<f64, RuntimeError> {
+        float_attr(self.0, name)
     }
 }
 
@@ -327,19 +320,25 @@ impl Network {
                 })?;
                 dim(g, src, index)
             };
-            let kind = match node.op.as_str() {
-                "input" => Kind::Input(g.inputs.iter().position(|x| *x == i).unwrap_or(0)),
-                "conv2d" | "depthwise_conv2d" => {
+            let attrs = Strict(node);
+            let kind = match node.kind {
+                None if node.op == "input" => {
+                    Kind::Input(g.inputs.iter().position(|x| *x == i).unwrap_or(0))
+                }
+                None => {
+                    return Err(RuntimeError::Unsupported {
+                        op: node.op.clone(),
+                        loc: node.loc,
+                        why: "the runtime has no implementation of this operator".into(),
+                    })
+                }
+                Some(kind @ (Op::Conv2d | Op::DepthwiseConv2d)) => {
                     let c = input_dim(1)?;
-                    let kernel = int_attr(node, "kernel")?;
-                    let stride = int_attr(node, "stride")?;
-                    let padding = int_attr(node, "padding")?;
-                    let dilation = int_attr(node, "dilation")?;
-                    let bias = bool_attr(node, "bias")?;
-                    let (out, groups) = if node.op == "conv2d" {
-                        (int_attr(node, "out")?, int_attr(node, "groups")?)
-                    } else {
-                        (c * int_attr(node, "multiplier")?, c)
+                    let conv = op::Conv::read(kind == Op::DepthwiseConv2d, &attrs)?;
+                    let op::Conv { kernel, stride, padding, dilation, bias, grouping } = conv;
+                    let (out, groups) = match grouping {
+                        Grouping::Groups { out, groups } => (out, groups),
+                        Grouping::Depthwise { multiplier } => (c * multiplier, c),
                     };
                     if kernel == 0
                         || stride == 0
@@ -367,10 +366,9 @@ impl Network {
                     layers.push(Layer::Conv(conv));
                     Kind::Layer(layers.len() - 1)
                 }
-                "linear" => {
+                Some(Op::Linear) => {
                     let f = input_dim(1)?;
-                    let out = int_attr(node, "out")?;
-                    let bias = bool_attr(node, "bias")?;
+                    let op::Linear { out, bias } = op::Linear::read(&attrs)?;
                     if f == 0 || out == 0 {
                         return Err(RuntimeError::Unsupported {
                             op: node.op.clone(),
@@ -386,78 +384,64 @@ impl Network {
                     layers.push(Layer::Linear(linear));
                     Kind::Layer(layers.len() - 1)
                 }
-                "batch_norm" => {
+                Some(Op::BatchNorm) => {
                     let c = input_dim(1)?;
-                    layers.push(Layer::Norm(BatchNorm2d::new(
-                        c,
-                        bool_attr(node, "affine")?,
-                        float_attr(node, "eps")?,
-                        float_attr(node, "momentum")?,
-                        device,
-                    )));
+                    let op::Norm { affine, eps, momentum } = op::Norm::read(&attrs)?;
+                    layers.push(Layer::Norm(BatchNorm2d::new(c, affine, eps, momentum, device)));
                     Kind::Layer(layers.len() - 1)
                 }
-                "relu" => Kind::Relu,
-                "relu6" => Kind::Relu6,
-                "gelu" => Kind::Gelu,
-                "sigmoid" => Kind::Sigmoid,
-                "silu" => Kind::Silu,
-                "hardswish" => Kind::Hardswish,
-                "hardsigmoid" => Kind::Hardsigmoid,
-                "max_pool" | "avg_pool" => {
-                    let kernel = int_attr(node, "kernel")?;
-                    let stride = int_attr(node, "stride")?;
-                    let padding = int_attr(node, "padding")?;
-                    if kernel == 0 || stride == 0 {
-                        return Err(RuntimeError::Unsupported {
+                Some(
+                    kind @ (Op::Relu
+                    | Op::Relu6
+                    | Op::Gelu
+                    | Op::Sigmoid
+                    | Op::Silu
+                    | Op::Hardswish
+                    | Op::Hardsigmoid
+                    | Op::MaxPool
+                    | Op::AvgPool
+                    | Op::GlobalAvgPool
+                    | Op::Flatten
+                    | Op::Dropout
+                    | Op::Add
+                    | Op::Mean
+                    | Op::Concat
+                    | Op::Identity
+                    | Op::Zero
+                    | Op::Crop
+                    | Op::Scale
+                    | Op::ChannelSlice),
+                ) => {
+                    let weightless = Weightless::read(kind, &attrs)?.ok_or_else(|| {
+                        RuntimeError::Unsupported {
                             op: node.op.clone(),
                             loc: node.loc,
-                            why: "the kernel and stride must be at least 1".into(),
-                        });
-                    }
-                    if node.op == "max_pool" {
-                        Kind::MaxPool { kernel, stride, padding }
-                    } else {
-                        Kind::AvgPool {
-                            kernel,
-                            stride,
-                            padding,
-                            count_include_pad: bool_attr(node, "count_include_pad")?,
+                            why: "an operator with weights taken for one without".into(),
                         }
+                    })?;
+                    match weightless {
+                        Weightless::MaxPool(p) | Weightless::AvgPool { pool: p, .. }
+                            if p.kernel == 0 || p.stride == 0 =>
+                        {
+                            return Err(RuntimeError::Unsupported {
+                                op: node.op.clone(),
+                                loc: node.loc,
+                                why: "the kernel and stride must be at least 1".into(),
+                            });
+                        }
+                        Weightless::ChannelSlice { start, count, step } => {
+                            let c = input_dim(1)?;
+                            if count == 0 || step == 0 || start + (count - 1) * step >= c {
+                                return Err(RuntimeError::Unsupported {
+                                    op: node.op.clone(),
+                                    loc: node.loc,
+                                    why: format!("the slice does not fit {c} channels"),
+                                });
+                            }
+                        }
+                        _ => {}
                     }
-                }
-                "global_avg_pool" => Kind::GlobalAvgPool,
-                "flatten" => Kind::Flatten,
-                "dropout" => Kind::Dropout(float_attr(node, "p")?),
-                "add" => Kind::Add,
-                "mean" => Kind::Mean,
-                "concat" => Kind::Concat,
-                "identity" => Kind::Identity,
-                "zero" => Kind::Zero,
-                "crop" => Kind::Crop { top: int_attr(node, "top")?, left: int_attr(node, "left")? },
-                "scale" => Kind::Scale,
-                "channel_slice" => {
-                    let (start, count, step) = (
-                        int_attr(node, "start")?,
-                        int_attr(node, "count")?,
-                        int_attr(node, "step")?,
-                    );
-                    let c = input_dim(1)?;
-                    if count == 0 || step == 0 || start + (count - 1) * step >= c {
-                        return Err(RuntimeError::Unsupported {
-                            op: node.op.clone(),
-                            loc: node.loc,
-                            why: format!("the slice does not fit {c} channels"),
-                        });
-                    }
-                    Kind::ChannelSlice { start, count, step }
-                }
-                other => {
-                    return Err(RuntimeError::Unsupported {
-                        op: other.into(),
-                        loc: node.loc,
-                        why: "the runtime has no implementation of this operator".into(),
-                    })
+                    Kind::Weightless(weightless)
                 }
             };
             steps.push(Step {
@@ -609,16 +593,12 @@ impl Network {
         self.forward(vec![Value::Map(x)])
     }
 
-    fn apply(&self, step: &Step, mut args: Vec<Value>) -> Result<Value, RuntimeError> {
+    fn apply(&self, step: &Step, args: Vec<Value>) -> Result<Value, RuntimeError> {
         let wrong = |found: &str| RuntimeError::Shape {
             op: step.op.clone(),
             loc: step.loc,
             expected: "a feature map [batch, channels, height, width]".into(),
             found: found.into(),
-        };
-        let map = |v: Value| match v {
-            Value::Map(t) => Ok(t),
-            Value::Flat(_) => Err(wrong("flat features [batch, features]")),
         };
         let first = args.first().cloned().ok_or_else(|| wrong("no input"))?;
         Ok(match &step.kind {
@@ -637,146 +617,24 @@ impl Network {
                 }
                 (_, Value::Flat(_)) => return Err(wrong("flat features [batch, features]")),
             },
-            Kind::Relu => first.map(activation::relu, activation::relu),
-            Kind::Relu6 => first.map(activation::relu6, activation::relu6),
-            Kind::Gelu => first.map(activation::gelu, activation::gelu),
-            Kind::Sigmoid => first.map(activation::sigmoid, activation::sigmoid),
-            Kind::Silu => first.map(activation::silu, activation::silu),
-            Kind::Hardswish => first.map(activation::hard_swish, activation::hard_swish),
-            Kind::Hardsigmoid => first.map(hard_sigmoid, hard_sigmoid),
-            Kind::MaxPool { kernel, stride, padding } => {
-                let opts = MaxPoolOptions::new([*kernel, *kernel])
-                    .with_stride([*stride, *stride])
-                    .with_padding([*padding, *padding]);
-                Value::Map(max_pool2d(map(first)?, opts))
-            }
-            Kind::AvgPool { kernel, stride, padding, count_include_pad } => {
-                let opts = AvgPoolOptions::new([*kernel, *kernel])
-                    .with_stride([*stride, *stride])
-                    .with_padding([*padding, *padding])
-                    .with_count_include_pad(*count_include_pad);
-                Value::Map(avg_pool2d(map(first)?, opts))
-            }
-            Kind::GlobalAvgPool => {
-                let x = map(first)?;
-                let [n, c, h, w] = x.dims();
-                Value::Flat(x.reshape([n, c, h * w]).mean_dim(2).reshape([n, c]))
-            }
-            Kind::Flatten => {
-                let x = map(first)?;
-                let [n, c, h, w] = x.dims();
-                Value::Flat(x.reshape([n, c * h * w]))
-            }
-            Kind::Dropout(p) => {
-                let active = self.training.is_enabled() && *p > 0.0;
-                let drop = |keep: f64| {
-                    move |t: Tensor<4>| {
-                        if active && t.device().is_autodiff() {
-                            let mask = t.random_like(Distribution::Bernoulli(keep));
-                            (t * mask).mul_scalar(1.0 / keep)
-                        } else {
-                            t
-                        }
-                    }
+            Kind::Weightless(op) => {
+                let shape_error = |expected: &str, found: &str| RuntimeError::Shape {
+                    op: step.op.clone(),
+                    loc: step.loc,
+                    expected: expected.into(),
+                    found: found.into(),
                 };
-                let drop2 = |keep: f64| {
-                    move |t: Tensor<2>| {
-                        if active && t.device().is_autodiff() {
-                            let mask = t.random_like(Distribution::Bernoulli(keep));
-                            (t * mask).mul_scalar(1.0 / keep)
-                        } else {
-                            t
-                        }
-                    }
+                let zero_size = || Ok((expected_dim(step, 2)?, expected_dim(step, 3)?));
+                let site = Site {
+                    shape_error: &shape_error,
+                    flat: "flat features [batch, features]",
+                    training: self.training.is_enabled(),
+                    zero_size: &zero_size,
                 };
-                first.map(drop(1.0 - p), drop2(1.0 - p))
-            }
-            Kind::Add | Kind::Mean => {
-                let count = args.len();
-                let mut iter = args.into_iter();
-                let mut acc = iter.next().ok_or_else(|| wrong("no input"))?;
-                for v in iter {
-                    acc = match (acc, v) {
-                        (Value::Map(a), Value::Map(b)) => Value::Map(a + b),
-                        (Value::Flat(a), Value::Flat(b)) => Value::Flat(a + b),
-                        _ => {
-                            return Err(RuntimeError::Shape {
-                                op: step.op.clone(),
-                                loc: step.loc,
-                                expected: "inputs of one shape".into(),
-                                found: "a feature map and flat features".into(),
-                            })
-                        }
-                    };
-                }
-                if matches!(step.kind, Kind::Mean) && count > 1 {
-                    let k = 1.0 / count as f64;
-                    acc.map(|t| t.mul_scalar(k), |t| t.mul_scalar(k))
-                } else {
-                    acc
-                }
-            }
-            Kind::Concat => {
-                let maps = args.drain(..).map(map).collect::<Result<Vec<_>, _>>()?;
-                Value::Map(Tensor::cat(maps, 1))
-            }
-            Kind::Identity => first,
-            Kind::Zero => {
-                // DARTS' `Zero`: `x[:, :, ::stride, ::stride] * 0`. The output carries no
-                // gradient to the input, as in PyTorch (the gradient of `* 0` is zero).
-                let x = map(first)?;
-                let [n, c, _, _] = x.dims();
-                let (h, w) = (expected_dim(step, 2)?, expected_dim(step, 3)?);
-                Value::Map(Tensor::zeros([n, c, h, w], &x.device()))
-            }
-            Kind::Crop { top, left } => {
-                let x = map(first)?;
-                let [n, c, h, w] = x.dims();
-                if *top >= h || *left >= w {
-                    return Err(wrong(&format!("a feature map of {h}x{w}, too small to crop")));
-                }
-                Value::Map(x.slice([0..n, 0..c, *top..h, *left..w]))
-            }
-            Kind::Scale => match (first, args.get(1).cloned()) {
-                (Value::Map(x), Some(Value::Flat(s))) => Value::Map(scale_channels(x, s)),
-                _ => {
-                    return Err(RuntimeError::Shape {
-                        op: step.op.clone(),
-                        loc: step.loc,
-                        expected: "a feature map and one scale per channel [batch, channels]"
-                            .into(),
-                        found: "other inputs".into(),
-                    })
-                }
-            },
-            Kind::ChannelSlice { start, count, step: by } => {
-                Value::Map(channel_slice(map(first)?, *start, *count, *by))
+                ops::forward(op, args, &site)?
             }
         })
     }
-}
-
-/// PyTorch's `nn.Hardsigmoid`, `relu6(x + 3) / 6`, on any shape.
-pub(crate) fn hard_sigmoid<const D: usize>(x: Tensor<D>) -> Tensor<D> {
-    activation::hard_sigmoid(x, 1.0 / 6.0, 0.5)
-}
-
-/// `x` `[batch, channels, height, width]` with channel `j` multiplied by `s[:, j]`; `s` is
-/// `[batch, channels]` (squeeze-and-excitation's scale, Hu et al. 2018).
-pub(crate) fn scale_channels(x: Tensor<4>, s: Tensor<2>) -> Tensor<4> {
-    let [n, c] = s.dims();
-    x * s.reshape([n, c, 1, 1])
-}
-
-/// Channels `start, start + step, ...` (`count` of them) of `x` `[batch, channels, height,
-/// width]`; the caller has checked that they exist.
-pub(crate) fn channel_slice(x: Tensor<4>, start: usize, count: usize, step: usize) -> Tensor<4> {
-    if step == 1 {
-        return x.narrow(1, start, count);
-    }
-    let index: Vec<i64> = (0..count).map(|i| (start + i * step) as i64).collect();
-    let index = Tensor::<1, Int>::from_data(TensorData::new(index, [count]), &x.device());
-    x.select(1, index)
 }
 
 fn missing(step: &Step) -> RuntimeError {

@@ -18,18 +18,20 @@
 //! `sum_d w_d * out_d` over its depths; an operator with value choices mixes the masks of its
 //! weights (NNI's differentiable mixed operations).
 
-use super::network::{channel_slice, hard_sigmoid, scale_channels, BatchNorm2d, Init, Value};
+use super::network::{BatchNorm2d, Init, Value};
+use super::ops::{self, Site};
 use super::RuntimeError;
 use crate::arch::{Architecture, Choice};
-use crate::ir::{Const, Graph, LabelId, NodeKind, Reduce};
+use crate::ir::op::{self, AttrReader, Grouping, Weightless};
+use crate::ir::{Const, Graph, LabelId, NodeKind, Op, Reduce};
 use crate::lower::{Deps, Plan, Variant};
 use crate::source::Loc;
 use burn::module::{Module, Param};
 use burn::nn::Initializer;
-use burn::tensor::activation;
-use burn::tensor::module::{avg_pool2d, conv2d, max_pool2d};
-use burn::tensor::ops::{AvgPoolOptions, ConvOptions, MaxPoolOptions};
-use burn::tensor::{Device, Distribution, Tensor, TensorData};
+use burn::tensor::module::conv2d;
+use burn::tensor::ops::ConvOptions;
+use burn::tensor::{Device, Tensor, TensorData};
+use std::convert::Infallible;
 
 /// How one label's candidates enter the forward pass.
 // A tensor handle is larger than a choice; a mixing holds one per label, so boxing would only
@@ -129,12 +131,14 @@ struct ConvInfo {
 enum StepKind {
     Input(usize),
     Op {
-        op: String,
+        op: Op,
         inputs: Vec<usize>,
         layer: Option<usize>,
         conv: Option<ConvInfo>,
         deps: Deps,
         variants: Vec<Variant>,
+        /// For an operator without weights: its typed attributes under each variant.
+        weightless: Vec<Weightless>,
     },
     LayerChoice {
         label: usize,
@@ -186,16 +190,43 @@ pub struct Supernet {
     labels: usize,
 }
 
-fn int(v: &Variant, name: &str, default: i64) -> usize {
-    v.int(name).unwrap_or(default).max(0) as usize
+/// The supernet's [`AttrReader`] over one variant's attributes: an attribute that is missing
+/// or not of its type reads as the default (a negative integer as 0), so reading never fails.
+struct Lenient<'a>(&'a Variant);
+
+impl AttrReader for Lenient<'_> {
+    type Error = Infallible;
+
+    fn int(&self, name: &str, default: i64) -> Result<usize, Infallible> {
+        Ok(self.0.int(name).unwrap_or(default).max(0) as usize)
+    }
+
+    fn bool(&self, name: &str, default: bool) -> Result<bool, Infallible> {
+        Ok(self
+            .0
+            .attrs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map_or(default, |(_, c)| matches!(c, Const::Bool(true))))
+    }
+
+    fn float(&self, name: &str, default: f64) -> Result<f64, Infallible> {
+        Ok(self
+            .0
+            .attrs
+            .iter()
+            .find(|(k, _)| k == name)
+            .and_then(|(_, c)| c.as_f64())
+            .unwrap_or(default))
+    }
 }
 
-fn bool_of(v: &Variant, name: &str, default: bool) -> bool {
-    v.attrs.iter().find(|(k, _)| k == name).map_or(default, |(_, c)| matches!(c, Const::Bool(true)))
-}
-
-fn float_of(v: &Variant, name: &str, default: f64) -> f64 {
-    v.attrs.iter().find(|(k, _)| k == name).and_then(|(_, c)| c.as_f64()).unwrap_or(default)
+/// The value of a reading that cannot fail.
+fn read<T>(r: Result<T, Infallible>) -> T {
+    match r {
+        Ok(t) => t,
+        Err(never) => match never {},
+    }
 }
 
 impl Supernet {
@@ -228,29 +259,41 @@ impl Supernet {
             };
             let kind = match &node.kind {
                 NodeKind::Input { index, .. } => StepKind::Input(*index),
-                NodeKind::Op { op, inputs, .. } => {
+                NodeKind::Op { op: name, kind, inputs, .. } => {
                     let first = p
                         .variants
                         .first()
                         .ok_or_else(|| unsupported("an operator without variants"))?;
+                    let Some(op) = *kind else {
+                        return Err(RuntimeError::Unsupported {
+                            op: name.to_string(),
+                            loc,
+                            why: "the supernet has no implementation of this operator".into(),
+                        });
+                    };
                     let in_dims = inputs
                         .first()
                         .map(|i| plan.nodes[i.index()].dims.clone())
                         .unwrap_or_default();
                     let in_c = in_dims.first().copied().unwrap_or(0);
-                    let (mut layer, mut conv) = (None, None);
-                    match op.as_str() {
-                        "conv2d" | "depthwise_conv2d" => {
-                            let k_max =
-                                p.variants.iter().map(|v| int(v, "kernel", 1)).max().unwrap_or(1);
-                            let (stride, dilation) =
-                                (int(first, "stride", 1), int(first, "dilation", 1));
-                            let padding = int(first, "padding", 0)
-                                + dilation * (k_max - int(first, "kernel", 1)) / 2;
-                            let depthwise = op == "depthwise_conv2d";
-                            let multiplier = depthwise.then(|| int(first, "multiplier", 1));
+                    let (mut layer, mut conv, mut weightless) = (None, None, Vec::new());
+                    match op {
+                        Op::Conv2d | Op::DepthwiseConv2d => {
+                            let depthwise = op == Op::DepthwiseConv2d;
+                            let convs: Vec<op::Conv> = p
+                                .variants
+                                .iter()
+                                .map(|v| read(op::Conv::read(depthwise, &Lenient(v))))
+                                .collect();
+                            let k_max = convs.iter().map(|c| c.kernel).max().unwrap_or(1);
+                            let c0 = read(op::Conv::read(depthwise, &Lenient(first)));
+                            let (stride, dilation) = (c0.stride, c0.dilation);
+                            let padding = c0.padding + dilation * (k_max - c0.kernel) / 2;
+                            let (multiplier, groups) = match c0.grouping {
+                                Grouping::Depthwise { multiplier } => (Some(multiplier), in_c),
+                                Grouping::Groups { groups, .. } => (None, groups),
+                            };
                             let out_max = p.dims.first().copied().unwrap_or(0);
-                            let groups = if depthwise { in_c } else { int(first, "groups", 1) };
                             if groups == 0
                                 || in_c == 0
                                 || out_max == 0
@@ -264,19 +307,19 @@ impl Supernet {
                             let shapes = p
                                 .variants
                                 .iter()
-                                .map(|v| {
+                                .zip(&convs)
+                                .map(|(v, c)| {
                                     (
                                         if depthwise {
                                             out_max
                                         } else {
                                             v.dims.first().copied().unwrap_or(out_max)
                                         },
-                                        int(v, "kernel", 1),
+                                        c.kernel,
                                     )
                                 })
                                 .collect();
-                            let bias = bool_of(first, "bias", false)
-                                .then(|| Initializer::Zeros.init([out_max], device));
+                            let bias = c0.bias.then(|| Initializer::Zeros.init([out_max], device));
                             let weight =
                                 init.conv([out_max, in_c / groups, k_max, k_max], groups, device)?;
                             layers.push(SharedLayer::Conv(SharedConv { weight, bias }));
@@ -290,38 +333,66 @@ impl Supernet {
                                 depthwise_multiplier: multiplier,
                             });
                         }
-                        "linear" => {
+                        Op::Linear => {
                             let out_max = p.dims.first().copied().unwrap_or(0);
                             if in_c == 0 || out_max == 0 {
                                 return Err(unsupported(
                                     "a linear layer needs at least one input and output",
                                 ));
                             }
-                            let bias = bool_of(first, "bias", true)
+                            let bias = read(op::Linear::read(&Lenient(first)))
+                                .bias
                                 .then(|| Initializer::Zeros.init([out_max], device));
                             let weight = init.linear([in_c, out_max], device)?;
                             layers.push(SharedLayer::Linear(SharedLinear { weight, bias }));
                             layer = Some(layers.len() - 1);
                         }
-                        "batch_norm" => {
+                        Op::BatchNorm => {
+                            let op::Norm { affine, eps, momentum } =
+                                read(op::Norm::read(&Lenient(first)));
                             layers.push(SharedLayer::Norm(BatchNorm2d::new(
-                                in_c,
-                                bool_of(first, "affine", true),
-                                float_of(first, "eps", 1e-5),
-                                float_of(first, "momentum", 0.1),
-                                device,
+                                in_c, affine, eps, momentum, device,
                             )));
                             layer = Some(layers.len() - 1);
                         }
-                        _ => {}
+                        Op::Relu
+                        | Op::Relu6
+                        | Op::Gelu
+                        | Op::Sigmoid
+                        | Op::Silu
+                        | Op::Hardswish
+                        | Op::Hardsigmoid
+                        | Op::MaxPool
+                        | Op::AvgPool
+                        | Op::GlobalAvgPool
+                        | Op::Flatten
+                        | Op::Dropout
+                        | Op::Add
+                        | Op::Mean
+                        | Op::Concat
+                        | Op::Identity
+                        | Op::Zero
+                        | Op::Crop
+                        | Op::Scale
+                        | Op::ChannelSlice => {
+                            weightless = p
+                                .variants
+                                .iter()
+                                .map(|v| read(Weightless::read(op, &Lenient(v))))
+                                .collect::<Option<Vec<_>>>()
+                                .ok_or_else(|| {
+                                    unsupported("an operator with weights taken for one without")
+                                })?;
+                        }
                     }
                     StepKind::Op {
-                        op: op.to_string(),
+                        op,
                         inputs: inputs.iter().map(|i| i.index()).collect(),
                         layer,
                         conv,
                         deps: p.deps.clone(),
                         variants: p.variants.clone(),
+                        weightless,
                     }
                 }
                 NodeKind::LayerChoice { label, alternatives } => StepKind::LayerChoice {
@@ -480,10 +551,11 @@ impl Supernet {
                         .ok_or_else(|| shape_error(step, &format!("input {k}"), "no such input"))?;
                     Masked { value: v, mask: None }
                 }
-                StepKind::Op { op, inputs: ins, layer, conv, deps, variants } => {
+                StepKind::Op { op, inputs: ins, layer, conv, deps, variants, weightless } => {
                     let args = ins.iter().map(|j| get(*j)).collect::<Result<Vec<_>, _>>()?;
                     let combos = combos(deps, mix)?;
-                    self.apply_op(step, op, args, *layer, conv.as_ref(), variants, &combos)?
+                    let (layer, conv) = (*layer, conv.as_ref());
+                    self.apply_op(step, *op, args, layer, conv, variants, weightless, &combos)?
                 }
                 StepKind::LayerChoice { label, alternatives: c }
                 | StepKind::Repeat { label, outputs: c } => match &mix.labels[*label] {
@@ -592,11 +664,12 @@ impl Supernet {
     fn apply_op(
         &self,
         step: &SStep,
-        op: &str,
+        op: Op,
         args: Vec<Masked>,
         layer: Option<usize>,
         conv: Option<&ConvInfo>,
         variants: &[Variant],
+        weightless: &[Weightless],
         combos: &Combos,
     ) -> Result<Masked, RuntimeError> {
         let first = args.first().cloned().ok_or_else(|| shape_error(step, "an input", "none"))?;
@@ -723,13 +796,13 @@ impl Supernet {
             _ => {}
         }
         // Operators without weights: each variant computed and mixed.
-        let run = |v: &Variant| simple(step, op, v, args.clone());
+        let run = |ci: usize| simple(step, &weightless[ci], &variants[ci], args.clone());
         let value = match combos {
-            Combos::Hard(ci) => run(&variants[*ci])?,
+            Combos::Hard(ci) => run(*ci)?,
             Combos::Soft(list) => {
                 let mut acc: Option<Value> = None;
                 for (ci, w) in list {
-                    let y = scale(run(&variants[*ci])?, w);
+                    let y = scale(run(*ci)?, w);
                     acc = Some(match acc {
                         None => y,
                         Some(a) => add_values(step, a, y)?,
@@ -740,32 +813,52 @@ impl Supernet {
         };
         let masks: Vec<Option<Tensor<1>>> = args.iter().map(|a| a.mask.clone()).collect();
         let mask = match op {
-            "add" | "mean" => {
+            Op::Add | Op::Mean => {
                 if masks.iter().all(Option::is_some) {
                     masks.into_iter().flatten().reduce(|a, b| a.max_pair(b))
                 } else {
                     None
                 }
             }
-            "concat" => concat_masks(&args),
+            Op::Concat => concat_masks(&args),
             // Lowering allows a slice only of channels no choice changes.
-            "channel_slice" => None,
-            "flatten" => {
+            Op::ChannelSlice => None,
+            Op::Flatten => {
                 first.mask.clone().map(|m| repeat_each(m, first.value.dims()[2..].iter().product()))
             }
-            _ => first.mask.clone(),
+            // The operators that keep the channels (those with weights returned above).
+            Op::Conv2d
+            | Op::DepthwiseConv2d
+            | Op::Linear
+            | Op::BatchNorm
+            | Op::Relu
+            | Op::Relu6
+            | Op::Gelu
+            | Op::Sigmoid
+            | Op::Silu
+            | Op::Hardswish
+            | Op::Hardsigmoid
+            | Op::MaxPool
+            | Op::AvgPool
+            | Op::GlobalAvgPool
+            | Op::Dropout
+            | Op::Identity
+            | Op::Zero
+            | Op::Crop
+            | Op::Scale => first.mask.clone(),
         };
-        let value = match (op, &mask, value) {
-            // The sigmoids turn the zeros of unused channels into 1/2.
-            ("sigmoid" | "hardsigmoid", Some(m), Value::Map(t)) => {
+        // The sigmoids turn the zeros of unused channels into 1/2.
+        let sigmoid = matches!(op, Op::Sigmoid | Op::Hardsigmoid);
+        let value = match (&mask, value) {
+            (Some(m), Value::Map(t)) if sigmoid => {
                 let c = m.dims()[0];
                 Value::Map(t * m.clone().reshape([1, c, 1, 1]))
             }
-            ("sigmoid" | "hardsigmoid", Some(m), Value::Flat(t)) => {
+            (Some(m), Value::Flat(t)) if sigmoid => {
                 let c = m.dims()[0];
                 Value::Flat(t * m.clone().reshape([1, c]))
             }
-            (_, _, v) => v,
+            (_, v) => v,
         };
         Ok(Masked { value, mask })
     }
@@ -991,128 +1084,24 @@ fn add_values(step: &SStep, a: Value, b: Value) -> Result<Value, RuntimeError> {
     }
 }
 
-/// An operator without weights under one variant of its attributes.
-fn simple(step: &SStep, op: &str, v: &Variant, args: Vec<Masked>) -> Result<Value, RuntimeError> {
-    let wrong =
-        |found: &str| shape_error(step, "a feature map [batch, channels, height, width]", found);
-    let mut vals: Vec<Value> = args.into_iter().map(|a| a.value).collect();
-    let first = vals.first().cloned().ok_or_else(|| wrong("no input"))?;
-    let map = |x: Value| match x {
-        Value::Map(t) => Ok(t),
-        Value::Flat(_) => Err(wrong("flat features")),
+/// An operator without weights under one variant of its attributes ([`ops::forward`], with
+/// the supernet's errors; `zero`'s output size is the variant's).
+fn simple(
+    step: &SStep,
+    op: &Weightless,
+    v: &Variant,
+    args: Vec<Masked>,
+) -> Result<Value, RuntimeError> {
+    let shape_error = |expected: &str, found: &str| shape_error(step, expected, found);
+    let zero_size =
+        || Ok((v.dims.get(1).copied().unwrap_or(1), v.dims.get(2).copied().unwrap_or(1)));
+    let site = Site {
+        shape_error: &shape_error,
+        flat: "flat features",
+        training: true,
+        zero_size: &zero_size,
     };
-    let un = |f4: fn(Tensor<4>) -> Tensor<4>, f2: fn(Tensor<2>) -> Tensor<2>, x: Value| match x {
-        Value::Map(t) => Value::Map(f4(t)),
-        Value::Flat(t) => Value::Flat(f2(t)),
-    };
-    Ok(match op {
-        "relu" => un(activation::relu, activation::relu, first),
-        "relu6" => un(activation::relu6, activation::relu6, first),
-        "gelu" => un(activation::gelu, activation::gelu, first),
-        "sigmoid" => un(activation::sigmoid, activation::sigmoid, first),
-        "silu" => un(activation::silu, activation::silu, first),
-        "hardswish" => un(activation::hard_swish, activation::hard_swish, first),
-        "hardsigmoid" => un(hard_sigmoid, hard_sigmoid, first),
-        "scale" => match (first, vals.get(1).cloned()) {
-            (Value::Map(x), Some(Value::Flat(s))) => Value::Map(scale_channels(x, s)),
-            _ => {
-                return Err(shape_error(
-                    step,
-                    "a feature map and one scale per channel [batch, channels]",
-                    "other inputs",
-                ))
-            }
-        },
-        "channel_slice" => {
-            let x = map(first)?;
-            let c = x.dims()[1];
-            let (start, count, by) = (int(v, "start", 0), int(v, "count", 1), int(v, "step", 1));
-            if count == 0 || by == 0 || start + (count - 1) * by >= c {
-                return Err(wrong(&format!(
-                    "a feature map of {c} channels, too few for the slice"
-                )));
-            }
-            Value::Map(channel_slice(x, start, count, by))
-        }
-        "max_pool" => {
-            let (k, s, p) = (int(v, "kernel", 1), int(v, "stride", 1), int(v, "padding", 0));
-            Value::Map(max_pool2d(
-                map(first)?,
-                MaxPoolOptions::new([k, k]).with_stride([s, s]).with_padding([p, p]),
-            ))
-        }
-        "avg_pool" => {
-            let (k, s, p) = (int(v, "kernel", 1), int(v, "stride", 1), int(v, "padding", 0));
-            let opts = AvgPoolOptions::new([k, k])
-                .with_stride([s, s])
-                .with_padding([p, p])
-                .with_count_include_pad(bool_of(v, "count_include_pad", true));
-            Value::Map(avg_pool2d(map(first)?, opts))
-        }
-        "global_avg_pool" => {
-            let x = map(first)?;
-            let [n, c, h, w] = x.dims();
-            Value::Flat(x.reshape([n, c, h * w]).mean_dim(2).reshape([n, c]))
-        }
-        "flatten" => {
-            let x = map(first)?;
-            let [n, c, h, w] = x.dims();
-            Value::Flat(x.reshape([n, c * h * w]))
-        }
-        "dropout" => {
-            let p = float_of(v, "p", 0.5);
-            let keep = 1.0 - p;
-            match first {
-                Value::Map(t) if p > 0.0 && t.device().is_autodiff() => Value::Map(
-                    (t.clone() * t.random_like(Distribution::Bernoulli(keep)))
-                        .mul_scalar(1.0 / keep),
-                ),
-                Value::Flat(t) if p > 0.0 && t.device().is_autodiff() => Value::Flat(
-                    (t.clone() * t.random_like(Distribution::Bernoulli(keep)))
-                        .mul_scalar(1.0 / keep),
-                ),
-                other => other,
-            }
-        }
-        "add" | "mean" => {
-            let count = vals.len();
-            let mut acc = vals.remove(0);
-            for x in vals {
-                acc = add_values(step, acc, x)?;
-            }
-            if op == "mean" && count > 1 {
-                scale_f(acc, 1.0 / count as f64)
-            } else {
-                acc
-            }
-        }
-        "concat" => {
-            Value::Map(Tensor::cat(vals.into_iter().map(map).collect::<Result<Vec<_>, _>>()?, 1))
-        }
-        "identity" => first,
-        "zero" => {
-            let x = map(first)?;
-            let [n, c, _, _] = x.dims();
-            let (h, w) = (v.dims.get(1).copied().unwrap_or(1), v.dims.get(2).copied().unwrap_or(1));
-            Value::Map(Tensor::zeros([n, c, h, w], &x.device()))
-        }
-        "crop" => {
-            let x = map(first)?;
-            let [n, c, h, w] = x.dims();
-            let (top, left) = (int(v, "top", 0), int(v, "left", 0));
-            if top >= h || left >= w {
-                return Err(wrong(&format!("a feature map of {h}x{w}, too small to crop")));
-            }
-            Value::Map(x.slice([0..n, 0..c, top..h, left..w]))
-        }
-        other => {
-            return Err(RuntimeError::Unsupported {
-                op: other.into(),
-                loc: step.loc,
-                why: "the supernet has no implementation of this operator".into(),
-            })
-        }
-    })
+    ops::forward(op, args.into_iter().map(|a| a.value).collect(), &site)
 }
 
 fn shape_error(step: &SStep, expected: &str, found: &str) -> RuntimeError {

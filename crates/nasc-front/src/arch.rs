@@ -6,7 +6,7 @@
 //! accepted too), a value choice its value, a repeat its depth, an input choice the list of
 //! chosen candidate indices.
 
-use crate::ir::{Const, Domain, EvalError, Graph, LabelId, NodeId, NodeKind, Reduce, Sym};
+use crate::ir::{Const, Domain, EvalError, Graph, LabelId, NodeId, NodeKind, Op, Reduce, Sym};
 use crate::source::Loc;
 use rand::Rng;
 use serde::Serialize;
@@ -470,6 +470,10 @@ fn as_count(c: Const) -> Result<u64, EvalError> {
 pub struct FixedNode {
     /// `input`, or the operator's name (`conv2d`, `add`, `mean`, `concat`, ...).
     pub op: String,
+    /// The operator, when the runtime implements it (`None` for an input, and for an operator
+    /// declared in `.nas` that the runtime does not run).
+    #[serde(skip)]
+    pub kind: Option<Op>,
     /// Indices of the nodes it reads, all smaller than its own.
     pub inputs: Vec<usize>,
     /// Scalar arguments, evaluated.
@@ -539,6 +543,7 @@ pub fn fix(g: &Graph, arch: &Architecture) -> Result<FixedGraph, EvalError> {
                 map[h.index()] = Some(nodes.len());
                 nodes.push(FixedNode {
                     op: "input".into(),
+                    kind: None,
                     inputs: Vec::new(),
                     attrs: vec![("name".into(), Const::Str(name.clone()))],
                     shape: shape_of(&node.shape)?,
@@ -547,7 +552,7 @@ pub fn fix(g: &Graph, arch: &Architecture) -> Result<FixedGraph, EvalError> {
                     loc,
                 });
             }
-            NodeKind::Op { op, inputs: ins, attrs, cost } => {
+            NodeKind::Op { op, kind, inputs: ins, attrs, cost } => {
                 let ins = ins.iter().map(|i| get(&map, *i)).collect::<Result<Vec<_>, _>>()?;
                 let attrs = attrs
                     .iter()
@@ -556,6 +561,7 @@ pub fn fix(g: &Graph, arch: &Architecture) -> Result<FixedGraph, EvalError> {
                 map[h.index()] = Some(nodes.len());
                 nodes.push(FixedNode {
                     op: op.to_string(),
+                    kind: *kind,
                     inputs: ins,
                     attrs,
                     shape: shape_of(&node.shape)?,
@@ -591,13 +597,14 @@ pub fn fix(g: &Graph, arch: &Architecture) -> Result<FixedGraph, EvalError> {
                     continue;
                 }
                 let op = match reduce {
-                    Reduce::Sum => "add",
-                    Reduce::Mean => "mean",
-                    Reduce::Concat => "concat",
+                    Reduce::Sum => Op::Add,
+                    Reduce::Mean => Op::Mean,
+                    Reduce::Concat => Op::Concat,
                 };
                 map[h.index()] = Some(nodes.len());
                 nodes.push(FixedNode {
-                    op: op.into(),
+                    op: op.name().into(),
+                    kind: Some(op),
                     inputs: ins,
                     attrs: Vec::new(),
                     shape: shape_of(&node.shape)?,

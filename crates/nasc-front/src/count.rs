@@ -31,7 +31,7 @@
 //! DARTS' count of genotypes (Liu et al. 2019, section 2.1: the derived cell never keeps
 //! `none`), the paper's "approximately 10^18".
 
-use crate::ir::{Const, Domain, FastMap, Graph, LabelId, NodeKind, Sym};
+use crate::ir::{Const, Domain, FastMap, Graph, LabelId, NodeKind, Op, Sym};
 use num_bigint::BigUint;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -462,7 +462,7 @@ fn zero_alternatives(g: &Graph) -> Vec<BTreeSet<usize>> {
     for (_, node) in g.nodes.iter() {
         if let NodeKind::LayerChoice { label, alternatives } = &node.kind {
             for (k, a) in alternatives.iter().enumerate() {
-                if matches!(&g.nodes.get(*a).kind, NodeKind::Op { op, .. } if op == "zero") {
+                if matches!(&g.nodes.get(*a).kind, NodeKind::Op { kind: Some(Op::Zero), .. }) {
                     out[label.0 as usize].insert(k);
                 }
             }

@@ -595,6 +595,7 @@ mod tests {
             let kind = match kind {
                 0 | 1 => NodeKind::Op {
                     op: "op".into(),
+                    kind: None,
                     inputs: earlier
                         .iter()
                         .copied()

@@ -21,7 +21,7 @@
 //! operator the runtime does not implement, and, for strategies that mix candidates, an input
 //! choice that concatenates more than one input.
 
-use crate::ir::{Const, Domain, Graph, LabelId, LabelKind, Name, NodeKind, Reduce, Sym};
+use crate::ir::{Const, Domain, Graph, LabelId, LabelKind, Name, NodeKind, Op, Reduce, Sym};
 use crate::source::Loc;
 use serde::{Deserialize, Serialize};
 
@@ -225,34 +225,6 @@ pub struct Plan {
     pub edge_ranked: Vec<bool>,
 }
 
-/// The operators the runtime implements (`crate::runtime::network`).
-pub const OPERATORS: &[&str] = &[
-    "conv2d",
-    "depthwise_conv2d",
-    "linear",
-    "batch_norm",
-    "relu",
-    "relu6",
-    "gelu",
-    "sigmoid",
-    "silu",
-    "hardswish",
-    "max_pool",
-    "avg_pool",
-    "global_avg_pool",
-    "flatten",
-    "dropout",
-    "add",
-    "mean",
-    "concat",
-    "identity",
-    "zero",
-    "crop",
-    "hardsigmoid",
-    "scale",
-    "channel_slice",
-];
-
 /// The most combinations of label values one operator may depend on. MobileNetV3's
 /// depthwise convolutions depend on the width, their kernel size and their expansion ratio:
 /// 5 x 3 x 8 = 120 (std.spaces.mobilenetv3).
@@ -278,8 +250,8 @@ pub fn lower(g: &Graph, strategy: OneShotKind) -> Result<Plan, Vec<LowerError>> 
                     PlanNode { dims: Vec::new(), deps: Deps::default(), variants: Vec::new() }
                 }
             },
-            NodeKind::Op { op, inputs, attrs, .. } => {
-                if !OPERATORS.contains(&op.as_str()) {
+            NodeKind::Op { op, kind, inputs, attrs, .. } => {
+                if kind.is_none() {
                     err(LowerProblem::UnknownOperator { op: op.to_string() });
                 }
                 let mut labels: Vec<LabelId> = attrs
@@ -317,8 +289,16 @@ pub fn lower(g: &Graph, strategy: OneShotKind) -> Result<Plan, Vec<LowerError>> 
                             }
                         }
                         Ok(variants) => {
-                            let dims =
-                                op_dims(op, &input_dims, &variants, g, inputs, &labels, &mut err);
+                            let dims = op_dims(
+                                op,
+                                *kind,
+                                &input_dims,
+                                &variants,
+                                g,
+                                inputs,
+                                &labels,
+                                &mut err,
+                            );
                             PlanNode { dims, deps, variants }
                         }
                     }
@@ -361,7 +341,9 @@ pub fn lower(g: &Graph, strategy: OneShotKind) -> Result<Plan, Vec<LowerError>> 
     // Per label: the `zero` alternative of layer choices, and input choices over cell edges.
     let mut zero_alternative = vec![None; g.labels.len()];
     let mut edge_ranked = vec![true; g.labels.len()];
-    let is_zero = |n: crate::ir::NodeId| matches!(&g.nodes.get(n).kind, NodeKind::Op { op, .. } if op == "zero");
+    let is_zero = |n: crate::ir::NodeId| {
+        matches!(&g.nodes.get(n).kind, NodeKind::Op { kind: Some(Op::Zero), .. })
+    };
     for (_, node) in g.nodes.iter() {
         match &node.kind {
             NodeKind::LayerChoice { label, alternatives } => {
@@ -457,8 +439,10 @@ fn variants_of(
 }
 
 /// The supernet dimensions of an operator's output, checking what sharing one weight needs.
+#[allow(clippy::too_many_arguments)]
 fn op_dims(
     op: &str,
+    kind: Option<Op>,
     inputs: &[Vec<usize>],
     variants: &[Variant],
     g: &Graph,
@@ -489,8 +473,16 @@ fn op_dims(
         }
         d
     };
-    match op {
-        "conv2d" | "depthwise_conv2d" => {
+    // Operators that keep the channels: the input's supernet channels, the proved spatial size.
+    let keeps_channels = || {
+        if !input.is_empty() && input.len() == first.dims.len() {
+            with_channels(in_channels)
+        } else {
+            first.dims.clone()
+        }
+    };
+    match kind {
+        Some(Op::Conv2d | Op::DepthwiseConv2d) => {
             // A kernel choice that changes the spatial size is reported once, above.
             let varies = variants.len() > 1 && spatial.is_none();
             if varies && !(constant("stride") && constant("dilation")) {
@@ -513,7 +505,9 @@ fn op_dims(
                     err(LowerProblem::KernelNotCentred { labels: names() });
                 }
             }
-            if op == "conv2d" && variants.iter().any(|v| v.int("groups").unwrap_or(1) != 1) {
+            if kind == Some(Op::Conv2d)
+                && variants.iter().any(|v| v.int("groups").unwrap_or(1) != 1)
+            {
                 // Grouped: only with channels that no choice changes.
                 let in_fixed = input_nodes.first().is_some_and(|n| {
                     g.nodes.get(*n).shape.get(1).is_some_and(|s| s.as_int().is_some())
@@ -522,7 +516,7 @@ fn op_dims(
                     err(LowerProblem::GroupedChannels { labels: names() });
                 }
             }
-            if op == "depthwise_conv2d" {
+            if kind == Some(Op::DepthwiseConv2d) {
                 if !constant("multiplier") {
                     err(LowerProblem::GroupedChannels { labels: names() });
                 }
@@ -532,8 +526,8 @@ fn op_dims(
             }
             with_channels(max_channels)
         }
-        "linear" => with_channels(max_channels),
-        "channel_slice" => {
+        Some(Op::Linear) => with_channels(max_channels),
+        Some(Op::ChannelSlice) => {
             let in_fixed = input_nodes.first().is_some_and(|n| {
                 g.nodes.get(*n).shape.get(1).is_some_and(|s| s.as_int().is_some())
             });
@@ -542,10 +536,12 @@ fn op_dims(
             }
             first.dims.clone()
         }
-        "global_avg_pool" => vec![in_channels],
-        "flatten" => vec![input.iter().product()],
-        "concat" => with_channels(inputs.iter().map(|d| d.first().copied().unwrap_or(0)).sum()),
-        "add" | "mean" => {
+        Some(Op::GlobalAvgPool) => vec![in_channels],
+        Some(Op::Flatten) => vec![input.iter().product()],
+        Some(Op::Concat) => {
+            with_channels(inputs.iter().map(|d| d.first().copied().unwrap_or(0)).sum())
+        }
+        Some(Op::Add | Op::Mean) => {
             if let Some(other) = inputs.iter().find(|d| **d != input) {
                 err(LowerProblem::CandidateShapes {
                     what: op.to_string(),
@@ -554,9 +550,23 @@ fn op_dims(
             }
             input
         }
-        // Operators that keep the channels: the input's supernet channels, the proved spatial
-        // size.
-        _ if !input.is_empty() && input.len() == first.dims.len() => with_channels(in_channels),
-        _ => first.dims.clone(),
+        Some(
+            Op::BatchNorm
+            | Op::Relu
+            | Op::Relu6
+            | Op::Gelu
+            | Op::Sigmoid
+            | Op::Silu
+            | Op::Hardswish
+            | Op::Hardsigmoid
+            | Op::MaxPool
+            | Op::AvgPool
+            | Op::Dropout
+            | Op::Identity
+            | Op::Zero
+            | Op::Crop
+            | Op::Scale,
+        )
+        | None => keeps_channels(),
     }
 }

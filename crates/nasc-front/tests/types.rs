@@ -547,3 +547,73 @@ fn large_scopes_bind_rebind_and_forget_names() {
     let rendered = render_plain(&diags, &program.sources);
     assert!(diags.iter().any(|d| d.message.contains("inner")), "{rendered}");
 }
+
+/// Operators as data (`ir::Op`): every operator `stdlib/ops.nas` declares that the runtime
+/// implements maps to an `Op` whose name gives it back, and every `Op` but `mean` (which input
+/// choices make, and `.nas` does not declare) is declared there.
+#[test]
+fn stdlib_operators_the_runtime_implements_are_ops_and_back() {
+    use nasc_front::ir::Op;
+    use nasc_front::syntax::ast::Item;
+    let src = nasc_front::stdlib::source("std.ops").expect("std.ops is embedded");
+    let (module, errors) = nasc_front::syntax::parser::parse_module(src);
+    assert!(errors.is_empty(), "std.ops parses: {errors:?}");
+    let declared: Vec<String> = module
+        .items
+        .iter()
+        .filter_map(|i| match i {
+            Item::Op(o) => Some(o.name.name.to_string()),
+            _ => None,
+        })
+        .collect();
+    assert!(declared.len() >= 20, "found only {} operators", declared.len());
+    let mut implemented = Vec::new();
+    for name in &declared {
+        if let Some(op) = Op::from_name(name) {
+            assert_eq!(op.name(), name, "{op:?} round trips");
+            implemented.push(op);
+        }
+    }
+    for op in Op::ALL {
+        assert_eq!(Op::from_name(op.name()), Some(op), "{op:?} round trips");
+        if op != Op::Mean {
+            assert!(implemented.contains(&op), "`{}` is declared in stdlib/ops.nas", op.name());
+        }
+    }
+    assert_eq!(implemented.len(), Op::ALL.len() - 1);
+    assert_eq!(Op::from_name("mean"), Some(Op::Mean));
+    assert_eq!(Op::from_name("conv3d"), None);
+}
+
+/// The type stage resolves each operator once and stores it in the node: the runtime's
+/// operators as their `Op`, an operator declared in `.nas` that the runtime does not implement
+/// as `None`, which lowering reports (the runtime has no implementation of it).
+#[test]
+fn the_type_stage_resolves_operators_once_and_lowering_names_the_unknown_ones() {
+    use nasc_front::ir::Op;
+    use nasc_front::lower::{lower, LowerProblem, OneShotKind};
+    let g = &graphs_of(
+        "unknown_op.nas",
+        "operator swish2(x: Tensor[...s]) -> Tensor[...s] {
+            params = 0
+            flops = 0
+        }
+
+        network T(x: Tensor[n, 1, 8, 8]) -> Tensor[n, 10] {
+            let h = swish2(relu(conv2d(x, out: 4, kernel: 3, padding: 1)))
+            return linear(global_avg_pool(h), out: 10)
+        }",
+    )[0];
+    let mut seen = Vec::new();
+    for (_, node) in g.nodes.iter() {
+        if let NodeKind::Op { op, kind, .. } = &node.kind {
+            assert_eq!(*kind, Op::from_name(op), "`{}` is resolved", &**op);
+            seen.push((op.to_string(), *kind));
+        }
+    }
+    assert!(seen.contains(&("conv2d".into(), Some(Op::Conv2d))), "{seen:?}");
+    assert!(seen.contains(&("swish2".into(), None)), "{seen:?}");
+    let errors = lower(g, OneShotKind::Darts).expect_err("swish2 does not lower");
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0].problem, LowerProblem::UnknownOperator { op: "swish2".into() });
+}

@@ -325,6 +325,7 @@ enum ArgKey {
 /// What a successful operator application produced, apart from its tensor inputs.
 struct Applied {
     op: Name,
+    kind: Option<crate::ir::Op>,
     attrs: Attrs,
     shape: Shape,
     cost: Cost,
@@ -1113,6 +1114,7 @@ impl<'p> Elab<'p> {
                     });
                     let kind = NodeKind::Op {
                         op: a.op.clone(),
+                        kind: a.kind,
                         inputs: inputs.collect(),
                         attrs: a.attrs.clone(),
                         cost: a.cost.clone(),
@@ -1232,9 +1234,10 @@ impl<'p> Elab<'p> {
                         && n_inputs == given_tensors
                     {
                         let node = self.graph.nodes.get(*n);
-                        if let NodeKind::Op { op, attrs, cost, .. } = &node.kind {
+                        if let NodeKind::Op { op, kind, attrs, cost, .. } = &node.kind {
                             let a = Applied {
                                 op: op.clone(),
+                                kind: *kind,
                                 attrs: attrs.clone(),
                                 shape: node.shape.clone(),
                                 cost: cost.clone(),
@@ -1486,6 +1489,7 @@ impl<'p> Elab<'p> {
         let op = self.name(&o.name.name);
         let node = self.node(
             NodeKind::Op {
+                kind: crate::ir::Op::from_name(&op),
                 op,
                 inputs,
                 attrs: attrs.into(),
@@ -1872,10 +1876,11 @@ impl<'p> Elab<'p> {
                     }
                 }
                 let zero = Sym::int(0);
-                let add = self.name("add");
+                let add = self.name(crate::ir::Op::Add.name());
                 let n = self.node(
                     NodeKind::Op {
                         op: add,
+                        kind: Some(crate::ir::Op::Add),
                         inputs: smallvec::smallvec![x, y],
                         attrs: Attrs::from([]),
                         cost: std::sync::Arc::new(OpCost { params: zero.clone(), flops: zero }),

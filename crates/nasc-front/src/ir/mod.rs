@@ -10,6 +10,7 @@
 //! Produced by `crate::check` (elaboration of a network), consumed by `crate::facts`
 //! (counting, cost bounds) and `crate::arch` (architectures and `fix`).
 
+pub mod op;
 pub mod sym;
 mod text;
 mod validate;
@@ -20,6 +21,7 @@ mod validate;
 pub type FastMap<K, V> = rustc_hash::FxHashMap<K, V>;
 /// The hasher of [`FastMap`], for hashing a key by hand.
 pub type FastHasher = rustc_hash::FxHasher;
+pub use op::Op;
 pub use sym::{Const, EvalError, LabelId, Name, ScalarType, Sym};
 pub use text::to_text;
 pub use validate::{validate, ValidationError};
@@ -258,6 +260,10 @@ pub enum NodeKind {
     Op {
         /// The operator's name (`conv2d`).
         op: Name,
+        /// The operator, when the runtime implements it (resolved once from `op` by the type
+        /// stage; `None` for an operator declared in `.nas` that the runtime does not run).
+        #[serde(skip)]
+        kind: Option<Op>,
         /// Tensor inputs, in parameter order.
         inputs: Inputs,
         /// Scalar arguments by parameter name, defaults filled in.
