@@ -58,7 +58,7 @@ pub(super) struct Darts {
 
 impl Darts {
     /// DARTS for `space` as `settings` say.
-    pub fn darts(settings: &DartsSettings, space: &Space) -> Darts {
+    pub fn new(settings: &DartsSettings, space: &Space) -> Darts {
         let mut rng = ChaCha8Rng::seed_from_u64(space.settings.seed);
         let alpha = Alpha::new(space.labels, &settings.alpha, &mut rng, space.device);
         Darts { alpha, relaxation: Relaxation::Softmax { unrolled: settings.unrolled }, rng }

@@ -32,7 +32,7 @@
 //! `OneShotStrategy` trait of `strategy.rs`), one file per strategy (`darts.rs` for DARTS and
 //! GumbelDARTS, `proxyless.rs`, `enas.rs`, `spos.rs`); `score.rs` (losses, figures and the
 //! scores of architectures under the shared weights); [`mixing`] (alpha and the mixings built
-//! from it); [`export`] (the final choice from the probabilities).
+//! from it); [`export`](mod@export) (the final choice from the probabilities).
 //!
 //! Like the runtime, this module uses burn.
 

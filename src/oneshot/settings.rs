@@ -76,7 +76,10 @@ pub enum OptionError {
     /// The option is another strategy's: this strategy does not use it (the value parses).
     /// The command line warns and goes on, as earlier versions, which took every option for
     /// every strategy, went on silently.
-    #[error("`{strategy}` does not use option `{name}` (an option of {}); it is ignored", owners.join(", "))]
+    #[error(
+        "`{strategy}` does not use option `{name}` (an option of {}); it is ignored",
+        owners.join(", ")
+    )]
     NotUsed {
         /// The strategy's command-line name.
         strategy: &'static str,

@@ -98,8 +98,9 @@ pub(super) struct Exported {
 }
 
 /// The hooks of one one-shot strategy, called by the training loop
-/// ([`crate::oneshot::run`]): every epoch [`start_epoch`](OneShotStrategy::start_epoch), then
-/// per weight step [`arch_step`](OneShotStrategy::arch_step) and
+/// ([`run`](fn@crate::oneshot::run)): every epoch
+/// [`start_epoch`](OneShotStrategy::start_epoch), then per weight step
+/// [`arch_step`](OneShotStrategy::arch_step) and
 /// [`weight_mixing`](OneShotStrategy::weight_mixing), then
 /// [`end_epoch`](OneShotStrategy::end_epoch), [`figures_mixing`](OneShotStrategy::figures_mixing)
 /// and [`probabilities`](OneShotStrategy::probabilities); after the last epoch
@@ -175,7 +176,7 @@ pub(super) fn build(
     space: &Space,
 ) -> Result<Box<dyn OneShotStrategy>, RuntimeError> {
     Ok(match settings {
-        StrategySettings::Darts(s) => Box::new(Darts::darts(s, space)),
+        StrategySettings::Darts(s) => Box::new(Darts::new(s, space)),
         StrategySettings::GumbelDarts(s) => Box::new(Darts::gumbel(s, space)),
         StrategySettings::Proxyless(s) => Box::new(Proxyless::new(s, space)),
         StrategySettings::Enas(s) => Box::new(Enas::new(s, space)?),
