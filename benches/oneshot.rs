@@ -17,7 +17,7 @@
 use nasc::data::{self, DataSpec, Splits};
 use nasc::experiment::Store;
 use nasc::lower::{lower, OneShotKind};
-use nasc::oneshot::{run, OneShotConfig, QuietOneShot};
+use nasc::oneshot::{run, OneShotConfig, QuietOneShot, SposSettings, StrategySettings};
 use nasc::runtime::train::prepare;
 use nasc::runtime::Device;
 use std::path::PathBuf;
@@ -78,14 +78,14 @@ fn one(kind: OneShotKind, steps_a: usize, steps_b: usize) -> (f64, i64, i64) {
     let mut times = Vec::new();
     for steps in [steps_a, steps_b] {
         let mut cfg = OneShotConfig::new(kind);
-        cfg.epochs = 1;
-        cfg.max_steps = Some(steps);
-        cfg.eval_batches = Some(1);
-        cfg.score_batches = 1;
-        cfg.calibration_batches = 1;
-        cfg.search_candidates = 2;
-        cfg.population = 2;
-        cfg.tournament = 1;
+        cfg.common.epochs = 1;
+        cfg.common.max_steps = Some(steps);
+        cfg.common.eval_batches = Some(1);
+        cfg.common.score_batches = 1;
+        cfg.common.calibration_batches = 1;
+        if let StrategySettings::RandomOneshot(s) = &mut cfg.strategy {
+            *s = SposSettings { search_candidates: 2, population: 2, tournament: 1 };
+        }
         let dir = std::env::temp_dir().join(format!(
             "nasc-bench-oneshot-{}-{steps}-{}",
             kind.name(),

@@ -1515,7 +1515,7 @@ impl crate::oneshot::OneShotObserver for OneShotProgress {
 
 /// `nasc search --strategy darts|gumbel-darts|enas|random-oneshot|proxyless`.
 fn one_shot_search(file: PathBuf, kind: crate::lower::OneShotKind, args: SearchArgs) -> ExitCode {
-    use crate::oneshot::OneShotConfig;
+    use crate::oneshot::{OneShotConfig, OptionError, StrategySettings};
     if args.max_trials.is_some()
         || args.max_duration.is_some()
         || args.concurrency != 1
@@ -1533,30 +1533,45 @@ fn one_shot_search(file: PathBuf, kind: crate::lower::OneShotKind, args: SearchA
     }
     let o = &args.opts;
     let mut cfg = OneShotConfig::new(kind);
-    cfg.epochs = o.epochs.unwrap_or(3);
-    cfg.batch_size = o.batch_size;
-    cfg.seed = o.seed;
-    cfg.task = o.task;
-    cfg.lr = o.lr;
-    cfg.lr_min = cfg.lr_min.min(o.lr);
-    cfg.momentum = o.momentum;
-    cfg.weight_decay = o.weight_decay;
-    cfg.grad_clip = (o.grad_clip > 0.0).then_some(o.grad_clip);
-    cfg.max_steps = o.max_steps;
-    cfg.unrolled = args.unrolled;
-    cfg.target = args.target;
-    if args.target.is_some() && kind != crate::lower::OneShotKind::Proxyless {
-        eprintln!("error: --target-flops and --target-params set ProxylessNAS's resource loss; they need --strategy proxyless");
-        return ExitCode::from(2);
+    let c = &mut cfg.common;
+    c.epochs = o.epochs.unwrap_or(3);
+    c.batch_size = o.batch_size;
+    c.seed = o.seed;
+    c.task = o.task;
+    c.lr = o.lr;
+    c.lr_min = c.lr_min.min(o.lr);
+    c.momentum = o.momentum;
+    c.weight_decay = o.weight_decay;
+    c.grad_clip = (o.grad_clip > 0.0).then_some(o.grad_clip);
+    c.max_steps = o.max_steps;
+    match (&mut cfg.strategy, args.unrolled) {
+        (StrategySettings::Darts(d), unrolled) => d.unrolled = unrolled,
+        (_, false) => {}
+        (_, true) => {
+            eprintln!("error: --unrolled is DARTS' second-order step; it needs --strategy darts");
+            return ExitCode::from(2);
+        }
+    }
+    match (&mut cfg.strategy, args.target) {
+        (StrategySettings::Proxyless(p), target) => p.target = target,
+        (_, None) => {}
+        (_, Some(_)) => {
+            eprintln!("error: --target-flops and --target-params set ProxylessNAS's resource loss; they need --strategy proxyless");
+            return ExitCode::from(2);
+        }
     }
     for opt in &args.options {
         let Some((k, v)) = opt.split_once('=') else {
             eprintln!("error: --option takes NAME=VALUE, not `{opt}`");
             return ExitCode::from(2);
         };
-        if let Err(e) = cfg.set(k.trim(), v.trim()) {
-            eprintln!("error: {e}");
-            return ExitCode::from(2);
+        match cfg.set_option(k.trim(), v.trim()) {
+            Ok(()) => {}
+            Err(e @ OptionError::NotUsed { .. }) => eprintln!("warning: {e}"),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
         }
     }
     if let Err(e) = cfg.check() {
@@ -1607,7 +1622,7 @@ fn one_shot_search(file: PathBuf, kind: crate::lower::OneShotKind, args: SearchA
             },
         );
     }
-    let prepared = match crate::runtime::train::prepare(&data, val_fraction, cfg.seed) {
+    let prepared = match crate::runtime::train::prepare(&data, val_fraction, cfg.common.seed) {
         Ok(p) => p,
         Err(e) => {
             eprintln!("error: {e}");
@@ -1624,9 +1639,10 @@ fn one_shot_search(file: PathBuf, kind: crate::lower::OneShotKind, args: SearchA
     let dir = args.out.unwrap_or_else(|| launch::default_run_dir(&file, kind.name()));
     let mut config = serde_json::to_value(&cfg).expect("the configuration serialises");
     config["kind"] = "oneshot".into();
-    config["mode"] = if cfg.task == Task::Regression { "min" } else { "max" }.into();
+    let task = cfg.common.task;
+    config["mode"] = if task == Task::Regression { "min" } else { "max" }.into();
     config["metric"] =
-        if cfg.task == Task::Regression { "supernet_val_mse" } else { "supernet_val_acc" }.into();
+        if task == Task::Regression { "supernet_val_mse" } else { "supernet_val_acc" }.into();
     config["val_fraction"] = val_fraction.into();
     config["data"] = o
         .data
@@ -1649,14 +1665,15 @@ fn one_shot_search(file: PathBuf, kind: crate::lower::OneShotKind, args: SearchA
         kind.name(),
         file.display(),
         graph.labels.len(),
-        cfg.epochs,
-        if cfg.epochs == 1 { "" } else { "s" }
+        cfg.common.epochs,
+        if cfg.common.epochs == 1 { "" } else { "s" }
     );
     let mut progress = OneShotProgress { bar: None, candidates: None };
     let result = crate::runtime::train::catch_panics(|| {
         crate::oneshot::run(&store, &graph, &plan, &prepared, &cfg, &device, &mut progress).map_err(
             |e| match e {
                 crate::oneshot::OneShotError::Runtime(r) => r,
+                crate::oneshot::OneShotError::Settings(s) => RuntimeError::Config(s.to_string()),
                 crate::oneshot::OneShotError::Store(s) => RuntimeError::Config(s.to_string()),
             },
         )
@@ -1688,7 +1705,7 @@ fn one_shot_search(file: PathBuf, kind: crate::lower::OneShotKind, args: SearchA
         "exported: trial {}{}, {} {:.4} in the supernet (this path alone, batch norm recalibrated), {} params; architecture in {}",
         summary.trial.0,
         if kind == crate::lower::OneShotKind::Enas { " (the controller's most likely architecture)" } else { "" },
-        if cfg.task == Task::Regression { "val mse" } else { "val accuracy" },
+        if task == Task::Regression { "val mse" } else { "val accuracy" },
         summary.metric,
         wording::thousands(params),
         path.display()

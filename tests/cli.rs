@@ -799,6 +799,53 @@ fn a_one_shot_search_exports_an_architecture_that_trains() {
     assert_eq!(code(&o), 2, "{}", stderr(&o));
 }
 
+/// `--option` is typed per one-shot strategy: another strategy's option is ignored with a
+/// warning, an unknown name lists the strategy's options, a value that is not a number is a bad
+/// command line; none of them creates the experiment.
+#[test]
+fn one_shot_options_belong_to_their_strategy() {
+    let dir = common::temp_dir("cli-oneshot-options");
+    let out = dir.join("run");
+    let out_s = out.display().to_string();
+    let o = nasc(&[
+        "search",
+        "tests/data/tiny_search.nas",
+        "--strategy",
+        "darts",
+        "--option",
+        "population=3",
+        "--option",
+        "nope=1",
+        "--out",
+        &out_s,
+    ]);
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains(
+            "warning: `darts` does not use option `population` (an option of random-oneshot)"
+        ),
+        "{err}"
+    );
+    assert!(
+        err.contains("error: `darts` has no option `nope`; its options are lr_min, calibration_batches, score_batches, arch_lr, arch_beta1, arch_weight_decay"),
+        "{err}"
+    );
+    let o = nasc(&[
+        "search",
+        "tests/data/tiny_search.nas",
+        "--strategy",
+        "enas",
+        "--option",
+        "top_k=many",
+        "--out",
+        &out_s,
+    ]);
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert!(stderr(&o).contains("option `top_k` takes a number, not `many`"), "{}", stderr(&o));
+    assert!(!out.exists(), "no experiment directory is left behind");
+}
+
 #[test]
 fn a_one_shot_search_refuses_data_that_does_not_fit_before_creating_the_experiment() {
     let dir = common::temp_dir("cli-oneshot-misfit");

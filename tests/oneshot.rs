@@ -10,7 +10,10 @@ use nasc::data::{self, DataSpec, Splits};
 use nasc::experiment::Store;
 use nasc::lower::{lower, LowerProblem, OneShotKind};
 use nasc::oneshot::mixing::{softmax_mixing, ArchParams, LabelShape};
-use nasc::oneshot::{run, OneShotConfig, QuietOneShot};
+use nasc::oneshot::{
+    run, AlphaOptimizer, DartsSettings, EnasSettings, GumbelDartsSettings, OneShotConfig,
+    ProxylessSettings, QuietOneShot, SposSettings, StrategySettings,
+};
 use nasc::runtime::supernet::{Mixing, Supernet};
 use nasc::runtime::train::{prepare, Prepared};
 use nasc::runtime::{Device, Value};
@@ -55,13 +58,13 @@ fn digits() -> Prepared {
 
 fn config(kind: OneShotKind, steps: usize, epochs: usize) -> OneShotConfig {
     let mut cfg = OneShotConfig::new(kind);
-    cfg.epochs = epochs;
-    cfg.batch_size = 32;
-    cfg.max_steps = Some(steps);
-    cfg.eval_batches = Some(2);
-    cfg.lr = 0.1;
-    cfg.score_batches = 2;
-    cfg.calibration_batches = 2;
+    cfg.common.epochs = epochs;
+    cfg.common.batch_size = 32;
+    cfg.common.max_steps = Some(steps);
+    cfg.common.eval_batches = Some(2);
+    cfg.common.lr = 0.1;
+    cfg.common.score_batches = 2;
+    cfg.common.calibration_batches = 2;
     cfg
 }
 
@@ -81,14 +84,14 @@ fn run_strategy(
     cfg: &OneShotConfig,
 ) -> (Store, nasc::oneshot::OneShotSummary, nasc::ir::Graph) {
     let g = graph_of(space);
-    let plan = lower(&g, cfg.strategy).expect("lowers");
+    let plan = lower(&g, cfg.kind()).expect("lowers");
     let dir = temp_dir(name);
     let store = Store::create(
         &dir,
         "test",
         "test.nas",
         space,
-        &serde_json::json!({"strategy": cfg.strategy.name()}),
+        &serde_json::json!({"strategy": cfg.kind().name()}),
     )
     .expect("creates");
     let summary =
@@ -216,7 +219,10 @@ fn a_fixed_path_ignores_the_weights_it_does_not_use() {
 #[test]
 fn darts_moves_probability_towards_the_convolution() {
     let mut cfg = config(OneShotKind::Darts, 10, 6);
-    cfg.arch_lr = 0.03;
+    cfg.strategy = StrategySettings::Darts(DartsSettings {
+        alpha: AlphaOptimizer { lr: 0.03, ..AlphaOptimizer::darts() },
+        unrolled: false,
+    });
     let (store, summary, g) = run_strategy("darts", CONV_OR_ZERO, &cfg);
     let p = last_probability(&store, "op", "conv");
     assert!(p > 0.6, "p(conv) = {p}");
@@ -230,8 +236,10 @@ fn darts_moves_probability_towards_the_convolution() {
 #[test]
 fn second_order_darts_moves_probability_towards_the_convolution() {
     let mut cfg = config(OneShotKind::Darts, 10, 3);
-    cfg.arch_lr = 0.03;
-    cfg.unrolled = true;
+    cfg.strategy = StrategySettings::Darts(DartsSettings {
+        alpha: AlphaOptimizer { lr: 0.03, ..AlphaOptimizer::darts() },
+        unrolled: true,
+    });
     let (store, summary, g) = run_strategy("darts-unrolled", CONV_OR_ZERO, &cfg);
     let p = last_probability(&store, "op", "conv");
     assert!(p > 0.6, "p(conv) = {p}");
@@ -241,7 +249,10 @@ fn second_order_darts_moves_probability_towards_the_convolution() {
 #[test]
 fn gumbel_darts_moves_probability_towards_the_convolution() {
     let mut cfg = config(OneShotKind::GumbelDarts, 10, 6);
-    cfg.arch_lr = 0.03;
+    cfg.strategy = StrategySettings::GumbelDarts(GumbelDartsSettings {
+        alpha: AlphaOptimizer { lr: 0.03, ..AlphaOptimizer::darts() },
+        ..GumbelDartsSettings::default()
+    });
     let (store, summary, g) = run_strategy("gumbel", CONV_OR_ZERO, &cfg);
     let p = last_probability(&store, "op", "conv");
     assert!(p > 0.6, "p(conv) = {p}");
@@ -251,7 +262,10 @@ fn gumbel_darts_moves_probability_towards_the_convolution() {
 #[test]
 fn proxyless_moves_probability_towards_the_convolution() {
     let mut cfg = config(OneShotKind::Proxyless, 10, 6);
-    cfg.arch_lr = 0.03;
+    cfg.strategy = StrategySettings::Proxyless(ProxylessSettings {
+        alpha: AlphaOptimizer { lr: 0.03, ..AlphaOptimizer::proxyless() },
+        ..ProxylessSettings::default()
+    });
     let (store, summary, g) = run_strategy("proxyless", CONV_OR_ZERO, &cfg);
     let p = last_probability(&store, "op", "conv");
     assert!(p > 0.6, "p(conv) = {p}");
@@ -261,10 +275,13 @@ fn proxyless_moves_probability_towards_the_convolution() {
 #[test]
 fn the_enas_controller_mean_reward_rises() {
     let mut cfg = config(OneShotKind::Enas, 10, 3);
-    cfg.arch_lr = 0.02;
-    cfg.controller_steps = 40;
-    cfg.controller_aggregate = 10;
-    cfg.top_k = 2;
+    cfg.strategy = StrategySettings::Enas(EnasSettings {
+        lr: 0.02,
+        controller_steps: 40,
+        controller_aggregate: 10,
+        top_k: 2,
+        ..EnasSettings::default()
+    });
     let (store, summary, g) = run_strategy("enas", CONV_OR_ZERO, &cfg);
     // The arch loss of ENAS is minus the mean reward (validation accuracy of sampled paths).
     let rewards: Vec<f64> = store
@@ -290,9 +307,11 @@ fn the_enas_controller_mean_reward_rises() {
 #[test]
 fn spos_samples_paths_uniformly_and_searches_the_trained_supernet() {
     let mut cfg = config(OneShotKind::RandomOneshot, 20, 1);
-    cfg.search_candidates = 6;
-    cfg.population = 3;
-    cfg.tournament = 2;
+    cfg.strategy = StrategySettings::RandomOneshot(SposSettings {
+        search_candidates: 6,
+        population: 3,
+        tournament: 2,
+    });
     let (store, summary, g) = run_strategy("spos", MIXED, &cfg);
     assert_valid(&g, &summary.arch);
     let trials = store.trials().expect("reads");
@@ -410,10 +429,17 @@ fn proxyless_resource_loss_pushes_towards_cheaper_candidates() {
     // The same run with a FLOPs target far below the convolution's cost ends with less
     // probability on the convolution than without one.
     let mut cfg = config(OneShotKind::Proxyless, 10, 3);
-    cfg.arch_lr = 0.03;
+    let free_settings = ProxylessSettings {
+        alpha: AlphaOptimizer { lr: 0.03, ..AlphaOptimizer::proxyless() },
+        ..ProxylessSettings::default()
+    };
+    cfg.strategy = StrategySettings::Proxyless(free_settings);
     let (free, _, _) = run_strategy("proxyless-free", CONV_OR_ZERO, &cfg);
-    cfg.target = Some((nasc::ir::Measure::Flops, 10.0));
-    cfg.resource_beta = 2.0;
+    cfg.strategy = StrategySettings::Proxyless(ProxylessSettings {
+        target: Some((nasc::ir::Measure::Flops, 10.0)),
+        resource_beta: 2.0,
+        ..free_settings
+    });
     let (bound, summary, g) = run_strategy("proxyless-target", CONV_OR_ZERO, &cfg);
     let (p_free, p_bound) =
         (last_probability(&free, "op", "conv"), last_probability(&bound, "op", "conv"));

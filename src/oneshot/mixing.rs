@@ -54,14 +54,10 @@ impl LabelShape {
 impl ArchParams {
     /// Alpha for every label, `scale * N(0, 1)` (DARTS: `1e-3`), drawn from `rng`.
     pub fn new(labels: &LabelShape, scale: f64, rng: &mut impl Rng, device: &Device) -> ArchParams {
-        let normal = rand_distr::Normal::new(0.0f32, 1.0).expect("a unit normal");
-        let alpha = labels
-            .sizes
-            .iter()
-            .map(|&n| {
-                let values: Vec<f32> = (0..n)
-                    .map(|_| rand_distr::Distribution::sample(&normal, rng) * scale as f32)
-                    .collect();
+        let alpha = initial_alpha(labels, scale, rng)
+            .into_iter()
+            .map(|values| {
+                let n = values.len();
                 Param::from_tensor(Tensor::from_data(TensorData::new(values, [n]), device))
             })
             .collect();
@@ -82,6 +78,19 @@ impl ArchParams {
             })
             .collect()
     }
+}
+
+/// The values [`ArchParams::new`] starts alpha at: per label, per candidate, `scale * N(0, 1)`
+/// drawn from `rng` in that order.
+pub fn initial_alpha(labels: &LabelShape, scale: f64, rng: &mut impl Rng) -> Vec<Vec<f32>> {
+    let normal = rand_distr::Normal::new(0.0f32, 1.0).expect("a unit normal");
+    labels
+        .sizes
+        .iter()
+        .map(|&n| {
+            (0..n).map(|_| rand_distr::Distribution::sample(&normal, rng) * scale as f32).collect()
+        })
+        .collect()
 }
 
 /// Every candidate active, each label weighted by `weigh(alpha)` (`tracked`: the weights

@@ -26,14 +26,36 @@
 //!   1e-3 (betas (0, 0.999)); an optional resource loss on expected FLOPs or parameters
 //!   against a target, `ce * (log(E) / log(target))^0.6` (the paper's multiplicative form).
 //!
+//! The stages, each in its file: [`settings`] (the common settings and each strategy's own,
+//! checked, parsed from `--option`, stored as JSON); `run` (the loop: batches, the weights'
+//! optimizer and schedule, the store, the observer), which calls a strategy's hooks (the
+//! `OneShotStrategy` trait of `strategy.rs`), one file per strategy (`darts.rs` for DARTS and
+//! GumbelDARTS, `proxyless.rs`, `enas.rs`, `spos.rs`); `score.rs` (losses, figures and the
+//! scores of architectures under the shared weights); [`mixing`] (alpha and the mixings built
+//! from it); [`export`](mod@export) (the final choice from the probabilities).
+//!
 //! Like the runtime, this module uses burn.
 
+mod darts;
+mod enas;
+mod error;
 pub mod export;
 pub mod mixing;
-mod train;
+mod observer;
+mod proxyless;
+mod run;
+mod score;
+pub mod settings;
+mod spos;
+mod strategy;
 
+pub use error::OneShotError;
 pub use export::{export, probabilities};
 pub use mixing::ArchParams;
-pub use train::{
-    run, spos_path, OneShotConfig, OneShotError, OneShotObserver, OneShotSummary, QuietOneShot,
+pub use observer::{OneShotObserver, QuietOneShot};
+pub use run::{run, OneShotSummary};
+pub use settings::{
+    AlphaOptimizer, CommonSettings, DartsSettings, EnasSettings, GumbelDartsSettings,
+    OneShotConfig, OptionError, ProxylessSettings, SettingsError, SposSettings, StrategySettings,
 };
+pub use spos::spos_path;
