@@ -745,12 +745,6 @@ fn load_data(spec: &str) -> Result<crate::data::Splits, ExitCode> {
     launch::load_data(spec).map_err(|e| report_launch(&e))
 }
 
-/// Reads and compiles a space for a one-shot search: its text, the loaded program and its
-/// first network's IR, or the exit code after printing why not.
-fn read_space(file: &std::path::Path) -> Result<launch::Space, ExitCode> {
-    launch::compile_space(file).map_err(|e| report_launch(&e))
-}
-
 /// A progress bar over `steps` training steps with ETA, when standard error is a terminal.
 fn step_bar(steps: usize) -> Option<indicatif::ProgressBar> {
     terminal_bar(steps, "{spinner} epoch {prefix} [{bar:30}] {pos}/{len} steps, loss {msg}, {elapsed} elapsed, ETA {eta}")
@@ -993,6 +987,11 @@ fn report_launch(e: &LaunchError) -> ExitCode {
             ExitCode::from(1)
         }
         LaunchError::Runtime { program, error } => report_runtime(program, error),
+        LaunchError::Lower { program, diagnostics } => {
+            diagnostics::emit_stderr(diagnostics, &program.sources, color_choice(Color::Auto));
+            eprintln!("{}", wording::error_count(diagnostics.len()));
+            ExitCode::from(1)
+        }
         e => {
             eprintln!("error: {e}");
             ExitCode::from(if e.is_setting() { 2 } else { 1 })
@@ -1205,7 +1204,12 @@ fn experiment_dirs(root: &std::path::Path) -> Vec<PathBuf> {
 
 /// Whether an experiment maximises its metric, from its stored configuration.
 fn maximizes(info: &crate::experiment::ExperimentInfo) -> bool {
-    info.config["mode"].as_str() != Some("min")
+    stored(info).is_none_or(|c| c.mode() == crate::strategy::Mode::Max)
+}
+
+/// An experiment's typed configuration; `None` for one this nasc cannot read (shown as `?`).
+fn stored(info: &crate::experiment::ExperimentInfo) -> Option<launch::ExperimentConfig> {
+    launch::ExperimentConfig::from_stored(&info.config).ok()
 }
 
 fn runs(root: &std::path::Path) -> ExitCode {
@@ -1238,7 +1242,7 @@ fn runs(root: &std::path::Path) -> ExitCode {
                 println!(
                     "{:<40} {:<14} {:<11} {:>7} {:>7} {:>10}",
                     dir.display(),
-                    info.config["strategy"].as_str().unwrap_or("?"),
+                    stored(&info).map_or("?", |c| c.strategy()),
                     info.status.as_str(),
                     trials.len(),
                     failed,
@@ -1281,7 +1285,7 @@ fn runs_show(dir: &std::path::Path, top: usize) -> ExitCode {
     println!(
         "{}: {} search of {}, {}",
         dir.display(),
-        info.config["strategy"].as_str().unwrap_or("?"),
+        stored(&info).map_or("?", |c| c.strategy()),
         info.space_path,
         info.status.as_str()
     );
@@ -1337,7 +1341,8 @@ fn runs_show(dir: &std::path::Path, top: usize) -> ExitCode {
             }
         }
     }
-    let metric = info.config["metric"].as_str().unwrap_or("metric");
+    let config = stored(&info);
+    let metric = config.as_ref().map_or("metric", |c| c.metric());
     println!(
         "{:>5} {:>6} {:>10} {:>12} {:>9}  architecture",
         "rank", "trial", metric, "params", "seconds"
@@ -1578,84 +1583,25 @@ fn one_shot_search(file: PathBuf, kind: crate::lower::OneShotKind, args: SearchA
         eprintln!("error: {e}");
         return ExitCode::from(2);
     }
-    let val_fraction = o.val_fraction.unwrap_or(0.5);
-    if !(val_fraction > 0.0 && val_fraction < 1.0) {
-        eprintln!("error: a one-shot search chooses the architecture on a validation split: --val-fraction must be in (0, 1) (default 0.5)");
-        return ExitCode::from(2);
-    }
-    let space = match read_space(&file) {
-        Ok(r) => r,
-        Err(c) => return c,
+    let settings = launch::OneShotSettings {
+        config: cfg,
+        val_fraction: o.val_fraction.unwrap_or(0.5),
+        data: o.data.clone(),
+        device: o.device,
     };
-    let (program, graph) = (space.program.clone(), space.graph.clone());
-    let plan = match crate::lower::lower(&graph, kind) {
+    let prepared = match launch::prepare_one_shot(&file, &settings) {
         Ok(p) => p,
-        Err(errors) => {
-            let diags: Vec<_> = errors.iter().map(wording::lower_error).collect();
-            diagnostics::emit_stderr(&diags, &program.sources, color_choice(Color::Auto));
-            eprintln!("{}", wording::error_count(diags.len()));
-            return ExitCode::from(1);
-        }
-    };
-    let data = match load_data(&o.data) {
-        Ok(d) => d,
-        Err(c) => return c,
-    };
-    // The supernet's input does not depend on the architecture: check the data before the
-    // experiment directory exists.
-    let input_dims =
-        graph.inputs.first().map(|i| plan.nodes[i.index()].dims.clone()).unwrap_or_default();
-    if input_dims != data.train.item_shape {
-        let show = |d: &[usize]| {
-            format!("[{}]", d.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(", "))
-        };
-        let loc = graph
-            .inputs
-            .first()
-            .map_or_else(|| graph.nodes.loc(graph.output), |i| graph.nodes.loc(*i));
-        return report_runtime(
-            &program,
-            &RuntimeError::DataShape {
-                loc,
-                expected: show(&input_dims),
-                found: show(&data.train.item_shape),
-            },
-        );
-    }
-    let prepared = match crate::runtime::train::prepare(&data, val_fraction, cfg.common.seed) {
-        Ok(p) => p,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    let device = match o.device.device() {
-        Ok(d) => d,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(1);
-        }
+        Err(e) => return report_launch(&e),
     };
     let dir = args.out.unwrap_or_else(|| launch::default_run_dir(&file, kind.name()));
-    let mut config = serde_json::to_value(&cfg).expect("the configuration serialises");
-    config["kind"] = "oneshot".into();
-    let task = cfg.common.task;
-    config["mode"] = if task == Task::Regression { "min" } else { "max" }.into();
-    config["metric"] =
-        if task == Task::Regression { "supernet_val_mse" } else { "supernet_val_acc" }.into();
-    config["val_fraction"] = val_fraction.into();
-    config["data"] = o
-        .data
-        .parse::<crate::data::DataSpec>()
-        .map_or(o.data.clone(), |d| d.absolute().to_string())
-        .into();
-    config["device"] = serde_json::to_value(o.device).unwrap_or_default();
-    if dir.join(crate::experiment::DB_FILE).exists() {
-        eprintln!("error: {}: an experiment already exists here (one-shot searches cannot be resumed); choose another --out directory", dir.display());
-        return ExitCode::from(1);
-    }
     let command = std::env::args().collect::<Vec<_>>().join(" ");
-    let store = match launch::create_store(&dir, &command, &space, &config) {
+    let (labels, epochs, task) = (
+        prepared.space.graph.labels.len(),
+        settings.config.common.epochs,
+        settings.config.common.task,
+    );
+    let graph = prepared.space.graph.clone();
+    let search = match prepared.start(&dir, &command) {
         Ok(s) => s,
         Err(e) => return report_launch(&e),
     };
@@ -1664,39 +1610,20 @@ fn one_shot_search(file: PathBuf, kind: crate::lower::OneShotKind, args: SearchA
         dir.display(),
         kind.name(),
         file.display(),
-        graph.labels.len(),
-        cfg.common.epochs,
-        if cfg.common.epochs == 1 { "" } else { "s" }
+        labels,
+        epochs,
+        if epochs == 1 { "" } else { "s" }
     );
     let mut progress = OneShotProgress { bar: None, candidates: None };
-    let result = crate::runtime::train::catch_panics(|| {
-        crate::oneshot::run(&store, &graph, &plan, &prepared, &cfg, &device, &mut progress).map_err(
-            |e| match e {
-                crate::oneshot::OneShotError::Runtime(r) => r,
-                crate::oneshot::OneShotError::Settings(s) => RuntimeError::Config(s.to_string()),
-                crate::oneshot::OneShotError::Store(s) => RuntimeError::Config(s.to_string()),
-            },
-        )
-    });
+    let result = search.run(&mut progress);
     if let Some(bar) = &progress.bar {
         bar.finish_and_clear();
     }
-    let summary = match result {
-        Ok(s) => s,
-        Err(e) => {
-            let _ = store.set_status(crate::experiment::ExperimentStatus::Failed);
-            return report_runtime(&program, &e);
-        }
+    let finished = match result {
+        Ok(f) => f,
+        Err(e) => return report_launch(&e),
     };
-    let _ = store.set_status(crate::experiment::ExperimentStatus::Done);
-    let path = store.dir().join("best.json");
-    let pretty =
-        serde_json::to_string_pretty(&serde_json::Value::Object(summary.arch.to_json(&graph)))
-            .unwrap_or_default();
-    if let Err(e) = std::fs::write(&path, pretty + "\n") {
-        eprintln!("error: cannot write {}: {e}", path.display());
-        return ExitCode::from(1);
-    }
+    let (summary, path) = (&finished.summary, &finished.best);
     let (params, _) = arch::cost(&graph, &summary.arch).unwrap_or((0, 0));
     if !summary.feasible {
         eprintln!("warning: no architecture drawn from the final probabilities meets the space's constraints; best.json is the most probable one");

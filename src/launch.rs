@@ -14,15 +14,21 @@
 //!    `failed` on any error or panic. It writes `best.json`.
 //! 4. **resume** ([`resume`]): reopen an experiment, check that its space is unchanged, and
 //!    give back a [`Search`] to run.
+//!
+//! One-shot searches take the same steps ([`prepare_one_shot`], [`OneShot::start`],
+//! [`OneShotSearch::run`]; they cannot be resumed yet). Both kinds store a typed
+//! [`ExperimentConfig`].
 
 use crate::data::{DataSpec, Splits};
 use crate::driver;
 use crate::experiment::search::{self, Metric, SearchConfig, SearchObserver, SearchSummary};
 use crate::experiment::{ExperimentStatus, Store, StoreError, TrialRecord};
 use crate::ir::Graph;
+use crate::lower::Plan;
+use crate::oneshot::{OneShotConfig, OneShotError, OneShotObserver, OneShotSummary};
 use crate::resolve::{Program, ReadError};
-use crate::runtime::train::{self, Task, TrainConfig};
-use crate::runtime::{DeviceKind, RuntimeError};
+use crate::runtime::train::{self, Prepared, Task, TrainConfig};
+use crate::runtime::{Device, DeviceKind, RuntimeError};
 use crate::strategy::{self, Mode, StrategyKind};
 use rand::SeedableRng;
 use std::path::{Path, PathBuf};
@@ -59,6 +65,18 @@ pub enum LaunchError {
     /// The experiment store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The space cannot be lowered to the one-shot strategy's supernet (E0401); the diagnostics,
+    /// with the program they point into.
+    #[error("the strategy cannot take this space ({} problems)", diagnostics.len())]
+    Lower {
+        /// The loaded space.
+        program: Box<Program>,
+        /// One diagnostic per place the strategy cannot take.
+        diagnostics: Vec<crate::diagnostics::Diagnostic>,
+    },
+    /// The device cannot be used.
+    #[error("{0}")]
+    Device(String),
     /// An experiment cannot be resumed (its space changed, or it is not one this nasc runs).
     #[error("{0}")]
     Resume(String),
@@ -290,7 +308,8 @@ pub fn create_store(
 impl MultiTrial {
     /// Step 2: creates the experiment in `dir` (see [`create_store`]).
     pub fn start(self, dir: &Path, command: &str) -> Result<Search, LaunchError> {
-        let stored = serde_json::to_value(&self.config).expect("the configuration serialises");
+        let stored = ExperimentConfig::MultiTrial(self.config.clone());
+        let stored = serde_json::to_value(&stored).expect("the configuration serialises");
         let store = create_store(dir, command, &self.space, &stored)?;
         let (file, graph) = (self.space.file, self.space.graph);
         Ok(Search { store: Arc::new(store), file, graph, data: self.data, config: self.config })
@@ -346,7 +365,7 @@ impl Search {
     ) -> Result<Finished, LaunchError> {
         let device = self.config.device.device().map_err(|e| {
             let _ = self.store.set_status(ExperimentStatus::Failed);
-            LaunchError::Setting(e.to_string())
+            LaunchError::Device(e.to_string())
         })?;
         let Search { store, graph, data, config, .. } = self;
         let data = Arc::new(data);
@@ -407,15 +426,18 @@ pub fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
 pub fn resume(dir: &Path) -> Result<Search, LaunchError> {
     let store = Store::open(dir)?;
     let info = store.info()?;
-    if info.config["kind"].as_str() == Some("oneshot") {
-        return Err(LaunchError::Resume(format!("{} is a one-shot search, which cannot be resumed yet: its finished epochs are in the store (`nasc runs show`); start the search again", dir.display())));
-    }
-    let config: SearchConfig = serde_json::from_value(info.config.clone()).map_err(|e| {
-        LaunchError::Resume(format!(
-            "{}: the experiment's configuration is not one this nasc can resume: {e}",
-            dir.display()
-        ))
-    })?;
+    let config = match ExperimentConfig::from_stored(&info.config) {
+        Ok(ExperimentConfig::MultiTrial(c)) => c,
+        Ok(ExperimentConfig::OneShot(_)) => {
+            return Err(LaunchError::Resume(format!("{} is a one-shot search, which cannot be resumed yet: its finished epochs are in the store (`nasc runs show`); start the search again", dir.display())));
+        }
+        Err(e) => {
+            return Err(LaunchError::Resume(format!(
+                "{}: the experiment's configuration is not one this nasc can resume: {e}",
+                dir.display()
+            )))
+        }
+    };
     let file = PathBuf::from(&info.space_path);
     let text =
         std::fs::read(&file).map(|b| String::from_utf8_lossy(&b).into_owned()).map_err(|e| {
@@ -447,4 +469,360 @@ pub fn stop_on_signals() -> std::io::Result<Arc<AtomicBool>> {
         signal_hook::flag::register(signal, flag.clone())?;
     }
     Ok(flag)
+}
+
+/// The configuration an experiment stores, typed and tagged by kind (`"kind": "multi-trial"` or
+/// `"oneshot"`). Stores written before the tag existed hold a multi-trial configuration without
+/// it, or a one-shot one in the flat form of earlier versions; [`ExperimentConfig::from_stored`]
+/// reads both.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind")]
+pub enum ExperimentConfig {
+    /// A multi-trial search.
+    #[serde(rename = "multi-trial")]
+    MultiTrial(SearchConfig),
+    /// A one-shot search.
+    #[serde(rename = "oneshot")]
+    OneShot(OneShotStored),
+}
+
+impl ExperimentConfig {
+    /// Reads a stored configuration (see the type's documentation).
+    ///
+    /// Errors: the JSON is not a configuration this nasc knows.
+    pub fn from_stored(value: &serde_json::Value) -> Result<ExperimentConfig, serde_json::Error> {
+        if value.get("kind").is_none() {
+            return serde_json::from_value(value.clone()).map(ExperimentConfig::MultiTrial);
+        }
+        serde_json::from_value(value.clone())
+    }
+
+    /// The strategy's name (`evolution`, `darts`).
+    pub fn strategy(&self) -> &'static str {
+        match self {
+            ExperimentConfig::MultiTrial(c) => c.strategy.name(),
+            ExperimentConfig::OneShot(s) => s.config.kind().name(),
+        }
+    }
+
+    /// The name of the metric trials are ranked by (`val_acc`, `supernet_val_acc`).
+    pub fn metric(&self) -> &str {
+        match self {
+            ExperimentConfig::MultiTrial(c) => c.metric.name(),
+            ExperimentConfig::OneShot(s) => &s.metric,
+        }
+    }
+
+    /// The metric's direction.
+    pub fn mode(&self) -> Mode {
+        match self {
+            ExperimentConfig::MultiTrial(c) => c.mode,
+            ExperimentConfig::OneShot(s) => s.mode,
+        }
+    }
+}
+
+/// What a one-shot experiment stores: the strategy's settings, and what the search around the
+/// supernet needs to be read back (the metric of the per-epoch figures, its direction, the
+/// validation split, the data and the device).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct OneShotStored {
+    /// The strategy and its settings.
+    #[serde(flatten)]
+    pub config: OneShotConfig,
+    /// `supernet_val_acc` (classification) or `supernet_val_mse` (regression).
+    pub metric: String,
+    /// The metric's direction.
+    pub mode: Mode,
+    /// The fraction of the training data held out to train the architecture on.
+    pub val_fraction: f64,
+    /// The `--data` spec, with absolute paths.
+    pub data: String,
+    /// Where the supernet trains.
+    pub device: DeviceKind,
+}
+
+/// The settings of a one-shot search, as a user gives them.
+#[derive(Debug, Clone)]
+pub struct OneShotSettings {
+    /// The strategy and its settings ([`OneShotConfig::new`] gives the papers' defaults).
+    pub config: OneShotConfig,
+    /// The fraction of the training data held out to train the architecture on (DARTS: 0.5),
+    /// in (0, 1).
+    pub val_fraction: f64,
+    /// The `--data` spec.
+    pub data: String,
+    /// Where the supernet trains.
+    pub device: DeviceKind,
+}
+
+/// A one-shot search ready to start: checked settings, the space and its supernet plan, the
+/// prepared data and the device.
+pub struct OneShot {
+    /// The space searched.
+    pub space: Space,
+    /// The configuration the experiment will record.
+    pub stored: OneShotStored,
+    plan: Plan,
+    data: Prepared,
+    device: Device,
+}
+
+/// Step 1 of a one-shot search: checks the settings, compiles the space, lowers it to the
+/// strategy's supernet (E0401 for what it cannot take), loads and splits the data, checks that
+/// it fits the supernet's input and that the device exists. Nothing is written.
+///
+/// Errors: [`LaunchError::Setting`], the errors of [`compile_space`] and [`load_data`],
+/// [`LaunchError::Lower`] with the diagnostics, [`LaunchError::Runtime`] for data that does
+/// not fit.
+pub fn prepare_one_shot(file: &Path, settings: &OneShotSettings) -> Result<OneShot, LaunchError> {
+    let cfg = &settings.config;
+    cfg.check().map_err(|e| LaunchError::Setting(e.to_string()))?;
+    let val_fraction = settings.val_fraction;
+    if !(val_fraction > 0.0 && val_fraction < 1.0) {
+        return Err(LaunchError::Setting("a one-shot search chooses the architecture on a validation split: --val-fraction must be in (0, 1) (default 0.5)".into()));
+    }
+    let space = compile_space(file)?;
+    let plan = match crate::lower::lower(&space.graph, cfg.kind()) {
+        Ok(p) => p,
+        Err(errors) => {
+            let diagnostics = errors.iter().map(crate::diagnostics::wording::lower_error).collect();
+            return Err(LaunchError::Lower { program: Box::new(space.program), diagnostics });
+        }
+    };
+    let data = load_data(&settings.data)?;
+    // The supernet's input does not depend on the architecture: check the data once.
+    let g = &space.graph;
+    let input_dims =
+        g.inputs.first().map(|i| plan.nodes[i.index()].dims.clone()).unwrap_or_default();
+    if input_dims != data.train.item_shape {
+        let show = |d: &[usize]| {
+            format!("[{}]", d.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(", "))
+        };
+        let loc = g.inputs.first().map_or_else(|| g.nodes.loc(g.output), |i| g.nodes.loc(*i));
+        let error = RuntimeError::DataShape {
+            loc,
+            expected: show(&input_dims),
+            found: show(&data.train.item_shape),
+        };
+        return Err(LaunchError::Runtime { program: Box::new(space.program), error });
+    }
+    let data = train::prepare(&data, val_fraction, cfg.common.seed)
+        .map_err(|e| LaunchError::Setting(e.to_string()))?;
+    let device = settings.device.device().map_err(|e| LaunchError::Device(e.to_string()))?;
+    let regression = cfg.common.task == Task::Regression;
+    let stored = OneShotStored {
+        config: cfg.clone(),
+        metric: if regression { "supernet_val_mse" } else { "supernet_val_acc" }.into(),
+        mode: if regression { Mode::Min } else { Mode::Max },
+        val_fraction,
+        // Recorded with absolute paths, as a multi-trial search's.
+        data: settings
+            .data
+            .parse::<DataSpec>()
+            .map_or(settings.data.clone(), |d| d.absolute().to_string()),
+        device: settings.device,
+    };
+    Ok(OneShot { space, stored, plan, data, device })
+}
+
+impl OneShot {
+    /// Step 2: creates the experiment in `dir` (one-shot searches cannot be resumed yet, so an
+    /// existing experiment there is refused).
+    pub fn start(self, dir: &Path, command: &str) -> Result<OneShotSearch, LaunchError> {
+        if dir.join(crate::experiment::DB_FILE).exists() {
+            return Err(LaunchError::Resume(format!("{}: an experiment already exists here (one-shot searches cannot be resumed); choose another --out directory", dir.display())));
+        }
+        let stored = ExperimentConfig::OneShot(self.stored.clone());
+        let config = serde_json::to_value(&stored).expect("the configuration serialises");
+        let store = create_store(dir, command, &self.space, &config)?;
+        Ok(OneShotSearch { store, one_shot: self })
+    }
+}
+
+/// A one-shot experiment ready to run.
+pub struct OneShotSearch {
+    store: Store,
+    one_shot: OneShot,
+}
+
+/// How a one-shot search ended.
+#[derive(Debug)]
+pub struct OneShotFinished {
+    /// The exported architecture, its trial, metric and the epochs.
+    pub summary: OneShotSummary,
+    /// Where the architecture was written (`DIR/best.json`).
+    pub best: PathBuf,
+}
+
+impl OneShotSearch {
+    /// The experiment's directory.
+    pub fn dir(&self) -> &Path {
+        self.store.dir()
+    }
+
+    /// Step 3: trains the supernet and exports the architecture to `DIR/best.json`. The
+    /// experiment is `done` afterwards, `failed` on any error or panic.
+    ///
+    /// Errors: [`LaunchError::Runtime`] for a training failure (shown at its `.nas` place),
+    /// [`LaunchError::Setting`], [`LaunchError::Store`], [`LaunchError::Write`].
+    pub fn run(self, observer: &mut dyn OneShotObserver) -> Result<OneShotFinished, LaunchError> {
+        let OneShotSearch { store, one_shot } = self;
+        let OneShot { space, stored, plan, data, device } = one_shot;
+        let (g, cfg) = (&space.graph, &stored.config);
+        let result = train::catch_panics(|| {
+            crate::oneshot::run(&store, g, &plan, &data, cfg, &device, observer).map_err(
+                |e| match e {
+                    OneShotError::Runtime(r) => r,
+                    OneShotError::Settings(s) => RuntimeError::Config(s.to_string()),
+                    OneShotError::Store(s) => RuntimeError::Config(s.to_string()),
+                },
+            )
+        });
+        let summary = match result {
+            Ok(s) => s,
+            Err(error) => {
+                let _ = store.set_status(ExperimentStatus::Failed);
+                return Err(LaunchError::Runtime { program: Box::new(space.program), error });
+            }
+        };
+        store.set_status(ExperimentStatus::Done)?;
+        let best = store.dir().join("best.json");
+        let pretty =
+            serde_json::to_string_pretty(&serde_json::Value::Object(summary.arch.to_json(g)))
+                .expect("an architecture serialises");
+        std::fs::write(&best, pretty + "\n")
+            .map_err(|source| LaunchError::Write { path: best.clone(), source })?;
+        Ok(OneShotFinished { summary, best })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lower::OneShotKind;
+
+    /// The flat form a one-shot experiment stored before its settings were nested, with the
+    /// keys the command line added (as written by nasc at commit e4680af).
+    const OLD_ONE_SHOT: &str = r#"{
+        "strategy": "darts", "epochs": 2, "batch_size": 64, "seed": 0,
+        "task": "classification", "lr": 0.025, "lr_min": 0.001, "momentum": 0.9,
+        "weight_decay": 0.0003, "grad_clip": 5.0, "arch_lr": 0.0003, "arch_beta1": 0.5,
+        "arch_weight_decay": 0.001, "unrolled": true, "tau_max": 1.0, "tau_min": 0.33,
+        "target": null, "resource_beta": 0.6, "entropy_weight": 0.0001,
+        "baseline_decay": 0.999, "controller_steps": 100, "controller_aggregate": 20,
+        "search_candidates": 60, "population": 20, "tournament": 5,
+        "calibration_batches": 10, "score_batches": 16, "eval_batches": 32, "top_k": 5,
+        "max_steps": 3, "kind": "oneshot", "mode": "max", "metric": "supernet_val_acc",
+        "val_fraction": 0.5, "data": "mnist:/data/mnist", "device": "flex"
+    }"#;
+
+    fn multi_trial() -> SearchConfig {
+        let settings = MultiTrialSettings {
+            strategy: StrategyKind::Evolution,
+            options: vec![("population_size".into(), "4".into())],
+            metric: None,
+            mode: None,
+            max_trials: Some(3),
+            max_duration: None,
+            concurrency: 1,
+            data: "mnist:/data/mnist".into(),
+            train: TrainConfig::default(),
+            device: DeviceKind::Flex,
+        };
+        settings.config().expect("valid settings")
+    }
+
+    #[test]
+    fn both_kinds_round_trip_through_the_store_tagged_by_kind() {
+        let c = ExperimentConfig::MultiTrial(multi_trial());
+        let v = serde_json::to_value(&c).expect("serialises");
+        assert_eq!(v["kind"], "multi-trial");
+        let back = ExperimentConfig::from_stored(&v).expect("reads");
+        assert!(
+            matches!(&back, ExperimentConfig::MultiTrial(m) if m.options == multi_trial().options)
+        );
+        assert_eq!(
+            (back.strategy(), back.metric(), back.mode()),
+            ("evolution", "val_acc", Mode::Max)
+        );
+        let stored = OneShotStored {
+            config: OneShotConfig::new(OneShotKind::Proxyless),
+            metric: "supernet_val_mse".into(),
+            mode: Mode::Min,
+            val_fraction: 0.5,
+            data: "mnist:/data/mnist".into(),
+            device: DeviceKind::Flex,
+        };
+        let v =
+            serde_json::to_value(ExperimentConfig::OneShot(stored.clone())).expect("serialises");
+        assert_eq!(
+            (v["kind"].as_str(), v["strategy"].as_str()),
+            (Some("oneshot"), Some("proxyless"))
+        );
+        match ExperimentConfig::from_stored(&v).expect("reads") {
+            ExperimentConfig::OneShot(s) => {
+                assert_eq!(s.config, stored.config);
+                assert_eq!((s.mode, s.metric.as_str()), (Mode::Min, "supernet_val_mse"));
+            }
+            other => panic!("read as {other:?}"),
+        }
+    }
+
+    #[test]
+    fn stores_written_before_the_tag_still_open() {
+        // A multi-trial configuration had no `kind`.
+        let mut v = serde_json::to_value(multi_trial()).expect("serialises");
+        assert!(v.get("kind").is_none());
+        assert!(matches!(ExperimentConfig::from_stored(&v), Ok(ExperimentConfig::MultiTrial(_))));
+        // A one-shot one was flat.
+        let old: serde_json::Value = serde_json::from_str(OLD_ONE_SHOT).expect("JSON");
+        match ExperimentConfig::from_stored(&old).expect("reads") {
+            ExperimentConfig::OneShot(s) => {
+                assert_eq!(s.config.kind(), OneShotKind::Darts);
+                assert_eq!((s.config.common.epochs, s.mode, s.val_fraction), (2, Mode::Max, 0.5));
+            }
+            other => panic!("read as {other:?}"),
+        }
+        // Something else entirely is an error, not a panic.
+        v["strategy"] = "no-such-strategy".into();
+        assert!(ExperimentConfig::from_stored(&v).is_err());
+    }
+
+    #[test]
+    fn bad_settings_are_refused_before_anything_is_compiled() {
+        let mut s = MultiTrialSettings {
+            max_trials: None,
+            ..MultiTrialSettings {
+                strategy: StrategyKind::Random,
+                options: Vec::new(),
+                metric: None,
+                mode: None,
+                max_trials: Some(1),
+                max_duration: None,
+                concurrency: 1,
+                data: "mnist:/nowhere".into(),
+                train: TrainConfig::default(),
+                device: DeviceKind::Flex,
+            }
+        };
+        let missing = Path::new("/no/such/space.nas");
+        let e = prepare_multi_trial(missing, &s).err().expect("no budget");
+        assert!(e.is_setting() && e.to_string().contains("budget"), "{e}");
+        s.max_trials = Some(2);
+        s.concurrency = 0;
+        assert!(prepare_multi_trial(missing, &s).err().expect("refused").is_setting());
+        s.concurrency = 1;
+        // Valid settings reach the file, which is missing: a read error, also the caller's.
+        let e = prepare_multi_trial(missing, &s).err().expect("no file");
+        assert!(matches!(e, LaunchError::Read(_)), "{e}");
+        let one = OneShotSettings {
+            config: OneShotConfig::new(OneShotKind::Darts),
+            val_fraction: 1.0,
+            data: "mnist:/nowhere".into(),
+            device: DeviceKind::Flex,
+        };
+        let e = prepare_one_shot(missing, &one).err().expect("refused");
+        assert!(e.is_setting() && e.to_string().contains("--val-fraction"), "{e}");
+    }
 }
