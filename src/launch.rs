@@ -702,21 +702,6 @@ mod tests {
     use super::*;
     use crate::lower::OneShotKind;
 
-    /// The flat form a one-shot experiment stored before its settings were nested, with the
-    /// keys the command line added (as written by nasc at commit e4680af).
-    const OLD_ONE_SHOT: &str = r#"{
-        "strategy": "darts", "epochs": 2, "batch_size": 64, "seed": 0,
-        "task": "classification", "lr": 0.025, "lr_min": 0.001, "momentum": 0.9,
-        "weight_decay": 0.0003, "grad_clip": 5.0, "arch_lr": 0.0003, "arch_beta1": 0.5,
-        "arch_weight_decay": 0.001, "unrolled": true, "tau_max": 1.0, "tau_min": 0.33,
-        "target": null, "resource_beta": 0.6, "entropy_weight": 0.0001,
-        "baseline_decay": 0.999, "controller_steps": 100, "controller_aggregate": 20,
-        "search_candidates": 60, "population": 20, "tournament": 5,
-        "calibration_batches": 10, "score_batches": 16, "eval_batches": 32, "top_k": 5,
-        "max_steps": 3, "kind": "oneshot", "mode": "max", "metric": "supernet_val_acc",
-        "val_fraction": 0.5, "data": "mnist:/data/mnist", "device": "flex"
-    }"#;
-
     fn multi_trial() -> SearchConfig {
         let settings = MultiTrialSettings {
             strategy: StrategyKind::Evolution,
@@ -776,7 +761,8 @@ mod tests {
         assert!(v.get("kind").is_none());
         assert!(matches!(ExperimentConfig::from_stored(&v), Ok(ExperimentConfig::MultiTrial(_))));
         // A one-shot one was flat.
-        let old: serde_json::Value = serde_json::from_str(OLD_ONE_SHOT).expect("JSON");
+        let old: serde_json::Value =
+            serde_json::from_str(crate::oneshot::settings::OLD_FLAT_DARTS).expect("JSON");
         match ExperimentConfig::from_stored(&old).expect("reads") {
             ExperimentConfig::OneShot(s) => {
                 assert_eq!(s.config.kind(), OneShotKind::Darts);

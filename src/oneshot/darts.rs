@@ -18,10 +18,9 @@
 use super::error::OneShotError;
 use super::mixing::{gumbel_mixing, softmax_mixing, ArchParams, LabelShape};
 use super::observer::OneShotObserver;
-use super::score::{batch_loss, finite, Scorer};
+use super::score::{batch_loss, finite};
 use super::settings::{DartsSettings, GumbelDartsSettings};
-use super::strategy::{Alpha, At, Exported, OneShotStrategy, Space, ValBatches};
-use crate::experiment::Store;
+use super::strategy::{Alpha, At, Exported, OneShotStrategy, Space, Trained, ValBatches};
 use crate::runtime::loader::Batch;
 use crate::runtime::supernet::{Mixing, Supernet};
 use crate::runtime::train::Task;
@@ -138,13 +137,10 @@ impl OneShotStrategy for Darts {
 
     fn export(
         &mut self,
-        space: &Space,
-        net: &Supernet,
-        scorer: &Scorer,
-        store: &Store,
+        trained: &Trained<'_>,
         _observer: &mut dyn OneShotObserver,
     ) -> Result<Exported, OneShotError> {
-        self.alpha.export(space, net, scorer, store)
+        self.alpha.export(trained)
     }
 }
 

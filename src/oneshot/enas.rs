@@ -13,11 +13,11 @@
 use super::error::OneShotError;
 use super::mixing::LabelShape;
 use super::observer::OneShotObserver;
-use super::score::{batch_loss, to_inner, Scorer};
+use super::score::{batch_loss, to_inner};
 use super::settings::EnasSettings;
-use super::strategy::{Exported, Frequencies, OneShotStrategy, Space, ValBatches};
+use super::strategy::{Exported, Frequencies, OneShotStrategy, Space, Trained, ValBatches};
 use crate::arch::{Architecture, Choice};
-use crate::experiment::{Store, TrialId};
+use crate::experiment::TrialId;
 use crate::runtime::controller::{Controller, ControllerConfig, Decision, Experience};
 use crate::runtime::supernet::{Mixing, Supernet};
 use crate::runtime::train::Task;
@@ -122,12 +122,10 @@ impl OneShotStrategy for Enas {
     /// (at most `20 * top_k` draws), each scored and recorded.
     fn export(
         &mut self,
-        space: &Space,
-        net: &Supernet,
-        scorer: &Scorer,
-        store: &Store,
+        trained: &Trained<'_>,
         observer: &mut dyn OneShotObserver,
     ) -> Result<Exported, OneShotError> {
+        let Trained { space, net, scorer, store } = *trained;
         observer.phase("scoring the controller's architectures");
         let top_k = self.settings.top_k;
         let likely = decode(space.labels, &self.controller.most_likely());

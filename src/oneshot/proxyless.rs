@@ -14,11 +14,10 @@ use super::error::OneShotError;
 use super::export::export;
 use super::mixing::{proxyless_gates, sample_architecture};
 use super::observer::OneShotObserver;
-use super::score::{batch_loss, finite, Scorer};
+use super::score::{batch_loss, finite};
 use super::settings::ProxylessSettings;
-use super::strategy::{Alpha, At, Exported, OneShotStrategy, Space, ValBatches};
+use super::strategy::{Alpha, At, Exported, OneShotStrategy, Space, Trained, ValBatches};
 use crate::arch::{self, Architecture, Choice};
-use crate::experiment::Store;
 use crate::ir::{Graph, Measure};
 use crate::runtime::loader::Batch;
 use crate::runtime::supernet::{Mixing, Supernet};
@@ -137,13 +136,10 @@ impl OneShotStrategy for Proxyless {
 
     fn export(
         &mut self,
-        space: &Space,
-        net: &Supernet,
-        scorer: &Scorer,
-        store: &Store,
+        trained: &Trained<'_>,
         _observer: &mut dyn OneShotObserver,
     ) -> Result<Exported, OneShotError> {
-        self.alpha.export(space, net, scorer, store)
+        self.alpha.export(trained)
     }
 }
 

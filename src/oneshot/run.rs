@@ -9,7 +9,7 @@ use super::mixing::LabelShape;
 use super::observer::OneShotObserver;
 use super::score::{batch_loss, finite, Scorer};
 use super::settings::OneShotConfig;
-use super::strategy::{self, At, Space, ValBatches};
+use super::strategy::{self, At, Space, Trained, ValBatches};
 use crate::arch::Architecture;
 use crate::experiment::{Store, SupernetEpoch, TrialId};
 use crate::ir::Graph;
@@ -171,7 +171,8 @@ pub fn run(
         epochs.push(e);
     }
     // The final choice.
-    let exported = strategy.export(&space, &net, &scorer, store, observer)?;
+    let trained = Trained { space: &space, net: &net, scorer: &scorer, store };
+    let exported = strategy.export(&trained, observer)?;
     Ok(OneShotSummary {
         arch: exported.arch,
         trial: exported.trial,

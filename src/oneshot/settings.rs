@@ -781,24 +781,25 @@ impl From<StoredConfig> for OneShotConfig {
 }
 
 #[cfg(test)]
+/// The configuration `nasc search --strategy darts --epochs 2 --max-steps 3` stored before
+/// the settings were nested: the flat settings of every strategy and the keys the command
+/// line adds.
+pub(crate) const OLD_FLAT_DARTS: &str = r#"{
+    "strategy": "darts", "epochs": 2, "batch_size": 64, "seed": 0,
+    "task": "classification", "lr": 0.025, "lr_min": 0.001, "momentum": 0.9,
+    "weight_decay": 0.0003, "grad_clip": 5.0, "arch_lr": 0.0003, "arch_beta1": 0.5,
+    "arch_weight_decay": 0.001, "unrolled": true, "tau_max": 1.0, "tau_min": 0.33,
+    "target": null, "resource_beta": 0.6, "entropy_weight": 0.0001,
+    "baseline_decay": 0.999, "controller_steps": 100, "controller_aggregate": 20,
+    "search_candidates": 60, "population": 20, "tournament": 5,
+    "calibration_batches": 10, "score_batches": 16, "eval_batches": 32, "top_k": 5,
+    "max_steps": 3, "kind": "oneshot", "mode": "max", "metric": "supernet_val_acc",
+    "val_fraction": 0.5, "data": "mnist:/data/mnist", "device": "flex"
+}"#;
+
+#[cfg(test)]
 mod tests {
     use super::*;
-
-    /// The configuration `nasc search --strategy darts --epochs 2 --max-steps 3` stored before
-    /// the settings were nested: the flat settings of every strategy and the keys the command
-    /// line adds.
-    const OLD_FLAT_DARTS: &str = r#"{
-        "strategy": "darts", "epochs": 2, "batch_size": 64, "seed": 0,
-        "task": "classification", "lr": 0.025, "lr_min": 0.001, "momentum": 0.9,
-        "weight_decay": 0.0003, "grad_clip": 5.0, "arch_lr": 0.0003, "arch_beta1": 0.5,
-        "arch_weight_decay": 0.001, "unrolled": true, "tau_max": 1.0, "tau_min": 0.33,
-        "target": null, "resource_beta": 0.6, "entropy_weight": 0.0001,
-        "baseline_decay": 0.999, "controller_steps": 100, "controller_aggregate": 20,
-        "search_candidates": 60, "population": 20, "tournament": 5,
-        "calibration_batches": 10, "score_batches": 16, "eval_batches": 32, "top_k": 5,
-        "max_steps": 3, "kind": "oneshot", "mode": "max", "metric": "supernet_val_acc",
-        "val_fraction": 0.5, "data": "mnist:/data/mnist", "device": "cpu"
-    }"#;
 
     #[test]
     fn an_old_flat_configuration_still_loads() {

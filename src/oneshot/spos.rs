@@ -13,13 +13,12 @@
 use super::error::OneShotError;
 use super::mixing::initial_alpha;
 use super::observer::OneShotObserver;
-use super::score::Scorer;
 use super::settings::SposSettings;
-use super::strategy::{Exported, Frequencies, OneShotStrategy, Space};
+use super::strategy::{Exported, Frequencies, OneShotStrategy, Space, Trained};
 use crate::arch::Architecture;
-use crate::experiment::{Store, TrialId};
+use crate::experiment::TrialId;
 use crate::ir::Graph;
-use crate::runtime::supernet::{Mixing, Supernet};
+use crate::runtime::supernet::Mixing;
 use crate::runtime::train::Task;
 use crate::runtime::RuntimeError;
 use crate::strategy::{self, Mode, StrategyKind};
@@ -72,12 +71,10 @@ impl OneShotStrategy for Spos {
     /// scored and recorded; the best is exported.
     fn export(
         &mut self,
-        space: &Space,
-        net: &Supernet,
-        scorer: &Scorer,
-        store: &Store,
+        trained: &Trained<'_>,
         observer: &mut dyn OneShotObserver,
     ) -> Result<Exported, OneShotError> {
+        let Trained { space, net, scorer, store } = *trained;
         let common = space.settings;
         let s = &self.settings;
         observer.phase(&format!(

@@ -84,6 +84,20 @@ impl<'a> ValBatches<'a> {
     }
 }
 
+/// What the final choice works on: the space, the trained supernet, the scorer and the store
+/// that records every architecture scored.
+#[derive(Clone, Copy)]
+pub(super) struct Trained<'a> {
+    /// The space and its settings.
+    pub space: &'a Space<'a>,
+    /// The trained supernet.
+    pub net: &'a Supernet,
+    /// Scores one architecture on validation batches.
+    pub scorer: &'a Scorer<'a>,
+    /// The experiment's store.
+    pub store: &'a Store,
+}
+
 /// The architecture a strategy exports, recorded as a trial.
 #[derive(Debug, Clone)]
 pub(super) struct Exported {
@@ -159,10 +173,7 @@ pub(super) trait OneShotStrategy {
     /// Errors: a batch that does not fit, a store failure, nothing to export.
     fn export(
         &mut self,
-        space: &Space,
-        net: &Supernet,
-        scorer: &Scorer,
-        store: &Store,
+        trained: &Trained<'_>,
         observer: &mut dyn OneShotObserver,
     ) -> Result<Exported, OneShotError>;
 }
@@ -238,13 +249,8 @@ impl Alpha {
     /// recorded.
     ///
     /// Errors: a batch that does not fit, a store failure.
-    pub fn export(
-        &self,
-        space: &Space,
-        net: &Supernet,
-        scorer: &Scorer,
-        store: &Store,
-    ) -> Result<Exported, OneShotError> {
+    pub fn export(&self, trained: &Trained<'_>) -> Result<Exported, OneShotError> {
+        let Trained { space, net, scorer, store } = *trained;
         let t0 = Instant::now();
         let (arch, feasible) = export(
             space.g,

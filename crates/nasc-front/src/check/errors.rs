@@ -88,6 +88,52 @@ pub enum Subject {
     RepeatBody,
 }
 
+/// What kind of value a type error expected or found, as data; [`crate::diagnostics::wording`]
+/// words it ("a tensor", "`int`").
+#[derive(Debug, Clone, PartialEq)]
+pub enum Kind {
+    /// A number.
+    Scalar,
+    /// A tensor.
+    Tensor,
+    /// A list.
+    List,
+    /// A list of dimensions (a shape).
+    Dims,
+    /// The result of an expression that already had an error.
+    Erroneous,
+    /// An integer.
+    Integer,
+    /// An integer dimension.
+    IntegerDim,
+    /// A number of at least 1.
+    AtLeastOne,
+    /// A tensor type (an operator's declared output).
+    TensorType,
+    /// A scalar type.
+    ScalarType,
+    /// A list or a range.
+    ListOrRange,
+    /// A list of tensors.
+    ListOfTensors,
+    /// Two numbers.
+    Numbers,
+    /// Two numbers, two tensors or two lists (the operands of `+`).
+    NumbersTensorsOrLists,
+    /// A value of the type written in the program (`int`, `bool`), quoted as code.
+    Written(String),
+    /// A value of this scalar type (`float`), as the type checker names it.
+    Type(String),
+    /// A value of the same type as the first value of a value choice.
+    LikeFirst(String),
+    /// This integer.
+    Int(i64),
+    /// A list holding values of this kind.
+    ListHolding(Box<Kind>),
+    /// Two operands of these kinds.
+    Pair(Box<Kind>, Box<Kind>),
+}
+
 /// A shape or type problem found while elaborating a network.
 #[derive(Debug, Clone, PartialEq)]
 pub enum TypeError {
@@ -170,9 +216,9 @@ pub enum TypeError {
         /// The value.
         at: Loc,
         /// What was needed.
-        expected: String,
+        expected: Kind,
         /// What was found.
-        found: String,
+        found: Kind,
         /// What the value is.
         what: Subject,
     },

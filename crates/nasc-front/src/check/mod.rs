@@ -13,7 +13,7 @@
 
 mod errors;
 
-pub use errors::{Subject, TypeError, TypeLocated};
+pub use errors::{Kind, Subject, TypeError, TypeLocated};
 
 use crate::ir::*;
 use crate::resolve::{ItemRef, Program};
@@ -111,13 +111,13 @@ enum Value {
 }
 
 impl Value {
-    fn kind_name(&self) -> &'static str {
+    fn kind_name(&self) -> Kind {
         match self {
-            Value::Scalar(_) => "a scalar",
-            Value::Tensor(_) => "a tensor",
-            Value::List(_) => "a list",
-            Value::Dims(_) => "a list of dimensions",
-            Value::Poison => "an erroneous value",
+            Value::Scalar(_) => Kind::Scalar,
+            Value::Tensor(_) => Kind::Tensor,
+            Value::List(_) => Kind::List,
+            Value::Dims(_) => Kind::Dims,
+            Value::Poison => Kind::Erroneous,
         }
     }
 }
@@ -783,8 +783,8 @@ impl<'p> Elab<'p> {
                                     if let Some(v) = s.as_int().filter(|v| *v < 1) {
                                         self.err(TypeError::WrongKind {
                                             at: self.loc(&f, e.span),
-                                            expected: "at least 1".into(),
-                                            found: v.to_string(),
+                                            expected: Kind::AtLeastOne,
+                                            found: Kind::Int(v),
                                             what: Subject::InputDim {
                                                 dim: shape.len(),
                                                 input: p.name.name.clone(),
@@ -851,8 +851,8 @@ impl<'p> Elab<'p> {
             other => {
                 self.err(TypeError::WrongKind {
                     at: self.loc(&f, b.name.span),
-                    expected: "a tensor".into(),
-                    found: other.kind_name().into(),
+                    expected: Kind::Tensor,
+                    found: other.kind_name(),
                     what: Subject::NetworkReturn { network: b.name.name.clone() },
                 });
                 false
@@ -914,8 +914,8 @@ impl<'p> Elab<'p> {
                 let Value::Tensor(n) = value else {
                     self.err(TypeError::WrongKind {
                         at: self.loc(f, at),
-                        expected: "a tensor".into(),
-                        found: value.kind_name().into(),
+                        expected: Kind::Tensor,
+                        found: value.kind_name(),
                         what: what.into(),
                     });
                     return false;
@@ -982,8 +982,8 @@ impl<'p> Elab<'p> {
                                 other => {
                                     self.err(TypeError::WrongKind {
                                         at: self.loc(f, e.span),
-                                        expected: "an integer dimension".into(),
-                                        found: other.kind_name().into(),
+                                        expected: Kind::IntegerDim,
+                                        found: other.kind_name(),
                                         what: Subject::TensorDim,
                                     });
                                     return false;
@@ -1027,15 +1027,14 @@ impl<'p> Elab<'p> {
                 };
                 if !ok {
                     let found = match value {
-                        Value::Scalar(s) => self
-                            .scalar_type(s)
-                            .map(|t| format!("{t}"))
-                            .unwrap_or_else(|| "a scalar".into()),
-                        v => v.kind_name().to_string(),
+                        Value::Scalar(s) => {
+                            self.scalar_type(s).map_or(Kind::Scalar, |t| Kind::Type(t.to_string()))
+                        }
+                        v => v.kind_name(),
                     };
                     self.err(TypeError::WrongKind {
                         at: self.loc(f, at),
-                        expected: format!("`{}`", name.name),
+                        expected: Kind::Written(name.name.to_string()),
                         found,
                         what: what.into(),
                     });
@@ -1457,8 +1456,8 @@ impl<'p> Elab<'p> {
         let TypeExpr::Tensor { dims, .. } = &o.ret else {
             return self.err(TypeError::WrongKind {
                 at: self.loc(f, o.ret.span()),
-                expected: "a tensor type".into(),
-                found: "a scalar type".into(),
+                expected: Kind::TensorType,
+                found: Kind::ScalarType,
                 what: Subject::OperatorOutput { op: o.name.name.to_string() },
             });
         };
@@ -1526,8 +1525,8 @@ impl<'p> Elab<'p> {
                         other => {
                             self.err(TypeError::WrongKind {
                                 at: self.loc(f, iter.span),
-                                expected: "a list or a range".into(),
-                                found: other.kind_name().into(),
+                                expected: Kind::ListOrRange,
+                                found: other.kind_name(),
                                 what: Subject::ForRange,
                             });
                             continue;
@@ -1560,8 +1559,8 @@ impl<'p> Elab<'p> {
             other => {
                 self.err(TypeError::WrongKind {
                     at: self.loc(f, at),
-                    expected: "a scalar".into(),
-                    found: other.kind_name().into(),
+                    expected: Kind::Scalar,
+                    found: other.kind_name(),
                     what,
                 });
                 None
@@ -1576,8 +1575,8 @@ impl<'p> Elab<'p> {
             Sym::Const(other) => {
                 self.err(TypeError::WrongKind {
                     at: self.loc(f, at),
-                    expected: "an integer".into(),
-                    found: format!("{}", other.ty()),
+                    expected: Kind::Integer,
+                    found: Kind::Type(other.ty().to_string()),
                     what,
                 });
                 None
@@ -1636,8 +1635,8 @@ impl<'p> Elab<'p> {
                     other => {
                         return self.err(TypeError::WrongKind {
                             at: self.loc(f, iter.span),
-                            expected: "a list or a range".into(),
-                            found: other.kind_name().into(),
+                            expected: Kind::ListOrRange,
+                            found: other.kind_name(),
                             what: Subject::ComprehensionRange,
                         })
                     }
@@ -1678,8 +1677,8 @@ impl<'p> Elab<'p> {
                     other => {
                         return self.err(TypeError::WrongKind {
                             at: self.loc(f, base.span),
-                            expected: "a list".into(),
-                            found: other.kind_name().into(),
+                            expected: Kind::List,
+                            found: other.kind_name(),
                             what: Subject::Indexed,
                         })
                     }
@@ -1706,8 +1705,8 @@ impl<'p> Elab<'p> {
                     Sym::Const(Const::Bool(false)) => self.expr(f, otherwise, hint),
                     Sym::Const(other) => self.err(TypeError::WrongKind {
                         at: self.loc(f, cond.span),
-                        expected: "`bool`".into(),
-                        found: format!("{}", other.ty()),
+                        expected: Kind::Written("bool".into()),
+                        found: Kind::Type(other.ty().to_string()),
                         what: Subject::Condition,
                     }),
                     c => {
@@ -1791,8 +1790,8 @@ impl<'p> Elab<'p> {
                 if let Some(bad) = consts.iter().position(|c| c.ty() != ty) {
                     return self.err(TypeError::WrongKind {
                         at: self.loc(f, values[bad].span),
-                        expected: format!("`{ty}` like the first value"),
-                        found: format!("{}", consts[bad].ty()),
+                        expected: Kind::LikeFirst(ty.to_string()),
+                        found: Kind::Type(consts[bad].ty().to_string()),
                         what: Subject::ValueChoiceValue,
                     });
                 }
@@ -1897,11 +1896,11 @@ impl<'p> Elab<'p> {
             (op, a, b) => self.err(TypeError::WrongKind {
                 at: self.loc(f, op_span),
                 expected: if op == BinOp::Add {
-                    "two numbers, two tensors or two lists".into()
+                    Kind::NumbersTensorsOrLists
                 } else {
-                    "two numbers".into()
+                    Kind::Numbers
                 },
-                found: format!("{} and {}", a.kind_name(), b.kind_name()),
+                found: Kind::Pair(Box::new(a.kind_name()), Box::new(b.kind_name())),
                 what: Subject::Operands { op: op.symbol().into() },
             }),
         }
@@ -1949,8 +1948,8 @@ impl<'p> Elab<'p> {
                 other => {
                     self.err(TypeError::WrongKind {
                         at: self.loc(f, alt.value.span),
-                        expected: "a tensor".into(),
-                        found: other.kind_name().into(),
+                        expected: Kind::Tensor,
+                        found: other.kind_name(),
                         what: Subject::Alternative { name: alt.name.name.clone() },
                     });
                     poisoned = true;
@@ -2023,8 +2022,8 @@ impl<'p> Elab<'p> {
             other => {
                 return self.err(TypeError::WrongKind {
                     at: self.loc(f, candidates.span),
-                    expected: "a list of tensors".into(),
-                    found: other.kind_name().into(),
+                    expected: Kind::ListOfTensors,
+                    found: other.kind_name(),
                     what: Subject::InputChoiceCandidates,
                 })
             }
@@ -2037,8 +2036,8 @@ impl<'p> Elab<'p> {
                 other => {
                     return self.err(TypeError::WrongKind {
                         at: self.loc(f, candidates.span),
-                        expected: "a list of tensors".into(),
-                        found: format!("a list holding {}", other.kind_name()),
+                        expected: Kind::ListOfTensors,
+                        found: Kind::ListHolding(Box::new(other.kind_name())),
                         what: Subject::InputChoiceCandidates,
                     })
                 }
@@ -2178,8 +2177,8 @@ impl<'p> Elab<'p> {
                 let Value::Tensor(first) = init else {
                     return self.err(TypeError::WrongKind {
                         at: self.loc(f, var.span),
-                        expected: "a tensor".into(),
-                        found: init.kind_name().into(),
+                        expected: Kind::Tensor,
+                        found: init.kind_name(),
                         what: Subject::RepeatCarried,
                     });
                 };
@@ -2206,8 +2205,8 @@ impl<'p> Elab<'p> {
                         other => {
                             self.err(TypeError::WrongKind {
                                 at: self.loc(f, body.span),
-                                expected: "a tensor".into(),
-                                found: other.kind_name().into(),
+                                expected: Kind::Tensor,
+                                found: other.kind_name(),
                                 what: Subject::RepeatBody,
                             });
                             cur = Value::Poison;

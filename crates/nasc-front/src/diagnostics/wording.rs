@@ -2,7 +2,7 @@
 //! words for grammar rules in syntax errors, and the command line's own messages.
 
 use super::{Diagnostic, Label, Severity};
-use crate::check::{Subject, TypeError, TypeLocated};
+use crate::check::{Kind, Subject, TypeError, TypeLocated};
 use crate::resolve::{Located, ResolveError};
 use crate::source::{Loc, Span};
 use crate::syntax::parser::{Expected, Found, Rule, SyntaxError, MAX_NESTING};
@@ -348,6 +348,32 @@ pub fn type_error(e: &TypeLocated) -> Diagnostic {
     }
 }
 
+/// A kind of value a type error expected or found, in words ("a tensor", "`int`").
+pub fn kind(k: &Kind) -> String {
+    match k {
+        Kind::Scalar => "a scalar".into(),
+        Kind::Tensor => "a tensor".into(),
+        Kind::List => "a list".into(),
+        Kind::Dims => "a list of dimensions".into(),
+        Kind::Erroneous => "an erroneous value".into(),
+        Kind::Integer => "an integer".into(),
+        Kind::IntegerDim => "an integer dimension".into(),
+        Kind::AtLeastOne => "at least 1".into(),
+        Kind::TensorType => "a tensor type".into(),
+        Kind::ScalarType => "a scalar type".into(),
+        Kind::ListOrRange => "a list or a range".into(),
+        Kind::ListOfTensors => "a list of tensors".into(),
+        Kind::Numbers => "two numbers".into(),
+        Kind::NumbersTensorsOrLists => "two numbers, two tensors or two lists".into(),
+        Kind::Written(t) => format!("`{t}`"),
+        Kind::Type(t) => t.clone(),
+        Kind::LikeFirst(t) => format!("`{t}` like the first value"),
+        Kind::Int(v) => v.to_string(),
+        Kind::ListHolding(k) => format!("a list holding {}", kind(k)),
+        Kind::Pair(a, b) => format!("{} and {}", kind(a), kind(b)),
+    }
+}
+
 /// What a type error is about, in words ("argument `x` of `conv2d`").
 pub fn subject(s: &Subject) -> String {
     match s {
@@ -433,7 +459,10 @@ fn type_error_at(e: &TypeLocated) -> Diagnostic {
             diag("E0105", format!("`{op}` produces an empty tensor{when}: dimension {dim} of {shape} is below 1"), *at, "the output would be empty")
                 .with_note(format!("the input is too small for `{op}` with these arguments"))
         }
-        WrongKind { at, expected, found, what } => diag("E0106", format!("{} must be {expected}, but it is {found}", subject(what)), *at, format!("this is {found}")),
+        WrongKind { at, expected, found, what } => {
+            let (expected, found) = (kind(expected), kind(found));
+            diag("E0106", format!("{} must be {expected}, but it is {found}", subject(what)), *at, format!("this is {found}"))
+        }
         NotConstant { at, what } => diag("E0107", format!("{} must be known without choosing an architecture", subject(what)), *at, "this depends on a choice")
             .with_help(Some("compute it from constants and parameters, not from choices".into())),
         IndexOutOfRange { at, index, len } => diag("E0108", format!("index {index} is out of range for a list of {len}"), *at, "out of range"),
