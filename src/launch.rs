@@ -382,7 +382,7 @@ impl Search {
             }
             Err(panic) => {
                 let _ = store.set_status(ExperimentStatus::Failed);
-                return Err(LaunchError::Panic(panic_message(&*panic)));
+                return Err(LaunchError::Panic(train::panic_message(&*panic)));
             }
         };
         let status = if stop.load(Ordering::SeqCst) {
@@ -408,14 +408,6 @@ fn write_best(path: &Path, t: &TrialRecord) -> Result<(), LaunchError> {
         .unwrap_or(t.arch.clone());
     std::fs::write(path, pretty + "\n")
         .map_err(|source| LaunchError::Write { path: path.to_path_buf(), source })
-}
-
-/// The text of a panic's payload.
-pub fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
-    p.downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| p.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "a panic without a message".into())
 }
 
 /// Step 4: reopens the multi-trial experiment in `dir` to run it on.
