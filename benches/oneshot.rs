@@ -16,10 +16,11 @@
 
 use nasc::data::{self, DataSpec, Splits};
 use nasc::experiment::Store;
+use nasc::launch::OneShotStored;
 use nasc::lower::{lower, OneShotKind};
 use nasc::oneshot::{run, OneShotConfig, QuietOneShot, SposSettings, StrategySettings};
 use nasc::runtime::train::prepare;
-use nasc::runtime::Device;
+use nasc::runtime::{Device, DeviceKind};
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -97,7 +98,8 @@ fn one(kind: OneShotKind, steps_a: usize, steps_b: usize) -> (f64, i64, i64) {
             "bench",
             "bench.nas",
             SPACE,
-            &serde_json::json!({"strategy": kind.name()}),
+            &OneShotStored::new(cfg.clone(), 0.5, "mnist:examples/data/mnist", DeviceKind::Flex)
+                .to_json(),
         )
         .expect("store");
         let s = run(&store, &g, &plan, &prepared, &cfg, &Device::flex(), &mut QuietOneShot)

@@ -534,6 +534,28 @@ pub struct OneShotStored {
     pub device: DeviceKind,
 }
 
+impl OneShotStored {
+    /// What a one-shot search with `config` stores: the metric and its direction follow the
+    /// task; `data` is recorded with absolute paths, as a multi-trial search's.
+    pub fn new(config: OneShotConfig, val_fraction: f64, data: &str, device: DeviceKind) -> Self {
+        let regression = config.common.task == Task::Regression;
+        OneShotStored {
+            config,
+            metric: if regression { "supernet_val_mse" } else { "supernet_val_acc" }.into(),
+            mode: if regression { Mode::Min } else { Mode::Max },
+            val_fraction,
+            data: data.parse::<DataSpec>().map_or(data.to_string(), |d| d.absolute().to_string()),
+            device,
+        }
+    }
+
+    /// The configuration as the store keeps it (`"kind": "oneshot"`).
+    pub fn to_json(&self) -> serde_json::Value {
+        let c = ExperimentConfig::OneShot(self.clone());
+        serde_json::to_value(c).expect("the configuration serialises")
+    }
+}
+
 /// The settings of a one-shot search, as a user gives them.
 #[derive(Debug, Clone)]
 pub struct OneShotSettings {
@@ -602,19 +624,7 @@ pub fn prepare_one_shot(file: &Path, settings: &OneShotSettings) -> Result<OneSh
     let data = train::prepare(&data, val_fraction, cfg.common.seed)
         .map_err(|e| LaunchError::Setting(e.to_string()))?;
     let device = settings.device.device().map_err(|e| LaunchError::Device(e.to_string()))?;
-    let regression = cfg.common.task == Task::Regression;
-    let stored = OneShotStored {
-        config: cfg.clone(),
-        metric: if regression { "supernet_val_mse" } else { "supernet_val_acc" }.into(),
-        mode: if regression { Mode::Min } else { Mode::Max },
-        val_fraction,
-        // Recorded with absolute paths, as a multi-trial search's.
-        data: settings
-            .data
-            .parse::<DataSpec>()
-            .map_or(settings.data.clone(), |d| d.absolute().to_string()),
-        device: settings.device,
-    };
+    let stored = OneShotStored::new(cfg.clone(), val_fraction, &settings.data, settings.device);
     Ok(OneShot { space, stored, plan, data, device })
 }
 
@@ -625,9 +635,7 @@ impl OneShot {
         if dir.join(crate::experiment::DB_FILE).exists() {
             return Err(LaunchError::Resume(format!("{}: an experiment already exists here (one-shot searches cannot be resumed); choose another --out directory", dir.display())));
         }
-        let stored = ExperimentConfig::OneShot(self.stored.clone());
-        let config = serde_json::to_value(&stored).expect("the configuration serialises");
-        let store = create_store(dir, command, &self.space, &config)?;
+        let store = create_store(dir, command, &self.space, &self.stored.to_json())?;
         Ok(OneShotSearch { store, one_shot: self })
     }
 }

@@ -8,6 +8,7 @@ use common::{graph_of, network, temp_dir};
 use nasc::arch::{Architecture, Choice};
 use nasc::data::{self, DataSpec, Splits};
 use nasc::experiment::Store;
+use nasc::launch::OneShotStored;
 use nasc::lower::{lower, LowerProblem, OneShotKind};
 use nasc::oneshot::mixing::{softmax_mixing, ArchParams, LabelShape};
 use nasc::oneshot::{
@@ -16,9 +17,8 @@ use nasc::oneshot::{
 };
 use nasc::runtime::supernet::{Mixing, Supernet};
 use nasc::runtime::train::{prepare, Prepared};
-use nasc::runtime::{Device, Value};
+use nasc::runtime::{Device, DeviceKind, Value};
 use rand::SeedableRng;
-use std::path::PathBuf;
 
 /// A convolution against DARTS' `none`: with `none` the logits are constant, so the
 /// convolution is clearly better.
@@ -46,9 +46,12 @@ const MIXED: &str = "network Mixed(x: Tensor[n, 1, 28, 28]) -> Tensor[n, 10] {
     return linear(global_avg_pool(h), out: 10)
 }";
 
+/// The digits the tests train on.
+const MNIST: &str = "mnist:examples/data/mnist";
+
 /// 640 training digits (half for the weights, half for the architecture), 200 test digits.
 fn digits() -> Prepared {
-    let all = data::load(&DataSpec::Mnist(PathBuf::from("examples/data/mnist")))
+    let all = data::load(&MNIST.parse::<DataSpec>().expect("a data spec"))
         .expect("the MNIST digits load");
     let idx: Vec<usize> = (0..640).collect();
     let test: Vec<usize> = (0..200).collect();
@@ -91,7 +94,7 @@ fn run_strategy(
         "test",
         "test.nas",
         space,
-        &serde_json::json!({"strategy": cfg.kind().name()}),
+        &OneShotStored::new(cfg.clone(), 0.5, MNIST, DeviceKind::Flex).to_json(),
     )
     .expect("creates");
     let summary =
