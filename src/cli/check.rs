@@ -17,9 +17,10 @@ pub(super) fn check(
             Some(kind) => Some(kind),
             None if crate::strategy::StrategyKind::ALL.iter().any(|k| k.name() == name) => None,
             None => {
+                let all = strategy_names();
                 eprintln!(
-                    "error: unknown strategy `{name}`; the strategies are {}",
-                    strategy_names()
+                    "{}",
+                    wording::command_problem(&CommandProblem::UnknownStrategy { name, all: &all })
                 );
                 return ExitCode::from(2);
             }
@@ -49,7 +50,7 @@ pub(super) fn check(
             return ExitCode::from(1);
         }
         Some(driver::ArchReport::Uncostable { reason, .. }) => {
-            eprintln!("error: cannot cost the architecture: {reason}");
+            eprintln!("{}", wording::command_problem(&CommandProblem::CannotCost(reason)));
             None
         }
         Some(driver::ArchReport::Costed { network, params, flops, meets_constraints }) => {
@@ -171,7 +172,9 @@ pub(super) fn read_text(file: &std::path::Path) -> Result<String, ExitCode> {
     match std::fs::read(file) {
         Ok(b) => Ok(String::from_utf8_lossy(&b).into_owned()),
         Err(e) => {
-            eprintln!("error: cannot read {}: {e}", file.display());
+            let (path, error) = (file.display().to_string(), e.to_string());
+            let p = CommandProblem::CannotRead { path: &path, error: &error };
+            eprintln!("{}", wording::command_problem(&p));
             Err(ExitCode::from(2))
         }
     }

@@ -6,6 +6,7 @@
 //! file that cannot be read.
 
 use crate::arch::{self, Architecture};
+use crate::diagnostics::wording::CommandProblem;
 use crate::diagnostics::{self, wording, Diagnostic};
 use crate::driver;
 use crate::ir::{self, Graph};

@@ -28,10 +28,8 @@ pub(super) fn stored(info: &crate::experiment::ExperimentInfo) -> Option<launch:
 
 pub(super) fn runs(root: &std::path::Path) -> ExitCode {
     if !root.is_dir() {
-        eprintln!(
-            "error: {} is not a directory (experiments are listed from --root, default `runs`)",
-            root.display()
-        );
+        let root = root.display().to_string();
+        eprintln!("{}", wording::command_problem(&CommandProblem::NotARunsDirectory(&root)));
         return ExitCode::from(2);
     }
     let dirs = experiment_dirs(root);
@@ -177,7 +175,7 @@ pub(super) fn runs_show(dir: &std::path::Path, top: usize) -> ExitCode {
 
 pub(super) fn export(dir: &std::path::Path, top: usize) -> ExitCode {
     if top == 0 {
-        eprintln!("error: --top must be at least 1");
+        eprintln!("{}", wording::command_problem(&CommandProblem::TopAtLeastOne));
         return ExitCode::from(2);
     }
     let (_, trials) = match ranked(dir) {
@@ -185,12 +183,17 @@ pub(super) fn export(dir: &std::path::Path, top: usize) -> ExitCode {
         Err(c) => return c,
     };
     if trials.is_empty() {
-        eprintln!("error: {} has no succeeded trial to export", dir.display());
+        let dir = dir.display().to_string();
+        eprintln!("{}", wording::command_problem(&CommandProblem::NothingToExport(&dir)));
         return ExitCode::from(1);
     }
     let out = dir.join("export");
     if let Err(e) = std::fs::create_dir_all(&out) {
-        eprintln!("error: cannot create {}: {e}", out.display());
+        let (path, error) = (out.display().to_string(), e.to_string());
+        eprintln!(
+            "{}",
+            wording::command_problem(&CommandProblem::CannotCreate { path: &path, error: &error })
+        );
         return ExitCode::from(1);
     }
     for (rank, t) in trials.iter().take(top).enumerate() {
@@ -199,7 +202,9 @@ pub(super) fn export(dir: &std::path::Path, top: usize) -> ExitCode {
             .map(|v| serde_json::to_string_pretty(&v).unwrap_or(t.arch.clone()))
             .unwrap_or(t.arch.clone());
         if let Err(e) = std::fs::write(&path, pretty + "\n") {
-            eprintln!("error: cannot write {}: {e}", path.display());
+            let (path, error) = (path.display().to_string(), e.to_string());
+            let p = CommandProblem::CannotWrite { path: &path, error: &error };
+            eprintln!("{}", wording::command_problem(&p));
             return ExitCode::from(1);
         }
         println!("{}", path.display());
@@ -219,7 +224,9 @@ pub(super) fn bench_nb201(
     else {
         let names: Vec<&str> =
             crate::strategy::StrategyKind::ALL.iter().map(|k| k.name()).collect();
-        eprintln!("error: unknown strategy `{strategy}`; the strategies are {}", names.join(", "));
+        let all = names.join(", ");
+        let p = CommandProblem::UnknownStrategy { name: strategy, all: &all };
+        eprintln!("{}", wording::command_problem(&p));
         return ExitCode::from(2);
     };
     let opts = match options.iter().map(|o| nb201::split_option(o)).collect::<Result<Vec<_>, _>>() {

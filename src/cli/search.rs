@@ -36,7 +36,7 @@ pub(super) fn parse_duration(text: &str) -> Option<f64> {
 
 pub(super) fn search(args: SearchArgs) -> ExitCode {
     let Some(file) = args.file.clone() else {
-        eprintln!("error: nasc search needs a space file (or --resume DIR)");
+        eprintln!("{}", wording::command_problem(&CommandProblem::SearchNeedsSpace));
         return ExitCode::from(2);
     };
     if let Some(kind) = crate::lower::OneShotKind::from_name(&args.strategy) {
@@ -45,21 +45,19 @@ pub(super) fn search(args: SearchArgs) -> ExitCode {
     let Some(kind) =
         crate::strategy::StrategyKind::ALL.into_iter().find(|k| k.name() == args.strategy)
     else {
-        eprintln!(
-            "error: unknown strategy `{}`; the strategies are {}",
-            args.strategy,
-            strategy_names()
-        );
+        let all = strategy_names();
+        let p = CommandProblem::UnknownStrategy { name: &args.strategy, all: &all };
+        eprintln!("{}", wording::command_problem(&p));
         return ExitCode::from(2);
     };
     if args.unrolled || args.target.is_some() {
-        eprintln!("error: --unrolled, --target-flops and --target-params are for the one-shot strategies darts and proxyless");
+        eprintln!("{}", wording::command_problem(&CommandProblem::OneShotFlagsForMultiTrial));
         return ExitCode::from(2);
     }
     let mut options = Vec::new();
     for o in &args.options {
         let Some((k, v)) = o.split_once('=') else {
-            eprintln!("error: --option takes NAME=VALUE, not `{o}`");
+            eprintln!("{}", wording::command_problem(&CommandProblem::OptionSyntax(o)));
             return ExitCode::from(2);
         };
         options.push((k.trim().to_string(), v.trim().to_string()));
@@ -68,7 +66,7 @@ pub(super) fn search(args: SearchArgs) -> ExitCode {
         None => None,
         Some((_, Some(d))) => Some(d),
         Some((d, None)) => {
-            eprintln!("error: --max-duration takes a duration such as 90s, 30m or 2h, not `{d}`");
+            eprintln!("{}", wording::command_problem(&CommandProblem::DurationSyntax(d)));
             return ExitCode::from(2);
         }
     };
@@ -183,7 +181,8 @@ pub(super) fn run_search(search: launch::Search) -> ExitCode {
     let stop = match launch::stop_on_signals() {
         Ok(flag) => flag,
         Err(e) => {
-            eprintln!("error: cannot install the Ctrl-C handler: {e}");
+            let e = e.to_string();
+            eprintln!("{}", wording::command_problem(&CommandProblem::CtrlCHandler(&e)));
             return ExitCode::from(1);
         }
     };
@@ -302,13 +301,11 @@ pub(super) fn one_shot_search(
         || args.metric.is_some()
         || args.mode.is_some()
     {
-        eprintln!(
-            "error: a one-shot search trains one supernet; --max-trials, --max-duration, --concurrency, --metric and --mode are for the multi-trial strategies"
-        );
+        eprintln!("{}", wording::command_problem(&CommandProblem::MultiTrialFlagsForOneShot));
         return ExitCode::from(2);
     }
     if args.opts.augment {
-        eprintln!("error: --augment is not supported by one-shot search yet");
+        eprintln!("{}", wording::command_problem(&CommandProblem::AugmentOneShot));
         return ExitCode::from(2);
     }
     let o = &args.opts;
@@ -328,7 +325,7 @@ pub(super) fn one_shot_search(
         (StrategySettings::Darts(d), unrolled) => d.unrolled = unrolled,
         (_, false) => {}
         (_, true) => {
-            eprintln!("error: --unrolled is DARTS' second-order step; it needs --strategy darts");
+            eprintln!("{}", wording::command_problem(&CommandProblem::UnrolledNeedsDarts));
             return ExitCode::from(2);
         }
     }
@@ -336,13 +333,13 @@ pub(super) fn one_shot_search(
         (StrategySettings::Proxyless(p), target) => p.target = target,
         (_, None) => {}
         (_, Some(_)) => {
-            eprintln!("error: --target-flops and --target-params set ProxylessNAS's resource loss; they need --strategy proxyless");
+            eprintln!("{}", wording::command_problem(&CommandProblem::TargetNeedsProxyless));
             return ExitCode::from(2);
         }
     }
     for opt in &args.options {
         let Some((k, v)) = opt.split_once('=') else {
-            eprintln!("error: --option takes NAME=VALUE, not `{opt}`");
+            eprintln!("{}", wording::command_problem(&CommandProblem::OptionSyntax(opt)));
             return ExitCode::from(2);
         };
         match cfg.set_option(k.trim(), v.trim()) {

@@ -19,18 +19,21 @@ pub(super) fn load_fixed(
     let (mut program, graph) = compile_space(file)?;
     let text = match arch_path {
         Some(path) => String::from_utf8_lossy(&std::fs::read(path).map_err(|e| {
-            eprintln!("error: cannot read {}: {e}", path.display());
+            let (path, error) = (path.display().to_string(), e.to_string());
+            let p = CommandProblem::CannotRead { path: &path, error: &error };
+            eprintln!("{}", wording::command_problem(&p));
             ExitCode::from(2)
         })?)
         .into_owned(),
         None if graph.labels.is_empty() => "{}".to_string(),
         None => {
-            eprintln!(
-                "error: `{}` has {} labels; pass an architecture with --arch (`nasc sample {}` prints one)",
-                graph.name,
-                graph.labels.len(),
-                file.display()
-            );
+            let file = file.display().to_string();
+            let p = CommandProblem::NeedsArch {
+                network: &graph.name,
+                labels: graph.labels.len(),
+                file: &file,
+            };
+            eprintln!("{}", wording::command_problem(&p));
             return Err(ExitCode::from(2));
         }
     };
@@ -49,7 +52,8 @@ pub(super) fn load_fixed(
         }
     };
     let fixed = arch::fix(&graph, &arch).map_err(|e| {
-        eprintln!("error: cannot fix the architecture: {e}");
+        let e = e.to_string();
+        eprintln!("{}", wording::command_problem(&CommandProblem::CannotFix(&e)));
         ExitCode::from(1)
     })?;
     Ok(Fixed { program, graph, arch, fixed })
@@ -112,7 +116,9 @@ pub(super) fn train(
     };
     // The output directory is made before training, so that a bad --out loses no training.
     if let Err(e) = std::fs::create_dir_all(out) {
-        eprintln!("error: cannot create the output directory {}: {e}", out.display());
+        let (path, error) = (out.display().to_string(), e.to_string());
+        let p = CommandProblem::CannotCreateOutput { path: &path, error: &error };
+        eprintln!("{}", wording::command_problem(&p));
         return ExitCode::from(2);
     }
     let cfg = opts.config();
@@ -126,7 +132,9 @@ pub(super) fn train(
         Err(e) => return report_runtime(&program, &e),
     };
     if let Err(e) = std::fs::create_dir_all(out) {
-        eprintln!("error: cannot create {}: {e}", out.display());
+        let (path, error) = (out.display().to_string(), e.to_string());
+        let p = CommandProblem::CannotCreate { path: &path, error: &error };
+        eprintln!("{}", wording::command_problem(&p));
         return ExitCode::from(1);
     }
     let weights = out.join("model.bpk");
@@ -148,7 +156,9 @@ pub(super) fn train(
         &path,
         serde_json::to_string_pretty(&metrics).expect("metrics serialise") + "\n",
     ) {
-        eprintln!("error: cannot write {}: {e}", path.display());
+        let (path, error) = (path.display().to_string(), e.to_string());
+        let p = CommandProblem::CannotWrite { path: &path, error: &error };
+        eprintln!("{}", wording::command_problem(&p));
         return ExitCode::from(1);
     }
     let r = &report;
@@ -185,11 +195,9 @@ pub(super) fn eval(
             let trained = Architecture::from_json(&graph, &m["architecture"].to_string())
                 .map(|a| crate::strategy::canonical(&graph, &a));
             if m.get("architecture").is_some() && trained.as_ref().ok() != Some(&given) {
-                eprintln!(
-                    "error: {} were trained for the architecture in {}, not this one",
-                    weights.display(),
-                    path.display()
-                );
+                let (weights, arch) = (weights.display().to_string(), path.display().to_string());
+                let p = CommandProblem::WeightsForAnotherArch { weights: &weights, arch: &arch };
+                eprintln!("{}", wording::command_problem(&p));
                 return ExitCode::from(1);
             }
         }

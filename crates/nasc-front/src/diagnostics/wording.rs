@@ -774,6 +774,123 @@ pub fn no_network(path: &str) -> String {
     format!("error: {path} has no `network` (a space to train, search, sample or check an architecture against is a `network` declaration)")
 }
 
+/// A problem with the `nasc` command line, or with a file or directory it names, as data; the
+/// command words it with [`command_problem`] (exit code 2 for the command line itself, 1
+/// otherwise, as the command decides).
+#[derive(Debug, Clone, PartialEq)]
+pub enum CommandProblem<'a> {
+    /// No strategy of this name; `all` lists them.
+    UnknownStrategy {
+        /// The name given.
+        name: &'a str,
+        /// Every strategy's name, in order.
+        all: &'a str,
+    },
+    /// `--option` without `=`.
+    OptionSyntax(&'a str),
+    /// A `--max-duration` that does not parse.
+    DurationSyntax(&'a str),
+    /// `nasc search` without a space file or `--resume`.
+    SearchNeedsSpace,
+    /// One-shot flags given to a multi-trial strategy.
+    OneShotFlagsForMultiTrial,
+    /// Multi-trial flags given to a one-shot strategy.
+    MultiTrialFlagsForOneShot,
+    /// `--augment` with a one-shot strategy.
+    AugmentOneShot,
+    /// `--unrolled` without DARTS.
+    UnrolledNeedsDarts,
+    /// `--target-*` without Proxyless.
+    TargetNeedsProxyless,
+    /// A file that cannot be read.
+    CannotRead {
+        /// The file.
+        path: &'a str,
+        /// Why.
+        error: &'a str,
+    },
+    /// A file or directory that cannot be written or created.
+    CannotWrite {
+        /// The file or directory.
+        path: &'a str,
+        /// Why.
+        error: &'a str,
+    },
+    /// A directory or file that cannot be created.
+    CannotCreate {
+        /// The directory or file.
+        path: &'a str,
+        /// Why.
+        error: &'a str,
+    },
+    /// `nasc train`'s output directory cannot be created.
+    CannotCreateOutput {
+        /// The directory.
+        path: &'a str,
+        /// Why.
+        error: &'a str,
+    },
+    /// `nasc train` of a space with labels but no `--arch`.
+    NeedsArch {
+        /// The network.
+        network: &'a str,
+        /// How many labels it has.
+        labels: usize,
+        /// The space file.
+        file: &'a str,
+    },
+    /// An architecture that cannot be fixed into a network.
+    CannotFix(&'a str),
+    /// An architecture whose cost cannot be computed.
+    CannotCost(&'a str),
+    /// `nasc eval` with weights trained for another architecture.
+    WeightsForAnotherArch {
+        /// The weights file.
+        weights: &'a str,
+        /// The architecture file.
+        arch: &'a str,
+    },
+    /// `nasc runs --root` that is not a directory.
+    NotARunsDirectory(&'a str),
+    /// `--top 0`.
+    TopAtLeastOne,
+    /// `nasc export` of an experiment without a succeeded trial.
+    NothingToExport(&'a str),
+    /// The Ctrl-C handler could not be installed.
+    CtrlCHandler(&'a str),
+}
+
+/// The sentence (with its `error: ` prefix) for a problem of the command line.
+pub fn command_problem(p: &CommandProblem<'_>) -> String {
+    use CommandProblem::*;
+    let text = match p {
+        UnknownStrategy { name, all } => format!("unknown strategy `{name}`; the strategies are {all}"),
+        OptionSyntax(o) => format!("--option takes NAME=VALUE, not `{o}`"),
+        DurationSyntax(d) => format!("--max-duration takes a duration such as 90s, 30m or 2h, not `{d}`"),
+        SearchNeedsSpace => "nasc search needs a space file (or --resume DIR)".into(),
+        OneShotFlagsForMultiTrial => "--unrolled, --target-flops and --target-params are for the one-shot strategies darts and proxyless".into(),
+        MultiTrialFlagsForOneShot => "a one-shot search trains one supernet; --max-trials, --max-duration, --concurrency, --metric and --mode are for the multi-trial strategies".into(),
+        AugmentOneShot => "--augment is not supported by one-shot search yet".into(),
+        UnrolledNeedsDarts => "--unrolled is DARTS' second-order step; it needs --strategy darts".into(),
+        TargetNeedsProxyless => "--target-flops and --target-params set ProxylessNAS's resource loss; they need --strategy proxyless".into(),
+        CannotRead { path, error } => format!("cannot read {path}: {error}"),
+        CannotWrite { path, error } => format!("cannot write {path}: {error}"),
+        CannotCreate { path, error } => format!("cannot create {path}: {error}"),
+        CannotCreateOutput { path, error } => {
+            format!("cannot create the output directory {path}: {error}")
+        }
+        NeedsArch { network, labels, file } => format!("`{network}` has {labels} labels; pass an architecture with --arch (`nasc sample {file}` prints one)"),
+        CannotFix(e) => format!("cannot fix the architecture: {e}"),
+        CannotCost(e) => format!("cannot cost the architecture: {e}"),
+        WeightsForAnotherArch { weights, arch } => format!("{weights} were trained for the architecture in {arch}, not this one"),
+        NotARunsDirectory(d) => format!("{d} is not a directory (experiments are listed from --root, default `runs`)"),
+        TopAtLeastOne => "--top must be at least 1".into(),
+        NothingToExport(d) => format!("{d} has no succeeded trial to export"),
+        CtrlCHandler(e) => format!("cannot install the Ctrl-C handler: {e}"),
+    };
+    format!("error: {text}")
+}
+
 /// When `nasc sample` cannot find enough architectures that meet the constraints.
 pub fn sample_gave_up(found: usize, wanted: usize, tries: u64) -> String {
     format!("error: found only {found} of {wanted} architectures meeting the constraints in {tries} random tries")
