@@ -353,6 +353,18 @@ impl Search {
         &self.graph
     }
 
+    /// Gives a resumed search a new trial budget, `max_trials` in all (the trials already
+    /// recorded count), and records it in the store: a finished search goes on to more trials.
+    ///
+    /// Errors: [`LaunchError::Store`] when the store cannot record it.
+    pub fn set_max_trials(&mut self, max_trials: usize) -> Result<(), LaunchError> {
+        self.config.max_trials = Some(max_trials);
+        let stored = ExperimentConfig::MultiTrial(self.config.clone());
+        let stored = serde_json::to_value(&stored).expect("the configuration serialises");
+        self.store.set_config(&stored)?;
+        Ok(())
+    }
+
     /// Step 3: runs the search to its end (see the module documentation for the status it
     /// records), stopping early when `stop` becomes true (see [`stop_on_signals`]).
     ///

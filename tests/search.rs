@@ -334,8 +334,34 @@ fn a_search_resumes_from_another_directory() {
         .expect("runs");
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     // Flags that would change the experiment are refused with --resume.
-    let o = nasc(&["search", "--resume", exp.to_str().expect("utf8"), "--max-trials", "5"]);
+    let o = nasc(&["search", "--resume", exp.to_str().expect("utf8"), "--epochs", "5"]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
+}
+
+#[test]
+fn a_finished_search_resumes_to_more_trials() {
+    let root = common::temp_dir("search-extend");
+    let exp = root.join("exp");
+    let o = search(&exp, &["--strategy", "evolution", "--max-trials", "2", "--seed", "3"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let before = Store::open(&exp).expect("opens").trials().expect("trials");
+    assert_eq!(before.len(), 2);
+    // --max-trials on resume is the new budget in all: three more trials, the first two kept.
+    let o = nasc(&["search", "--resume", exp.to_str().expect("utf8"), "--max-trials", "5"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let store = Store::open(&exp).expect("opens");
+    let after = store.trials().expect("trials");
+    assert_eq!(after.len(), 5, "{}", text(&o.stderr));
+    assert!(after.iter().all(|t| t.status == TrialStatus::Succeeded));
+    for (a, b) in before.iter().zip(&after) {
+        assert_eq!((a.id, &a.arch, a.metric), (b.id, &b.arch, b.metric));
+    }
+    // The new budget is the experiment's: a plain resume now has nothing left to do.
+    let info = store.info().expect("info");
+    assert_eq!(info.config["max_trials"], serde_json::json!(5), "{}", info.config);
+    let o = nasc(&["search", "--resume", exp.to_str().expect("utf8")]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert_eq!(Store::open(&exp).expect("opens").trials().expect("trials").len(), 5);
 }
 
 #[test]
@@ -440,4 +466,22 @@ fn ctrl_c_interrupts_a_search_which_then_resumes() {
     let store = Store::open(&exp).expect("opens");
     assert_eq!(store.info().expect("info").status, ExperimentStatus::Done);
     assert_eq!(store.trials().expect("trials").len(), 6);
+}
+
+/// A setting that fails every trial (a learning rate that diverges) stops the search after the
+/// first trials all fail the same way: the experiment is `failed` with the reason, instead of
+/// `done` with every trial failed.
+#[test]
+fn a_setting_that_fails_every_trial_stops_the_search() {
+    let root = common::temp_dir("search-failing");
+    let exp = root.join("exp");
+    let o = search(&exp, &["--strategy", "random", "--max-trials", "12", "--lr", "1e6"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    let err = text(&o.stderr);
+    assert!(err.contains("the first 5 trials all failed the same way"), "{err}");
+    let store = Store::open(&exp).expect("opens");
+    let trials = store.trials().expect("trials");
+    assert_eq!(trials.len(), 5, "{err}");
+    assert!(trials.iter().all(|t| t.status == TrialStatus::Failed), "{err}");
+    assert_eq!(store.info().expect("info").status.as_str(), "failed");
 }

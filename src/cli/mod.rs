@@ -198,8 +198,9 @@ pub enum Command {
         /// Proxyless: the target of the resource loss, in parameters.
         #[arg(long)]
         target_params: Option<f64>,
-        /// Continue the experiment in this directory after an interruption.
-        #[arg(long, conflicts_with_all = ["file", "out", "strategy", "options", "max_trials", "max_duration", "concurrency", "metric", "mode", "data", "epochs", "lr", "batch_size", "seed"])]
+        /// Continue the experiment in this directory after an interruption; with --max-trials,
+        /// go on to that many trials in all (a finished search too).
+        #[arg(long, conflicts_with_all = ["file", "out", "strategy", "options", "max_duration", "concurrency", "metric", "mode", "data", "epochs", "lr", "batch_size", "seed"])]
         resume: Option<PathBuf>,
         /// How each trial trains.
         #[command(flatten)]
@@ -426,7 +427,7 @@ pub fn main() -> ExitCode {
                 target,
             };
             match resume {
-                Some(dir) => resume_search(&dir),
+                Some(dir) => resume_search(&dir, args.max_trials),
                 None => search(args),
             }
         }

@@ -187,6 +187,31 @@ pub(super) fn export(dir: &std::path::Path, top: usize) -> ExitCode {
         eprintln!("{}", wording::command_problem(&CommandProblem::NothingToExport(&dir)));
         return ExitCode::from(1);
     }
+    // The architectures are checked against the experiment's space before any is written: a
+    // store changed by hand must not yield a file that `nasc train` then refuses.
+    match stored_space(dir) {
+        Ok(graph) => {
+            for t in trials.iter().take(top) {
+                if let Err(errors) = crate::arch::Architecture::from_json(&graph, &t.arch) {
+                    let problems = wording::arch_problems(&t.arch, &errors);
+                    let d = dir.display().to_string();
+                    let p = CommandProblem::StoredArchInvalid {
+                        dir: &d,
+                        trial: t.id.0,
+                        problems: &problems,
+                    };
+                    eprintln!("{}", wording::command_problem(&p));
+                    return ExitCode::from(1);
+                }
+            }
+        }
+        Err(why) => {
+            eprintln!(
+                "{}",
+                wording::command_problem(&CommandProblem::ExportUnchecked { why: &why })
+            )
+        }
+    }
     let out = dir.join("export");
     if let Err(e) = std::fs::create_dir_all(&out) {
         let (path, error) = (out.display().to_string(), e.to_string());
@@ -210,6 +235,22 @@ pub(super) fn export(dir: &std::path::Path, top: usize) -> ExitCode {
         println!("{}", path.display());
     }
     ExitCode::SUCCESS
+}
+
+/// The searched network of the experiment in `dir`, compiled from its space file when that file
+/// is unchanged since the experiment started; otherwise why not, in words.
+fn stored_space(dir: &std::path::Path) -> Result<crate::ir::Graph, String> {
+    let store = crate::experiment::Store::open(dir).map_err(|e| e.to_string())?;
+    let info = store.info().map_err(|e| e.to_string())?;
+    let file = std::path::PathBuf::from(&info.space_path);
+    let text = std::fs::read(&file)
+        .map_err(|e| format!("cannot read the experiment's space {}: {e}", file.display()))?;
+    if crate::experiment::hash_space(&String::from_utf8_lossy(&text)) != info.space_hash {
+        return Err(format!("the experiment's space {} changed since it started", file.display()));
+    }
+    crate::launch::compile_space(&file)
+        .map(|s| s.graph)
+        .map_err(|_| format!("the experiment's space {} does not compile", file.display()))
 }
 
 pub(super) fn bench_nb201(

@@ -124,7 +124,21 @@ pub enum SearchError {
     /// The data could not be prepared for training.
     #[error(transparent)]
     Data(#[from] RuntimeError),
+    /// The first trials all failed the same way ([`FAILURES_IN_A_ROW`] of them): a setting
+    /// that fails every trial (a learning rate that diverges, data that does not fit), not an
+    /// architecture. The failed trials are recorded; no more start.
+    #[error("stopped: the first {trials} trials all failed the same way, so the settings, not the architectures, are the likely cause; the last one: {last}")]
+    Failing {
+        /// How many trials failed in a row.
+        trials: usize,
+        /// The last one's error.
+        last: String,
+    },
 }
+
+/// How many trials in a row, with none succeeded before them, must fail the same way (the
+/// same kind of error) for a search to stop ([`SearchError::Failing`]).
+pub const FAILURES_IN_A_ROW: usize = 5;
 
 /// What the search reports while it runs (the command line draws a progress bar).
 pub trait SearchObserver: Send {
@@ -206,8 +220,9 @@ fn run_trial(
 fn parse_arch(graph: &Graph, t: &TrialRecord) -> Result<Architecture, SearchError> {
     Architecture::from_json(graph, &t.arch).map_err(|e| {
         SearchError::Replay(format!(
-            "trial {} has an architecture this space rejects: {e:?}",
-            t.id.0
+            "trial {} has an architecture this space rejects: {}",
+            t.id.0,
+            crate::diagnostics::wording::arch_problems(&t.arch, &e)
         ))
     })
 }
@@ -306,6 +321,12 @@ pub fn run(
     let job_rx = Arc::new(Mutex::new(job_rx));
     let (done_tx, done_rx) = mpsc::channel::<Done>();
     let mut stopped = "space exhausted";
+    // The failures in a row since the experiment began, while no trial has succeeded: their
+    // kind (the error's variant) and the last one's message.
+    let mut any_succeeded = trials.iter().any(|t| t.status == super::store::TrialStatus::Succeeded);
+    let mut failures: (usize, Option<std::mem::Discriminant<RuntimeError>>, String) =
+        (0, None, String::new());
+    let mut failing = false;
     std::thread::scope(|scope| -> Result<(), SearchError> {
         for _ in 0..cfg.concurrency {
             let (job_rx, done_tx, store, data) =
@@ -344,7 +365,7 @@ pub fn run(
         let mut exhausted = false;
         let result = (|| -> Result<(), SearchError> {
             loop {
-                while running < cfg.concurrency {
+                while running < cfg.concurrency && !failing {
                     let job = if stop.load(Ordering::SeqCst) {
                         stopped = "interrupted";
                         break;
@@ -383,6 +404,12 @@ pub fn run(
                     running += 1;
                 }
                 if running == 0 {
+                    if failing {
+                        return Err(SearchError::Failing {
+                            trials: failures.0,
+                            last: std::mem::take(&mut failures.2),
+                        });
+                    }
                     return Ok(());
                 }
                 let Ok(Done { id, arch, result, seconds }) = done_rx.recv() else {
@@ -403,6 +430,19 @@ pub fn run(
                     (Err(e), _) => store.fail(id, &e.to_string(), seconds)?,
                 }
                 strategy.tell(&arch, metric);
+                match (&result, metric) {
+                    (Ok(_), Some(_)) => any_succeeded = true,
+                    (Err(e), _) if !any_succeeded => {
+                        let kind = std::mem::discriminant(e);
+                        failures = if failures.1 == Some(kind) {
+                            (failures.0 + 1, Some(kind), e.to_string())
+                        } else {
+                            (1, Some(kind), e.to_string())
+                        };
+                        failing |= failures.0 >= FAILURES_IN_A_ROW;
+                    }
+                    _ => {}
+                }
                 if let Some(m) = metric {
                     if best.is_none_or(|b| if maximize { m > b } else { m < b }) {
                         best = Some(m);

@@ -778,6 +778,20 @@ impl Store {
         Ok(self.info()?.space_hash)
     }
 
+    /// Replaces the configuration given to [`Store::create`] (a resumed search given a new
+    /// trial budget records it).
+    ///
+    /// Errors: a configuration that cannot be written as JSON, the database failing.
+    pub fn set_config(&self, config: &serde_json::Value) -> Result<(), StoreError> {
+        let text = serde_json::to_string(config)
+            .map_err(|e| self.invalid(format!("configuration: {e}")))?;
+        self.write(|tx, _| {
+            tx.execute("UPDATE experiment SET config = ?1 WHERE id = 1", [text.as_str()])
+                .map_err(|e| self.err(e))?;
+            Ok(())
+        })
+    }
+
     /// Sets the experiment's status.
     pub fn set_status(&self, status: ExperimentStatus) -> Result<(), StoreError> {
         self.write(|tx, _| {

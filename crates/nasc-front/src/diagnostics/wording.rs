@@ -586,12 +586,16 @@ pub fn space_summary(g: &crate::ir::Graph, f: &crate::facts::Facts) -> String {
         thousands(f.flops.max),
         how(&f.flops)
     );
-    for c in &g.constraints {
+    for (i, c) in g.constraints.iter().enumerate() {
         let m = match c.measure {
             crate::ir::Measure::Params => "params",
             crate::ir::Measure::Flops => "flops",
         };
-        let verdict = match (f.satisfying, f.satisfiable) {
+        // Each constraint's line counts the networks that meet it alone; with several
+        // constraints, one more line counts those that meet them all.
+        let alone =
+            if g.constraints.len() == 1 { f.satisfying } else { f.met_alone.get(i).copied() };
+        let verdict = match (alone, f.satisfiable) {
             (Some(n), _) => format!(
                 "met by {} of the {} distinct networks",
                 thousands(n),
@@ -606,6 +610,17 @@ pub fn space_summary(g: &crate::ir::Graph, f: &crate::facts::Facts) -> String {
             c.op.symbol(),
             thousands(c.bound as u64)
         );
+    }
+    if g.constraints.len() > 1 {
+        if let Some(n) = f.satisfying {
+            let _ = writeln!(
+                out,
+                "  all {} constraints together: met by {} of the {} distinct networks",
+                g.constraints.len(),
+                thousands(n),
+                thousands(f.distinct.unwrap_or(0))
+            );
+        }
     }
     out
 }
@@ -854,6 +869,22 @@ pub enum CommandProblem<'a> {
     NotARunsDirectory(&'a str),
     /// `--top 0`.
     TopAtLeastOne,
+    /// `nasc export` of a trial whose recorded architecture the experiment's space rejects (a
+    /// store changed by hand).
+    StoredArchInvalid {
+        /// The experiment directory.
+        dir: &'a str,
+        /// The trial.
+        trial: u64,
+        /// What is wrong ([`arch_problems`]).
+        problems: &'a str,
+    },
+    /// `nasc export` cannot check the recorded architectures against the experiment's space
+    /// (a warning: they are exported unchecked).
+    ExportUnchecked {
+        /// Why: the space cannot be read, has changed or does not compile.
+        why: &'a str,
+    },
     /// `nasc export` of an experiment without a succeeded trial.
     NothingToExport(&'a str),
     /// The Ctrl-C handler could not be installed.
@@ -886,9 +917,25 @@ pub fn command_problem(p: &CommandProblem<'_>) -> String {
         NotARunsDirectory(d) => format!("{d} is not a directory (experiments are listed from --root, default `runs`)"),
         TopAtLeastOne => "--top must be at least 1".into(),
         NothingToExport(d) => format!("{d} has no succeeded trial to export"),
+        StoredArchInvalid { dir, trial, problems } => format!("trial {trial} of {dir} records an architecture that the experiment's space rejects ({problems}); the store was changed since the trial ran, so nothing was exported"),
+        ExportUnchecked { why } => return format!("warning: {why}; the architectures are exported without a check against it"),
         CtrlCHandler(e) => format!("cannot install the Ctrl-C handler: {e}"),
     };
     format!("error: {text}")
+}
+
+/// The problems of an architecture's JSON `text` in one line, for places that show no source
+/// (a trial recorded in an experiment store): each [`arch_error`]'s message, joined by `; `.
+pub fn arch_problems(text: &str, errors: &[crate::arch::ArchError]) -> String {
+    let file = crate::source::FileId(0);
+    errors.iter().map(|e| arch_error(file, text, e).message).collect::<Vec<_>>().join("; ")
+}
+
+/// What `nasc eval` says when the weights come without the input normalisation they were
+/// trained with (no `metrics.json` of `nasc train` beside them, or one of another data set):
+/// it is fitted on the `--data` given instead, which is right only for the same data.
+pub fn normalization_refitted(weights: &str, why: &str) -> String {
+    format!("warning: {why}; the input normalisation is fitted on the training split of --data, so the result matches training only for the same data (weights {weights})")
 }
 
 /// When `nasc sample` cannot find enough architectures that meet the constraints.
