@@ -84,6 +84,25 @@ pub const LINE_SHOWN: usize = 240;
 /// Bytes of a long line shown on each side of the labels in its window.
 const WINDOW_CONTEXT: usize = 60;
 
+/// A long line to cut: its bytes (without the line break) and the labels' extent on it.
+#[derive(Clone, Copy)]
+struct LongLine {
+    start: usize,
+    end: usize,
+    lo: usize,
+    hi: usize,
+}
+
+/// A cut made: the line, the window kept of it, and where the window starts in the new text.
+#[derive(Clone, Copy)]
+struct Cut {
+    start: usize,
+    end: usize,
+    ws: usize,
+    we: usize,
+    new_ws: usize,
+}
+
 /// `d` and the sources to render it with, when a line that `d` labels is longer than
 /// [`LINE_SHOWN`] bytes: a copy of the sources in which each such line is cut to a window
 /// around its labels (`…` where it was cut; line numbers unchanged), and `d` with its labels
@@ -93,30 +112,33 @@ fn windowed(d: &Diagnostic, sources: &SourceMap) -> Option<(Windowed, Diagnostic
     use std::collections::BTreeMap;
     let labels: Vec<&Label> = std::iter::once(&d.primary).chain(&d.secondary).collect();
     // The long lines labelled, per file: line range (without its line break) -> window.
-    let mut cuts: BTreeMap<FileId, BTreeMap<usize, (usize, usize, usize, usize)>> = BTreeMap::new();
+    let mut cuts: BTreeMap<FileId, BTreeMap<usize, LongLine>> = BTreeMap::new();
     for l in &labels {
         let f = sources.try_get(l.loc.file)?;
         let (start, end) = f.line_bounds(l.loc.span.start);
         if end - start <= LINE_SHOWN {
             continue;
         }
-        let w =
-            cuts.entry(l.loc.file).or_default().entry(start).or_insert((start, end, usize::MAX, 0));
+        let w = cuts.entry(l.loc.file).or_default().entry(start).or_insert(LongLine {
+            start,
+            end,
+            lo: usize::MAX,
+            hi: 0,
+        });
         // The first label on the line (the primary, where it is there) places the window;
         // the others widen it while it stays within four times LINE_SHOWN.
         let (lo, hi) = (l.loc.span.start, l.loc.span.end.min(end));
-        if w.2 == usize::MAX {
-            (w.2, w.3) = (lo, hi);
-        } else if hi.max(w.3) - lo.min(w.2) <= 4 * LINE_SHOWN {
-            (w.2, w.3) = (w.2.min(lo), w.3.max(hi));
+        if w.lo == usize::MAX {
+            (w.lo, w.hi) = (lo, hi);
+        } else if hi.max(w.hi) - lo.min(w.lo) <= 4 * LINE_SHOWN {
+            (w.lo, w.hi) = (w.lo.min(lo), w.hi.max(hi));
         }
     }
     if cuts.is_empty() {
         return None;
     }
-    // Each cut: (line start, line end, window start, window end, where the window starts in
-    // the new text); offsets after a cut line move by the bytes it lost.
-    let mut moved: BTreeMap<FileId, Vec<(usize, usize, usize, usize, usize)>> = BTreeMap::new();
+    // Offsets after a cut line move by the bytes it lost.
+    let mut moved: BTreeMap<FileId, Vec<Cut>> = BTreeMap::new();
     let mut files = Vec::new();
     let mut columns = Vec::new();
     for (id, f) in sources.iter() {
@@ -128,7 +150,7 @@ fn windowed(d: &Diagnostic, sources: &SourceMap) -> Option<(Windowed, Diagnostic
         let mut out = String::with_capacity(text.len().min(1 << 16));
         let mut at = 0;
         let mut list = Vec::new();
-        for &(start, end, lo, hi) in lines.values() {
+        for &LongLine { start, end, lo, hi } in lines.values() {
             let mut ws = lo.saturating_sub(WINDOW_CONTEXT).max(start);
             let mut we = (hi.max(lo) + WINDOW_CONTEXT)
                 .min(end)
@@ -148,7 +170,7 @@ fn windowed(d: &Diagnostic, sources: &SourceMap) -> Option<(Windowed, Diagnostic
             if we < end {
                 out.push('…');
             }
-            list.push((start, end, ws, we, new_ws));
+            list.push(Cut { start, end, ws, we, new_ws });
             // The `…` stands for the characters cut before the window.
             let cut_chars = text[start..ws].chars().count();
             columns.push((id, new_ws, cut_chars));
@@ -162,7 +184,7 @@ fn windowed(d: &Diagnostic, sources: &SourceMap) -> Option<(Windowed, Diagnostic
         let Some(list) = moved.get(&loc.file) else { return loc };
         let place = |o: usize| -> usize {
             let mut shift: isize = 0;
-            for &(start, end, ws, we, new_ws) in list {
+            for &Cut { start, end, ws, we, new_ws } in list {
                 if o < start {
                     break;
                 }
