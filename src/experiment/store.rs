@@ -638,7 +638,14 @@ impl Store {
         }
         let check: String = conn.query_row("PRAGMA quick_check", [], |r| r.get(0)).map_err(err)?;
         if check != "ok" {
-            return Err(StoreError::Corrupt { path, reason: check });
+            // SQLite lists every damaged page, one per line: the first says enough.
+            let lines = check.lines().filter(|l| !l.starts_with("***")).count();
+            let first = check.lines().find(|l| !l.starts_with("***")).unwrap_or("").trim();
+            let reason = match lines {
+                0 | 1 => format!("SQLite's integrity check failed: {first}"),
+                n => format!("SQLite's integrity check found {n} problems, the first: {first}"),
+            };
+            return Err(StoreError::Corrupt { path, reason });
         }
         Store::configure(&conn, &path)?;
         Store::upgrade(&conn, &path)?;
