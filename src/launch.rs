@@ -376,7 +376,7 @@ impl Search {
         stop: &AtomicBool,
     ) -> Result<Finished, LaunchError> {
         let device = self.config.device.device().map_err(|e| {
-            let _ = self.store.set_status(ExperimentStatus::Failed);
+            let _ = self.store.set_failed(&e.to_string());
             LaunchError::Device(e.to_string())
         })?;
         let Search { store, graph, data, config, .. } = self;
@@ -389,12 +389,13 @@ impl Search {
             // Another process runs this experiment: its status is that process's to set.
             Ok(Err(e @ search::SearchError::Busy(_))) => return Err(e.into()),
             Ok(Err(e)) => {
-                let _ = store.set_status(ExperimentStatus::Failed);
+                let _ = store.set_failed(&e.to_string());
                 return Err(e.into());
             }
             Err(panic) => {
-                let _ = store.set_status(ExperimentStatus::Failed);
-                return Err(LaunchError::Panic(train::panic_message(&*panic)));
+                let message = train::panic_message(&*panic);
+                let _ = store.set_failed(&format!("nasc panicked: {message}"));
+                return Err(LaunchError::Panic(message));
             }
         };
         let status = if stop.load(Ordering::SeqCst) {
@@ -694,7 +695,7 @@ impl OneShotSearch {
         let summary = match result {
             Ok(s) => s,
             Err(error) => {
-                let _ = store.set_status(ExperimentStatus::Failed);
+                let _ = store.set_failed(&error.to_string());
                 return Err(LaunchError::Runtime { program: Box::new(space.program), error });
             }
         };

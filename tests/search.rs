@@ -483,5 +483,13 @@ fn a_setting_that_fails_every_trial_stops_the_search() {
     let trials = store.trials().expect("trials");
     assert_eq!(trials.len(), 5, "{err}");
     assert!(trials.iter().all(|t| t.status == TrialStatus::Failed), "{err}");
-    assert_eq!(store.info().expect("info").status.as_str(), "failed");
+    let info = store.info().expect("info");
+    assert_eq!(info.status.as_str(), "failed");
+    assert!(
+        info.reason.as_deref().is_some_and(|r| r.contains("all failed the same way")),
+        "{info:?}"
+    );
+    // `nasc runs show` says why.
+    let o = nasc(&["runs", "show", exp.to_str().expect("utf8")]);
+    assert!(text(&o.stdout).contains("failed: stopped: the first 5 trials"), "{}", text(&o.stdout));
 }

@@ -101,6 +101,9 @@ pub(super) fn runs_show(dir: &std::path::Path, top: usize) -> ExitCode {
         info.space_path,
         info.status.as_str()
     );
+    if let Some(reason) = &info.reason {
+        println!("failed: {reason}");
+    }
     println!("command: {}", info.command);
     // A one-shot strategy's supernet: its epochs, and where its architecture parameters ended.
     let supernet = crate::experiment::Store::open(dir)
