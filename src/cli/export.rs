@@ -1,15 +1,36 @@
-//! `nasc export --format onnx`: the network `nasc train` trained, as an ONNX model.
+//! `nasc export --format onnx|pytorch`: the network `nasc train` trained, as an ONNX model or
+//! as PyTorch code and weights.
 //!
 //! It reads what `nasc train --out DIR` wrote: `DIR/metrics.json` (the space file, the
 //! architecture, the input normalisation fitted on the training split) and `DIR/model.bpk`
-//! (the weights), and writes `DIR/model.onnx` ([`crate::export::onnx`]). One command after
-//! `nasc train`, without naming the space or the architecture again: the record says which
-//! network the weights belong to, so they cannot be paired with another.
+//! (the weights), and writes `DIR/model.onnx` ([`crate::export::onnx`]) or `DIR/model.py` and
+//! `DIR/model.safetensors` ([`crate::export::pytorch`]). One command after `nasc train`,
+//! without naming the space or the architecture again: the record says which network the
+//! weights belong to, so they cannot be paired with another.
 
 use super::train::{fix_arch, Fixed};
 use super::*;
 use crate::data::Normalization;
-use crate::export::{onnx, ExportError};
+use crate::export::{onnx, pytorch, ExportError};
+
+/// What `nasc export` writes of a trained network.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Model {
+    /// `model.onnx`.
+    Onnx,
+    /// `model.py` and `model.safetensors`.
+    Pytorch,
+}
+
+impl Model {
+    /// The format's name in messages.
+    fn format(self) -> &'static str {
+        match self {
+            Model::Onnx => "ONNX",
+            Model::Pytorch => "PyTorch",
+        }
+    }
+}
 
 /// Prints an export error: a diagnostic at the operator's `.nas` place when it has one.
 fn report_export(program: &Program, e: &ExportError) -> ExitCode {
@@ -31,8 +52,9 @@ fn shape_text(shape: &[Option<i64>]) -> String {
     format!("[{}]", dims.join(", "))
 }
 
-pub(super) fn export_onnx(
+pub(super) fn export_model(
     dir: &std::path::Path,
+    model: Model,
     out: Option<&std::path::Path>,
     space: Option<&std::path::Path>,
 ) -> ExitCode {
@@ -97,8 +119,8 @@ pub(super) fn export_onnx(
             Ok(f) => f,
             Err(code) => return code,
         };
-    // Before any weights are read: every operator must have an ONNX form.
-    if let Err(e) = onnx::check(&fixed) {
+    // Before any weights are read: every operator must have a form in the format.
+    if let Err(e) = onnx::check(&fixed, model.format()) {
         return report_export(&program, &e);
     }
     let device = crate::runtime::Device::flex();
@@ -109,40 +131,78 @@ pub(super) fn export_onnx(
         Ok(n) => n,
         Err(e) => return report_runtime(&program, &e),
     };
-    let info = onnx::ModelInfo {
-        architecture: serde_json::Value::Object(arch.to_json(&graph)).to_string(),
-        space: Some(space_path.display().to_string()),
-        normalization: normalization.as_ref(),
+    let architecture = serde_json::Value::Object(arch.to_json(&graph)).to_string();
+    let space = Some(space_path.display().to_string());
+    let normalised = normalization.is_some() && fixed.inputs.len() == 1;
+    let write = |path: &std::path::Path, bytes: &[u8]| -> Result<(), ExitCode> {
+        std::fs::write(path, bytes).map_err(|e| {
+            let (path, error) = (path.display().to_string(), e.to_string());
+            let p = CommandProblem::CannotWrite { path: &path, error: &error };
+            eprintln!("{}", wording::command_problem(&p));
+            ExitCode::from(1)
+        })
     };
-    let bytes = match onnx::to_bytes(&fixed, &net, &info) {
-        Ok(b) => b,
-        Err(e) => return report_export(&program, &e),
-    };
-    let path = out.map_or_else(|| dir.join("model.onnx"), |p| p.to_path_buf());
-    if let Err(e) = std::fs::write(&path, &bytes) {
-        let (path, error) = (path.display().to_string(), e.to_string());
-        eprintln!(
-            "{}",
-            wording::command_problem(&CommandProblem::CannotWrite { path: &path, error: &error })
-        );
-        return ExitCode::from(1);
-    }
     let inputs: Vec<(String, String)> = onnx::input_names(&fixed)
         .into_iter()
         .zip(&fixed.inputs)
         .map(|(name, &i)| (name, shape_text(&fixed.nodes[i].shape)))
         .collect();
     let output = shape_text(&fixed.nodes[fixed.output].shape);
-    println!(
-        "{}",
-        wording::exported_onnx(
-            &path,
-            bytes.len(),
-            onnx::OPSET,
-            &inputs,
-            &output,
-            info.normalization.is_some() && fixed.inputs.len() == 1
-        )
-    );
+    match model {
+        Model::Onnx => {
+            let info =
+                onnx::ModelInfo { architecture, space, normalization: normalization.as_ref() };
+            let bytes = match onnx::to_bytes(&fixed, &net, &info) {
+                Ok(b) => b,
+                Err(e) => return report_export(&program, &e),
+            };
+            let path = out.map_or_else(|| dir.join("model.onnx"), |p| p.to_path_buf());
+            if let Err(code) = write(&path, &bytes) {
+                return code;
+            }
+            let line = wording::exported_onnx(
+                &path,
+                bytes.len(),
+                onnx::OPSET,
+                &inputs,
+                &output,
+                normalised,
+            );
+            println!("{line}");
+        }
+        Model::Pytorch => {
+            let info =
+                pytorch::ModuleInfo { architecture, space, normalization: normalization.as_ref() };
+            let (source, state) = match pytorch::export(&fixed, &net, &info) {
+                Ok(r) => r,
+                Err(e) => return report_export(&program, &e),
+            };
+            let bytes = match pytorch::safetensors_bytes(&state) {
+                Ok(b) => b,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return ExitCode::from(1);
+                }
+            };
+            let path = out.map_or_else(|| dir.join("model.py"), |p| p.to_path_buf());
+            let weights = path.with_extension("safetensors");
+            if let Err(code) =
+                write(&path, source.as_bytes()).and_then(|()| write(&weights, &bytes))
+            {
+                return code;
+            }
+            let class = pytorch::class_name(&fixed);
+            let line = wording::exported_pytorch(
+                &path,
+                &weights,
+                &class,
+                bytes.len(),
+                &inputs,
+                &output,
+                normalised,
+            );
+            println!("{line}");
+        }
+    }
     ExitCode::SUCCESS
 }

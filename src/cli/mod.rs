@@ -29,7 +29,7 @@ mod search;
 mod train;
 
 use check::{ast, check, sample, tokens};
-use export::export_onnx;
+use export::{export_model, Model};
 use runs::{bench_nb201, export, runs, runs_show};
 use search::{resume_search, search, SearchArgs};
 use train::{eval, train};
@@ -220,7 +220,8 @@ pub enum Command {
     /// Export what a directory holds: the best architectures of a search's experiment as NNI's
     /// flat JSON, ready for `nasc train --arch` (`--format arch`), or the network `nasc train`
     /// trained, with its weights and in eval mode, as an ONNX model that runs without nasc
-    /// (`--format onnx`, written to `DIR/model.onnx`).
+    /// (`--format onnx`, written to `DIR/model.onnx`), or as PyTorch code and weights
+    /// (`--format pytorch`: `DIR/model.py` and `DIR/model.safetensors`).
     Export {
         /// An experiment directory (`nasc search --out`) or a training directory (`nasc train
         /// --out`, holding `model.bpk` and `metrics.json`).
@@ -231,10 +232,12 @@ pub enum Command {
         /// How many of the best trials (`--format arch`; default 1).
         #[arg(long)]
         top: Option<usize>,
-        /// The model file to write (`--format onnx`; default `DIR/model.onnx`).
+        /// The model file to write (`--format onnx`: default `DIR/model.onnx`; `--format
+        /// pytorch`: the `.py` file, default `DIR/model.py`, its weights beside it as
+        /// `.safetensors`).
         #[arg(long)]
         out: Option<PathBuf>,
-        /// The `.nas` file of the space (`--format onnx`; default: the one `DIR/metrics.json`
+        /// The `.nas` file of the space (`--format onnx|pytorch`; default: the one `DIR/metrics.json`
         /// names, relative to the directory `nasc train` ran in).
         #[arg(long)]
         space: Option<PathBuf>,
@@ -282,6 +285,9 @@ pub enum ExportFormat {
     Arch,
     /// A trained network as an ONNX model (opset 17, dynamic batch; ONNX Runtime runs it).
     Onnx,
+    /// A trained network as PyTorch code, `model.py` (an `nn.Module`), and its state dict,
+    /// `model.safetensors`, to retrain or fine-tune in PyTorch.
+    Pytorch,
 }
 
 /// `nasc runs show`.
@@ -473,11 +479,16 @@ pub fn main() -> ExitCode {
                     ExitCode::from(2)
                 }
                 ExportFormat::Arch => export(&dir, top.unwrap_or(1)),
-                ExportFormat::Onnx if top.is_some() => {
+                ExportFormat::Onnx | ExportFormat::Pytorch if top.is_some() => {
                     eprintln!("{}", wording::command_problem(&CommandProblem::TopWithModel));
                     ExitCode::from(2)
                 }
-                ExportFormat::Onnx => export_onnx(&dir, out.as_deref(), space.as_deref()),
+                ExportFormat::Onnx => {
+                    export_model(&dir, Model::Onnx, out.as_deref(), space.as_deref())
+                }
+                ExportFormat::Pytorch => {
+                    export_model(&dir, Model::Pytorch, out.as_deref(), space.as_deref())
+                }
             }
         }
         Command::Bench { which: BenchKind::Nb201 { strategy, options, runs, budget, json } } => {

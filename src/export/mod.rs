@@ -1,6 +1,7 @@
 //! Exporting a trained fixed network for other runtimes: [`onnx`] writes an ONNX model (the
 //! network in eval mode with its weights, readable by ONNX Runtime, TensorRT, OpenVINO, ...),
-//! so that a searched and trained architecture runs without nasc.
+//! so that a searched and trained architecture runs without nasc; [`pytorch`] writes a
+//! PyTorch module and its state dict, to retrain or fine-tune it in PyTorch.
 //!
 //! The exporters read the [`crate::arch::FixedGraph`] the network was built from, matching
 //! exhaustively on [`crate::ir::Op`] (a new operator does not compile until every exporter
@@ -12,6 +13,7 @@ pub mod onnx;
 /// nasc builds without a protobuf compiler. Apache-2.0, as ONNX.
 #[allow(clippy::all, clippy::pedantic, missing_docs, rustdoc::all)]
 pub mod onnx_proto;
+pub mod pytorch;
 
 use crate::diagnostics::wording::ExportFailure;
 use crate::runtime::RuntimeError;
@@ -27,7 +29,7 @@ pub enum ExportError {
         op: String,
         /// Where it was written.
         loc: Loc,
-        /// The format (`ONNX`).
+        /// The format (`ONNX`, `PyTorch`).
         format: &'static str,
     },
     /// An attribute that cannot be read, or weights that do not follow the graph (a bug), as

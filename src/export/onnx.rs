@@ -81,7 +81,7 @@ pub fn model(
     net: &Network,
     info: &ModelInfo,
 ) -> Result<pb::ModelProto, ExportError> {
-    check(graph)?;
+    check(graph, "ONNX")?;
     let mut b = Builder::default();
     let input_names = input_names(graph);
     let mut inputs = Vec::new();
@@ -179,13 +179,14 @@ pub fn input_names(graph: &FixedGraph) -> Vec<String> {
     }
 }
 
-/// Checks that every operator of `graph` has an ONNX form, before any weights are read.
+/// Checks that every operator of `graph` has a form in `format` (`ONNX`, `PyTorch`: every
+/// operator nasc's runtime implements has one in both), before any weights are read.
 ///
 /// Errors: [`ExportError::NoForm`] for the first that has none, with its place.
-pub fn check(graph: &FixedGraph) -> Result<(), ExportError> {
+pub fn check(graph: &FixedGraph, format: &'static str) -> Result<(), ExportError> {
     for (i, node) in graph.nodes.iter().enumerate() {
         if node.kind.is_none() && !graph.inputs.contains(&i) {
-            return Err(ExportError::NoForm { op: node.op.clone(), loc: node.loc, format: "ONNX" });
+            return Err(ExportError::NoForm { op: node.op.clone(), loc: node.loc, format });
         }
     }
     Ok(())

@@ -1,4 +1,4 @@
-"""The ONNX oracle of nasc's tests (tests/onnx.rs): ONNX's checker and ONNX Runtime on models
+"""The ONNX oracle of nasc's tests (tests/export.rs): ONNX's checker and ONNX Runtime on models
 written by `nasc export --format onnx`. Run by the Python of the virtual environment that
 .ci/run makes (target/venv, with the versions pinned in tests/onnx/requirements.txt).
 

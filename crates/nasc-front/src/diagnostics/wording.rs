@@ -858,7 +858,7 @@ pub enum CommandProblem<'a> {
     NothingToExport(&'a str),
     /// The Ctrl-C handler could not be installed.
     CtrlCHandler(&'a str),
-    /// `nasc export --format onnx` of a directory `nasc train` did not write; `experiment`
+    /// `nasc export --format onnx|pytorch` of a directory `nasc train` did not write; `experiment`
     /// when it is a search's experiment directory.
     NotTrained {
         /// The directory.
@@ -920,11 +920,11 @@ pub fn command_problem(p: &CommandProblem<'_>) -> String {
         CtrlCHandler(e) => format!("cannot install the Ctrl-C handler: {e}"),
         NotTrained { dir, experiment: true } => format!("{dir} is a search's experiment, which holds architectures but no trained weights; train the best one first (`nasc train SPACE --arch {dir}/best.json --out DIR`), then export DIR"),
         NotTrained { dir, experiment: false } => format!("{dir} has no model.bpk and metrics.json written by `nasc train`; train an architecture with `nasc train SPACE --arch ARCH --out {dir}` first"),
-        TrainedNotExperiment(d) => format!("{d} holds a trained network, not an experiment; `--format onnx` exports it as a model"),
+        TrainedNotExperiment(d) => format!("{d} holds a trained network, not an experiment; `--format onnx` or `--format pytorch` exports it as a model"),
         BadTrainingRecord { path, what } => format!("{path} is not a record of `nasc train`: {what}"),
         SpaceOfRecord { record, space, error } => format!("{record} names the space {space}, which cannot be read from here ({error}); run from the directory `nasc train` ran in, or pass the space with --space FILE"),
-        TopWithModel => "--top chooses among an experiment's architectures; it does not apply to --format onnx".into(),
-        ModelFlagsWithArch => "--out and --space are for --format onnx; an experiment's architectures are written to DIR/export/".into(),
+        TopWithModel => "--top chooses among an experiment's architectures; it does not apply to --format onnx or pytorch".into(),
+        ModelFlagsWithArch => "--out and --space are for --format onnx and pytorch; an experiment's architectures are written to DIR/export/".into(),
     };
     format!("error: {text}")
 }
@@ -1109,6 +1109,27 @@ pub fn export_error(e: &ExportFailure) -> Diagnostic {
             "export an architecture whose network uses only the operators of `std.ops` (the prelude)".into(),
         )),
     }
+}
+
+/// What `nasc export --format pytorch` prints when it has written the module and its weights:
+/// where, the class, the weights' size, and the shapes of the input and output.
+pub fn exported_pytorch(
+    path: &std::path::Path,
+    weights: &std::path::Path,
+    class: &str,
+    bytes: usize,
+    inputs: &[(String, String)],
+    output: &str,
+    normalised: bool,
+) -> String {
+    let inputs = inputs.iter().map(|(_, shape)| shape.clone()).collect::<Vec<_>>().join(", ");
+    let kib = bytes as f64 / 1024.0;
+    let takes = if normalised { " (the module normalises its input itself)" } else { "" };
+    format!(
+        "wrote {} (class `{class}`, an nn.Module: {inputs} to {output}{takes}) and its state dict {} ({kib:.1} KiB, safetensors)",
+        path.display(),
+        weights.display()
+    )
 }
 
 /// What `nasc export --format onnx` prints when it has written the model: where, its size, and

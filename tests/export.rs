@@ -1,20 +1,22 @@
-//! The ONNX export against someone else's runtime (issue 19, items 2 and 3): networks of every
+//! The exports against someone else's runtime (issue 19, items 2, 3 and 4): networks of every
 //! hub space and example, and a network using every operator, with random architectures and
-//! random weights, and a network really trained by `nasc train`, are exported; ONNX's checker
-//! must accept each file and ONNX Runtime must compute nasc's outputs on the same inputs (max
-//! absolute difference under 1e-4), and the README's MNIST model must have the same test
-//! accuracy in ONNX Runtime as in `nasc eval`.
+//! random weights, and a network really trained by `nasc train`, are exported as ONNX models
+//! and as PyTorch modules with their state dicts; ONNX's checker must accept each model, and
+//! ONNX Runtime and PyTorch must compute nasc's outputs on the same inputs (max absolute
+//! difference under 1e-4); the README's MNIST model must have the same test accuracy in ONNX
+//! Runtime as in `nasc eval`.
 //!
-//! The oracle is the Python of a virtual environment with `onnx` and `onnxruntime` (pinned in
-//! `tests/onnx/requirements.txt`; `.ci/run` makes it in `target/venv`), named by `NASC_PYTHON`.
-//! Without it the oracle tests say they skipped, except under CI (`CI` set), where they fail.
+//! The oracles run in the Python of a virtual environment with `onnx`, `onnxruntime` and
+//! `torch` (pinned in `tests/onnx/requirements.txt` and `tests/pytorch/requirements.txt`;
+//! `.ci/run` makes it in `target/venv`), named by `NASC_PYTHON`. Without it the oracle tests
+//! say they skipped, except under CI (`CI` set), where they fail.
 
 mod common;
 
 use burn::module::{Module, Param};
 use burn::tensor::{Tensor, TensorData};
 use nasc::arch::{self, Architecture, FixedGraph};
-use nasc::export::onnx;
+use nasc::export::{onnx, pytorch};
 use nasc::runtime::network::Layer;
 use nasc::runtime::{Device, Network, Value};
 use rand::{Rng, SeedableRng};
@@ -59,10 +61,12 @@ fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
-/// One model for the oracle: the file, its input (raw float32, batch first) and nasc's output.
+/// One network for the oracles: its ONNX model, its PyTorch module (`model.py`, the class, the
+/// state dict), its input (raw float32, batch first) and nasc's output.
 struct Case {
     what: String,
     model: PathBuf,
+    module: (PathBuf, String, PathBuf),
     input: Vec<f32>,
     shape: Vec<usize>,
     expected: Vec<f32>,
@@ -111,6 +115,67 @@ fn oracle(py: &Path, dir: &Path, cases: &[Case]) -> Vec<(Vec<f32>, serde_json::V
             (values, line)
         })
         .collect()
+}
+
+/// Runs PyTorch on the modules of `cases`: each loads its state dict strictly, runs in eval
+/// mode, and then takes a training step; returns PyTorch's outputs and its line per case.
+fn pytorch_oracle(py: &Path, dir: &Path, cases: &[Case]) -> Vec<(Vec<f32>, serde_json::Value)> {
+    let mut manifest = Vec::new();
+    for (k, c) in cases.iter().enumerate() {
+        let (module, class, weights) = &c.module;
+        let input = dir.join(format!("torch{k}.input.f32"));
+        let output = dir.join(format!("torch{k}.output.f32"));
+        let bytes: Vec<u8> = c.input.iter().flat_map(|v| v.to_le_bytes()).collect();
+        std::fs::write(&input, bytes).expect("write the input");
+        manifest.push(serde_json::json!({
+            "module": module, "class": class, "weights": weights,
+            "input": input, "shape": c.shape, "output": output,
+        }));
+    }
+    let path = dir.join("torch-manifest.json");
+    std::fs::write(&path, serde_json::Value::Array(manifest).to_string()).expect("manifest");
+    let out = Command::new(py)
+        .arg("tests/pytorch/run_pytorch.py")
+        .arg(&path)
+        .output()
+        .expect("the oracle's Python runs");
+    assert!(out.status.success(), "PyTorch failed:\n{}\n{}", text(&out.stdout), text(&out.stderr));
+    let lines: Vec<serde_json::Value> =
+        text(&out.stdout).lines().map(|l| serde_json::from_str(l).expect("a JSON line")).collect();
+    assert_eq!(lines.len(), cases.len(), "{}", text(&out.stdout));
+    lines
+        .into_iter()
+        .enumerate()
+        .map(|(k, line)| {
+            let bytes = std::fs::read(dir.join(format!("torch{k}.output.f32"))).expect("output");
+            let values = bytes
+                .chunks_exact(4)
+                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                .collect();
+            (values, line)
+        })
+        .collect()
+}
+
+/// Compares PyTorch's outputs with nasc's; returns the largest difference of each case.
+fn compare_pytorch(py: &Path, dir: &Path, cases: &[Case]) -> Vec<f32> {
+    let results = pytorch_oracle(py, dir, cases);
+    let mut gaps = Vec::new();
+    for (c, (got, line)) in cases.iter().zip(&results) {
+        assert_eq!(got.len(), c.expected.len(), "{}: output size ({line})", c.what);
+        let gap = got.iter().zip(&c.expected).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
+        let scale = c.expected.iter().map(|v| v.abs()).fold(0f32, f32::max);
+        eprintln!("{}: max |torch - nasc| = {gap:e} (outputs up to {scale:.3})", c.what);
+        assert!(
+            gap < TOLERANCE && got.iter().all(|v| v.is_finite()),
+            "{}: PyTorch differs from nasc by {gap} (outputs up to {scale})",
+            c.what
+        );
+        let arch = serde_json::from_str::<serde_json::Value>(&c.architecture).unwrap();
+        assert_eq!(line["architecture"], arch, "{}", c.what);
+        gaps.push(gap);
+    }
+    gaps
 }
 
 /// Compares the oracle's outputs with nasc's; returns the largest difference of each case.
@@ -203,11 +268,25 @@ fn nasc_output(net: &Network, input: &[f32], shape: &[usize], device: &Device) -
     }
 }
 
-/// Exports `net` (built from `fixed`) to `path` without normalisation.
-fn export(fixed: &FixedGraph, net: &Network, architecture: &str, path: &Path) {
+/// Exports `net` (built from `fixed`) without normalisation: to `stem.onnx`, and to `stem.py`
+/// with `stem.safetensors`. Returns the PyTorch module's file, class and weights.
+fn export(
+    fixed: &FixedGraph,
+    net: &Network,
+    architecture: &str,
+    stem: &Path,
+) -> (PathBuf, String, PathBuf) {
     let info = onnx::ModelInfo { architecture: architecture.into(), ..Default::default() };
     let bytes = onnx::to_bytes(fixed, net, &info).unwrap_or_else(|e| panic!("{}: {e}", fixed.name));
-    std::fs::write(path, bytes).expect("write the model");
+    std::fs::write(stem.with_extension("onnx"), bytes).expect("write the model");
+    let info = pytorch::ModuleInfo { architecture: architecture.into(), ..Default::default() };
+    let (source, state) =
+        pytorch::export(fixed, net, &info).unwrap_or_else(|e| panic!("{}: {e}", fixed.name));
+    let (module, weights) = (stem.with_extension("py"), stem.with_extension("safetensors"));
+    std::fs::write(&module, source).expect("write the module");
+    std::fs::write(&weights, pytorch::safetensors_bytes(&state).expect("a state dict"))
+        .expect("write the weights");
+    (module, pytorch::class_name(fixed), weights)
 }
 
 /// Every network of a file.
@@ -228,11 +307,11 @@ fn nas_files(dir: &str) -> Vec<PathBuf> {
 }
 
 /// The network of `tests/data/every_op.nas` uses every operator nasc's runtime implements
-/// (a new operator fails here until the file uses it), and its export runs in ONNX Runtime as
-/// in nasc, with random weights; so does every network of every hub space and example, for
-/// two random architectures each.
+/// (a new operator fails here until the file uses it), and its exports run in ONNX Runtime and
+/// in PyTorch as in nasc, with random weights; so does every network of every hub space and
+/// example, for two random architectures each. PyTorch also takes a training step on each.
 #[test]
-fn every_operator_hub_space_and_example_runs_in_onnx_runtime_as_in_nasc() {
+fn every_operator_hub_space_and_example_runs_in_onnx_runtime_and_pytorch_as_in_nasc() {
     let every_op = Path::new("tests/data/every_op.nas");
     let g = networks(every_op).remove(0);
     let fixed =
@@ -269,19 +348,26 @@ fn every_operator_hub_space_and_example_runs_in_onnx_runtime_as_in_nasc() {
                 let (calibration, calibration_shape) = normal(8);
                 let (input, shape) = normal(2);
                 let net = randomize(&fixed, cases.len() as u64, (&calibration, &calibration_shape));
-                let model = dir.join(format!("{}-{k}.onnx", g.name));
-                export(&fixed, &net, &architecture, &model);
+                let stem = dir.join(format!("{}_{k}", g.name));
+                let module = export(&fixed, &net, &architecture, &stem);
+                let model = stem.with_extension("onnx");
                 let expected = nasc_output(&net, &input, &shape, &device);
                 let what =
                     format!("{} {} #{k} ({} nodes)", path.display(), g.name, fixed.nodes.len());
-                cases.push(Case { what, model, input, shape, expected, architecture });
+                cases.push(Case { what, model, module, input, shape, expected, architecture });
             }
         }
     }
     assert!(cases.len() >= 22, "{} cases", cases.len());
     let gaps = compare(&py, &dir, &cases);
     eprintln!(
-        "{} models, largest difference {:e}",
+        "ONNX Runtime: {} models, largest difference {:e}",
+        gaps.len(),
+        gaps.iter().copied().fold(0f32, f32::max)
+    );
+    let gaps = compare_pytorch(&py, &dir, &cases);
+    eprintln!(
+        "PyTorch: {} modules, largest difference {:e}",
         gaps.len(),
         gaps.iter().copied().fold(0f32, f32::max)
     );
@@ -291,7 +377,8 @@ fn every_operator_hub_space_and_example_runs_in_onnx_runtime_as_in_nasc() {
 /// The README's MNIST model: `nasc train` (as the README runs it), then one `nasc export`
 /// gives `model.onnx`; ONNX Runtime computes nasc's logits on the raw test images (the model
 /// normalises them as `nasc train` did), and its test accuracy, on the IDX files read by numpy,
-/// is the one `nasc eval` prints.
+/// is the one `nasc eval` prints. `nasc export --format pytorch` gives a module that computes
+/// the same logits in PyTorch.
 #[test]
 fn the_readme_mnist_model_has_the_same_test_accuracy_in_onnx_runtime() {
     let Some(py) = python() else { return };
@@ -360,20 +447,25 @@ fn the_readme_mnist_model_has_the_same_test_accuracy_in_onnx_runtime() {
     let shape = vec![n, 1, 28, 28];
     let expected = nasc_output(&net, &normalised, &shape, &device);
     let architecture = serde_json::Value::Object(a.to_json(&g)).to_string();
-    let case = Case {
-        what: "trained mnist_small".into(),
-        model,
-        input: raw,
-        shape,
-        expected,
-        architecture,
-    };
-    compare(&py, &dir, &[case]);
+    // The same network as PyTorch code and weights, by the CLI: the module normalises too.
+    let o = nasc(&["export", out_s, "--format", "pytorch"]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let (module, weights) = (out.join("model.py"), out.join("model.safetensors"));
+    assert!(
+        text(&o.stdout).contains(&format!("wrote {}", module.display())),
+        "{}",
+        text(&o.stdout)
+    );
+    let module = (module, "Mnist".to_string(), weights);
+    let what = "trained mnist_small".to_string();
+    let case = Case { what, model, module, input: raw, shape, expected, architecture };
+    compare(&py, &dir, std::slice::from_ref(&case));
+    compare_pytorch(&py, &dir, &[case]);
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// An operator without an ONNX form is refused before any weights are read, naming the
-/// operator and its place (E0501, the wrong example of `docs/errors/E0501.md`); a directory
+/// An operator without an ONNX or PyTorch form is refused before any weights are read, naming
+/// the operator and its place (E0501, the wrong example of `docs/errors/E0501.md`); a directory
 /// `nasc train` did not write is refused with what to do. No oracle needed.
 #[test]
 fn export_refuses_an_operator_without_a_form_and_a_directory_without_a_trained_network() {
@@ -398,6 +490,11 @@ fn export_refuses_an_operator_without_a_form_and_a_directory_without_a_trained_n
     assert!(err.contains("error[E0501]: `lrn` cannot be exported to ONNX"), "{err}");
     assert!(err.contains("lrn.nas:8:28"), "the place of the call: {err}");
     assert!(!trained.join("model.onnx").exists());
+    let o = nasc(&["export", trained.to_str().unwrap(), "--format", "pytorch"]);
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("error[E0501]: `lrn` cannot be exported to PyTorch"), "{err}");
+    assert!(!trained.join("model.py").exists());
 
     let empty = dir.join("empty");
     std::fs::create_dir_all(&empty).unwrap();
