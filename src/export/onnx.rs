@@ -66,7 +66,8 @@ pub struct ModelInfo<'a> {
     /// The `.nas` file of the space, as `nasc train` was given it.
     pub space: Option<String>,
     /// The input normalisation fitted on the training split: the model applies it to its
-    /// input first. `None`: the model takes inputs already normalised.
+    /// input first (a network of one input; nasc trains no other). `None`: the model takes
+    /// inputs already normalised.
     pub normalization: Option<&'a Normalization>,
 }
 
@@ -120,7 +121,7 @@ pub fn model(
         ("nasc.architecture", info.architecture.clone()),
         (
             "nasc.input",
-            match info.normalization {
+            match info.normalization.filter(|_| graph.inputs.len() == 1) {
                 Some(_) => "the data as nasc reads it (pixels scaled to [0, 1]); the model normalises it with nasc.normalization".to_string(),
                 None => "inputs already normalised as the network was trained".to_string(),
             },
@@ -129,7 +130,7 @@ pub fn model(
     if let Some(space) = &info.space {
         metadata.push(("nasc.space", space.clone()));
     }
-    if let Some(norm) = info.normalization {
+    if let Some(norm) = info.normalization.filter(|_| graph.inputs.len() == 1) {
         let json = serde_json::json!({ "mean": norm.mean, "std": norm.std });
         metadata.push(("nasc.normalization", json.to_string()));
     }
