@@ -4,10 +4,10 @@ use super::*;
 
 /// A space compiled and one architecture of it fixed: what `nasc train` and `nasc eval` run.
 pub(super) struct Fixed {
-    program: Program,
-    graph: Graph,
-    arch: Architecture,
-    fixed: arch::FixedGraph,
+    pub(super) program: Program,
+    pub(super) graph: Graph,
+    pub(super) arch: Architecture,
+    pub(super) fixed: arch::FixedGraph,
 }
 
 /// Compiles `file`, reads the architecture (or takes the only one of a space without
@@ -16,7 +16,7 @@ pub(super) fn load_fixed(
     file: &std::path::Path,
     arch_path: Option<&std::path::Path>,
 ) -> Result<Fixed, ExitCode> {
-    let (mut program, graph) = compile_space(file)?;
+    let (program, graph) = compile_space(file)?;
     let text = match arch_path {
         Some(path) => String::from_utf8_lossy(&std::fs::read(path).map_err(|e| {
             let (path, error) = (path.display().to_string(), e.to_string());
@@ -37,6 +37,17 @@ pub(super) fn load_fixed(
             return Err(ExitCode::from(2));
         }
     };
+    fix_arch(program, graph, arch_path, text)
+}
+
+/// Reads the architecture `text` (from the file `arch_path`, or made in memory when `None`)
+/// against `graph` and fixes it. Prints diagnostics and returns the exit code on failure.
+pub(super) fn fix_arch(
+    mut program: Program,
+    graph: Graph,
+    arch_path: Option<&std::path::Path>,
+    text: String,
+) -> Result<Fixed, ExitCode> {
     let arch = match Architecture::from_json(&graph, &text) {
         Ok(a) => a,
         Err(errors) => {

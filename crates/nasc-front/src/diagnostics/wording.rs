@@ -889,6 +889,37 @@ pub enum CommandProblem<'a> {
     NothingToExport(&'a str),
     /// The Ctrl-C handler could not be installed.
     CtrlCHandler(&'a str),
+    /// `nasc export --format onnx|pytorch` of a directory `nasc train` did not write; `experiment`
+    /// when it is a search's experiment directory.
+    NotTrained {
+        /// The directory.
+        dir: &'a str,
+        /// Whether it holds an experiment.
+        experiment: bool,
+    },
+    /// `nasc export --format arch` of a directory that holds no experiment but a trained
+    /// network.
+    TrainedNotExperiment(&'a str),
+    /// A `metrics.json` of `nasc train` that lacks what an export needs.
+    BadTrainingRecord {
+        /// The file.
+        path: &'a str,
+        /// What is missing or wrong.
+        what: &'a str,
+    },
+    /// The space a training record names cannot be read from here.
+    SpaceOfRecord {
+        /// The training record (`metrics.json`).
+        record: &'a str,
+        /// The space file it names.
+        space: &'a str,
+        /// Why it cannot be read.
+        error: &'a str,
+    },
+    /// `--top` with a format that exports one trained network.
+    TopWithModel,
+    /// `--out` or `--space` with `nasc export --format arch`.
+    ModelFlagsWithArch,
 }
 
 /// The sentence (with its `error: ` prefix) for a problem of the command line.
@@ -920,6 +951,13 @@ pub fn command_problem(p: &CommandProblem<'_>) -> String {
         StoredArchInvalid { dir, trial, problems } => format!("trial {trial} of {dir} records an architecture that the experiment's space rejects ({problems}); the store was changed since the trial ran, so nothing was exported"),
         ExportUnchecked { why } => return format!("warning: {why}; the architectures are exported without a check against it"),
         CtrlCHandler(e) => format!("cannot install the Ctrl-C handler: {e}"),
+        NotTrained { dir, experiment: true } => format!("{dir} is a search's experiment, which holds architectures but no trained weights; train the best one first (`nasc train SPACE --arch {dir}/best.json --out DIR`), then export DIR"),
+        NotTrained { dir, experiment: false } => format!("{dir} has no model.bpk and metrics.json written by `nasc train`; train an architecture with `nasc train SPACE --arch ARCH --out {dir}` first"),
+        TrainedNotExperiment(d) => format!("{d} holds a trained network, not an experiment; `--format onnx` or `--format pytorch` exports it as a model"),
+        BadTrainingRecord { path, what } => format!("{path} is not a record of `nasc train`: {what}"),
+        SpaceOfRecord { record, space, error } => format!("{record} names the space {space}, which cannot be read from here ({error}); run from the directory `nasc train` ran in, or pass the space with --space FILE"),
+        TopWithModel => "--top chooses among an experiment's architectures; it does not apply to --format onnx or pytorch".into(),
+        ModelFlagsWithArch => "--out and --space are for --format onnx and pytorch; an experiment's architectures are written to DIR/export/".into(),
     };
     format!("error: {text}")
 }
@@ -1082,4 +1120,88 @@ pub fn lower_error(e: &crate::lower::LowerError) -> Diagnostic {
         Eval { message } => (format!("`{s}` cannot evaluate this operator for every value of its choices: {message}"), "here".into(), None),
     };
     diag("E0401", message, e.loc, label).with_help(help)
+}
+
+/// Codes of the problems found while exporting a trained network (`nasc export --format
+/// onnx`), with titles; each has a page under `docs/errors/`.
+pub const EXPORT_CODES: &[(&str, &str)] =
+    &[("E0501", "an operator cannot be exported to the format")];
+
+/// A network that cannot be exported, at a `.nas` place, as data: the exporters' errors convert
+/// into it, and [`export_error`] words it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ExportFailure {
+    /// The operator `op`, written at `loc`, has no form in `format` (`ONNX`): nasc's runtime
+    /// does not implement it (an `operator` declared in a `.nas` file) (E0501).
+    NoForm {
+        /// Where it was written.
+        loc: Loc,
+        /// The operator's name.
+        op: String,
+        /// The format.
+        format: &'static str,
+    },
+}
+
+/// The diagnostic for a network that cannot be exported (E0501).
+pub fn export_error(e: &ExportFailure) -> Diagnostic {
+    match e {
+        ExportFailure::NoForm { loc, op, format } => diag(
+            "E0501",
+            format!("`{op}` cannot be exported to {format}: nasc's runtime has no implementation of it"),
+            *loc,
+            "no implementation to export",
+        )
+        .with_help(Some(
+            "export an architecture whose network uses only the operators of `std.ops` (the prelude)".into(),
+        )),
+    }
+}
+
+/// What `nasc export --format pytorch` prints when it has written the module and its weights:
+/// where, the class, the weights' size, and the shapes of the input and output.
+pub fn exported_pytorch(
+    path: &std::path::Path,
+    weights: &std::path::Path,
+    class: &str,
+    bytes: usize,
+    inputs: &[(String, String)],
+    output: &str,
+    normalised: bool,
+) -> String {
+    let inputs = inputs.iter().map(|(_, shape)| shape.clone()).collect::<Vec<_>>().join(", ");
+    let kib = bytes as f64 / 1024.0;
+    let takes = if normalised { " (the module normalises its input itself)" } else { "" };
+    format!(
+        "wrote {} (class `{class}`, an nn.Module: {inputs} to {output}{takes}) and its state dict {} ({kib:.1} KiB, safetensors)",
+        path.display(),
+        weights.display()
+    )
+}
+
+/// What `nasc export --format onnx` prints when it has written the model: where, its size, and
+/// the names and shapes of its input and output (`batch` for the batch dimension).
+pub fn exported_onnx(
+    path: &std::path::Path,
+    bytes: usize,
+    opset: i64,
+    inputs: &[(String, String)],
+    output: &str,
+    normalised: bool,
+) -> String {
+    let inputs = inputs
+        .iter()
+        .map(|(name, shape)| format!("`{name}` {shape}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let kib = bytes as f64 / 1024.0;
+    let takes = if normalised {
+        "; it takes the data as nasc reads it (pixels in [0, 1]) and normalises it itself"
+    } else {
+        ""
+    };
+    format!(
+        "wrote {} ({kib:.1} KiB, ONNX opset {opset}): input {inputs}, output `output` {output}{takes}",
+        path.display()
+    )
 }
