@@ -681,6 +681,9 @@ impl OneShotSearch {
     /// [`LaunchError::Setting`], [`LaunchError::Store`], [`LaunchError::Write`].
     pub fn run(self, observer: &mut dyn OneShotObserver) -> Result<OneShotFinished, LaunchError> {
         let OneShotSearch { store, one_shot } = self;
+        // Held while the supernet trains, so that `nasc runs` can tell a running search from
+        // one that was killed.
+        let _lock = search::lock(store.dir())?;
         let OneShot { space, stored, plan, data, device } = one_shot;
         let (g, cfg) = (&space.graph, &stored.config);
         let result = train::catch_panics(|| {

@@ -227,6 +227,40 @@ fn parse_arch(graph: &Graph, t: &TrialRecord) -> Result<Architecture, SearchErro
     })
 }
 
+/// Takes the experiment in `dir` for this process: an advisory lock on `DIR/search.lock`, held
+/// while the returned file is open, or until the process dies (the kernel drops it, SIGKILL
+/// included). One process runs an experiment at a time.
+///
+/// Errors: [`SearchError::Busy`] when another process holds it; [`SearchError::Config`] when
+/// the lock file cannot be opened or locked.
+pub fn lock(dir: &std::path::Path) -> Result<std::fs::File, SearchError> {
+    let lock_path = dir.join(LOCK_FILE);
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|e| SearchError::Config(format!("cannot open {}: {e}", lock_path.display())))?;
+    match lock.try_lock() {
+        Ok(()) => Ok(lock),
+        Err(std::fs::TryLockError::WouldBlock) => Err(SearchError::Busy(format!(
+            "{} is being searched by another nasc process; wait for it or stop it first",
+            dir.display()
+        ))),
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(SearchError::Config(format!("cannot lock {}: {e}", lock_path.display())))
+        }
+    }
+}
+
+/// Whether a process is running the experiment in `dir` now (holds its [`lock`]). An
+/// experiment whose store says `running` while no process holds it was stopped without a
+/// chance to record it: killed, or its disk filled up.
+pub fn held(dir: &std::path::Path) -> bool {
+    let Ok(f) = std::fs::File::open(dir.join(LOCK_FILE)) else { return false };
+    matches!(f.try_lock_shared(), Err(std::fs::TryLockError::WouldBlock))
+}
+
 /// Runs (or resumes) the search recorded in `store` on `graph` and `data`, until the trial
 /// budget or the time budget is spent, the strategy has nothing left to propose, or `stop`
 /// becomes true (no trial starts after that; the running ones finish and are recorded). The
@@ -248,27 +282,7 @@ pub fn run(
     if cfg.concurrency == 0 {
         return Err(SearchError::Config("--concurrency must be at least 1".into()));
     }
-    // One process runs an experiment at a time: an advisory lock on `DIR/search.lock`, held
-    // until this function returns or the process dies (the kernel drops it, SIGKILL included).
-    let lock_path = store.dir().join(LOCK_FILE);
-    let lock = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&lock_path)
-        .map_err(|e| SearchError::Config(format!("cannot open {}: {e}", lock_path.display())))?;
-    match lock.try_lock() {
-        Ok(()) => {}
-        Err(std::fs::TryLockError::WouldBlock) => {
-            return Err(SearchError::Busy(format!(
-                "{} is being searched by another nasc process; wait for it or stop it first",
-                store.dir().display()
-            )))
-        }
-        Err(std::fs::TryLockError::Error(e)) => {
-            return Err(SearchError::Config(format!("cannot lock {}: {e}", lock_path.display())))
-        }
-    }
+    let _lock = lock(store.dir())?;
     store.set_status(ExperimentStatus::Running)?;
     let started = Instant::now();
     // The data is normalised and split once; every trial trains on the same splits. Trials
