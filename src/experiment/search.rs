@@ -161,17 +161,27 @@ pub struct SearchSummary {
     pub failed: usize,
     /// The best trial, if any succeeded.
     pub best: Option<TrialRecord>,
-    /// Why proposing stopped: `max trials`, `max duration` or `space exhausted`.
+    /// Why proposing stopped: `max trials`, `max duration`, `space exhausted` or
+    /// `interrupted`.
     pub stopped: &'static str,
+    /// Trials that were running when the search was stopped and were left unfinished (a
+    /// resumed search trains them again).
+    pub interrupted: usize,
 }
 
-/// Writes each epoch of a trial into the store as it finishes.
-struct EpochsToStore {
+/// Writes each epoch of a trial into the store as it finishes, and stops the trial when the
+/// search is stopped.
+struct EpochsToStore<'s> {
     store: Arc<Store>,
     id: TrialId,
+    stop: &'s AtomicBool,
 }
 
-impl Observer for EpochsToStore {
+impl Observer for EpochsToStore<'_> {
+    fn should_stop(&self) -> bool {
+        self.stop.load(Ordering::SeqCst)
+    }
+
     fn epoch(&mut self, m: &EpochMetrics) {
         // A failed write of one epoch's metrics must not kill the trial; the final result is
         // written (and checked) by the search loop.
@@ -341,6 +351,7 @@ pub fn run(
     let mut failures: (usize, Option<std::mem::Discriminant<RuntimeError>>, String) =
         (0, None, String::new());
     let mut failing = false;
+    let mut interrupted = 0usize;
     std::thread::scope(|scope| -> Result<(), SearchError> {
         for _ in 0..cfg.concurrency {
             let (job_rx, done_tx, store, data) =
@@ -360,7 +371,7 @@ pub fn run(
                         &train_cfg,
                         device,
                         &arch,
-                        &mut EpochsToStore { store: store.clone(), id },
+                        &mut EpochsToStore { store: store.clone(), id, stop },
                     ),
                     Err(e) => {
                         Err(RuntimeError::Config(format!("cannot record the trial's start: {e}")))
@@ -430,6 +441,13 @@ pub fn run(
                     return Err(SearchError::Config("the trial workers stopped".into()));
                 };
                 running -= 1;
+                // A trial stopped by Ctrl-C is neither a success nor a failure: it stays
+                // unfinished in the store, the strategy is told nothing, and a resumed search
+                // trains it again.
+                if matches!(result, Err(RuntimeError::Interrupted)) {
+                    interrupted += 1;
+                    continue;
+                }
                 let metric = match &result {
                     Ok(report) => cfg.metric.value(report),
                     Err(_) => None,
@@ -472,5 +490,5 @@ pub fn run(
     let succeeded =
         trials.iter().filter(|t| t.status == super::store::TrialStatus::Succeeded).count();
     let failed = trials.iter().filter(|t| t.status == super::store::TrialStatus::Failed).count();
-    Ok(SearchSummary { succeeded, failed, best: store.best(maximize)?, stopped })
+    Ok(SearchSummary { succeeded, failed, best: store.best(maximize)?, stopped, interrupted })
 }
