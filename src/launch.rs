@@ -9,8 +9,8 @@
 //!    configuration ([`SearchConfig`], tagged `"kind": "multi-trial"` in the store).
 //! 3. **run** ([`Search::run`]): the search loop of [`crate::experiment::search`]. This step
 //!    owns the experiment's status: `done` when the budget is spent or the space exhausted,
-//!    `interrupted` after SIGINT or SIGTERM (the running trials finish and are recorded; a
-//!    second signal exits at once, status `running`, and `--resume` reruns what was running),
+//!    `interrupted` after SIGINT or SIGTERM (the running trials stop at their next step and stay
+//!    unfinished, trained again on resume; a second signal exits at once, status `running`, and `--resume` reruns what was running),
 //!    `failed` on any error or panic. It writes `best.json`.
 //! 4. **resume** ([`resume`]): reopen an experiment, check that its space is unchanged, and
 //!    give back a [`Search`] to run.
@@ -459,8 +459,8 @@ pub fn resume(dir: &Path) -> Result<Search, LaunchError> {
     Ok(Search { store: Arc::new(store), file, graph: space.graph, data, config })
 }
 
-/// A flag that SIGINT and SIGTERM set (Ctrl-C): a search stops proposing trials, lets the
-/// running ones finish and records `interrupted`. A second signal while the flag is set ends
+/// A flag that SIGINT and SIGTERM set (Ctrl-C): a search stops proposing trials, stops the
+/// running ones at their next step (left unfinished) and records `interrupted`. A second signal while the flag is set ends
 /// the process at once with exit code 130 (signal-hook's conditional shutdown).
 ///
 /// Errors: the operating system refused to install the handlers.

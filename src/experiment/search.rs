@@ -273,8 +273,8 @@ pub fn held(dir: &std::path::Path) -> bool {
 
 /// Runs (or resumes) the search recorded in `store` on `graph` and `data`, until the trial
 /// budget or the time budget is spent, the strategy has nothing left to propose, or `stop`
-/// becomes true (no trial starts after that; the running ones finish and are recorded). The
-/// experiment's status is `running` while it runs; the caller ([`crate::launch`]) records how it
+/// becomes true (no trial starts after that; the running ones stop at their next step and stay
+/// unfinished, for a resumed search to train again). The experiment's status is `running` while it runs; the caller ([`crate::launch`]) records how it
 /// ended.
 ///
 /// Errors: the store or the strategy failing, or a resumed experiment whose log does not replay.
