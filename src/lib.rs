@@ -19,5 +19,6 @@ pub mod data;
 pub mod experiment;
 pub mod launch;
 pub mod oneshot;
+pub mod report;
 pub mod runtime;
 pub mod strategy;

@@ -22,11 +22,13 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 mod check;
+mod report;
 mod runs;
 mod search;
 mod train;
 
 use check::{ast, check, sample, tokens};
+use report::report;
 use runs::{bench_nb201, export, runs, runs_show};
 use search::{resume_search, search, SearchArgs};
 use train::{eval, train};
@@ -66,6 +68,9 @@ pub enum Color {
 pub enum Emit {
     /// The graph IR, as readable text.
     Ir,
+    /// The architecture given with `--arch`, drawn as the SVG graph of its operators (on
+    /// standard output, instead of the summary).
+    Svg,
 }
 
 /// The subcommands.
@@ -222,6 +227,16 @@ pub enum Command {
         /// How many of the best trials.
         #[arg(long, default_value_t = 1)]
         top: usize,
+    },
+    /// Write an HTML report of an experiment to `DIR/report.html`: the search's charts, its
+    /// trials and its best architectures drawn (one self-contained file; no server, no
+    /// network). For a directory of experiments, a report of each and a page comparing them.
+    Report {
+        /// The experiment directory, or a directory of experiments.
+        dir: PathBuf,
+        /// Also draw this trial's architecture, first (repeatable).
+        #[arg(long = "trial", value_name = "N")]
+        trials: Vec<u64>,
     },
     /// Benchmark a strategy on a tabular NAS benchmark by lookup (no training).
     Bench {
@@ -433,6 +448,7 @@ pub fn main() -> ExitCode {
         Command::Runs { action: None, root } => runs(&root),
         Command::Runs { action: Some(RunsAction::Show { dir, top }), .. } => runs_show(&dir, top),
         Command::Export { dir, top } => export(&dir, top),
+        Command::Report { dir, trials } => report(&dir, &trials),
         Command::Bench { which: BenchKind::Nb201 { strategy, options, runs, budget, json } } => {
             bench_nb201(&strategy, &options, runs, budget, json)
         }

@@ -7,7 +7,7 @@ pub(super) struct Fixed {
     program: Program,
     graph: Graph,
     arch: Architecture,
-    fixed: arch::FixedGraph,
+    pub(super) fixed: arch::FixedGraph,
 }
 
 /// Compiles `file`, reads the architecture (or takes the only one of a space without

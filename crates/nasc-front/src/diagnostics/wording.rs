@@ -858,6 +858,10 @@ pub enum CommandProblem<'a> {
     NothingToExport(&'a str),
     /// The Ctrl-C handler could not be installed.
     CtrlCHandler(&'a str),
+    /// `nasc report DIR` of a directory that holds no experiment, nor any directory that does.
+    NoExperiment(&'a str),
+    /// `nasc report --trial` of a directory of experiments (a trial belongs to one).
+    TrialNeedsOneExperiment(&'a str),
 }
 
 /// The sentence (with its `error: ` prefix) for a problem of the command line.
@@ -887,8 +891,20 @@ pub fn command_problem(p: &CommandProblem<'_>) -> String {
         TopAtLeastOne => "--top must be at least 1".into(),
         NothingToExport(d) => format!("{d} has no succeeded trial to export"),
         CtrlCHandler(e) => format!("cannot install the Ctrl-C handler: {e}"),
+        NoExperiment(d) => format!("{d} holds no experiment: no experiment.db in it or in any directory in it (`nasc search --out DIR` creates one)"),
+        TrialNeedsOneExperiment(d) => format!("--trial draws a trial of one experiment, but {d} is a directory of experiments; give the experiment's own directory"),
     };
     format!("error: {text}")
+}
+
+/// When a search cannot rewrite its report (`error` says why); the search goes on.
+pub fn report_not_written(error: &str) -> String {
+    format!("warning: the report could not be rewritten: {error}; the search goes on")
+}
+
+/// Where a search's report is, printed when the search starts.
+pub fn report_at(path: &str) -> String {
+    format!("report: {path} (rewritten after every trial or epoch; reload it to follow the search)")
 }
 
 /// When `nasc sample` cannot find enough architectures that meet the constraints.
