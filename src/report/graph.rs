@@ -12,8 +12,8 @@ use super::svg::escape;
 use crate::arch::FixedGraph;
 use std::fmt::Write;
 
-const BOX_W: f64 = 168.0;
-const BOX_H: f64 = 42.0;
+const BOX_W: f64 = 200.0;
+const BOX_H: f64 = 52.0;
 const GAP_X: f64 = 22.0;
 const GAP_Y: f64 = 34.0;
 const MARGIN: f64 = 16.0;
@@ -38,7 +38,7 @@ fn attrs_text(attrs: &[(String, crate::ir::Const)]) -> String {
         let v = v.to_string();
         let v = v.trim_matches('"');
         let item = format!("{}{k}={v}", if s.is_empty() { "" } else { " " });
-        if s.chars().count() + item.chars().count() > 26 {
+        if s.chars().count() + item.chars().count() > 34 {
             if !s.is_empty() {
                 s.push_str(" …");
             }
@@ -51,11 +51,8 @@ fn attrs_text(attrs: &[(String, crate::ir::Const)]) -> String {
 
 /// The shape without the batch dimension, `[16, 14, 14]`.
 fn shape_text(shape: &[Option<i64>]) -> String {
-    let dims: Vec<String> = shape
-        .iter()
-        .skip(1)
-        .map(|d| d.map_or("?".to_string(), |d| d.to_string()))
-        .collect();
+    let dims: Vec<String> =
+        shape.iter().skip(1).map(|d| d.map_or("?".to_string(), |d| d.to_string())).collect();
     format!("[{}]", dims.join(", "))
 }
 
@@ -98,7 +95,9 @@ pub fn draw(g: &FixedGraph, id: &str, title: &str) -> String {
         }
     }
     let widest = rows.iter().map(Vec::len).max().unwrap_or(1) as f64;
-    let width = MARGIN * 2.0 + widest * BOX_W + (widest - 1.0) * GAP_X;
+    // Wide enough for the title too (about 7 units a character at the title's size).
+    let width = (MARGIN * 2.0 + widest * BOX_W + (widest - 1.0) * GAP_X)
+        .max(MARGIN * 2.0 + 7.5 * title.chars().count() as f64);
     let height = MARGIN * 2.0 + 24.0 + depth as f64 * (BOX_H + GAP_Y) - GAP_Y;
     let cx = |i: usize| width / 2.0 + slot[i] * (BOX_W + GAP_X);
     let top = |i: usize| MARGIN + 24.0 + layer[i] as f64 * (BOX_H + GAP_Y);
@@ -142,11 +141,13 @@ pub fn draw(g: &FixedGraph, id: &str, title: &str) -> String {
         );
         let _ = write!(
             out,
-            r#"<g class="node" data-op="{op}"><title>{tip}</title><rect x="{x:.1}" y="{y:.1}" width="{BOX_W}" height="{BOX_H}" rx="6" fill="{fill}" stroke="{stroke}"/><text x="{:.1}" y="{:.1}" text-anchor="middle" font-weight="600">{name}</text><text class="small" x="{:.1}" y="{:.1}" text-anchor="middle">{attrs} {shape}</text></g>"#,
+            r#"<g class="node" data-op="{op}"><title>{tip}</title><rect x="{x:.1}" y="{y:.1}" width="{BOX_W}" height="{BOX_H}" rx="6" fill="{fill}" stroke="{stroke}"/><text x="{:.1}" y="{:.1}" text-anchor="middle" font-weight="600">{name}</text><text class="small" font-size="10" x="{:.1}" y="{:.1}" text-anchor="middle">{attrs}</text><text class="small" font-size="10" x="{:.1}" y="{:.1}" text-anchor="middle">{shape}</text></g>"#,
             x + BOX_W / 2.0,
-            y + 17.0,
+            y + 16.0,
             x + BOX_W / 2.0,
-            y + 33.0,
+            y + 31.0,
+            x + BOX_W / 2.0,
+            y + 45.0,
             op = escape(&n.op),
             tip = escape(&tip),
             fill = fill(&n.op),

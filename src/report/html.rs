@@ -47,20 +47,30 @@ td.arch{font-family:ui-monospace,monospace;font-size:12px}td.err{color:#a22;max-
 .arch-box{overflow-x:auto}
 "#;
 
+/// Runs first, in `<head>`: records every script error and every request the page's policy
+/// blocks into `data-errors` on `<html>` (the count) and the page's error box, so that a
+/// browser (or the browser test) sees them even when they happen before the page is parsed.
+const EARLY_SCRIPT: &str = r#"
+window.nascErrors = [];
+window.nascRecord = function (message) {
+  window.nascErrors.push(String(message));
+  document.documentElement.setAttribute('data-errors', String(window.nascErrors.length));
+  var box = document.getElementById('errors');
+  if (box) { box.hidden = false; box.textContent = 'Problems on this page:\n' + window.nascErrors.join('\n'); }
+};
+window.addEventListener('error', function (e) { window.nascRecord('script error: ' + e.message); });
+document.addEventListener('securitypolicyviolation', function (e) {
+  window.nascRecord('blocked a request to ' + (e.blockedURI || e.violatedDirective));
+});
+"#;
+
+/// Runs last: switches views (the URL's `#view`), sorts the trial table, picks the
+/// architecture shown, reloads a running search's page every 10 s, and when the page has
+/// loaded records any resource it fetched (it should fetch none) and marks itself ready
+/// (`data-ready`, `data-charts` on `<html>`).
 const SCRIPT: &str = r#"
 (function () {
-  var errors = [];
-  function record(message) {
-    errors.push(String(message));
-    document.body.setAttribute('data-errors', String(errors.length));
-    var box = document.getElementById('errors');
-    box.hidden = false;
-    box.textContent = 'Problems on this page:\n' + errors.join('\n');
-  }
-  window.addEventListener('error', function (e) { record('script error: ' + e.message); });
-  document.addEventListener('securitypolicyviolation', function (e) {
-    record('blocked a request to ' + (e.blockedURI || e.violatedDirective));
-  });
+  var record = window.nascRecord;
   var views = Array.prototype.slice.call(document.querySelectorAll('section.view'));
   var links = Array.prototype.slice.call(document.querySelectorAll('nav a'));
   function show() {
@@ -81,10 +91,12 @@ const SCRIPT: &str = r#"
         var body = table.tBodies[0];
         var rows = Array.prototype.slice.call(body.rows);
         function key(r) {
-          var c = r.cells[col], v = c.getAttribute('data-v');
+          var c = r.cells[col];
+          if (!c) return '';
+          var v = c.getAttribute('data-v');
           if (v === null) v = c.textContent;
-          var n = parseFloat(v);
-          return v !== '' && isFinite(n) && String(n) === v.trim() ? n : v;
+          var n = Number(v);
+          return v.trim() !== '' && isFinite(n) ? n : v;
         }
         rows.sort(function (a, b) {
           var x = key(a), y = key(b), r;
@@ -110,10 +122,15 @@ const SCRIPT: &str = r#"
     setTimeout(function () { if (live.checked) location.reload(); }, 10000);
   }
   window.addEventListener('load', function () {
-    var requests = performance.getEntriesByType('resource');
-    requests.forEach(function (r) { record('the page loaded ' + r.name); });
-    document.body.setAttribute('data-charts', String(document.querySelectorAll('svg.chart').length));
-    document.body.setAttribute('data-ready', 'yes');
+    performance.getEntriesByType('resource').forEach(function (r) { record('the page loaded ' + r.name); });
+    var box = document.getElementById('errors');
+    if (window.nascErrors.length && box.hidden) {
+      box.hidden = false;
+      box.textContent = 'Problems on this page:\n' + window.nascErrors.join('\n');
+    }
+    var root = document.documentElement;
+    root.setAttribute('data-charts', String(document.querySelectorAll('svg.chart').length));
+    root.setAttribute('data-ready', 'yes');
   });
 })();
 "#;
@@ -134,19 +151,14 @@ pub fn utc(t: f64) -> String {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} UTC",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    format!("{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} UTC", rem / 3600, rem % 3600 / 60, rem % 60)
 }
 
 /// The page's opening: head (style, the policy that forbids every request), body start.
 fn open_page(out: &mut String, title: &str, status: Option<ExperimentStatus>) {
     let _ = write!(
         out,
-        r#"<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:"><meta name="viewport" content="width=device-width, initial-scale=1"><link rel="icon" href="data:,"><title>{}</title><style>{STYLE}</style></head><body data-status="{}"><div id="errors" hidden></div>"#,
+        r#"<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:"><meta name="viewport" content="width=device-width, initial-scale=1"><link rel="icon" href="data:,"><title>{}</title><style>{STYLE}</style><script>{EARLY_SCRIPT}</script></head><body data-status="{}"><div id="errors" hidden></div>"#,
         escape(title),
         status.map_or("", |s| s.as_str())
     );
@@ -226,7 +238,9 @@ fn header(out: &mut String, snap: &Snapshot) {
     let finished = snap.trials.iter().filter(|t| t.status.is_finished()).count();
     let failed = snap.trials.iter().filter(|t| t.status == TrialStatus::Failed).count();
     let best = best_trial(&snap.trials, mode)
-        .map(|t| format!("best: trial {} with {metric} {}", t.id, number(t.metric.unwrap_or(f64::NAN))))
+        .map(|t| {
+            format!("best: trial {} with {metric} {}", t.id, number(t.metric.unwrap_or(f64::NAN)))
+        })
         .unwrap_or_else(|| "no trial has succeeded yet".into());
     let _ = write!(
         out,
@@ -245,12 +259,20 @@ fn header(out: &mut String, snap: &Snapshot) {
     if info.status == ExperimentStatus::Running {
         out.push_str(r#"<span><label><input type="checkbox" id="live" checked> reload every 10 s while the search runs</label></span>"#);
     }
-    let _ = write!(out, r#"</div><div class="meta"><span>command <code>{}</code></span></div></header>"#, escape(&info.command));
+    let _ = write!(
+        out,
+        r#"</div><div class="meta"><span>command <code>{}</code></span></div></header>"#,
+        escape(&info.command)
+    );
 }
 
 /// The page of one experiment. `graph` is the searched network (or why it is not available),
 /// `extra` the trials whose architecture is drawn besides the best.
-pub(super) fn experiment_page(snap: &Snapshot, graph: Result<&Graph, &str>, extra: &[TrialId]) -> String {
+pub(super) fn experiment_page(
+    snap: &Snapshot,
+    graph: Result<&Graph, &str>,
+    extra: &[TrialId],
+) -> String {
     let mut out = String::with_capacity(64 * 1024 + snap.trials.len() * 2048);
     open_page(&mut out, &format!("nasc report: {}", snap.dir.display()), Some(snap.info.status));
     header(&mut out, snap);
@@ -304,7 +326,14 @@ fn history_view(out: &mut String, snap: &Snapshot) {
     let done: Vec<&TrialRecord> = snap.trials.iter().filter(|t| t.status.is_finished()).collect();
     let values: Vec<Option<f64>> = done.iter().map(|t| t.metric).collect();
     let best = best_so_far(&values, mode);
-    let tip = |t: &TrialRecord| format!("trial {}: {metric} {}\n{}", t.id, number(t.metric.unwrap_or(f64::NAN)), arch_text(&t.arch));
+    let tip = |t: &TrialRecord| {
+        format!(
+            "trial {}: {metric} {}\n{}",
+            t.id,
+            number(t.metric.unwrap_or(f64::NAN)),
+            arch_text(&t.arch)
+        )
+    };
     let ok: Vec<&&TrialRecord> = done.iter().filter(|t| t.metric.is_some()).collect();
     let by_trial = XyChart {
         id: "chart-history-trial",
@@ -313,9 +342,19 @@ fn history_view(out: &mut String, snap: &Snapshot) {
         y_label: &metric,
         x_log: false,
         series: vec![
-            Series::new("trial", PALETTE[0], Style::Points, ok.iter().map(|t| (t.id.0 as f64, t.metric.unwrap_or(f64::NAN))).collect())
-                .titled(ok.iter().map(|t| tip(t)).collect()),
-            Series::new("best so far", PALETTE[1], Style::Step, done.iter().zip(&best).filter_map(|(t, b)| b.map(|b| (t.id.0 as f64, b))).collect()),
+            Series::new(
+                "trial",
+                PALETTE[0],
+                Style::Points,
+                ok.iter().map(|t| (t.id.0 as f64, t.metric.unwrap_or(f64::NAN))).collect(),
+            )
+            .titled(ok.iter().map(|t| tip(t)).collect()),
+            Series::new(
+                "best so far",
+                PALETTE[1],
+                Style::Step,
+                done.iter().zip(&best).filter_map(|(t, b)| b.map(|b| (t.id.0 as f64, b))).collect(),
+            ),
         ],
     };
     out.push_str(&by_trial.render());
@@ -327,7 +366,8 @@ fn history_view(out: &mut String, snap: &Snapshot) {
         done.iter().filter_map(|t| t.finished.map(|f| (*t, (f - start) / scale))).collect();
     by_time.sort_by(|a, b| a.1.total_cmp(&b.1));
     let best_t = best_so_far(&by_time.iter().map(|(t, _)| t.metric).collect::<Vec<_>>(), mode);
-    let timed: Vec<&(&TrialRecord, f64)> = by_time.iter().filter(|(t, _)| t.metric.is_some()).collect();
+    let timed: Vec<&(&TrialRecord, f64)> =
+        by_time.iter().filter(|(t, _)| t.metric.is_some()).collect();
     let x_label = format!("{unit} since the search started");
     let chart = XyChart {
         id: "chart-history-time",
@@ -336,9 +376,19 @@ fn history_view(out: &mut String, snap: &Snapshot) {
         y_label: &metric,
         x_log: false,
         series: vec![
-            Series::new("trial", PALETTE[0], Style::Points, timed.iter().map(|(t, x)| (*x, t.metric.unwrap_or(f64::NAN))).collect())
-                .titled(timed.iter().map(|(t, _)| tip(t)).collect()),
-            Series::new("best so far", PALETTE[1], Style::Step, by_time.iter().zip(&best_t).filter_map(|((_, x), b)| b.map(|b| (*x, b))).collect()),
+            Series::new(
+                "trial",
+                PALETTE[0],
+                Style::Points,
+                timed.iter().map(|(t, x)| (*x, t.metric.unwrap_or(f64::NAN))).collect(),
+            )
+            .titled(timed.iter().map(|(t, _)| tip(t)).collect()),
+            Series::new(
+                "best so far",
+                PALETTE[1],
+                Style::Step,
+                by_time.iter().zip(&best_t).filter_map(|((_, x), b)| b.map(|b| (*x, b))).collect(),
+            ),
         ],
     };
     out.push_str(&chart.render());
@@ -409,21 +459,55 @@ fn curves_view(out: &mut String, snap: &Snapshot) {
     let mut loss = Vec::new();
     let mut val = Vec::new();
     // The best trial last, so it is drawn on top.
-    let mut order: Vec<(&TrialId, &Vec<crate::experiment::EpochRecord>)> = snap.epochs.iter().collect();
+    let mut order: Vec<(&TrialId, &Vec<crate::experiment::EpochRecord>)> =
+        snap.epochs.iter().collect();
     order.sort_by_key(|(id, _)| Some(**id) == best);
     for (id, epochs) in order {
-        let color = if Some(*id) == best { "#222" } else { PALETTE[(id.0 as usize) % PALETTE.len()] };
+        let color =
+            if Some(*id) == best { "#222" } else { PALETTE[(id.0 as usize) % PALETTE.len()] };
         let name = format!("trial {id}");
-        let l = Series::new(name.clone(), color, style, epochs.iter().map(|e| (f64::from(e.epoch), e.train_loss)).collect());
-        let v = Series::new(name.clone(), color, style, epochs.iter().map(|e| (f64::from(e.epoch), e.val_metric.unwrap_or(f64::NAN))).collect());
-        let tips = |what: &str| epochs.iter().map(|e| format!("{name}, epoch {}: {what}", e.epoch)).collect::<Vec<_>>();
+        let l = Series::new(
+            name.clone(),
+            color,
+            style,
+            epochs.iter().map(|e| (f64::from(e.epoch), e.train_loss)).collect(),
+        );
+        let v = Series::new(
+            name.clone(),
+            color,
+            style,
+            epochs.iter().map(|e| (f64::from(e.epoch), e.val_metric.unwrap_or(f64::NAN))).collect(),
+        );
+        let tips = |what: &str| {
+            epochs.iter().map(|e| format!("{name}, epoch {}: {what}", e.epoch)).collect::<Vec<_>>()
+        };
         loss.push(Series { name: String::new(), ..l.titled(tips("training loss")) });
         val.push(Series { name: String::new(), ..v.titled(tips("validation metric")) });
     }
     let wrap = |s: String| format!(r#"<span class="curves">{s}</span>"#);
-    out.push_str(&wrap(XyChart { id: "chart-curves-loss", title: "training loss per epoch", x_label: "epoch", y_label: "training loss", x_log: false, series: loss }.render()));
+    out.push_str(&wrap(
+        XyChart {
+            id: "chart-curves-loss",
+            title: "training loss per epoch",
+            x_label: "epoch",
+            y_label: "training loss",
+            x_log: false,
+            series: loss,
+        }
+        .render(),
+    ));
     let y = format!("validation metric ({metric})");
-    out.push_str(&wrap(XyChart { id: "chart-curves-val", title: "validation metric per epoch", x_label: "epoch", y_label: &y, x_log: false, series: val }.render()));
+    out.push_str(&wrap(
+        XyChart {
+            id: "chart-curves-val",
+            title: "validation metric per epoch",
+            x_label: "epoch",
+            y_label: &y,
+            x_log: false,
+            series: val,
+        }
+        .render(),
+    ));
     out.push_str("</section>");
 }
 
@@ -447,7 +531,9 @@ fn label_rows(snap: &Snapshot) -> (Vec<String>, Vec<(Vec<String>, f64, &TrialRec
         .map(|(pairs, m, t)| {
             let values = labels
                 .iter()
-                .map(|l| pairs.iter().find(|(k, _)| k == l).map_or(String::new(), |(_, v)| v.clone()))
+                .map(|l| {
+                    pairs.iter().find(|(k, _)| k == l).map_or(String::new(), |(_, v)| v.clone())
+                })
                 .collect();
             (values, m, t)
         })
@@ -473,7 +559,8 @@ fn parallel_view(out: &mut String, snap: &Snapshot) {
         .map(|(l, c)| ParAxis::Categories { name: l.clone(), values: c.clone() })
         .collect();
     axes.push(ParAxis::Number { name: metric.clone() });
-    let (lo, hi) = rows.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), r| (a.min(r.1), b.max(r.1)));
+    let (lo, hi) =
+        rows.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), r| (a.min(r.1), b.max(r.1)));
     let mut lines: Vec<(Vec<f64>, String, String, f64)> = rows
         .iter()
         .map(|(values, m, t)| {
@@ -490,8 +577,14 @@ fn parallel_view(out: &mut String, snap: &Snapshot) {
         .collect();
     // The best lines last, on top.
     lines.sort_by(|a, b| a.3.total_cmp(&b.3));
-    let lines: Vec<(Vec<f64>, String, String)> = lines.into_iter().map(|(p, c, t, _)| (p, c, t)).collect();
-    out.push_str(&svg::parallel("chart-parallel", "labels and metric of every succeeded trial", &axes, &lines));
+    let lines: Vec<(Vec<f64>, String, String)> =
+        lines.into_iter().map(|(p, c, t, _)| (p, c, t)).collect();
+    out.push_str(&svg::parallel(
+        "chart-parallel",
+        "labels and metric of every succeeded trial",
+        &axes,
+        &lines,
+    ));
     out.push_str("</section>");
 }
 
@@ -520,7 +613,11 @@ fn importance_view(out: &mut String, snap: &Snapshot) {
             (i.label.clone(), i.score, tip)
         })
         .collect();
-    out.push_str(&svg::bars("chart-importance", &format!("share of the variance of {metric} each label explains"), &bars));
+    out.push_str(&svg::bars(
+        "chart-importance",
+        &format!("share of the variance of {metric} each label explains"),
+        &bars,
+    ));
     out.push_str("</section>");
 }
 
@@ -535,25 +632,45 @@ fn cost_view(out: &mut String, snap: &Snapshot) {
     let ok: Vec<&TrialRecord> =
         snap.trials.iter().filter(|t| t.metric.is_some_and(|m| m.is_finite())).collect();
     for (id, what, cost) in [
-        ("chart-cost-params", "parameters", (|t: &TrialRecord| t.params as f64) as fn(&TrialRecord) -> f64),
+        (
+            "chart-cost-params",
+            "parameters",
+            (|t: &TrialRecord| t.params as f64) as fn(&TrialRecord) -> f64,
+        ),
         ("chart-cost-flops", "FLOPs", |t: &TrialRecord| t.flops as f64),
     ] {
-        let pts: Vec<(f64, f64)> = ok.iter().map(|t| (cost(t), t.metric.unwrap_or(f64::NAN))).collect();
+        let pts: Vec<(f64, f64)> =
+            ok.iter().map(|t| (cost(t), t.metric.unwrap_or(f64::NAN))).collect();
         let front = pareto_front(&pts, mode);
         let front_ids: Vec<String> = front.iter().map(|&i| ok[i].id.to_string()).collect();
         let chart = XyChart {
             id,
-            title: &format!("{metric} against {what} (Pareto front: trials {})", front_ids.join(", ")),
+            title: &format!(
+                "{metric} against {what} (Pareto front: trials {})",
+                front_ids.join(", ")
+            ),
             x_label: what,
             y_label: &metric,
             x_log: true,
             series: vec![
                 Series::new("trial", PALETTE[0], Style::Points, pts.clone()).titled(
                     ok.iter()
-                        .map(|t| format!("trial {}: {metric} {}, {} {what}", t.id, number(t.metric.unwrap_or(f64::NAN)), number(cost(t))))
+                        .map(|t| {
+                            format!(
+                                "trial {}: {metric} {}, {} {what}",
+                                t.id,
+                                number(t.metric.unwrap_or(f64::NAN)),
+                                number(cost(t))
+                            )
+                        })
                         .collect(),
                 ),
-                Series::new("Pareto front", PALETTE[2], Style::Step, front.iter().map(|&i| pts[i]).collect()),
+                Series::new(
+                    "Pareto front",
+                    PALETTE[2],
+                    Style::Step,
+                    front.iter().map(|&i| pts[i]).collect(),
+                ),
             ],
         };
         out.push_str(&chart.render());
@@ -580,10 +697,15 @@ fn probabilities_view(out: &mut String, snap: &Snapshot) {
         e
     };
     if labels.is_empty() {
-        out.push_str(&svg::empty("chart-prob", "candidate probabilities", "no epoch has finished yet"));
+        out.push_str(&svg::empty(
+            "chart-prob",
+            "candidate probabilities",
+            "no epoch has finished yet",
+        ));
     }
     for (n, label) in labels.iter().enumerate() {
-        let rows: Vec<&(u32, String, String, f64)> = snap.probabilities.iter().filter(|p| &p.1 == label).collect();
+        let rows: Vec<&(u32, String, String, f64)> =
+            snap.probabilities.iter().filter(|p| &p.1 == label).collect();
         let cands = numbers::categories(rows.iter().map(|p| p.2.as_str()));
         let values: Vec<Vec<f64>> = cands
             .iter()
@@ -595,7 +717,14 @@ fn probabilities_view(out: &mut String, snap: &Snapshot) {
             })
             .collect();
         let cols: Vec<String> = epochs.iter().map(u32::to_string).collect();
-        out.push_str(&svg::heatmap(&format!("chart-prob-{n}"), &format!("label {label}"), "epoch", &cands, &cols, &values));
+        out.push_str(&svg::heatmap(
+            &format!("chart-prob-{n}"),
+            &format!("label {label}"),
+            "epoch",
+            &cands,
+            &cols,
+            &values,
+        ));
     }
     out.push_str("</section>");
 }
@@ -603,49 +732,93 @@ fn probabilities_view(out: &mut String, snap: &Snapshot) {
 fn supernet_view(out: &mut String, snap: &Snapshot) {
     let (metric, _) = metric_of(snap);
     let strategy = snap.config.as_ref().map_or("", ExperimentConfig::strategy);
-    view_open(out, "supernet", "Supernet training", "The supernet's losses and validation metric, epoch by epoch.");
+    view_open(
+        out,
+        "supernet",
+        "Supernet training",
+        "The supernet's losses and validation metric, epoch by epoch.",
+    );
     let e = &snap.supernet;
     let x = |f: &dyn Fn(&crate::experiment::SupernetEpoch) -> f64| -> Vec<(f64, f64)> {
         e.iter().map(|s| (f64::from(s.epoch), f(s))).collect()
     };
     let mut losses = vec![
         Series::new("training loss", PALETTE[0], Style::Line, x(&|s| s.train_loss)),
-        Series::new("validation loss", PALETTE[1], Style::Line, x(&|s| s.val_loss.unwrap_or(f64::NAN))),
+        Series::new(
+            "validation loss",
+            PALETTE[1],
+            Style::Line,
+            x(&|s| s.val_loss.unwrap_or(f64::NAN)),
+        ),
     ];
     if strategy != "enas" && e.iter().any(|s| s.arch_loss.is_some()) {
-        losses.push(Series::new("architecture loss", PALETTE[2], Style::Line, x(&|s| s.arch_loss.unwrap_or(f64::NAN))));
+        losses.push(Series::new(
+            "architecture loss",
+            PALETTE[2],
+            Style::Line,
+            x(&|s| s.arch_loss.unwrap_or(f64::NAN)),
+        ));
     }
     let style = if e.len() == 1 { Style::Points } else { Style::Line };
     for s in &mut losses {
         s.style = style;
     }
-    out.push_str(&XyChart { id: "chart-supernet-loss", title: "supernet losses per epoch", x_label: "epoch", y_label: "loss", x_log: false, series: losses }.render());
-    let y = format!("validation {}", metric.trim_start_matches("supernet_"));
-    out.push_str(&XyChart {
-        id: "chart-supernet-val",
-        title: "supernet validation metric per epoch",
-        x_label: "epoch",
-        y_label: &y,
-        x_log: false,
-        series: vec![Series::new(y.clone(), PALETTE[4], style, x(&|s| s.val_metric.unwrap_or(f64::NAN)))],
-    }
-    .render());
-    if strategy == "enas" {
-        out.push_str(r#"<p class="note">ENAS: the controller's mean reward per epoch, the validation accuracy (or minus the loss, for regression) of the paths it sampled for its REINFORCE updates (the stored architecture loss is minus the reward).</p>"#);
-        out.push_str(&XyChart {
-            id: "chart-enas-reward",
-            title: "controller reward per epoch",
+    out.push_str(
+        &XyChart {
+            id: "chart-supernet-loss",
+            title: "supernet losses per epoch",
             x_label: "epoch",
-            y_label: "mean reward",
+            y_label: "loss",
             x_log: false,
-            series: vec![Series::new("reward", PALETTE[6], style, x(&|s| s.arch_loss.map_or(f64::NAN, |l| -l)))],
+            series: losses,
         }
-        .render());
+        .render(),
+    );
+    let y = format!("validation {}", metric.trim_start_matches("supernet_"));
+    out.push_str(
+        &XyChart {
+            id: "chart-supernet-val",
+            title: "supernet validation metric per epoch",
+            x_label: "epoch",
+            y_label: &y,
+            x_log: false,
+            series: vec![Series::new(
+                y.clone(),
+                PALETTE[4],
+                style,
+                x(&|s| s.val_metric.unwrap_or(f64::NAN)),
+            )],
+        }
+        .render(),
+    );
+    if strategy == "enas" {
+        out.push_str(r#"<p class="note">ENAS: the controller's mean reward per epoch, the validation accuracy (minus the mean squared error, for regression) of the paths it sampled for its REINFORCE updates (the stored architecture loss is minus the reward).</p>"#);
+        out.push_str(
+            &XyChart {
+                id: "chart-enas-reward",
+                title: "controller reward per epoch",
+                x_label: "epoch",
+                y_label: "mean reward",
+                x_log: false,
+                series: vec![Series::new(
+                    "reward",
+                    PALETTE[6],
+                    style,
+                    x(&|s| s.arch_loss.map_or(f64::NAN, |l| -l)),
+                )],
+            }
+            .render(),
+        );
     }
     out.push_str("</section>");
 }
 
-fn architecture_view(out: &mut String, snap: &Snapshot, graph: Result<&Graph, &str>, extra: &[TrialId]) {
+fn architecture_view(
+    out: &mut String,
+    snap: &Snapshot,
+    graph: Result<&Graph, &str>,
+    extra: &[TrialId],
+) {
     let (metric, mode) = metric_of(snap);
     view_open(
         out,
@@ -656,13 +829,22 @@ fn architecture_view(out: &mut String, snap: &Snapshot, graph: Result<&Graph, &s
     let g = match graph {
         Ok(g) => g,
         Err(why) => {
-            let _ = write!(out, r#"<p class="note">No architecture is drawn: {}.</p></section>"#, escape(why));
+            let _ = write!(
+                out,
+                r#"<p class="note">No architecture is drawn: {}.</p></section>"#,
+                escape(why)
+            );
             return;
         }
     };
     // The trials asked for, then the best ten.
-    let mut ranked: Vec<&TrialRecord> = snap.trials.iter().filter(|t| t.metric.is_some_and(|m| m.is_finite())).collect();
-    ranked.sort_by(|a, b| mode.oriented(b.metric.unwrap_or(0.0)).total_cmp(&mode.oriented(a.metric.unwrap_or(0.0))).then(a.id.cmp(&b.id)));
+    let mut ranked: Vec<&TrialRecord> =
+        snap.trials.iter().filter(|t| t.metric.is_some_and(|m| m.is_finite())).collect();
+    ranked.sort_by(|a, b| {
+        mode.oriented(b.metric.unwrap_or(0.0))
+            .total_cmp(&mode.oriented(a.metric.unwrap_or(0.0)))
+            .then(a.id.cmp(&b.id))
+    });
     let mut chosen: Vec<(&TrialRecord, String)> = Vec::new();
     for id in extra {
         if let Some(t) = snap.trials.iter().find(|t| t.id == *id) {
@@ -671,7 +853,15 @@ fn architecture_view(out: &mut String, snap: &Snapshot, graph: Result<&Graph, &s
     }
     for (rank, t) in ranked.iter().take(10).enumerate() {
         if !chosen.iter().any(|(c, _)| c.id == t.id) {
-            chosen.push((t, format!("trial {} (rank {}, {metric} {})", t.id, rank + 1, number(t.metric.unwrap_or(f64::NAN)))));
+            chosen.push((
+                t,
+                format!(
+                    "trial {} (rank {}, {metric} {})",
+                    t.id,
+                    rank + 1,
+                    number(t.metric.unwrap_or(f64::NAN))
+                ),
+            ));
         }
     }
     if chosen.is_empty() {
@@ -685,15 +875,29 @@ fn architecture_view(out: &mut String, snap: &Snapshot, graph: Result<&Graph, &s
     }
     out.push_str("</select></label></p>");
     for (n, (t, name)) in chosen.iter().enumerate() {
-        let _ = write!(out, r#"<div class="arch-box" data-trial="{}"><p class="note">{}: <code>{}</code></p>"#, t.id, escape(name), escape(&arch_text(&t.arch)));
+        let _ = write!(
+            out,
+            r#"<div class="arch-box" data-trial="{}"><p class="note">{}: <code>{}</code></p>"#,
+            t.id,
+            escape(name),
+            escape(&arch_text(&t.arch))
+        );
         let id = if n == 0 { "chart-arch".to_string() } else { format!("chart-arch-{}", t.id) };
         match crate::arch::Architecture::from_json(g, &t.arch)
             .map_err(|e| format!("{} problems", e.len()))
             .and_then(|a| crate::arch::fix(g, &a).map_err(|e| e.to_string()))
         {
-            Ok(fixed) => out.push_str(&graph::draw(&fixed, &id, &format!("{name}: {} operators", fixed.nodes.len()))),
+            Ok(fixed) => out.push_str(&graph::draw(
+                &fixed,
+                &id,
+                &format!("trial {}: {} operators", t.id, fixed.nodes.len()),
+            )),
             Err(e) => {
-                let _ = write!(out, r#"<p class="note">This architecture cannot be drawn: {}.</p>"#, escape(&e));
+                let _ = write!(
+                    out,
+                    r#"<p class="note">This architecture cannot be drawn: {}.</p>"#,
+                    escape(&e)
+                );
             }
         }
         out.push_str("</div>");
@@ -713,11 +917,17 @@ pub(super) fn comparison_page(dir: &Path, rows: &[(PathBuf, Result<Snapshot, Str
         rows.len()
     );
     nav(&mut out, &[("compare", "Compare experiments")]);
-    view_open(&mut out, "compare", "Experiments", "Each experiment's own report is linked from its name. Click a column to sort.");
+    view_open(
+        &mut out,
+        "compare",
+        "Experiments",
+        "Each experiment's own report is linked from its name. Click a column to sort.",
+    );
     out.push_str(r#"<table class="sortable" id="experiment-table"><thead><tr><th>experiment</th><th>kind</th><th>strategy</th><th>status</th><th>metric</th><th>trials</th><th>failed</th><th>best</th><th>best trial's architecture</th><th>started</th></tr></thead><tbody>"#);
     let mut series = Vec::new();
     for (k, (sub, snap)) in rows.iter().enumerate() {
-        let name = sub.file_name().map_or(sub.display().to_string(), |n| n.to_string_lossy().into_owned());
+        let name =
+            sub.file_name().map_or(sub.display().to_string(), |n| n.to_string_lossy().into_owned());
         let link = format!(r#"<a href="{}/report.html">{}</a>"#, escape(&name), escape(&name));
         match snap {
             Ok(s) => {
@@ -739,27 +949,44 @@ pub(super) fn comparison_page(dir: &Path, rows: &[(PathBuf, Result<Snapshot, Str
                     utc(s.info.created),
                 );
                 if !s.is_one_shot() {
-                    let done: Vec<&TrialRecord> = s.trials.iter().filter(|t| t.status.is_finished()).collect();
+                    let done: Vec<&TrialRecord> =
+                        s.trials.iter().filter(|t| t.status.is_finished()).collect();
                     let b = best_so_far(&done.iter().map(|t| t.metric).collect::<Vec<_>>(), mode);
-                    let pts = b.iter().enumerate().filter_map(|(i, b)| b.map(|b| ((i + 1) as f64, b))).collect();
-                    series.push(Series::new(format!("{name} ({metric})"), PALETTE[k % PALETTE.len()], Style::Step, pts));
+                    let pts = b
+                        .iter()
+                        .enumerate()
+                        .filter_map(|(i, b)| b.map(|b| ((i + 1) as f64, b)))
+                        .collect();
+                    series.push(Series::new(
+                        format!("{name} ({metric})"),
+                        PALETTE[k % PALETTE.len()],
+                        Style::Step,
+                        pts,
+                    ));
                 }
             }
             Err(e) => {
-                let _ = write!(out, r#"<tr class="failed"><td>{}</td><td colspan="9" class="err">{}</td></tr>"#, escape(&name), escape(e));
+                let _ = write!(
+                    out,
+                    r#"<tr class="failed"><td>{}</td><td colspan="9" class="err">{}</td></tr>"#,
+                    escape(&name),
+                    escape(e)
+                );
             }
         }
     }
     out.push_str("</tbody></table>");
-    out.push_str(&XyChart {
-        id: "chart-compare-best",
-        title: "best so far of each multi-trial experiment",
-        x_label: "finished trials",
-        y_label: "best metric so far",
-        x_log: false,
-        series,
-    }
-    .render());
+    out.push_str(
+        &XyChart {
+            id: "chart-compare-best",
+            title: "best so far of each multi-trial experiment",
+            x_label: "finished trials",
+            y_label: "best metric so far",
+            x_log: false,
+            series,
+        }
+        .render(),
+    );
     out.push_str("</section></main>");
     close_page(&mut out);
     out
@@ -779,7 +1006,10 @@ mod tests {
 
     #[test]
     fn architectures_read_as_label_value_pairs() {
-        assert_eq!(arch_text(r#"{"width": 8, "op": "conv3x3", "in": [0, 1]}"#), "in=[0,1], op=conv3x3, width=8");
+        assert_eq!(
+            arch_text(r#"{"width": 8, "op": "conv3x3", "in": [0, 1]}"#),
+            "in=[0,1], op=conv3x3, width=8"
+        );
         assert_eq!(arch_text("not json"), "not json");
     }
 }

@@ -20,10 +20,10 @@ mod html;
 pub mod numbers;
 pub mod svg;
 
+use crate::diagnostics::wording::{self, CommandProblem};
 use crate::experiment::{
     EpochRecord, ExperimentInfo, Store, StoreError, SupernetEpoch, TrialId, TrialRecord,
 };
-use crate::diagnostics::wording::{self, CommandProblem};
 use crate::ir::Graph;
 use crate::launch::ExperimentConfig;
 use std::collections::BTreeMap;

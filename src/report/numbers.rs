@@ -52,9 +52,7 @@ pub fn pareto_front(points: &[(f64, f64)], mode: Mode) -> Vec<usize> {
     order.sort_by(|&a, &b| {
         let (ca, ma) = points[a];
         let (cb, mb) = points[b];
-        ca.total_cmp(&cb)
-            .then(mode.oriented(mb).total_cmp(&mode.oriented(ma)))
-            .then(a.cmp(&b))
+        ca.total_cmp(&cb).then(mode.oriented(mb).total_cmp(&mode.oriented(ma))).then(a.cmp(&b))
     });
     let mut front = Vec::new();
     let mut best: Option<f64> = None;

@@ -170,7 +170,12 @@ pub struct Series {
 
 impl Series {
     /// A series of `style` with no tooltips.
-    pub fn new(name: impl Into<String>, color: &str, style: Style, points: Vec<(f64, f64)>) -> Self {
+    pub fn new(
+        name: impl Into<String>,
+        color: &str,
+        style: Style,
+        points: Vec<(f64, f64)>,
+    ) -> Self {
         Series {
             name: name.into(),
             color: color.into(),
@@ -220,27 +225,36 @@ fn open(out: &mut String, id: &str, title: &str, height: f64) {
 pub fn empty(id: &str, title: &str, message: &str) -> String {
     let mut out = String::new();
     open(&mut out, id, title, 90.0);
-    let _ = write!(out, r#"<text class="empty" x="{LEFT}" y="56">{}</text></svg>"#, escape(message));
+    let _ =
+        write!(out, r#"<text class="empty" x="{LEFT}" y="56">{}</text></svg>"#, escape(message));
     out
 }
 
 impl XyChart<'_> {
     /// The chart as an `<svg>` element.
     pub fn render(&self) -> String {
-        let keep = |&(x, y): &(f64, f64)| x.is_finite() && y.is_finite() && (!self.x_log || x > 0.0);
+        let keep =
+            |&(x, y): &(f64, f64)| x.is_finite() && y.is_finite() && (!self.x_log || x > 0.0);
         let tx = |x: f64| if self.x_log { x.log10() } else { x };
         let all: Vec<(f64, f64)> =
             self.series.iter().flat_map(|s| s.points.iter().copied()).filter(keep).collect();
         if all.is_empty() {
             return empty(self.id, self.title, "nothing to show yet");
         }
-        let (x0, x1) =
-            all.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), p| (a.min(tx(p.0)), b.max(tx(p.0))));
-        let (y0, y1) =
-            all.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), p| (a.min(p.1), b.max(p.1)));
+        let (x0, x1) = all
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), p| (a.min(tx(p.0)), b.max(tx(p.0))));
+        let (y0, y1) = all
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), p| (a.min(p.1), b.max(p.1)));
         let (xlo, xhi, xticks) = if self.x_log {
-            let (lo, hi) = (x0.floor(), if x1.ceil() > x0.floor() { x1.ceil() } else { x0.floor() + 1.0 });
+            let (lo, hi) =
+                (x0.floor(), if x1.ceil() > x0.floor() { x1.ceil() } else { x0.floor() + 1.0 });
             (lo, hi, (lo as i32..=hi as i32).map(f64::from).collect())
+        } else if all.iter().all(|p| p.0 == p.0.round()) && x1 - x0 <= 12.0 {
+            // Whole numbers (trials, epochs) over a short range: one tick each.
+            let (lo, hi) = (x0, if x1 > x0 { x1 } else { x0 + 1.0 });
+            (lo, hi, (lo as i64..=hi as i64).map(|v| v as f64).collect())
         } else {
             ticks(x0, x1, 7)
         };
@@ -290,8 +304,16 @@ impl XyChart<'_> {
                 Style::Points => {
                     let _ = write!(out, r#"<g class="points" fill="{}">"#, escape(&s.color));
                     for (i, (x, y)) in pts {
-                        let fill = s.colors.get(i).map_or(String::new(), |c| format!(r#" fill="{}""#, escape(c)));
-                        let _ = write!(out, r#"<circle cx="{:.1}" cy="{:.1}" r="3.5"{fill}>"#, px(x), py(y));
+                        let fill = s
+                            .colors
+                            .get(i)
+                            .map_or(String::new(), |c| format!(r#" fill="{}""#, escape(c)));
+                        let _ = write!(
+                            out,
+                            r#"<circle cx="{:.1}" cy="{:.1}" r="3.5"{fill}>"#,
+                            px(x),
+                            py(y)
+                        );
                         if let Some(t) = s.titles.get(i) {
                             let _ = write!(out, "<title>{}</title>", escape(t));
                         }
@@ -384,7 +406,11 @@ pub fn bars(id: &str, title: &str, rows: &[(String, Option<f64>, String)]) -> St
                 );
             }
             None => {
-                let _ = write!(out, r#"<text class="empty" x="{left}" y="{:.1}">n/a</text></g>"#, y + 16.0);
+                let _ = write!(
+                    out,
+                    r#"<text class="empty" x="{left}" y="{:.1}">n/a</text></g>"#,
+                    y + 16.0
+                );
             }
         }
     }
@@ -524,7 +550,13 @@ pub fn parallel(
         let mut d = String::new();
         for (i, v) in pos.iter().enumerate().take(axes.len()) {
             if v.is_finite() {
-                let _ = write!(d, "{}{:.1},{:.1}", if d.is_empty() { "M" } else { "L" }, ax_x(i), py(i, *v));
+                let _ = write!(
+                    d,
+                    "{}{:.1},{:.1}",
+                    if d.is_empty() { "M" } else { "L" },
+                    ax_x(i),
+                    py(i, *v)
+                );
             }
         }
         let _ = write!(
