@@ -38,7 +38,7 @@ fn attrs_text(attrs: &[(String, crate::ir::Const)]) -> String {
         let v = v.to_string();
         let v = v.trim_matches('"');
         let item = format!("{}{k}={v}", if s.is_empty() { "" } else { " " });
-        if s.chars().count() + item.chars().count() > 34 {
+        if s.chars().count() + item.chars().count() > 30 {
             if !s.is_empty() {
                 s.push_str(" …");
             }

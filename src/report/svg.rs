@@ -212,9 +212,14 @@ pub struct XyChart<'a> {
 
 /// The opening of a chart's `<svg>`, with its title.
 fn open(out: &mut String, id: &str, title: &str, height: f64) {
+    open_wide(out, id, title, WIDTH, height);
+}
+
+/// [`open`] with another width.
+fn open_wide(out: &mut String, id: &str, title: &str, width: f64, height: f64) {
     let _ = write!(
         out,
-        r#"<svg class="chart" id="{id}" role="img" viewBox="0 0 {WIDTH} {height}" width="{WIDTH}" height="{height}" xmlns="http://www.w3.org/2000/svg"><title>{t}</title><text class="chart-title" x="{x}" y="20">{t}</text>"#,
+        r#"<svg class="chart" id="{id}" role="img" viewBox="0 0 {width} {height}" width="{width}" height="{height}" xmlns="http://www.w3.org/2000/svg"><title>{t}</title><text class="chart-title" x="{x}" y="20">{t}</text>"#,
         id = escape(id),
         t = escape(title),
         x = LEFT,
@@ -521,7 +526,17 @@ pub fn parallel(
     if axes.len() < 2 || lines.is_empty() {
         return empty(id, title, "nothing to show yet");
     }
-    let (w, h) = (WIDTH - LEFT - 60.0, HEIGHT - TOP - BOTTOM);
+    // Each axis' name on lines split at `/` (`depth[0]`, `SearchedBlock`, `operation`), with
+    // 120 units between axes at least.
+    let name_of = |a: &ParAxis| match a {
+        ParAxis::Categories { name, .. } | ParAxis::Number { name } => name.clone(),
+    };
+    let lines_of = |a: &ParAxis| name_of(a).split('/').count();
+    let name_lines = axes.iter().map(lines_of).max().unwrap_or(1) as f64;
+    let width = WIDTH.max(LEFT + 60.0 + 120.0 * (axes.len() - 1) as f64);
+    let bottom = 18.0 + 14.0 * name_lines;
+    let height = HEIGHT - BOTTOM + bottom;
+    let (w, h) = (width - LEFT - 60.0, height - TOP - bottom);
     let ax_x = |i: usize| LEFT + i as f64 * w / (axes.len() - 1) as f64;
     // The scale of each axis: position -> [0, 1].
     let scales: Vec<(f64, f64)> = axes
@@ -544,7 +559,7 @@ pub fn parallel(
         TOP + h - (v - lo) / (hi - lo) * h
     };
     let mut out = String::new();
-    open(&mut out, id, title, HEIGHT);
+    open_wide(&mut out, id, title, width, height);
     out.push_str(r#"<g class="lines">"#);
     for (pos, color, tip) in lines {
         let mut d = String::new();
@@ -569,16 +584,18 @@ pub fn parallel(
     out.push_str("</g>");
     for (i, a) in axes.iter().enumerate() {
         let x = ax_x(i);
-        let name = match a {
-            ParAxis::Categories { name, .. } | ParAxis::Number { name } => name,
-        };
+        let name = name_of(a);
         let _ = write!(
             out,
-            r#"<g class="axis"><line class="pc-axis" x1="{x:.1}" x2="{x:.1}" y1="{TOP}" y2="{:.1}"/><text class="axis-label" x="{x:.1}" y="{:.1}" text-anchor="middle">{}</text>"#,
+            r#"<g class="axis"><title>{}</title><line class="pc-axis" x1="{x:.1}" x2="{x:.1}" y1="{TOP}" y2="{:.1}"/><text class="axis-label" x="{x:.1}" y="{:.1}" text-anchor="middle">"#,
+            escape(&name),
             TOP + h,
-            TOP + h + 20.0,
-            escape(name)
+            TOP + h + 6.0,
         );
+        for part in name.split('/') {
+            let _ = write!(out, r#"<tspan x="{x:.1}" dy="14">{}</tspan>"#, escape(part));
+        }
+        out.push_str("</text>");
         match a {
             ParAxis::Categories { values, .. } => {
                 for (j, v) in values.iter().enumerate() {
@@ -593,7 +610,9 @@ pub fn parallel(
             }
             ParAxis::Number { .. } => {
                 let (lo, hi) = scales[i];
-                for t in ticks(lo, hi, 5).2 {
+                for t in
+                    ticks(lo, hi, 5).2.into_iter().filter(|t| *t >= lo - 1e-9 && *t <= hi + 1e-9)
+                {
                     let _ = write!(
                         out,
                         r#"<text class="tick" x="{:.1}" y="{:.1}">{}</text>"#,
