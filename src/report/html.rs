@@ -165,7 +165,7 @@ fn open_page(out: &mut String, title: &str, status: Option<ExperimentStatus>) {
 }
 
 fn close_page(out: &mut String) {
-    let _ = write!(out, "<script>{SCRIPT}</script></body></html>\n");
+    let _ = writeln!(out, "<script>{SCRIPT}</script></body></html>");
 }
 
 /// The views of a page, for its navigation bar: `(id, name)`.
@@ -511,9 +511,12 @@ fn curves_view(out: &mut String, snap: &Snapshot) {
     out.push_str("</section>");
 }
 
+/// A succeeded trial's value of every label (as text, in the labels' order) and its metric.
+type LabelRow<'a> = (Vec<String>, f64, &'a TrialRecord);
+
 /// The labels of the trials' architectures, in first-seen order, and each succeeded trial's
 /// values and metric.
-fn label_rows(snap: &Snapshot) -> (Vec<String>, Vec<(Vec<String>, f64, &TrialRecord)>) {
+fn label_rows(snap: &Snapshot) -> (Vec<String>, Vec<LabelRow<'_>>) {
     let mut labels: Vec<String> = Vec::new();
     let mut parsed = Vec::new();
     for t in snap.trials.iter().filter(|t| t.status == TrialStatus::Succeeded) {
