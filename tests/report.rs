@@ -39,19 +39,22 @@ fn search(out: &Path, strategy: &str) -> Output {
     } else {
         args.extend(["--epochs", "3"]);
     }
+    if strategy == "proxyless" {
+        args.extend(["--target-flops", "15000"]);
+    }
     args.extend(["--max-steps", "3", "--out", &out]);
     let o = nasc(&args);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     o
 }
 
-/// The three experiments every test here reads: random search, DARTS and ENAS, in one
+/// The experiments every test here reads: random search, DARTS, ENAS and ProxylessNAS, in one
 /// directory (made once per test process).
 fn experiments() -> &'static Path {
     static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     DIR.get_or_init(|| {
         let root = common::temp_dir("report");
-        for s in ["random", "darts", "enas"] {
+        for s in ["random", "darts", "enas", "proxyless"] {
             let o = search(&root.join(s), s);
             // The search says where its report is, and the report is there when it ends,
             // showing the final status.
@@ -129,13 +132,35 @@ fn searches_write_their_report_and_nasc_report_writes_it_again() {
     ] {
         assert!(page.contains(&format!(r#"id="{id}""#)), "no `{id}` in the ENAS page");
     }
-    // The directory: a page comparing the three, linking to each one's report.
+    let page = std::fs::read_to_string(root.join("proxyless").join("report.html")).expect("page");
+    assert!(page.contains(r#"id="chart-proxyless-cost""#), "Proxyless's expected cost");
+    assert!(page.contains("against the target of 15k"), "and its target");
+    // The directory: a page comparing the experiments, linking to each one's report.
     let o = nasc(&["report", &root.display().to_string()]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     let page = std::fs::read_to_string(root.join("report.html")).expect("comparison page");
-    for s in ["random", "darts", "enas"] {
+    for s in ["random", "darts", "enas", "proxyless"] {
         assert!(page.contains(&format!(r#"href="{s}/report.html""#)), "links to {s}");
     }
+}
+
+#[test]
+fn check_draws_one_architecture_as_svg() {
+    let dir = common::temp_dir("report-svg");
+    let arch = dir.join("arch.json");
+    std::fs::write(&arch, r#"{"width": 8, "kernel": 5}"#).expect("write");
+    let arch = arch.display().to_string();
+    let o = nasc(&["check", "tests/data/tiny_search.nas", "--arch", &arch, "--emit", "svg"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let svg = text(&o.stdout);
+    assert!(svg.starts_with("<svg ") && svg.trim_end().ends_with("</svg>"), "{svg}");
+    // input, conv2d, batch_norm, relu, global_avg_pool, linear; the chosen width and kernel.
+    assert_eq!(svg.matches(r#"<g class="node""#).count(), 6, "{svg}");
+    assert!(svg.contains("out=8 kernel=5"), "{svg}");
+    // Without --arch, a space with choices needs one.
+    let o = nasc(&["check", "tests/data/tiny_search.nas", "--emit", "svg"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
+    assert!(text(&o.stderr).contains("--arch"), "{}", text(&o.stderr));
 }
 
 #[test]
@@ -170,16 +195,18 @@ fn bad_directories_get_a_clear_error_not_a_panic() {
     let o = nasc(&["report", &damaged.display().to_string()]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
     assert!(text(&o.stderr).starts_with("error: "), "{}", text(&o.stderr));
+    assert!(text(&o.stderr).contains("corrupt"), "{}", text(&o.stderr));
     assert!(!text(&o.stderr).contains("panicked"), "{}", text(&o.stderr));
     // `--trial` with a directory of experiments.
     let o = nasc(&["report", &dir.display().to_string(), "--trial", "1"]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
 }
 
-/// The browser: `NASC_CHROMIUM`, or Debian's `chromium`, or one on `PATH`.
+/// The browser: `NASC_CHROMIUM` when set (and only it: set it to a missing file to see the
+/// test skip, or fail under CI), or else Debian's `chromium`, or one on `PATH`.
 fn chromium() -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("NASC_CHROMIUM") {
-        return Some(PathBuf::from(p));
+        return Some(PathBuf::from(p)).filter(|p| p.is_file());
     }
     let names = ["chromium", "chromium-browser", "google-chrome"];
     let dirs = std::env::var_os("PATH").map(|p| std::env::split_paths(&p).collect::<Vec<_>>());
@@ -312,7 +339,8 @@ fn the_report_opens_in_a_real_browser_without_errors_or_requests() {
             "chart-arch",
         ],
     );
-    for (page, strategy) in [(&darts, "darts"), (&enas, "enas")] {
+    let proxyless = root.join("proxyless").join("report.html");
+    for (page, strategy) in [(&darts, "darts"), (&enas, "enas"), (&proxyless, "proxyless")] {
         let mut charts = vec![
             "chart-prob-0",
             "chart-prob-1",
@@ -320,8 +348,10 @@ fn the_report_opens_in_a_real_browser_without_errors_or_requests() {
             "chart-supernet-val",
             "chart-arch",
         ];
-        if strategy == "enas" {
-            charts.push("chart-enas-reward");
+        match strategy {
+            "enas" => charts.push("chart-enas-reward"),
+            "proxyless" => charts.push("chart-proxyless-cost"),
+            _ => {}
         }
         check_page(&browser, &url(page, "supernet"), "supernet", &charts);
     }
@@ -346,6 +376,7 @@ fn the_report_opens_in_a_real_browser_without_errors_or_requests() {
                     .map(|v| (&darts, "darts", *v)),
             )
             .chain(["supernet"].iter().map(|v| (&enas, "enas", *v)))
+            .chain(["supernet"].iter().map(|v| (&proxyless, "proxyless", *v)))
             .chain(std::iter::once((&compare, "all", "compare")))
             .collect();
     for (page, name, view) in views {

@@ -244,8 +244,9 @@ fn header(out: &mut String, snap: &Snapshot) {
         .unwrap_or_else(|| "no trial has succeeded yet".into());
     let _ = write!(
         out,
-        r#"<header><h1>nasc report: {dir} <span class="status status-{s}" id="status">{s}</span></h1><div class="meta"><span>{kind} search, strategy <b>{strategy}</b>, {metric} ({dir_word})</span><span>space <code>{space}</code></span><span>{finished} trials finished, {failed} failed; {best}</span><span>started {created}</span><span>last change {updated}</span><span>page written {written}</span>"#,
+        r#"<header><h1>nasc report: {dir} <span class="status status-{s}" id="status">{s}</span></h1><div class="meta"><span>{kind} search, strategy <b>{strategy}</b>, {metric} ({dir_word})</span><span>space <code>{space}</code></span><span>{finished} finished, {failed} failed; {best}</span><span>started {created}</span><span>last change {updated}</span><span>page written {written}</span>"#,
         dir = escape(&snap.dir.display().to_string()),
+        finished = if finished == 1 { "1 trial".to_string() } else { format!("{finished} trials") },
         s = info.status.as_str(),
         strategy = escape(strategy),
         metric = escape(&metric),
@@ -287,7 +288,7 @@ pub(super) fn experiment_page(
             ],
         );
         probabilities_view(&mut out, snap);
-        supernet_view(&mut out, snap);
+        supernet_view(&mut out, snap, graph);
         trials_view(&mut out, snap);
     } else {
         nav(
@@ -732,7 +733,7 @@ fn probabilities_view(out: &mut String, snap: &Snapshot) {
     out.push_str("</section>");
 }
 
-fn supernet_view(out: &mut String, snap: &Snapshot) {
+fn supernet_view(out: &mut String, snap: &Snapshot, graph: Result<&Graph, &str>) {
     let (metric, _) = metric_of(snap);
     let strategy = snap.config.as_ref().map_or("", ExperimentConfig::strategy);
     view_open(
@@ -777,7 +778,7 @@ fn supernet_view(out: &mut String, snap: &Snapshot) {
         }
         .render(),
     );
-    let y = format!("validation {}", metric.trim_start_matches("supernet_"));
+    let y = metric.clone();
     out.push_str(
         &XyChart {
             id: "chart-supernet-val",
@@ -813,7 +814,80 @@ fn supernet_view(out: &mut String, snap: &Snapshot) {
             .render(),
         );
     }
+    if strategy == "proxyless" {
+        proxyless_cost(out, snap, graph, style);
+    }
     out.push_str("</section>");
+}
+
+/// ProxylessNAS: the expected cost of the architectures the probabilities describe, epoch by
+/// epoch, against the resource loss's target (FLOPs when there is none).
+fn proxyless_cost(out: &mut String, snap: &Snapshot, graph: Result<&Graph, &str>, style: Style) {
+    use crate::ir::Measure;
+    let target = match &snap.config {
+        Some(ExperimentConfig::OneShot(s)) => match &s.config.strategy {
+            crate::oneshot::StrategySettings::Proxyless(p) => p.target,
+            _ => None,
+        },
+        _ => None,
+    };
+    let measure = target.map_or(Measure::Flops, |t| t.0);
+    let what = if measure == Measure::Flops { "FLOPs" } else { "parameters" };
+    let g = match graph {
+        Ok(g) => g,
+        Err(why) => {
+            let _ = write!(
+                out,
+                r#"<p class="note">The expected cost is not drawn: {}.</p>"#,
+                escape(why)
+            );
+            return;
+        }
+    };
+    let _ = write!(
+        out,
+        r#"<p class="note">ProxylessNAS: the expected {what} of the architectures drawn from each epoch's probabilities (256 draws, each costed by the IR's cost model){}.</p>"#,
+        target.map_or(
+            " (no target was set: --target-flops or --target-params)".to_string(),
+            |t| format!(", against the target of {}", number(t.1))
+        )
+    );
+    let mut by_epoch: std::collections::BTreeMap<
+        u32,
+        std::collections::BTreeMap<String, std::collections::BTreeMap<String, f64>>,
+    > = Default::default();
+    for (e, l, c, p) in &snap.probabilities {
+        by_epoch.entry(*e).or_default().entry(l.clone()).or_default().insert(c.clone(), *p);
+    }
+    let expected: Vec<(f64, f64)> = by_epoch
+        .iter()
+        .filter_map(|(e, probs)| {
+            numbers::expected_cost(g, probs, measure, 256, u64::from(*e))
+                .map(|c| (f64::from(*e), c))
+        })
+        .collect();
+    let mut series =
+        vec![Series::new(format!("expected {what}"), PALETTE[0], style, expected.clone())];
+    if let (Some((_, t)), Some(first), Some(last)) = (target, expected.first(), expected.last()) {
+        series.push(Series::new(
+            "target",
+            PALETTE[2],
+            Style::Line,
+            vec![(first.0, t), (last.0.max(first.0 + 1.0), t)],
+        ));
+    }
+    let title = format!("expected {what} per epoch");
+    out.push_str(
+        &XyChart {
+            id: "chart-proxyless-cost",
+            title: &title,
+            x_label: "epoch",
+            y_label: what,
+            x_log: false,
+            series,
+        }
+        .render(),
+    );
 }
 
 fn architecture_view(

@@ -262,3 +262,42 @@ impl Live {
         write(&self.store, &self.options).map(|_| ())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::experiment::ExperimentStatus;
+
+    /// A live report follows the store: running with no trial, then the trial, then done; each
+    /// rewrite replaces the page whole and leaves no temporary file behind.
+    #[test]
+    fn a_live_report_follows_the_store_and_is_replaced_atomically() {
+        let dir = std::env::temp_dir().join(format!("nasc-report-live-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let config = serde_json::json!({"kind": "unknown to this nasc"});
+        let store = Store::create(&dir, "nasc search (test)", "/no/such/space.nas", "", &config)
+            .expect("store");
+        let live = Live::start(&dir, None).expect("first page");
+        assert_eq!(live.path(), dir.join(REPORT_FILE));
+        let page = || std::fs::read_to_string(dir.join(REPORT_FILE)).expect("page");
+        let first = page();
+        assert!(first.contains(r#"data-status="running""#) && first.contains("0 trials finished"));
+        // The space file is gone: the page says why it draws no architecture, and does not fail.
+        assert!(first.contains("No architecture is drawn: cannot read /no/such/space.nas"));
+        let id = store.ask(r#"{"width": 8}"#, 100, 2000).expect("ask");
+        store.start(id).expect("start");
+        store.succeed(id, 0.75, 1.5).expect("succeed");
+        live.rewrite().expect("rewrite");
+        let second = page();
+        assert!(second.contains("1 trial finished") && second.contains("width=8"), "{second}");
+        store.set_status(ExperimentStatus::Done).expect("status");
+        live.rewrite().expect("rewrite");
+        assert!(page().contains(r#"data-status="done""#));
+        let names: Vec<String> = std::fs::read_dir(&dir)
+            .expect("dir")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect();
+        assert!(!names.iter().any(|n| n.ends_with(".tmp")), "{names:?}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
