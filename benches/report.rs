@@ -76,6 +76,7 @@ fn main() {
             store.succeed(id, base.min(0.999), 15.0).expect("succeed");
         }
     }
+    store.set_status(nasc::experiment::ExperimentStatus::Done).expect("status");
     eprintln!("store of {TRIALS} trials written in {:.1} s", started.elapsed().as_secs_f64());
     let options = nasc::report::Options { graph: Some(g), trials: Vec::new() };
     let mut times = Vec::new();
@@ -98,7 +99,12 @@ fn main() {
         1000.0 * compiled,
         size as f64 / 1e6
     );
-    let _ = std::fs::remove_dir_all(&dir);
+    // NASC_BENCH_KEEP=1 keeps the experiment and its page, to look at.
+    if std::env::var_os("NASC_BENCH_KEEP").is_some() {
+        eprintln!("kept: {}", path.display());
+    } else {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
     if size >= 5_000_000 {
         eprintln!("error: the page is {size} bytes, not under 5 MB");
         std::process::exit(1);

@@ -650,8 +650,9 @@ fn cost_view(out: &mut String, snap: &Snapshot) {
         let chart = XyChart {
             id,
             title: &format!(
-                "{metric} against {what} (Pareto front: trials {})",
-                front_ids.join(", ")
+                "{metric} against {what} (Pareto front: {} trial{})",
+                front.len(),
+                if front.len() == 1 { "" } else { "s" }
             ),
             x_label: what,
             y_label: &metric,
@@ -678,6 +679,13 @@ fn cost_view(out: &mut String, snap: &Snapshot) {
             ],
         };
         out.push_str(&chart.render());
+        if !front_ids.is_empty() {
+            let _ = write!(
+                out,
+                r#"<p class="note">Pareto front on {what}, cheapest first: trials {}.</p>"#,
+                front_ids.join(", ")
+            );
+        }
     }
     out.push_str("</section>");
 }

@@ -307,7 +307,13 @@ impl XyChart<'_> {
                 s.points.iter().copied().enumerate().filter(|(_, p)| keep(p)).collect();
             match s.style {
                 Style::Points => {
-                    let _ = write!(out, r#"<g class="points" fill="{}">"#, escape(&s.color));
+                    // Smaller, see-through dots when there are many.
+                    let (r, opacity) = if pts.len() > 300 { (2.5, 0.6) } else { (3.5, 1.0) };
+                    let _ = write!(
+                        out,
+                        r#"<g class="points" fill="{}" fill-opacity="{opacity}">"#,
+                        escape(&s.color)
+                    );
                     for (i, (x, y)) in pts {
                         let fill = s
                             .colors
@@ -315,7 +321,7 @@ impl XyChart<'_> {
                             .map_or(String::new(), |c| format!(r#" fill="{}""#, escape(c)));
                         let _ = write!(
                             out,
-                            r#"<circle cx="{:.1}" cy="{:.1}" r="3.5"{fill}>"#,
+                            r#"<circle cx="{:.1}" cy="{:.1}" r="{r}"{fill}>"#,
                             px(x),
                             py(y)
                         );
