@@ -909,7 +909,7 @@ fn architecture_view(
         out,
         "architecture",
         "Architecture",
-        "The architecture as the graph of its operators (every choice fixed), inputs at the top; hover an operator for its attributes, parameters and FLOPs.",
+        "The architecture as the graph of its operators (every choice fixed), inputs at the top; hover an operator for its attributes, parameters and FLOPs. The cells of cell spaces (the standard library's DARTS and NAS-Bench-201 cells) are also drawn as the DARTS paper draws them: states left to right, each chosen edge labelled with its operation.",
     );
     let g = match graph {
         Ok(g) => g,
@@ -960,14 +960,42 @@ fn architecture_view(
     }
     out.push_str("</select></label></p>");
     for (n, (t, name)) in chosen.iter().enumerate() {
-        let _ = write!(
-            out,
-            r#"<div class="arch-box" data-trial="{}"><p class="note">{}: <code>{}</code></p>"#,
-            t.id,
-            escape(name),
-            escape(&arch_text(&t.arch))
-        );
+        let labels = arch_text(&t.arch);
+        let _ = write!(out, r#"<div class="arch-box" data-trial="{}">"#, t.id);
+        if labels.chars().count() > 240 {
+            // Many labels (a cell space): folded, the drawings say it better.
+            let _ = write!(
+                out,
+                r#"<details class="note"><summary>{}: its {} labels</summary><code>{}</code></details>"#,
+                escape(name),
+                arch_pairs(&t.arch).len(),
+                escape(&labels)
+            );
+        } else {
+            let _ = write!(
+                out,
+                r#"<p class="note">{}: <code>{}</code></p>"#,
+                escape(name),
+                escape(&labels)
+            );
+        }
         let id = if n == 0 { "chart-arch".to_string() } else { format!("chart-arch-{}", t.id) };
+        // Cells (DARTS, NAS-Bench-201) as the DARTS paper draws them, before the operators.
+        if let Ok(serde_json::Value::Object(m)) = serde_json::from_str::<serde_json::Value>(&t.arch)
+        {
+            for (k, c) in super::cell::cells(&m).iter().enumerate() {
+                let cid = if n == 0 {
+                    format!("chart-cell-{k}")
+                } else {
+                    format!("chart-cell-{}-{k}", t.id)
+                };
+                out.push_str(&super::cell::draw(
+                    c,
+                    &cid,
+                    &format!("trial {}: cell {}", t.id, c.prefix),
+                ));
+            }
+        }
         match crate::arch::Architecture::from_json(g, &t.arch)
             .map_err(|e| format!("{} problems", e.len()))
             .and_then(|a| crate::arch::fix(g, &a).map_err(|e| e.to_string()))

@@ -7,7 +7,8 @@
 //!   rewrites its report beside its own writes, WAL lets a reader run beside the writer).
 //! - [`numbers`] computes what the charts plot (best so far, Pareto fronts, label importance),
 //!   as pure functions; [`svg`] draws the charts as inline SVG; [`graph`] draws an
-//!   architecture as the graph of its operators; `html` lays the page out.
+//!   architecture as the graph of its operators, and [`cell`] the cells of cell spaces (DARTS,
+//!   NAS-Bench-201) as the DARTS paper draws them; `html` lays the page out.
 //! - [`write`] and [`write_dir`] write the page atomically (a temporary file renamed over the
 //!   old one), so a browser reloading the page during a search never sees half of it.
 //!
@@ -15,6 +16,7 @@
 //! Content-Security-Policy (`default-src 'none'`) makes the browser refuse any request, which
 //! the page's script records (`data-errors` on `<body>`, the browser test reads it).
 
+pub mod cell;
 pub mod graph;
 mod html;
 pub mod numbers;
