@@ -48,12 +48,57 @@ fn search(out: &Path, strategy: &str) -> Output {
     o
 }
 
-/// The experiments every test here reads: random search, DARTS, ENAS and ProxylessNAS, in one
-/// directory (made once per test process).
+/// Writes random CIFAR-shaped images and integer classes as NPY files in `dir` (for the DARTS
+/// cell example, whose input is `[3, 32, 32]`); returns the `--data` spec.
+fn cifar_like(dir: &Path) -> String {
+    let n = 48;
+    let (x, y) = (dir.join("x.npy"), dir.join("y.npy"));
+    let values: Vec<f32> =
+        (0..n * 3 * 32 * 32).map(|i| ((i * 7919) % 255) as f32 / 255.0).collect();
+    common::write_npy(&x, &[n, 3, 32, 32], &values);
+    let mut header = format!("{{'descr': '<i8', 'fortran_order': False, 'shape': ({n},), }}");
+    while (10 + header.len() + 1) % 64 != 0 {
+        header.push(' ');
+    }
+    header.push('\n');
+    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+    bytes.extend((header.len() as u16).to_le_bytes());
+    bytes.extend(header.as_bytes());
+    for i in 0..n as i64 {
+        bytes.extend((i % 10).to_le_bytes());
+    }
+    std::fs::write(&y, bytes).expect("write npy");
+    format!("npy:{},{}", x.display(), y.display())
+}
+
+/// The experiments every test here reads: random search, DARTS, ENAS and ProxylessNAS on the
+/// six-architecture space, and a random search of the DARTS cell example (for its cells), in
+/// one directory (made once per test process).
 fn experiments() -> &'static Path {
     static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     DIR.get_or_init(|| {
         let root = common::temp_dir("report");
+        let data = cifar_like(&root);
+        let cells = root.join("cells").display().to_string();
+        let o = nasc(&[
+            "search",
+            "examples/darts_cell.nas",
+            "--strategy",
+            "random",
+            "--max-trials",
+            "2",
+            "--max-steps",
+            "1",
+            "--batch-size",
+            "16",
+            "--val-fraction",
+            "0.25",
+            "--data",
+            &data,
+            "--out",
+            &cells,
+        ]);
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
         for s in ["random", "darts", "enas", "proxyless"] {
             let o = search(&root.join(s), s);
             // The search says where its report is, and the report is there when it ends,
@@ -139,7 +184,7 @@ fn searches_write_their_report_and_nasc_report_writes_it_again() {
     let o = nasc(&["report", &root.display().to_string()]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     let page = std::fs::read_to_string(root.join("report.html")).expect("comparison page");
-    for s in ["random", "darts", "enas", "proxyless"] {
+    for s in ["random", "darts", "enas", "proxyless", "cells"] {
         assert!(page.contains(&format!(r#"href="{s}/report.html""#)), "links to {s}");
     }
 }
@@ -241,6 +286,19 @@ fn browse(browser: &Path, url: &str, extra: &[String]) -> String {
         .stderr(Stdio::piped())
         .spawn()
         .expect("the browser starts");
+    // Read its output while it runs: a DOM larger than the pipe's buffer would block it.
+    let mut stdout = child.stdout.take().expect("piped");
+    let reader = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = std::io::Read::read_to_end(&mut stdout, &mut buf);
+        buf
+    });
+    let mut stderr = child.stderr.take().expect("piped");
+    let errors = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = std::io::Read::read_to_end(&mut stderr, &mut buf);
+        buf
+    });
     let start = Instant::now();
     loop {
         if child.try_wait().expect("wait").is_some() {
@@ -252,9 +310,10 @@ fn browse(browser: &Path, url: &str, extra: &[String]) -> String {
         }
         std::thread::sleep(Duration::from_millis(50));
     }
-    let out = child.wait_with_output().expect("output");
+    let out = reader.join().expect("stdout read");
+    let _ = errors.join();
     let _ = std::fs::remove_dir_all(&profile);
-    text(&out.stdout)
+    text(&out)
 }
 
 /// The value of attribute `name` on the page's `<html>` element in a dumped DOM.
@@ -355,6 +414,17 @@ fn the_report_opens_in_a_real_browser_without_errors_or_requests() {
         }
         check_page(&browser, &url(page, "supernet"), "supernet", &charts);
     }
+    // The DARTS cell example: its cells a, b and d (the standard library's DARTS cells) drawn
+    // as cells besides the operators; its cell e is written another way and is not.
+    let cells = root.join("cells").join("report.html");
+    let dom = check_page(
+        &browser,
+        &url(&cells, "architecture"),
+        "architecture",
+        &["chart-arch", "chart-cell-0", "chart-cell-1", "chart-cell-2"],
+    );
+    assert!(!dom.contains(r#"id="chart-cell-3""#), "only the DARTS cells are drawn as cells");
+    assert!(dom.contains(">trial") && dom.contains(": cell a</text>"), "cell a is titled");
     check_page(&browser, &url(&compare, "compare"), "compare", &["chart-compare-best"]);
     // The detection is real: the same page with one image from the network is caught.
     let planted = root.join("planted.html");
@@ -377,6 +447,7 @@ fn the_report_opens_in_a_real_browser_without_errors_or_requests() {
             )
             .chain(["supernet"].iter().map(|v| (&enas, "enas", *v)))
             .chain(["supernet"].iter().map(|v| (&proxyless, "proxyless", *v)))
+            .chain(["architecture"].iter().map(|v| (&cells, "cells", *v)))
             .chain(std::iter::once((&compare, "all", "compare")))
             .collect();
     for (page, name, view) in views {
