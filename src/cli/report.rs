@@ -4,8 +4,8 @@ use super::*;
 use crate::experiment::{Store, TrialId};
 use crate::report::{self as page, ReportError};
 
-/// Prints a report error; exit code 2 for a bad argument (no such trial, `--trial` with a
-/// directory of experiments), 1 otherwise.
+/// Prints a report error (a directory that is missing, holds no experiment, or one that cannot
+/// be read; a page that cannot be written) and gives exit code 1.
 fn fail(e: &ReportError) -> ExitCode {
     eprintln!("error: {}", page::describe(e));
     ExitCode::from(1)
@@ -36,8 +36,9 @@ pub(super) fn report(dir: &std::path::Path, trials: &[u64]) -> ExitCode {
         Ok(pages) => {
             match pages.split_first() {
                 Some((first, rest)) if !rest.is_empty() => println!(
-                    "report: {} (comparing {} experiments, each with its own report)",
+                    "report: {} (comparing the experiments under {}; {} of them have their own report)",
                     first.display(),
+                    dir.display(),
                     rest.len()
                 ),
                 Some((first, _)) => println!("report: {}", first.display()),

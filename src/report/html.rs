@@ -209,6 +209,21 @@ fn arch_text(arch: &str) -> String {
     pairs.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", ")
 }
 
+/// A trial's architecture for a table cell: its `label=value` pairs, folded under their count
+/// when there are many (a cell space has dozens of labels).
+fn arch_cell(arch: &str) -> String {
+    let labels = arch_text(arch);
+    if labels.chars().count() > 240 {
+        format!(
+            "<details><summary>{} labels</summary>{}</details>",
+            arch_pairs(arch).len(),
+            escape(&labels)
+        )
+    } else {
+        escape(&labels)
+    }
+}
+
 /// The metric's name and direction of an experiment.
 fn metric_of(snap: &Snapshot) -> (String, Mode) {
     match &snap.config {
@@ -439,7 +454,7 @@ fn trials_view(out: &mut String, snap: &Snapshot) {
             d = num(t.duration).map_or("-".into(), |d| format!("{d:.1}")),
             a = t.attempts,
             e = snap.epochs.get(&t.id).map_or(0, Vec::len),
-            arch = escape(&arch_text(&t.arch)),
+            arch = arch_cell(&t.arch),
             err = escape(t.error.as_deref().unwrap_or("")),
         );
     }
@@ -1057,7 +1072,7 @@ pub(super) fn comparison_page(dir: &Path, rows: &[(PathBuf, Result<Snapshot, Str
                     s.trials.len(),
                     best.and_then(|b| b.metric).map_or(String::new(), |m| m.to_string()),
                     best.and_then(|b| b.metric).map_or("-".into(), |m| format!("{m:.4}")),
-                    escape(&best.map_or(String::new(), |b| arch_text(&b.arch))),
+                    best.map_or(String::new(), |b| arch_cell(&b.arch)),
                     s.info.created,
                     utc(s.info.created),
                 );
