@@ -353,6 +353,18 @@ impl Search {
         &self.graph
     }
 
+    /// Gives a resumed search a new trial budget, `max_trials` in all (the trials already
+    /// recorded count), and records it in the store: a finished search goes on to more trials.
+    ///
+    /// Errors: [`LaunchError::Store`] when the store cannot record it.
+    pub fn set_max_trials(&mut self, max_trials: usize) -> Result<(), LaunchError> {
+        self.config.max_trials = Some(max_trials);
+        let stored = ExperimentConfig::MultiTrial(self.config.clone());
+        let stored = serde_json::to_value(&stored).expect("the configuration serialises");
+        self.store.set_config(&stored)?;
+        Ok(())
+    }
+
     /// Step 3: runs the search to its end (see the module documentation for the status it
     /// records), stopping early when `stop` becomes true (see [`stop_on_signals`]).
     ///
@@ -364,7 +376,7 @@ impl Search {
         stop: &AtomicBool,
     ) -> Result<Finished, LaunchError> {
         let device = self.config.device.device().map_err(|e| {
-            let _ = self.store.set_status(ExperimentStatus::Failed);
+            let _ = self.store.set_failed(&e.to_string());
             LaunchError::Device(e.to_string())
         })?;
         let Search { store, graph, data, config, .. } = self;
@@ -377,12 +389,13 @@ impl Search {
             // Another process runs this experiment: its status is that process's to set.
             Ok(Err(e @ search::SearchError::Busy(_))) => return Err(e.into()),
             Ok(Err(e)) => {
-                let _ = store.set_status(ExperimentStatus::Failed);
+                let _ = store.set_failed(&e.to_string());
                 return Err(e.into());
             }
             Err(panic) => {
-                let _ = store.set_status(ExperimentStatus::Failed);
-                return Err(LaunchError::Panic(train::panic_message(&*panic)));
+                let message = train::panic_message(&*panic);
+                let _ = store.set_failed(&format!("nasc panicked: {message}"));
+                return Err(LaunchError::Panic(message));
             }
         };
         let status = if stop.load(Ordering::SeqCst) {
@@ -668,6 +681,9 @@ impl OneShotSearch {
     /// [`LaunchError::Setting`], [`LaunchError::Store`], [`LaunchError::Write`].
     pub fn run(self, observer: &mut dyn OneShotObserver) -> Result<OneShotFinished, LaunchError> {
         let OneShotSearch { store, one_shot } = self;
+        // Held while the supernet trains, so that `nasc runs` can tell a running search from
+        // one that was killed.
+        let _lock = search::lock(store.dir())?;
         let OneShot { space, stored, plan, data, device } = one_shot;
         let (g, cfg) = (&space.graph, &stored.config);
         let result = train::catch_panics(|| {
@@ -682,7 +698,7 @@ impl OneShotSearch {
         let summary = match result {
             Ok(s) => s,
             Err(error) => {
-                let _ = store.set_status(ExperimentStatus::Failed);
+                let _ = store.set_failed(&error.to_string());
                 return Err(LaunchError::Runtime { program: Box::new(space.program), error });
             }
         };

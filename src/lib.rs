@@ -2,7 +2,7 @@
 //!
 //! This crate is the part that trains and searches: [`runtime`] (burn modules, training) ->
 //! [`strategy`] (multi-trial), [`oneshot`] (one-shot) -> [`experiment`] (the store, the search
-//! loop), and [`cli`], the `nasc` command. It sits on the burn-free front end, crate
+//! loop), [`export`] (a trained network as an ONNX model), and [`cli`], the `nasc` command. It sits on the burn-free front end, crate
 //! `nasc-front` (re-exported here under the same module names: [`syntax`] -> [`resolve`] ->
 //! [`check`] -> [`ir`] -> [`facts`], [`arch`] -> [`lower`], with [`driver`] and
 //! [`diagnostics`]), and on the language server, crate `nasc-lsp` ([`lsp`]). Only [`runtime`]
@@ -17,6 +17,7 @@ pub use nasc_lsp as lsp;
 pub mod cli;
 pub mod data;
 pub mod experiment;
+pub mod export;
 pub mod launch;
 pub mod oneshot;
 pub mod report;

@@ -921,3 +921,199 @@ fn an_error_inside_an_imported_space_points_at_the_call_that_leads_there() {
     assert!(err.contains("in this call"), "{err}");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// A network with no trainable parameter has nothing to learn: `nasc train` measures it and
+/// writes its (empty) weights instead of panicking in the backward pass, and the one-shot
+/// strategies that train single paths go on past a weightless one.
+#[test]
+fn a_network_without_parameters_is_evaluated_not_trained() {
+    let dir = common::temp_dir("cli-weightless");
+    let arch = dir.join("pool.json");
+    std::fs::write(&arch, r#"{"op": "pool"}"#).expect("write");
+    let out = dir.join("trained").display().to_string();
+    let o = nasc(&[
+        "train",
+        "tests/data/weightless.nas",
+        "--arch",
+        arch.to_str().expect("utf8"),
+        "--epochs",
+        "1",
+        "--max-steps",
+        "3",
+        "--out",
+        &out,
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("test accuracy") && stdout(&o).contains(" 0 params"),
+        "{}",
+        stdout(&o)
+    );
+    for strategy in ["enas", "random-oneshot", "proxyless", "darts"] {
+        let out = dir.join(strategy).display().to_string();
+        let o = nasc(&[
+            "search",
+            "tests/data/weightless.nas",
+            "--strategy",
+            strategy,
+            "--epochs",
+            "2",
+            "--max-steps",
+            "4",
+            "--option",
+            "score_batches=2",
+            "--out",
+            &out,
+        ]);
+        assert_eq!(code(&o), 0, "{strategy}: {}", stderr(&o));
+        assert!(!stderr(&o).contains("panicked"), "{strategy}: {}", stderr(&o));
+    }
+}
+
+/// `nasc eval` normalises the inputs with the statistics recorded at training time, not with
+/// statistics fitted again on the `--data` it is given; without them it says so.
+#[test]
+fn eval_uses_the_normalisation_of_training() {
+    let dir = common::temp_dir("cli-eval-norm");
+    let out = dir.join("small");
+    let arch = "examples/archs/mnist_small.json";
+    let o = nasc(&[
+        "train",
+        "examples/mnist.nas",
+        "--arch",
+        arch,
+        "--epochs",
+        "1",
+        "--max-steps",
+        "20",
+        "--out",
+        out.to_str().expect("utf8"),
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let weights = out.join("model.bpk").display().to_string();
+    let eval = || nasc(&["eval", "examples/mnist.nas", "--arch", arch, "--weights", &weights]);
+    let first = eval();
+    assert_eq!(code(&first), 0, "{}", stderr(&first));
+    assert!(!stderr(&first).contains("warning"), "{}", stderr(&first));
+    // Other recorded statistics change the result: they are the ones used.
+    let path = out.join("metrics.json");
+    let mut m: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).expect("metrics.json")).expect("JSON");
+    m["report"]["normalization"]["mean"] = serde_json::json!([5.0]);
+    std::fs::write(&path, m.to_string()).expect("write");
+    let shifted = eval();
+    assert_eq!(code(&shifted), 0, "{}", stderr(&shifted));
+    assert_ne!(stdout(&first), stdout(&shifted));
+    // Without metrics.json the statistics are fitted on --data, with a warning.
+    std::fs::remove_file(&path).expect("remove");
+    let refit = eval();
+    assert_eq!(code(&refit), 0, "{}", stderr(&refit));
+    assert!(stderr(&refit).contains("warning: no metrics.json"), "{}", stderr(&refit));
+    assert_eq!(stdout(&first), stdout(&refit), "the same data: the same statistics");
+}
+
+/// `nasc export` checks the recorded architectures against the experiment's space: a store
+/// changed by hand gives an error naming the trial, and no file.
+#[test]
+fn export_refuses_an_architecture_the_space_rejects() {
+    let dir = common::temp_dir("cli-export-tampered").join("exp");
+    let exp = dir.display().to_string();
+    let o = nasc(&[
+        "search",
+        "tests/data/tiny_search.nas",
+        "--max-trials",
+        "2",
+        "--epochs",
+        "1",
+        "--max-steps",
+        "2",
+        "--out",
+        &exp,
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let o = nasc(&["export", &exp, "--top", "2"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    std::fs::remove_dir_all(dir.join("export")).expect("clean");
+    let conn = rusqlite::Connection::open(dir.join("experiment.db")).expect("opens");
+    conn.execute("UPDATE trials SET arch = '{\"width\": 7, \"kernel\": 3}'", []).expect("tamper");
+    drop(conn);
+    let o = nasc(&["export", &exp, "--top", "2"]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("records an architecture that the experiment's space rejects")
+            && stderr(&o).contains("width"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!dir.join("export").exists());
+}
+
+/// ENAS exports and records only architectures that meet the space's constraints: with a FLOPs
+/// bound that 2,812 of 13,950 networks meet, every recorded trial is within it.
+#[test]
+fn enas_records_and_exports_only_architectures_within_the_constraints() {
+    let dir = common::temp_dir("cli-enas-constraints");
+    let space = dir.join("mnist.nas");
+    let text = std::fs::read_to_string("examples/mnist.nas").expect("read");
+    let text =
+        text.replace("where params <= 500_000", "where params <= 500_000, flops <= 1_000_000");
+    std::fs::write(&space, text).expect("write");
+    let out = dir.join("enas");
+    let o = nasc(&[
+        "search",
+        space.to_str().expect("utf8"),
+        "--strategy",
+        "enas",
+        "--epochs",
+        "1",
+        "--max-steps",
+        "3",
+        "--option",
+        "controller_steps=4",
+        "--option",
+        "controller_aggregate=2",
+        "--option",
+        "top_k=4",
+        "--option",
+        "score_batches=2",
+        "--option",
+        "calibration_batches=2",
+        "--out",
+        out.to_str().expect("utf8"),
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(!stderr(&o).contains("warning"), "{}", stderr(&o));
+    let trials = nasc::experiment::Store::open(&out).expect("opens").trials().expect("trials");
+    assert!(!trials.is_empty());
+    for t in &trials {
+        assert!(
+            t.flops <= 1_000_000 && t.params <= 500_000,
+            "trial {} costs {} FLOPs",
+            t.id.0,
+            t.flops
+        );
+    }
+}
+
+/// A diagnostic on a very long line (an architecture written on one line, 1.5 MB here) shows a
+/// window of the line around its labels, not the whole line once per diagnostic.
+#[test]
+fn a_long_line_is_shown_as_a_window_around_the_problem() {
+    let dir = common::temp_dir("cli-long-line");
+    let arch = dir.join("long.json");
+    let keys: Vec<String> = (0..100_000).map(|i| format!("\"k{i}\": 1")).collect();
+    let good = r#""width": 16, "depth": 1, "depth2": 1, "depth[0]/SearchedBlock/operation": "conv3", "depth2[0]/SearchedBlock/operation": "conv3""#;
+    let text = format!("{{{good}, {}}}", keys.join(", "));
+    assert!(text.len() > 1_000_000 && !text.contains('\n'));
+    std::fs::write(&arch, text).expect("write");
+    let o = nasc(&["check", "examples/mnist.nas", "--arch", arch.to_str().expect("utf8")]);
+    assert_eq!(code(&o), 1);
+    let err = stderr(&o);
+    // Twenty diagnostics, each with a window of the line.
+    assert_eq!(err.matches("error[E0204]").count(), 20, "{}", &err[..err.len().min(2000)]);
+    assert!(err.len() < 40_000, "{} bytes of diagnostics", err.len());
+    assert!(err.contains("…\"k0\": 1") || err.contains("\"k0\": 1"), "{}", &err[..2000]);
+    assert!(err.contains('…'), "{}", &err[..2000]);
+    // Columns count from the start of the real line (`k1000` is 11,021 bytes in).
+    assert!(err.contains("long.json:1:11021"), "{}", &err[..2000]);
+}

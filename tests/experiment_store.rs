@@ -436,6 +436,8 @@ fn open_reports_a_corrupt_database() {
         e.to_string().starts_with(&path.display().to_string()) && e.to_string().contains("corrupt"),
         "{e}"
     );
+    // One line, whatever SQLite's report: it goes into tables (`nasc runs`).
+    assert!(!e.to_string().contains('\n'), "{e}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 

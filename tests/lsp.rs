@@ -434,3 +434,30 @@ fn broken_and_half_typed_text_never_crashes_the_server() {
     assert_eq!(r["error"]["code"], -32601);
     assert_eq!(c.shutdown(), 0);
 }
+
+/// Malformed messages (a body that is not JSON, JSON that is not JSON-RPC, a header line
+/// without a colon, a request before `initialize`) are answered with JSON-RPC errors and the
+/// server goes on serving the same client.
+#[test]
+fn malformed_messages_are_answered_and_the_server_goes_on() {
+    let mut c = Client::start();
+    let raw = |c: &mut Client, bytes: &str| {
+        c.stdin.write_all(bytes.as_bytes()).unwrap();
+        c.stdin.flush().unwrap();
+    };
+    raw(&mut c, "Content-Length: 9\r\n\r\n{not json");
+    let m = c.recv();
+    assert_eq!((m["error"]["code"].as_i64(), m["id"].is_null()), (Some(-32700), true), "{m}");
+    raw(&mut c, "Content-Length: 10\r\n\r\n{\"foo\": 1}");
+    assert_eq!(c.recv()["error"]["code"], -32600);
+    raw(&mut c, "this is no header\r\n\r\n");
+    assert_eq!(c.recv()["error"]["code"], -32700);
+    // A request before `initialize`: "server not initialized", with its id.
+    let early = c.request("textDocument/hover", json!({}));
+    assert_eq!(early["error"]["code"], -32002, "{early}");
+    let r = c.initialize();
+    assert!(r["result"]["capabilities"].is_object(), "{r}");
+    raw(&mut c, "Content-Length: 2\r\n\r\n[]");
+    assert_eq!(c.recv()["error"]["code"], -32600);
+    assert_eq!(c.shutdown(), 0);
+}

@@ -334,8 +334,34 @@ fn a_search_resumes_from_another_directory() {
         .expect("runs");
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     // Flags that would change the experiment are refused with --resume.
-    let o = nasc(&["search", "--resume", exp.to_str().expect("utf8"), "--max-trials", "5"]);
+    let o = nasc(&["search", "--resume", exp.to_str().expect("utf8"), "--epochs", "5"]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
+}
+
+#[test]
+fn a_finished_search_resumes_to_more_trials() {
+    let root = common::temp_dir("search-extend");
+    let exp = root.join("exp");
+    let o = search(&exp, &["--strategy", "evolution", "--max-trials", "2", "--seed", "3"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let before = Store::open(&exp).expect("opens").trials().expect("trials");
+    assert_eq!(before.len(), 2);
+    // --max-trials on resume is the new budget in all: three more trials, the first two kept.
+    let o = nasc(&["search", "--resume", exp.to_str().expect("utf8"), "--max-trials", "5"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let store = Store::open(&exp).expect("opens");
+    let after = store.trials().expect("trials");
+    assert_eq!(after.len(), 5, "{}", text(&o.stderr));
+    assert!(after.iter().all(|t| t.status == TrialStatus::Succeeded));
+    for (a, b) in before.iter().zip(&after) {
+        assert_eq!((a.id, &a.arch, a.metric), (b.id, &b.arch, b.metric));
+    }
+    // The new budget is the experiment's: a plain resume now has nothing left to do.
+    let info = store.info().expect("info");
+    assert_eq!(info.config["max_trials"], serde_json::json!(5), "{}", info.config);
+    let o = nasc(&["search", "--resume", exp.to_str().expect("utf8")]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert_eq!(Store::open(&exp).expect("opens").trials().expect("trials").len(), 5);
 }
 
 #[test]
@@ -440,4 +466,112 @@ fn ctrl_c_interrupts_a_search_which_then_resumes() {
     let store = Store::open(&exp).expect("opens");
     assert_eq!(store.info().expect("info").status, ExperimentStatus::Done);
     assert_eq!(store.trials().expect("trials").len(), 6);
+}
+
+/// A setting that fails every trial (a learning rate that diverges) stops the search after the
+/// first trials all fail the same way: the experiment is `failed` with the reason, instead of
+/// `done` with every trial failed.
+#[test]
+fn a_setting_that_fails_every_trial_stops_the_search() {
+    let root = common::temp_dir("search-failing");
+    let exp = root.join("exp");
+    let o = search(&exp, &["--strategy", "random", "--max-trials", "12", "--lr", "1e6"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    let err = text(&o.stderr);
+    assert!(err.contains("the first 5 trials all failed the same way"), "{err}");
+    let store = Store::open(&exp).expect("opens");
+    let trials = store.trials().expect("trials");
+    assert_eq!(trials.len(), 5, "{err}");
+    assert!(trials.iter().all(|t| t.status == TrialStatus::Failed), "{err}");
+    let info = store.info().expect("info");
+    assert_eq!(info.status.as_str(), "failed");
+    assert!(
+        info.reason.as_deref().is_some_and(|r| r.contains("all failed the same way")),
+        "{info:?}"
+    );
+    // `nasc runs show` says why.
+    let o = nasc(&["runs", "show", exp.to_str().expect("utf8")]);
+    assert!(text(&o.stdout).contains("failed: stopped: the first 5 trials"), "{}", text(&o.stdout));
+}
+
+/// Unmounts a tmpfs when dropped.
+struct Mounted(std::path::PathBuf);
+impl Drop for Mounted {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+    }
+}
+
+/// A search whose disk fills up stops with an error that says so and how to go on; every
+/// trial finished before is kept, `nasc runs` shows the experiment as stopped (not running),
+/// and once there is room again it resumes. A real full disk: a 3 MiB tmpfs, filled by a file
+/// while the search runs (needs root to mount; CI runs as root).
+#[test]
+fn a_full_disk_stops_the_search_and_keeps_its_trials() {
+    let root = common::temp_dir("search-full-disk");
+    let mnt = root.join("mnt");
+    std::fs::create_dir_all(&mnt).expect("mkdir");
+    let mounted = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=3m", "tmpfs"])
+        .arg(&mnt)
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !mounted {
+        assert!(std::env::var_os("CI").is_none(), "CI must be able to mount a tmpfs (root)");
+        eprintln!("skipped: mounting a tmpfs needs root");
+        return;
+    }
+    let _guard = Mounted(mnt.clone());
+    let exp = mnt.join("exp");
+    let exp_s = exp.to_str().expect("utf8").to_string();
+    let child = Command::new(env!("CARGO_BIN_EXE_nasc"))
+        .args(["search", "examples/mnist.nas", "--max-trials", "500", "--out", &exp_s])
+        .args(QUICK)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starts");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let succeeded = |exp: &Path| {
+        Store::open(exp)
+            .and_then(|s| s.trials())
+            .map_or(0, |t| t.iter().filter(|t| t.status == TrialStatus::Succeeded).count())
+    };
+    while succeeded(&exp) < 3 {
+        assert!(Instant::now() < deadline, "no three trials in time");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // Fill the disk.
+    let fill = mnt.join("fill");
+    {
+        use std::io::Write;
+        let mut f = std::fs::File::create(&fill).expect("fill file");
+        let block = vec![0u8; 64 * 1024];
+        while f.write_all(&block).is_ok() {}
+        let _ = f.sync_all();
+    }
+    let o = child.wait_with_output().expect("exits");
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("the disk is full") && err.contains("--resume"), "{err}");
+    std::fs::remove_file(&fill).expect("room again");
+    let store = Store::open(&exp).expect("opens");
+    let trials = store.trials().expect("trials");
+    let done: Vec<_> = trials.iter().filter(|t| t.status == TrialStatus::Succeeded).collect();
+    assert!(done.len() >= 3, "{trials:?}");
+    assert!(done.iter().all(|t| t.metric.is_some()));
+    drop(store);
+    let o = nasc(&["runs", "show", &exp_s]);
+    assert!(text(&o.stdout).contains("stopped: its store says running"), "{}", text(&o.stdout));
+    // With room again it goes on, keeping every finished trial.
+    let total = trials.len() + 2;
+    let o = nasc(&["search", "--resume", &exp_s, "--max-trials", &total.to_string()]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let after = Store::open(&exp).expect("opens").trials().expect("trials");
+    for t in &done {
+        let again = after.iter().find(|a| a.id == t.id).expect("kept");
+        assert_eq!((again.metric, &again.arch), (t.metric, &t.arch));
+    }
 }

@@ -1,6 +1,7 @@
 //! The `nasc` command line: argument parsing (clap), dispatch, and printing. One file per group
 //! of commands: `check` (the front end), `train`, `search` (launched through
-//! [`crate::launch`]) and `runs` (experiments read back); the work itself is the library's.
+//! [`crate::launch`]), `runs` (experiments read back) and `export` (a trained network as an
+//! ONNX model, [`crate::export`]); the work itself is the library's.
 //!
 //! Exit codes: 0 when the input is clean, 1 when it has errors, 2 for a bad command line or a
 //! file that cannot be read.
@@ -22,12 +23,14 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 mod check;
+mod export;
 mod report;
 mod runs;
 mod search;
 mod train;
 
 use check::{ast, check, sample, tokens};
+use export::{export_model, Model};
 use report::report;
 use runs::{bench_nb201, export, runs, runs_show};
 use search::{resume_search, search, SearchArgs};
@@ -203,8 +206,9 @@ pub enum Command {
         /// Proxyless: the target of the resource loss, in parameters.
         #[arg(long)]
         target_params: Option<f64>,
-        /// Continue the experiment in this directory after an interruption.
-        #[arg(long, conflicts_with_all = ["file", "out", "strategy", "options", "max_trials", "max_duration", "concurrency", "metric", "mode", "data", "epochs", "lr", "batch_size", "seed"])]
+        /// Continue the experiment in this directory after an interruption; with --max-trials,
+        /// go on to that many trials in all (a finished search too).
+        #[arg(long, conflicts_with_all = ["file", "out", "strategy", "options", "max_duration", "concurrency", "metric", "mode", "data", "epochs", "lr", "batch_size", "seed"])]
         resume: Option<PathBuf>,
         /// How each trial trains.
         #[command(flatten)]
@@ -219,14 +223,30 @@ pub enum Command {
         #[arg(long, default_value = "runs")]
         root: PathBuf,
     },
-    /// Write the best architectures of an experiment as NNI's flat JSON, ready for
-    /// `nasc train --arch`.
+    /// Export what a directory holds: the best architectures of a search's experiment as NNI's
+    /// flat JSON, ready for `nasc train --arch` (`--format arch`), or the network `nasc train`
+    /// trained, with its weights and in eval mode, as an ONNX model that runs without nasc
+    /// (`--format onnx`, written to `DIR/model.onnx`), or as PyTorch code and weights
+    /// (`--format pytorch`: `DIR/model.py` and `DIR/model.safetensors`).
     Export {
-        /// The experiment directory.
+        /// An experiment directory (`nasc search --out`) or a training directory (`nasc train
+        /// --out`, holding `model.bpk` and `metrics.json`).
         dir: PathBuf,
-        /// How many of the best trials.
-        #[arg(long, default_value_t = 1)]
-        top: usize,
+        /// What to write (default: `onnx` for a training directory, `arch` otherwise).
+        #[arg(long, value_enum)]
+        format: Option<ExportFormat>,
+        /// How many of the best trials (`--format arch`; default 1).
+        #[arg(long)]
+        top: Option<usize>,
+        /// The model file to write (`--format onnx`: default `DIR/model.onnx`; `--format
+        /// pytorch`: the `.py` file, default `DIR/model.py`, its weights beside it as
+        /// `.safetensors`).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// The `.nas` file of the space (`--format onnx|pytorch`; default: the one `DIR/metrics.json`
+        /// names, relative to the directory `nasc train` ran in).
+        #[arg(long)]
+        space: Option<PathBuf>,
     },
     /// Write an HTML report of an experiment to `DIR/report.html`: the search's charts, its
     /// trials and its best architectures drawn (one self-contained file; no server, no
@@ -272,6 +292,18 @@ pub enum BenchKind {
         #[arg(long)]
         json: bool,
     },
+}
+
+/// What `nasc export` writes.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum ExportFormat {
+    /// The best architectures of an experiment, NNI's flat JSON (`DIR/export/topK-trialN.json`).
+    Arch,
+    /// A trained network as an ONNX model (opset 17, dynamic batch; ONNX Runtime runs it).
+    Onnx,
+    /// A trained network as PyTorch code, `model.py` (an `nn.Module`), and its state dict,
+    /// `model.safetensors`, to retrain or fine-tune in PyTorch.
+    Pytorch,
 }
 
 /// `nasc runs show`.
@@ -441,13 +473,40 @@ pub fn main() -> ExitCode {
                 target,
             };
             match resume {
-                Some(dir) => resume_search(&dir),
+                Some(dir) => resume_search(&dir, args.max_trials),
                 None => search(args),
             }
         }
         Command::Runs { action: None, root } => runs(&root),
         Command::Runs { action: Some(RunsAction::Show { dir, top }), .. } => runs_show(&dir, top),
-        Command::Export { dir, top } => export(&dir, top),
+        Command::Export { dir, format, top, out, space } => {
+            let trained = dir.join("model.bpk").is_file() && dir.join("metrics.json").is_file();
+            match format.unwrap_or(if trained { ExportFormat::Onnx } else { ExportFormat::Arch }) {
+                ExportFormat::Arch if trained => {
+                    let d = dir.display().to_string();
+                    eprintln!(
+                        "{}",
+                        wording::command_problem(&CommandProblem::TrainedNotExperiment(&d))
+                    );
+                    ExitCode::from(2)
+                }
+                ExportFormat::Arch if out.is_some() || space.is_some() => {
+                    eprintln!("{}", wording::command_problem(&CommandProblem::ModelFlagsWithArch));
+                    ExitCode::from(2)
+                }
+                ExportFormat::Arch => export(&dir, top.unwrap_or(1)),
+                ExportFormat::Onnx | ExportFormat::Pytorch if top.is_some() => {
+                    eprintln!("{}", wording::command_problem(&CommandProblem::TopWithModel));
+                    ExitCode::from(2)
+                }
+                ExportFormat::Onnx => {
+                    export_model(&dir, Model::Onnx, out.as_deref(), space.as_deref())
+                }
+                ExportFormat::Pytorch => {
+                    export_model(&dir, Model::Pytorch, out.as_deref(), space.as_deref())
+                }
+            }
+        }
         Command::Report { dir, trials } => report(&dir, &trials),
         Command::Bench { which: BenchKind::Nb201 { strategy, options, runs, budget, json } } => {
             bench_nb201(&strategy, &options, runs, budget, json)

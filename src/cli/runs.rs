@@ -55,7 +55,7 @@ pub(super) fn runs(root: &std::path::Path) -> ExitCode {
                     "{:<40} {:<14} {:<11} {:>7} {:>7} {:>10}",
                     dir.display(),
                     stored(&info).map_or("?", |c| c.strategy()),
-                    info.status.as_str(),
+                    shown_status(&dir, &info),
                     trials.len(),
                     failed,
                     best.and_then(|b| b.metric).map_or("-".into(), |m| format!("{m:.4}"))
@@ -65,6 +65,17 @@ pub(super) fn runs(root: &std::path::Path) -> ExitCode {
         }
     }
     ExitCode::SUCCESS
+}
+
+/// The status to show for the experiment in `dir`: the stored one, except that a `running`
+/// experiment that no process runs is [`wording::STOPPED`].
+fn shown_status(dir: &std::path::Path, info: &crate::experiment::ExperimentInfo) -> &'static str {
+    let running = info.status == crate::experiment::ExperimentStatus::Running;
+    if running && !crate::experiment::search::held(dir) {
+        wording::STOPPED
+    } else {
+        info.status.as_str()
+    }
 }
 
 /// The finished trials of an experiment, best first.
@@ -99,8 +110,14 @@ pub(super) fn runs_show(dir: &std::path::Path, top: usize) -> ExitCode {
         dir.display(),
         stored(&info).map_or("?", |c| c.strategy()),
         info.space_path,
-        info.status.as_str()
+        shown_status(dir, &info)
     );
+    if let Some(reason) = &info.reason {
+        println!("failed: {reason}");
+    }
+    if shown_status(dir, &info) == wording::STOPPED {
+        println!("{}", wording::stopped_experiment(&dir.display().to_string()));
+    }
     println!("command: {}", info.command);
     // A one-shot strategy's supernet: its epochs, and where its architecture parameters ended.
     let supernet = crate::experiment::Store::open(dir)
@@ -187,6 +204,31 @@ pub(super) fn export(dir: &std::path::Path, top: usize) -> ExitCode {
         eprintln!("{}", wording::command_problem(&CommandProblem::NothingToExport(&dir)));
         return ExitCode::from(1);
     }
+    // The architectures are checked against the experiment's space before any is written: a
+    // store changed by hand must not yield a file that `nasc train` then refuses.
+    match stored_space(dir) {
+        Ok(graph) => {
+            for t in trials.iter().take(top) {
+                if let Err(errors) = crate::arch::Architecture::from_json(&graph, &t.arch) {
+                    let problems = wording::arch_problems(&t.arch, &errors);
+                    let d = dir.display().to_string();
+                    let p = CommandProblem::StoredArchInvalid {
+                        dir: &d,
+                        trial: t.id.0,
+                        problems: &problems,
+                    };
+                    eprintln!("{}", wording::command_problem(&p));
+                    return ExitCode::from(1);
+                }
+            }
+        }
+        Err(why) => {
+            eprintln!(
+                "{}",
+                wording::command_problem(&CommandProblem::ExportUnchecked { why: &why })
+            )
+        }
+    }
     let out = dir.join("export");
     if let Err(e) = std::fs::create_dir_all(&out) {
         let (path, error) = (out.display().to_string(), e.to_string());
@@ -210,6 +252,22 @@ pub(super) fn export(dir: &std::path::Path, top: usize) -> ExitCode {
         println!("{}", path.display());
     }
     ExitCode::SUCCESS
+}
+
+/// The searched network of the experiment in `dir`, compiled from its space file when that file
+/// is unchanged since the experiment started; otherwise why not, in words.
+fn stored_space(dir: &std::path::Path) -> Result<crate::ir::Graph, String> {
+    let store = crate::experiment::Store::open(dir).map_err(|e| e.to_string())?;
+    let info = store.info().map_err(|e| e.to_string())?;
+    let file = std::path::PathBuf::from(&info.space_path);
+    let text = std::fs::read(&file)
+        .map_err(|e| format!("cannot read the experiment's space {}: {e}", file.display()))?;
+    if crate::experiment::hash_space(&String::from_utf8_lossy(&text)) != info.space_hash {
+        return Err(format!("the experiment's space {} changed since it started", file.display()));
+    }
+    crate::launch::compile_space(&file)
+        .map(|s| s.graph)
+        .map_err(|_| format!("the experiment's space {} does not compile", file.display()))
 }
 
 pub(super) fn bench_nb201(

@@ -108,8 +108,13 @@ pub(super) fn search(args: SearchArgs) -> ExitCode {
     run_search(search)
 }
 
-pub(super) fn resume_search(dir: &std::path::Path) -> ExitCode {
-    let search = match launch::resume(dir) {
+pub(super) fn resume_search(dir: &std::path::Path, max_trials: Option<usize>) -> ExitCode {
+    let search = match launch::resume(dir).and_then(|mut s| {
+        if let Some(m) = max_trials {
+            s.set_max_trials(m)?;
+        }
+        Ok(s)
+    }) {
         Ok(s) => s,
         Err(e) => {
             // Resuming is never a bad command line: every failure is the experiment's.
@@ -448,9 +453,8 @@ pub(super) fn one_shot_search(
         eprintln!("warning: no architecture drawn from the final probabilities meets the space's constraints; best.json is the most probable one");
     }
     println!(
-        "exported: trial {}{}, {} {:.4} in the supernet (this path alone, batch norm recalibrated), {} params; architecture in {}",
+        "exported: trial {}, {} {:.4} in the supernet (this path alone, batch norm recalibrated), {} params; architecture in {}",
         summary.trial.0,
-        if kind == crate::lower::OneShotKind::Enas { " (the controller's most likely architecture)" } else { "" },
         if task == Task::Regression { "val mse" } else { "val accuracy" },
         summary.metric,
         wording::thousands(params),

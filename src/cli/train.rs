@@ -4,9 +4,9 @@ use super::*;
 
 /// A space compiled and one architecture of it fixed: what `nasc train` and `nasc eval` run.
 pub(super) struct Fixed {
-    program: Program,
-    graph: Graph,
-    arch: Architecture,
+    pub(super) program: Program,
+    pub(super) graph: Graph,
+    pub(super) arch: Architecture,
     pub(super) fixed: arch::FixedGraph,
 }
 
@@ -16,7 +16,7 @@ pub(super) fn load_fixed(
     file: &std::path::Path,
     arch_path: Option<&std::path::Path>,
 ) -> Result<Fixed, ExitCode> {
-    let (mut program, graph) = compile_space(file)?;
+    let (program, graph) = compile_space(file)?;
     let text = match arch_path {
         Some(path) => String::from_utf8_lossy(&std::fs::read(path).map_err(|e| {
             let (path, error) = (path.display().to_string(), e.to_string());
@@ -37,6 +37,17 @@ pub(super) fn load_fixed(
             return Err(ExitCode::from(2));
         }
     };
+    fix_arch(program, graph, arch_path, text)
+}
+
+/// Reads the architecture `text` (from the file `arch_path`, or made in memory when `None`)
+/// against `graph` and fixes it. Prints diagnostics and returns the exit code on failure.
+pub(super) fn fix_arch(
+    mut program: Program,
+    graph: Graph,
+    arch_path: Option<&std::path::Path>,
+    text: String,
+) -> Result<Fixed, ExitCode> {
     let arch = match Architecture::from_json(&graph, &text) {
         Ok(a) => a,
         Err(errors) => {
@@ -182,26 +193,30 @@ pub(super) fn eval(
         Ok(f) => f,
         Err(c) => return c,
     };
-    // `nasc train` writes the architecture next to the weights: weights of another
-    // architecture whose tensors happen to have the same shapes are refused too.
+    // `nasc train` writes the architecture and the input normalisation next to the weights:
+    // weights of another architecture whose tensors happen to have the same shapes are
+    // refused, and the inputs are normalised as they were in training.
     let recorded = weights
         .parent()
         .map(|d| d.join("metrics.json"))
-        .and_then(|p| std::fs::read(&p).ok().map(|b| (p, b)));
-    if let Some((path, bytes)) = recorded {
-        if let Ok(m) = serde_json::from_slice::<serde_json::Value>(&bytes) {
-            // Compared as networks: labels an architecture does not use do not matter.
-            let given = crate::strategy::canonical(&graph, &arch);
-            let trained = Architecture::from_json(&graph, &m["architecture"].to_string())
-                .map(|a| crate::strategy::canonical(&graph, &a));
-            if m.get("architecture").is_some() && trained.as_ref().ok() != Some(&given) {
-                let (weights, arch) = (weights.display().to_string(), path.display().to_string());
-                let p = CommandProblem::WeightsForAnotherArch { weights: &weights, arch: &arch };
-                eprintln!("{}", wording::command_problem(&p));
-                return ExitCode::from(1);
-            }
+        .and_then(|p| std::fs::read(&p).ok().map(|b| (p, b)))
+        .and_then(|(p, b)| serde_json::from_slice::<serde_json::Value>(&b).ok().map(|m| (p, m)));
+    if let Some((path, m)) = &recorded {
+        // Compared as networks: labels an architecture does not use do not matter.
+        let given = crate::strategy::canonical(&graph, &arch);
+        let trained = Architecture::from_json(&graph, &m["architecture"].to_string())
+            .map(|a| crate::strategy::canonical(&graph, &a));
+        if m.get("architecture").is_some() && trained.as_ref().ok() != Some(&given) {
+            let (weights, arch) = (weights.display().to_string(), path.display().to_string());
+            let p = CommandProblem::WeightsForAnotherArch { weights: &weights, arch: &arch };
+            eprintln!("{}", wording::command_problem(&p));
+            return ExitCode::from(1);
         }
     }
+    let trained_normalization = recorded.as_ref().and_then(|(_, m)| {
+        serde_json::from_value::<crate::data::Normalization>(m["report"]["normalization"].clone())
+            .ok()
+    });
     let splits = match load_data(data) {
         Ok(d) => d,
         Err(c) => return c,
@@ -213,8 +228,25 @@ pub(super) fn eval(
     let result = crate::runtime::train::catch_panics(|| {
         let net = crate::runtime::Network::build(&fixed, &device, 0)?;
         let net = net.load(weights)?;
-        let normalization = crate::data::Normalization::fit(&splits.train);
         let mut test = splits.test.clone();
+        let channels = crate::data::Normalization::channels_of(&test.item_shape);
+        let normalization = match &trained_normalization {
+            Some(n) if n.mean.len() == channels => n.clone(),
+            other => {
+                let why = match other {
+                    None => "no metrics.json of `nasc train` beside the weights".to_string(),
+                    Some(n) => format!(
+                        "the weights were trained on data of {} channels, --data has {channels}",
+                        n.mean.len()
+                    ),
+                };
+                eprintln!(
+                    "{}",
+                    wording::normalization_refitted(&weights.display().to_string(), &why)
+                );
+                crate::data::Normalization::fit(&splits.train)
+            }
+        };
         normalization.apply(&mut test);
         crate::runtime::train::evaluate(&net, std::sync::Arc::new(test), task, batch_size, &device)
     });

@@ -124,7 +124,21 @@ pub enum SearchError {
     /// The data could not be prepared for training.
     #[error(transparent)]
     Data(#[from] RuntimeError),
+    /// The first trials all failed the same way ([`FAILURES_IN_A_ROW`] of them): a setting
+    /// that fails every trial (a learning rate that diverges, data that does not fit), not an
+    /// architecture. The failed trials are recorded; no more start.
+    #[error("stopped: the first {trials} trials all failed the same way, so the settings, not the architectures, are the likely cause; the last one: {last}")]
+    Failing {
+        /// How many trials failed in a row.
+        trials: usize,
+        /// The last one's error.
+        last: String,
+    },
 }
+
+/// How many trials in a row, with none succeeded before them, must fail the same way (the
+/// same kind of error) for a search to stop ([`SearchError::Failing`]).
+pub const FAILURES_IN_A_ROW: usize = 5;
 
 /// What the search reports while it runs (the command line draws a progress bar).
 pub trait SearchObserver: Send {
@@ -206,10 +220,45 @@ fn run_trial(
 fn parse_arch(graph: &Graph, t: &TrialRecord) -> Result<Architecture, SearchError> {
     Architecture::from_json(graph, &t.arch).map_err(|e| {
         SearchError::Replay(format!(
-            "trial {} has an architecture this space rejects: {e:?}",
-            t.id.0
+            "trial {} has an architecture this space rejects: {}",
+            t.id.0,
+            crate::diagnostics::wording::arch_problems(&t.arch, &e)
         ))
     })
+}
+
+/// Takes the experiment in `dir` for this process: an advisory lock on `DIR/search.lock`, held
+/// while the returned file is open, or until the process dies (the kernel drops it, SIGKILL
+/// included). One process runs an experiment at a time.
+///
+/// Errors: [`SearchError::Busy`] when another process holds it; [`SearchError::Config`] when
+/// the lock file cannot be opened or locked.
+pub fn lock(dir: &std::path::Path) -> Result<std::fs::File, SearchError> {
+    let lock_path = dir.join(LOCK_FILE);
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|e| SearchError::Config(format!("cannot open {}: {e}", lock_path.display())))?;
+    match lock.try_lock() {
+        Ok(()) => Ok(lock),
+        Err(std::fs::TryLockError::WouldBlock) => Err(SearchError::Busy(format!(
+            "{} is being searched by another nasc process; wait for it or stop it first",
+            dir.display()
+        ))),
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(SearchError::Config(format!("cannot lock {}: {e}", lock_path.display())))
+        }
+    }
+}
+
+/// Whether a process is running the experiment in `dir` now (holds its [`lock`]). An
+/// experiment whose store says `running` while no process holds it was stopped without a
+/// chance to record it: killed, or its disk filled up.
+pub fn held(dir: &std::path::Path) -> bool {
+    let Ok(f) = std::fs::File::open(dir.join(LOCK_FILE)) else { return false };
+    matches!(f.try_lock_shared(), Err(std::fs::TryLockError::WouldBlock))
 }
 
 /// Runs (or resumes) the search recorded in `store` on `graph` and `data`, until the trial
@@ -233,27 +282,7 @@ pub fn run(
     if cfg.concurrency == 0 {
         return Err(SearchError::Config("--concurrency must be at least 1".into()));
     }
-    // One process runs an experiment at a time: an advisory lock on `DIR/search.lock`, held
-    // until this function returns or the process dies (the kernel drops it, SIGKILL included).
-    let lock_path = store.dir().join(LOCK_FILE);
-    let lock = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&lock_path)
-        .map_err(|e| SearchError::Config(format!("cannot open {}: {e}", lock_path.display())))?;
-    match lock.try_lock() {
-        Ok(()) => {}
-        Err(std::fs::TryLockError::WouldBlock) => {
-            return Err(SearchError::Busy(format!(
-                "{} is being searched by another nasc process; wait for it or stop it first",
-                store.dir().display()
-            )))
-        }
-        Err(std::fs::TryLockError::Error(e)) => {
-            return Err(SearchError::Config(format!("cannot lock {}: {e}", lock_path.display())))
-        }
-    }
+    let _lock = lock(store.dir())?;
     store.set_status(ExperimentStatus::Running)?;
     let started = Instant::now();
     // The data is normalised and split once; every trial trains on the same splits. Trials
@@ -306,6 +335,12 @@ pub fn run(
     let job_rx = Arc::new(Mutex::new(job_rx));
     let (done_tx, done_rx) = mpsc::channel::<Done>();
     let mut stopped = "space exhausted";
+    // The failures in a row since the experiment began, while no trial has succeeded: their
+    // kind (the error's variant) and the last one's message.
+    let mut any_succeeded = trials.iter().any(|t| t.status == super::store::TrialStatus::Succeeded);
+    let mut failures: (usize, Option<std::mem::Discriminant<RuntimeError>>, String) =
+        (0, None, String::new());
+    let mut failing = false;
     std::thread::scope(|scope| -> Result<(), SearchError> {
         for _ in 0..cfg.concurrency {
             let (job_rx, done_tx, store, data) =
@@ -344,7 +379,7 @@ pub fn run(
         let mut exhausted = false;
         let result = (|| -> Result<(), SearchError> {
             loop {
-                while running < cfg.concurrency {
+                while running < cfg.concurrency && !failing {
                     let job = if stop.load(Ordering::SeqCst) {
                         stopped = "interrupted";
                         break;
@@ -383,6 +418,12 @@ pub fn run(
                     running += 1;
                 }
                 if running == 0 {
+                    if failing {
+                        return Err(SearchError::Failing {
+                            trials: failures.0,
+                            last: std::mem::take(&mut failures.2),
+                        });
+                    }
                     return Ok(());
                 }
                 let Ok(Done { id, arch, result, seconds }) = done_rx.recv() else {
@@ -403,6 +444,19 @@ pub fn run(
                     (Err(e), _) => store.fail(id, &e.to_string(), seconds)?,
                 }
                 strategy.tell(&arch, metric);
+                match (&result, metric) {
+                    (Ok(_), Some(_)) => any_succeeded = true,
+                    (Err(e), _) if !any_succeeded => {
+                        let kind = std::mem::discriminant(e);
+                        failures = if failures.1 == Some(kind) {
+                            (failures.0 + 1, Some(kind), e.to_string())
+                        } else {
+                            (1, Some(kind), e.to_string())
+                        };
+                        failing |= failures.0 >= FAILURES_IN_A_ROW;
+                    }
+                    _ => {}
+                }
                 if let Some(m) = metric {
                     if best.is_none_or(|b| if maximize { m > b } else { m < b }) {
                         best = Some(m);

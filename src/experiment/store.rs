@@ -118,9 +118,14 @@ CREATE TABLE events (
 ) STRICT;
 ";
 
-/// The one-shot (supernet) tables: part of every new store, and added with `IF NOT EXISTS`
+/// The tables that came after version 1 was first written: the one-shot (supernet) tables and
+/// the reason of a failed experiment. Part of every new store, and added with `IF NOT EXISTS`
 /// to an older version-1 store when it is opened.
-const SUPERNET_SCHEMA: &str = "
+const ADDED_SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS status_reason (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    reason TEXT NOT NULL
+) STRICT;
 CREATE TABLE IF NOT EXISTS supernet_epochs (
     epoch INTEGER PRIMARY KEY,
     train_loss REAL,
@@ -176,6 +181,15 @@ pub enum StoreError {
         found: i64,
         /// The newest version this build reads.
         supported: i64,
+    },
+    /// The disk is full, or the directory became read-only: nothing more can be recorded, and
+    /// everything recorded before is intact (SQLite's transactions).
+    #[error("{}: {what}; the finished trials are kept: make room (or make it writable) and continue with `nasc search --resume {}`", .path.display(), .path.parent().unwrap_or(std::path::Path::new(".")).display())]
+    Unwritable {
+        /// The database file.
+        path: PathBuf,
+        /// `the disk is full` or `the directory is read-only`.
+        what: &'static str,
     },
     /// The database is damaged, or holds values this build never writes.
     #[error("{}: the experiment database is corrupt: {reason}", .path.display())]
@@ -351,6 +365,8 @@ pub struct ExperimentInfo {
     pub updated: f64,
     /// The experiment's status.
     pub status: ExperimentStatus,
+    /// Why it failed, when it did and the failure was recorded ([`Store::set_failed`]).
+    pub reason: Option<String>,
 }
 
 /// One trial as stored.
@@ -478,6 +494,13 @@ fn db_error(path: &Path, e: rusqlite::Error) -> StoreError {
         Some(ErrorCode::DatabaseCorrupt) => {
             StoreError::Corrupt { path: path.to_path_buf(), reason: e.to_string() }
         }
+        Some(ErrorCode::DiskFull) => {
+            StoreError::Unwritable { path: path.to_path_buf(), what: "the disk is full" }
+        }
+        Some(ErrorCode::ReadOnly) => StoreError::Unwritable {
+            path: path.to_path_buf(),
+            what: "the experiment directory is read-only",
+        },
         _ => StoreError::Sqlite { path: path.to_path_buf(), source: e },
     }
 }
@@ -571,7 +594,7 @@ impl Store {
         let t = now();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(err)?;
         tx.execute_batch(SCHEMA).map_err(err)?;
-        tx.execute_batch(SUPERNET_SCHEMA).map_err(err)?;
+        tx.execute_batch(ADDED_SCHEMA).map_err(err)?;
         tx.pragma_update(None, "application_id", APPLICATION_ID).map_err(err)?;
         tx.pragma_update(None, "user_version", SCHEMA_VERSION).map_err(err)?;
         tx.execute(
@@ -638,7 +661,14 @@ impl Store {
         }
         let check: String = conn.query_row("PRAGMA quick_check", [], |r| r.get(0)).map_err(err)?;
         if check != "ok" {
-            return Err(StoreError::Corrupt { path, reason: check });
+            // SQLite lists every damaged page, one per line: the first says enough.
+            let lines = check.lines().filter(|l| !l.starts_with("***")).count();
+            let first = check.lines().find(|l| !l.starts_with("***")).unwrap_or("").trim();
+            let reason = match lines {
+                0 | 1 => format!("SQLite's integrity check failed: {first}"),
+                n => format!("SQLite's integrity check found {n} problems, the first: {first}"),
+            };
+            return Err(StoreError::Corrupt { path, reason });
         }
         Store::configure(&conn, &path)?;
         Store::upgrade(&conn, &path)?;
@@ -653,13 +683,13 @@ impl Store {
     fn upgrade(conn: &Connection, path: &Path) -> Result<(), StoreError> {
         let err = |e| db_error(path, e);
         let present: i64 = conn
-            .query_row("SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name IN ('supernet_epochs', 'probabilities')", [], |r| r.get(0))
+            .query_row("SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name IN ('supernet_epochs', 'probabilities', 'status_reason')", [], |r| r.get(0))
             .map_err(err)?;
-        if present < 2 {
+        if present < 3 {
             // IF NOT EXISTS: another connection may be upgrading the same file at once.
             let tx =
                 Transaction::new_unchecked(conn, TransactionBehavior::Immediate).map_err(err)?;
-            tx.execute_batch(SUPERNET_SCHEMA).map_err(err)?;
+            tx.execute_batch(ADDED_SCHEMA).map_err(err)?;
             tx.commit().map_err(err)?;
         }
         Ok(())
@@ -755,7 +785,20 @@ impl Store {
             .map_err(|e| self.corrupt(format!("the configuration is not JSON: {e}")))?;
         let status = ExperimentStatus::parse(&status)
             .ok_or_else(|| self.corrupt(format!("experiment status `{status}`")))?;
-        Ok(ExperimentInfo { command, config, space_path, space_hash, created, updated, status })
+        let reason = conn
+            .query_row("SELECT reason FROM status_reason WHERE id = 1", [], |r| r.get(0))
+            .optional()
+            .map_err(|e| self.err(e))?;
+        Ok(ExperimentInfo {
+            command,
+            config,
+            space_path,
+            space_hash,
+            created,
+            updated,
+            status,
+            reason,
+        })
     }
 
     /// The configuration given to [`Store::create`].
@@ -778,11 +821,40 @@ impl Store {
         Ok(self.info()?.space_hash)
     }
 
-    /// Sets the experiment's status.
+    /// Replaces the configuration given to [`Store::create`] (a resumed search given a new
+    /// trial budget records it).
+    ///
+    /// Errors: a configuration that cannot be written as JSON, the database failing.
+    pub fn set_config(&self, config: &serde_json::Value) -> Result<(), StoreError> {
+        let text = serde_json::to_string(config)
+            .map_err(|e| self.invalid(format!("configuration: {e}")))?;
+        self.write(|tx, _| {
+            tx.execute("UPDATE experiment SET config = ?1 WHERE id = 1", [text.as_str()])
+                .map_err(|e| self.err(e))?;
+            Ok(())
+        })
+    }
+
+    /// Sets the experiment's status (and forgets the reason of an earlier failure).
     pub fn set_status(&self, status: ExperimentStatus) -> Result<(), StoreError> {
         self.write(|tx, _| {
             tx.execute("UPDATE experiment SET status = ?1 WHERE id = 1", [status.as_str()])
                 .map_err(|e| self.err(e))?;
+            tx.execute("DELETE FROM status_reason", []).map_err(|e| self.err(e))?;
+            Ok(())
+        })
+    }
+
+    /// Marks the experiment `failed`, recording why (shown by `nasc runs`).
+    pub fn set_failed(&self, reason: &str) -> Result<(), StoreError> {
+        self.write(|tx, _| {
+            tx.execute("UPDATE experiment SET status = 'failed' WHERE id = 1", [])
+                .map_err(|e| self.err(e))?;
+            tx.execute(
+                "INSERT OR REPLACE INTO status_reason (id, reason) VALUES (1, ?1)",
+                [reason],
+            )
+            .map_err(|e| self.err(e))?;
             Ok(())
         })
     }

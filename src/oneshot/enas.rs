@@ -118,8 +118,12 @@ impl OneShotStrategy for Enas {
         self.freq.fractions()
     }
 
-    /// The most likely architecture, and up to `top_k - 1` others the controller samples
-    /// (at most `20 * top_k` draws), each scored and recorded.
+    /// The controller's most likely architecture and up to `top_k - 1` others it samples (at
+    /// most `20 * top_k` draws, and up to [`FEASIBLE_DRAWS`] while none meets the space's
+    /// constraints), each scored and recorded. Only architectures that meet the constraints are
+    /// scored, recorded and exported: the most likely one when it meets them, else the best
+    /// scoring of the others. When no draw meets them, the most likely one is scored, recorded
+    /// and exported, flagged infeasible (the search warns).
     fn export(
         &mut self,
         trained: &Trained<'_>,
@@ -127,34 +131,70 @@ impl OneShotStrategy for Enas {
     ) -> Result<Exported, OneShotError> {
         let Trained { space, net, scorer, store } = *trained;
         observer.phase("scoring the controller's architectures");
-        let top_k = self.settings.top_k;
+        let top_k = self.settings.top_k.max(1);
+        let g = space.g;
         let likely = decode(space.labels, &self.controller.most_likely());
-        let mut seen = vec![likely];
+        let likely_feasible = crate::strategy::feasible(g, &likely);
+        let mut drawn = vec![likely.clone()];
+        let mut kept: Vec<Architecture> =
+            if likely_feasible { vec![likely.clone()] } else { Vec::new() };
         let mut tries = 0;
-        while seen.len() < top_k.max(1) && tries < top_k * 20 {
+        while kept.len() < top_k
+            && (tries < top_k * 20 || (kept.is_empty() && tries < FEASIBLE_DRAWS))
+        {
             let a = decode(space.labels, &self.controller.sample().actions);
-            if !seen.contains(&a) {
-                seen.push(a);
-            }
             tries += 1;
+            if drawn.contains(&a) {
+                continue;
+            }
+            drawn.push(a.clone());
+            if crate::strategy::feasible(g, &a) {
+                kept.push(a);
+            }
         }
+        if kept.is_empty() {
+            // Nothing the controller draws meets the constraints: the most likely architecture
+            // is exported, flagged so that the search says so (as DARTS' export does).
+            let t0 = Instant::now();
+            let m = scorer.score(net, &likely)?.1;
+            let trial = scorer.record(store, &likely, m, t0.elapsed().as_secs_f64())?;
+            observer.candidate(1, 1, m);
+            return Ok(Exported { arch: likely, feasible: false, trial, metric: m });
+        }
+        let maximize = space.settings.task == Task::Classification;
         let mut best: Option<(Architecture, TrialId, f64)> = None;
-        let total = seen.len();
-        for (i, a) in seen.into_iter().enumerate() {
+        let total = kept.len();
+        for (i, a) in kept.into_iter().enumerate() {
             let t0 = Instant::now();
             let m = scorer.score(net, &a)?.1;
             let id = scorer.record(store, &a, m, t0.elapsed().as_secs_f64())?;
             observer.candidate(i + 1, total, m);
-            if i == 0 {
+            let better = match &best {
+                None => true,
+                // The most likely architecture, when kept, is the export (ENAS' derivation);
+                // otherwise the best scoring one.
+                Some(_) if likely_feasible => false,
+                Some((_, _, b)) => {
+                    if maximize {
+                        m > *b
+                    } else {
+                        m < *b
+                    }
+                }
+            };
+            if better {
                 best = Some((a, id, m));
             }
         }
         let (arch, trial, metric) =
             best.ok_or_else(|| RuntimeError::Config("no architecture".into()))?;
-        let feasible = crate::strategy::feasible(space.g, &arch);
-        Ok(Exported { arch, feasible, trial, metric })
+        Ok(Exported { arch, feasible: true, trial, metric })
     }
 }
+
+/// How many architectures ENAS' export draws from the controller, at most, while none of them
+/// meets the space's constraints.
+pub(super) const FEASIBLE_DRAWS: usize = 5_000;
 
 /// The controller's decisions for the labels of a space: one categorical decision per layer,
 /// value and depth label, `k` of `n` picks per input choice.

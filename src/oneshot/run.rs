@@ -120,6 +120,11 @@ pub fn run(
                 * (c.lr - c.lr_min)
                 * (1.0 + (std::f64::consts::PI * t as f64 / total.max(1) as f64).cos())
     };
+    // `--max-steps` bounds the epoch's validation pass as it bounds its training.
+    let eval_batches = match (c.eval_batches, c.max_steps) {
+        (Some(e), Some(m)) => Some(e.min(m)),
+        (e, m) => e.or(m),
+    };
     let mut epochs = Vec::new();
     let mut t = 0usize;
     for epoch in 1..=c.epochs {
@@ -142,8 +147,11 @@ pub fn run(
             let mix = strategy.weight_mixing(&space)?;
             let (loss, _, _) = batch_loss(&net, batch, &mix, c.task, &device)?;
             let value = finite(&loss, epoch, step + 1)?;
-            let grads = GradientsParams::from_grads(loss.backward(), &net);
-            net = w_optim.step(lr, net, grads);
+            // A path of weightless candidates only has no weight to train on this step.
+            if loss.is_tracked() {
+                let grads = GradientsParams::from_grads(loss.backward(), &net);
+                net = w_optim.step(lr, net, grads);
+            }
             loss_sum += value;
             steps += 1;
             t += 1;
@@ -156,7 +164,7 @@ pub fn run(
         // The epoch's validation figures under the current choice.
         let current = strategy.figures_mixing(&space);
         let (val_loss, val_metric) =
-            scorer.evaluate(&net, &current, data.val.clone(), c.eval_batches)?;
+            scorer.evaluate(&net, &current, data.val.clone(), eval_batches)?;
         let e = SupernetEpoch {
             epoch: epoch as u32,
             train_loss: loss_sum / steps.max(1) as f64,

@@ -46,6 +46,12 @@ pub enum SettingsError {
     /// SPOS' tournament is empty or larger than the population.
     #[error("option tournament must be between 1 and the population")]
     Tournament,
+    /// SPOS' evolution would score no candidate, so nothing could be exported.
+    #[error("option search_candidates must be at least 1")]
+    SearchCandidates,
+    /// ENAS would score no architecture of its controller, so nothing could be exported.
+    #[error("option top_k must be at least 1")]
+    TopK,
     /// A candidate would be scored on no batches.
     #[error("option score_batches must be at least 1")]
     ScoreBatches,
@@ -455,13 +461,17 @@ impl EnasSettings {
 
     /// Checks the settings.
     ///
-    /// Errors: [`SettingsError::ArchLr`], [`SettingsError::ControllerAggregate`].
+    /// Errors: [`SettingsError::ArchLr`], [`SettingsError::ControllerAggregate`],
+    /// [`SettingsError::TopK`].
     pub fn check(&self) -> Result<(), SettingsError> {
         if !(self.lr > 0.0 && self.lr.is_finite()) {
             return Err(SettingsError::ArchLr);
         }
         if self.controller_aggregate == 0 {
             return Err(SettingsError::ControllerAggregate);
+        }
+        if self.top_k == 0 {
+            return Err(SettingsError::TopK);
         }
         Ok(())
     }
@@ -505,8 +515,12 @@ impl SposSettings {
 
     /// Checks the settings.
     ///
-    /// Errors: [`SettingsError::Population`], [`SettingsError::Tournament`].
+    /// Errors: [`SettingsError::SearchCandidates`], [`SettingsError::Population`],
+    /// [`SettingsError::Tournament`].
     pub fn check(&self) -> Result<(), SettingsError> {
+        if self.search_candidates == 0 {
+            return Err(SettingsError::SearchCandidates);
+        }
         if self.population < 2 {
             return Err(SettingsError::Population);
         }
@@ -933,6 +947,8 @@ mod tests {
         let mut spos = OneShotConfig::new(OneShotKind::RandomOneshot);
         spos.set_option("tournament", "100").expect("sets");
         assert_eq!(spos.check(), Err(SettingsError::Tournament));
+        spos.set_option("search_candidates", "0").expect("sets");
+        assert_eq!(spos.check(), Err(SettingsError::SearchCandidates));
         assert!(SettingsError::Tournament.to_string().contains("option tournament"));
         let mut darts = OneShotConfig::new(OneShotKind::Darts);
         darts.common.epochs = 0;
@@ -946,6 +962,9 @@ mod tests {
         }
         assert_eq!(proxyless.check(), Err(SettingsError::Target));
         let mut enas = OneShotConfig::new(OneShotKind::Enas);
+        enas.set_option("top_k", "0").expect("sets");
+        assert_eq!(enas.check(), Err(SettingsError::TopK));
+        enas.set_option("top_k", "2").expect("sets");
         enas.set_option("controller_aggregate", "0").expect("sets");
         assert_eq!(enas.check(), Err(SettingsError::ControllerAggregate));
         enas.set_option("arch_lr", "-1").expect("sets");

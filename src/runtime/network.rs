@@ -216,7 +216,8 @@ fn float_attr(node: &FixedNode, name: &str) -> Result<f64, RuntimeError> {
 
 /// The fixed network's [`AttrReader`]: every attribute must be present and of its type (the
 /// type checker fills in the defaults), so the defaults of the reader's callers are ignored.
-struct Strict<'a>(&'a FixedNode);
+/// The exporters (`crate::export`) read a node's attributes through it too.
+pub(crate) struct Strict<'a>(pub(crate) &'a FixedNode);
 
 impl AttrReader for Strict<'_> {
     type Error = RuntimeError;
@@ -495,6 +496,16 @@ impl Network {
             };
             RuntimeError::Record { path: path.display().to_string(), message: detail }
         })
+    }
+
+    /// The layer with weights that runs node `node` of the [`FixedGraph`] the network was built
+    /// from (its index in `FixedGraph::nodes`), or `None` for a node without weights (an input,
+    /// an operator without weights) or an index past the graph.
+    pub fn layer_of(&self, node: usize) -> Option<&Layer> {
+        match self.steps.get(node)?.kind {
+            Kind::Layer(l) => self.layers.get(l),
+            Kind::Input(_) | Kind::Weightless(_) => None,
+        }
     }
 
     /// The expected input shapes (dimensions after the batch), one per network input, with the

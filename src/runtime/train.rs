@@ -515,9 +515,14 @@ pub fn train_prepared(
                 if !value.is_finite() {
                     return Err(RuntimeError::Diverged { epoch, step: step + 1, value });
                 }
-                let grads = GradientsParams::from_grads(loss.backward(), &net);
                 lr = learning_rate(cfg, t, total, per_epoch);
-                net = optim.step(lr, net, grads);
+                // A network without trainable parameters (every operator weightless) has nothing
+                // to learn: its loss is measured and reported, and no gradient is taken (burn
+                // cannot differentiate a loss that no parameter feeds).
+                if loss.is_tracked() {
+                    let grads = GradientsParams::from_grads(loss.backward(), &net);
+                    net = optim.step(lr, net, grads);
+                }
                 t += 1;
                 steps += 1;
                 loss_sum += value;

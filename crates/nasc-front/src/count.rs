@@ -50,7 +50,7 @@ pub struct NetworkCount {
 
 /// One label's condition: the allowed values (by index in the domain) of a layer, value or
 /// depth choice, or, for an input choice, candidates at least one of which must be picked.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 enum Cond {
     Values(BTreeSet<usize>),
     Picks(BTreeSet<usize>),
@@ -233,39 +233,77 @@ impl Counter<'_> {
         let implies = |x: &Gate, y: &Gate| {
             x.iter().all(|(l, cx)| y.get(l).is_some_and(|cy| Self::weaker(cx, cy)))
         };
+        // Gates on pairwise different sets of labels, all of one size, neither merge (that
+        // needs the same labels) nor imply one another (that needs a subset of the labels):
+        // the answer is what they share, approximate. This is the state of a DARTS cell read
+        // by one edge of every later node, each gated on that node's input choice alone; the
+        // loop below would take time cubic in the number of nodes to find it.
+        if items.len() > 2 {
+            let size = items[0].0.len();
+            let mut seen = std::collections::HashSet::with_capacity(items.len());
+            let distinct = items.iter().all(|(g, _)| {
+                g.len() == size && size > 0 && seen.insert(g.keys().copied().collect::<Vec<_>>())
+            });
+            if distinct {
+                let first = items[0].0.clone();
+                let common = first
+                    .into_iter()
+                    .filter(|(l, c)| items.iter().all(|(g, _)| g.get(l) == Some(c)))
+                    .collect();
+                return (common, true);
+            }
+        }
         loop {
             if items.len() <= 1 {
                 return items.pop().unwrap_or_default();
             }
             // Merges first (gates that differ in one label's condition), so that an
-            // approximate gate does not swallow exact ones that together make it exact.
+            // approximate gate does not swallow exact ones that together make it exact. Per
+            // label, the gates that hold it and agree on every other label's condition are
+            // merged at once (one pass, bucketed by "the gate without this label"), which
+            // is what merging them two by two reaches, in time linear in the gates.
             let mut changed = false;
-            'merge: for i in 0..items.len() {
-                for j in i + 1..items.len() {
-                    let (a, b) = (&items[i].0, &items[j].0);
-                    if a.len() != b.len() || !a.keys().eq(b.keys()) {
+            let labels: BTreeSet<LabelId> =
+                items.iter().flat_map(|(g, _)| g.keys().copied()).collect();
+            for l in labels {
+                // Ordered, so that the result does not depend on a hash seed.
+                let mut buckets: BTreeMap<(Gate, bool), Vec<usize>> = BTreeMap::new();
+                for (i, (g, _)) in items.iter().enumerate() {
+                    if let Some(c) = g.get(&l) {
+                        let mut rest = g.clone();
+                        rest.remove(&l);
+                        buckets.entry((rest, matches!(c, Cond::Picks(_)))).or_default().push(i);
+                    }
+                }
+                let mut gone = vec![false; items.len()];
+                let mut merged_items = Vec::new();
+                for ((rest, picks), members) in buckets {
+                    if members.len() < 2 {
                         continue;
                     }
-                    let differing: Vec<LabelId> =
-                        a.keys().filter(|l| a[l] != b[l]).copied().collect();
-                    let [l] = differing[..] else { continue };
-                    let merged = match (&a[&l], &b[&l]) {
-                        (Cond::Values(x), Cond::Values(y)) => {
-                            Cond::Values(x.union(y).copied().collect())
+                    let mut set = BTreeSet::new();
+                    let mut approx = false;
+                    for &i in &members {
+                        match &items[i].0[&l] {
+                            Cond::Values(x) | Cond::Picks(x) => set.extend(x.iter().copied()),
                         }
-                        (Cond::Picks(x), Cond::Picks(y)) => {
-                            Cond::Picks(x.union(y).copied().collect())
-                        }
-                        _ => continue,
-                    };
-                    let mut out = a.clone();
-                    out.remove(&l);
+                        approx |= items[i].1;
+                        gone[i] = true;
+                    }
+                    let merged = if picks { Cond::Picks(set) } else { Cond::Values(set) };
+                    let mut out = rest;
                     let _always_exact = self.insert(&mut out, l, merged);
-                    let approx = items[i].1 || items[j].1;
-                    items.remove(j);
-                    items[i] = (out, approx);
+                    merged_items.push((out, approx));
+                }
+                if !merged_items.is_empty() {
                     changed = true;
-                    break 'merge;
+                    let mut kept: Vec<Approx> = items
+                        .into_iter()
+                        .zip(gone)
+                        .filter_map(|(item, gone)| (!gone).then_some(item))
+                        .collect();
+                    kept.extend(merged_items);
+                    items = kept;
                 }
             }
             if !changed {
@@ -508,13 +546,57 @@ fn count_label(
             if crate::ir::binomial(*n as u64, *k as u64).is_none_or(|s| s > SUBSET_LIMIT) {
                 return None;
             }
-            for subset in subsets(*n, *k) {
-                let (a, b) = product(&|c: &Cond| match c {
-                    Cond::Picks(s) => s.iter().any(|i| subset.contains(i)),
-                    Cond::Values(_) => false,
-                });
-                total.0 += a;
-                total.1 += b;
+            // Children gated on one candidate (the edges of a DARTS node, each on the state it
+            // reads) multiply per candidate; a subset's product is then the product of its
+            // candidates' and of the other children it activates. With no other children the
+            // sum over the k-subsets is the k-th elementary symmetric polynomial of the
+            // candidates' products, computed in O(n k) instead of over every subset (a node
+            // of a 200-step DARTS cell has 201 candidates and 20,100 subsets).
+            let one = || (BigUint::from(1u32), BigUint::from(1u32));
+            let mut per_candidate = vec![one(); *n];
+            let mut others: Vec<&(Cond, BigUint, BigUint)> = Vec::new();
+            for kid in &kids {
+                match &kid.0 {
+                    Cond::Picks(s) if s.len() == 1 => {
+                        let j = *s.iter().next().expect("one candidate");
+                        if let Some(p) = per_candidate.get_mut(j) {
+                            p.0 *= &kid.1;
+                            p.1 *= &kid.2;
+                        }
+                    }
+                    Cond::Picks(_) => others.push(kid),
+                    Cond::Values(_) => {}
+                }
+            }
+            if others.is_empty() {
+                let mut e = vec![(BigUint::from(0u32), BigUint::from(0u32)); *k + 1];
+                e[0] = one();
+                for p in &per_candidate {
+                    for t in (1..=*k).rev() {
+                        let (a, b) = (&e[t - 1].0 * &p.0, &e[t - 1].1 * &p.1);
+                        e[t].0 += a;
+                        e[t].1 += b;
+                    }
+                }
+                total = e.swap_remove(*k);
+            } else {
+                for subset in subsets(*n, *k) {
+                    let (mut a, mut b) = one();
+                    for j in &subset {
+                        a *= &per_candidate[*j].0;
+                        b *= &per_candidate[*j].1;
+                    }
+                    for (cond, ka, kb) in &others {
+                        if let Cond::Picks(s) = cond {
+                            if s.iter().any(|i| subset.contains(i)) {
+                                a *= ka;
+                                b *= kb;
+                            }
+                        }
+                    }
+                    total.0 += a;
+                    total.1 += b;
+                }
             }
         }
         d => {

@@ -55,8 +55,12 @@ pub struct Facts {
     pub params: Range,
     /// Multiply-accumulates per sample.
     pub flops: Range,
-    /// How many architectures meet the constraints, when every one was costed.
+    /// How many architectures meet the constraints, all of them together, when every one was
+    /// costed.
     pub satisfying: Option<u64>,
+    /// How many architectures meet each constraint alone, in the order of the graph's
+    /// constraints, when every one was costed; empty otherwise.
+    pub met_alone: Vec<u64>,
     /// Whether the constraints can be met: `Some(false)` when no architecture can.
     pub satisfiable: Option<bool>,
 }
@@ -104,6 +108,7 @@ fn costs(g: &Graph, count: BigUint) -> Facts {
         let mut p = (u64::MAX, 0u64);
         let mut f = (u64::MAX, 0u64);
         let mut satisfying = 0;
+        let mut met_alone = vec![0u64; g.constraints.len()];
         let mut seen = std::collections::HashSet::new();
         for a in &all {
             let key = active_key(g, a);
@@ -113,12 +118,15 @@ fn costs(g: &Graph, count: BigUint) -> Facts {
             let Ok((params, flops)) = cost(g, a) else { continue };
             p = (p.0.min(params), p.1.max(params));
             f = (f.0.min(flops), f.1.max(flops));
-            let ok = g.constraints.iter().all(|c| {
-                c.holds(match c.measure {
+            let mut ok = true;
+            for (c, met) in g.constraints.iter().zip(&mut met_alone) {
+                let holds = c.holds(match c.measure {
                     Measure::Params => params as f64,
                     Measure::Flops => flops as f64,
-                })
-            });
+                });
+                *met += u64::from(holds);
+                ok &= holds;
+            }
             satisfying += u64::from(ok);
         }
         return Facts {
@@ -129,6 +137,7 @@ fn costs(g: &Graph, count: BigUint) -> Facts {
             params: Range { min: p.0.min(p.1), max: p.1, exact: true },
             flops: Range { min: f.0.min(f.1), max: f.1, exact: true },
             satisfying: Some(satisfying),
+            met_alone,
             satisfiable: Some(satisfying > 0),
         };
     }
@@ -161,6 +170,7 @@ fn costs(g: &Graph, count: BigUint) -> Facts {
         params,
         flops,
         satisfying: None,
+        met_alone: Vec::new(),
         satisfiable,
     }
 }

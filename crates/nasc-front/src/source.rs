@@ -68,6 +68,22 @@ impl SourceFile {
         SourceFile { name: name.into(), origin, text, line_starts }
     }
 
+    /// The byte range of the line holding `offset`, without its line break.
+    pub fn line_bounds(&self, offset: usize) -> (usize, usize) {
+        let offset = offset.min(self.text.len());
+        let line = match self.line_starts.binary_search(&offset) {
+            Ok(i) => i,
+            Err(i) => i - 1,
+        };
+        let start = self.line_starts[line];
+        let mut end = self.line_starts.get(line + 1).copied().unwrap_or(self.text.len());
+        let bytes = self.text.as_bytes();
+        while end > start && matches!(bytes[end - 1], b'\n' | b'\r') {
+            end -= 1;
+        }
+        (start, end)
+    }
+
     /// One-based (line, column) of a byte offset; the column counts characters.
     pub fn line_col(&self, offset: usize) -> (usize, usize) {
         let offset = offset.min(self.text.len());
@@ -102,6 +118,11 @@ impl SourceMap {
     /// The file with this id. Panics only on an id that this map did not hand out.
     pub fn get(&self, id: FileId) -> &SourceFile {
         &self.files[id.0]
+    }
+
+    /// The file with this id, or `None` for an id that this map did not hand out.
+    pub fn try_get(&self, id: FileId) -> Option<&SourceFile> {
+        self.files.get(id.0)
     }
 
     /// Every file, with its id, in the order they were added.

@@ -255,6 +255,7 @@ fn every_code_has_a_golden_file_and_a_docs_page() {
                 .iter()
                 .chain(wording::RUNTIME_CODES)
                 .chain(wording::LOWER_CODES)
+                .chain(wording::EXPORT_CODES)
                 .any(|(c, _)| *c == s)
         {
             problems.push(format!("{} is a page for a code that is not in CODES", p.display()));
@@ -283,7 +284,9 @@ fn every_runtime_code_has_a_docs_page() {
     common::at_repo_root();
     let index = std::fs::read_to_string(format!("{DOCS_DIR}/README.md"))
         .expect("docs/errors/README.md exists");
-    for (code, title) in wording::RUNTIME_CODES.iter().chain(wording::LOWER_CODES) {
+    for (code, title) in
+        wording::RUNTIME_CODES.iter().chain(wording::LOWER_CODES).chain(wording::EXPORT_CODES)
+    {
         let page = std::fs::read_to_string(format!("{DOCS_DIR}/{code}.md"))
             .unwrap_or_else(|_| panic!("{code} has no page"));
         assert_eq!(page.lines().next(), Some(format!("# {code}: {title}").as_str()));

@@ -1,5 +1,6 @@
 //! `nasc lsp`: the language server. It speaks LSP over standard input and output
-//! (lsp-server's stdio transport, lsp-types' messages), single-threaded: one loop reads a
+//! ([`transport`], which answers malformed messages and goes on; lsp-server's connection and
+//! lsp-types' messages), single-threaded: one loop reads a
 //! message, answers it, and rechecks changed documents when no message is waiting.
 //!
 //! Every open document is checked on each change with the front end's one pipeline
@@ -20,6 +21,7 @@ pub mod completion;
 pub mod index;
 pub mod semantic;
 pub mod text;
+pub mod transport;
 
 use analysis::{Analysis, Target};
 use lsp_server::{
@@ -38,7 +40,8 @@ use std::process::ExitCode;
 /// Runs the server on standard input and output until the client says `exit`. Exit code 0
 /// after a `shutdown` request, 1 otherwise (as the protocol asks).
 pub fn run() -> ExitCode {
-    let (connection, io_threads) = Connection::stdio();
+    let (connection, client) = Connection::memory();
+    let io = transport::stdio(client);
     let code = match serve(&connection) {
         Ok(true) => 0,
         Ok(false) => 1,
@@ -48,7 +51,7 @@ pub fn run() -> ExitCode {
         }
     };
     drop(connection);
-    if let Err(e) = io_threads.join() {
+    if let Err(e) = io.join() {
         eprintln!("nasc lsp: {e}");
     }
     ExitCode::from(code)
@@ -90,7 +93,26 @@ pub fn capabilities() -> lsp::ServerCapabilities {
 /// Serves one client on `connection`: the initialize handshake, then the main loop. Returns
 /// whether the client shut the server down properly (`shutdown` before `exit`).
 pub fn serve(connection: &Connection) -> Result<bool, ProtocolError> {
-    let (id, params) = connection.initialize_start()?;
+    // Before `initialize`, a request is answered "server not initialized" (-32002) and a
+    // notification dropped, as the protocol says; `exit` ends the server.
+    let (id, params) = loop {
+        match connection.receiver.recv() {
+            Ok(Message::Request(r)) if r.method == "initialize" => break (r.id, r.params),
+            Ok(Message::Request(r)) => {
+                let e = Response::new_err(
+                    r.id,
+                    ErrorCode::ServerNotInitialized as i32,
+                    format!("`{}` before `initialize`", r.method),
+                );
+                let _ = connection.sender.send(e.into());
+            }
+            Ok(Message::Notification(n)) if n.method == lsp::notification::Exit::METHOD => {
+                return Ok(false)
+            }
+            Ok(_) => {}
+            Err(_) => return Ok(false),
+        }
+    };
     let init: lsp::InitializeParams = serde_json::from_value(params).unwrap_or_default();
     let related = init
         .capabilities

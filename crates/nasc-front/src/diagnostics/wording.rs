@@ -586,12 +586,16 @@ pub fn space_summary(g: &crate::ir::Graph, f: &crate::facts::Facts) -> String {
         thousands(f.flops.max),
         how(&f.flops)
     );
-    for c in &g.constraints {
+    for (i, c) in g.constraints.iter().enumerate() {
         let m = match c.measure {
             crate::ir::Measure::Params => "params",
             crate::ir::Measure::Flops => "flops",
         };
-        let verdict = match (f.satisfying, f.satisfiable) {
+        // Each constraint's line counts the networks that meet it alone; with several
+        // constraints, one more line counts those that meet them all.
+        let alone =
+            if g.constraints.len() == 1 { f.satisfying } else { f.met_alone.get(i).copied() };
+        let verdict = match (alone, f.satisfiable) {
             (Some(n), _) => format!(
                 "met by {} of the {} distinct networks",
                 thousands(n),
@@ -606,6 +610,17 @@ pub fn space_summary(g: &crate::ir::Graph, f: &crate::facts::Facts) -> String {
             c.op.symbol(),
             thousands(c.bound as u64)
         );
+    }
+    if g.constraints.len() > 1 {
+        if let Some(n) = f.satisfying {
+            let _ = writeln!(
+                out,
+                "  all {} constraints together: met by {} of the {} distinct networks",
+                g.constraints.len(),
+                thousands(n),
+                thousands(f.distinct.unwrap_or(0))
+            );
+        }
     }
     out
 }
@@ -854,10 +869,57 @@ pub enum CommandProblem<'a> {
     NotARunsDirectory(&'a str),
     /// `--top 0`.
     TopAtLeastOne,
+    /// `nasc export` of a trial whose recorded architecture the experiment's space rejects (a
+    /// store changed by hand).
+    StoredArchInvalid {
+        /// The experiment directory.
+        dir: &'a str,
+        /// The trial.
+        trial: u64,
+        /// What is wrong ([`arch_problems`]).
+        problems: &'a str,
+    },
+    /// `nasc export` cannot check the recorded architectures against the experiment's space
+    /// (a warning: they are exported unchecked).
+    ExportUnchecked {
+        /// Why: the space cannot be read, has changed or does not compile.
+        why: &'a str,
+    },
     /// `nasc export` of an experiment without a succeeded trial.
     NothingToExport(&'a str),
     /// The Ctrl-C handler could not be installed.
     CtrlCHandler(&'a str),
+    /// `nasc export --format onnx|pytorch` of a directory `nasc train` did not write; `experiment`
+    /// when it is a search's experiment directory.
+    NotTrained {
+        /// The directory.
+        dir: &'a str,
+        /// Whether it holds an experiment.
+        experiment: bool,
+    },
+    /// `nasc export --format arch` of a directory that holds no experiment but a trained
+    /// network.
+    TrainedNotExperiment(&'a str),
+    /// A `metrics.json` of `nasc train` that lacks what an export needs.
+    BadTrainingRecord {
+        /// The file.
+        path: &'a str,
+        /// What is missing or wrong.
+        what: &'a str,
+    },
+    /// The space a training record names cannot be read from here.
+    SpaceOfRecord {
+        /// The training record (`metrics.json`).
+        record: &'a str,
+        /// The space file it names.
+        space: &'a str,
+        /// Why it cannot be read.
+        error: &'a str,
+    },
+    /// `--top` with a format that exports one trained network.
+    TopWithModel,
+    /// `--out` or `--space` with `nasc export --format arch`.
+    ModelFlagsWithArch,
     /// `nasc report DIR` of a directory that holds no experiment, nor any directory that does.
     NoExperiment(&'a str),
     /// `nasc report --trial` of a directory of experiments (a trial belongs to one).
@@ -890,7 +952,16 @@ pub fn command_problem(p: &CommandProblem<'_>) -> String {
         NotARunsDirectory(d) => format!("{d} is not a directory (experiments are listed from --root, default `runs`)"),
         TopAtLeastOne => "--top must be at least 1".into(),
         NothingToExport(d) => format!("{d} has no succeeded trial to export"),
+        StoredArchInvalid { dir, trial, problems } => format!("trial {trial} of {dir} records an architecture that the experiment's space rejects ({problems}); the store was changed since the trial ran, so nothing was exported"),
+        ExportUnchecked { why } => return format!("warning: {why}; the architectures are exported without a check against it"),
         CtrlCHandler(e) => format!("cannot install the Ctrl-C handler: {e}"),
+        NotTrained { dir, experiment: true } => format!("{dir} is a search's experiment, which holds architectures but no trained weights; train the best one first (`nasc train SPACE --arch {dir}/best.json --out DIR`), then export DIR"),
+        NotTrained { dir, experiment: false } => format!("{dir} has no model.bpk and metrics.json written by `nasc train`; train an architecture with `nasc train SPACE --arch ARCH --out {dir}` first"),
+        TrainedNotExperiment(d) => format!("{d} holds a trained network, not an experiment; `--format onnx` or `--format pytorch` exports it as a model"),
+        BadTrainingRecord { path, what } => format!("{path} is not a record of `nasc train`: {what}"),
+        SpaceOfRecord { record, space, error } => format!("{record} names the space {space}, which cannot be read from here ({error}); run from the directory `nasc train` ran in, or pass the space with --space FILE"),
+        TopWithModel => "--top chooses among an experiment's architectures; it does not apply to --format onnx or pytorch".into(),
+        ModelFlagsWithArch => "--out and --space are for --format onnx and pytorch; an experiment's architectures are written to DIR/export/".into(),
         NoExperiment(d) => format!("{d} holds no experiment: no experiment.db in it or in any directory in it (`nasc search --out DIR` creates one)"),
         TrialNeedsOneExperiment(d) => format!("--trial draws a trial of one experiment, but {d} is a directory of experiments; give the experiment's own directory"),
     };
@@ -905,6 +976,29 @@ pub fn report_not_written(error: &str) -> String {
 /// Where a search's report is, printed when the search starts.
 pub fn report_at(path: &str) -> String {
     format!("report: {path} (rewritten after every trial or epoch; reload it to follow the search)")
+}
+
+/// The problems of an architecture's JSON `text` in one line, for places that show no source
+/// (a trial recorded in an experiment store): each [`arch_error`]'s message, joined by `; `.
+pub fn arch_problems(text: &str, errors: &[crate::arch::ArchError]) -> String {
+    let file = crate::source::FileId(0);
+    errors.iter().map(|e| arch_error(file, text, e).message).collect::<Vec<_>>().join("; ")
+}
+
+/// The status `nasc runs` shows for an experiment whose store says `running` while no process
+/// runs it.
+pub const STOPPED: &str = "stopped";
+
+/// What `nasc runs show` says of an experiment that is [`STOPPED`].
+pub fn stopped_experiment(dir: &str) -> String {
+    format!("stopped: its store says running, but no nasc process is running it (killed, or its disk filled up); continue with `nasc search --resume {dir}`")
+}
+
+/// What `nasc eval` says when the weights come without the input normalisation they were
+/// trained with (no `metrics.json` of `nasc train` beside them, or one of another data set):
+/// it is fitted on the `--data` given instead, which is right only for the same data.
+pub fn normalization_refitted(weights: &str, why: &str) -> String {
+    format!("warning: {why}; the input normalisation is fitted on the training split of --data, so the result matches training only for the same data (weights {weights})")
 }
 
 /// When `nasc sample` cannot find enough architectures that meet the constraints.
@@ -1051,4 +1145,88 @@ pub fn lower_error(e: &crate::lower::LowerError) -> Diagnostic {
         Eval { message } => (format!("`{s}` cannot evaluate this operator for every value of its choices: {message}"), "here".into(), None),
     };
     diag("E0401", message, e.loc, label).with_help(help)
+}
+
+/// Codes of the problems found while exporting a trained network (`nasc export --format
+/// onnx`), with titles; each has a page under `docs/errors/`.
+pub const EXPORT_CODES: &[(&str, &str)] =
+    &[("E0501", "an operator cannot be exported to the format")];
+
+/// A network that cannot be exported, at a `.nas` place, as data: the exporters' errors convert
+/// into it, and [`export_error`] words it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ExportFailure {
+    /// The operator `op`, written at `loc`, has no form in `format` (`ONNX`): nasc's runtime
+    /// does not implement it (an `operator` declared in a `.nas` file) (E0501).
+    NoForm {
+        /// Where it was written.
+        loc: Loc,
+        /// The operator's name.
+        op: String,
+        /// The format.
+        format: &'static str,
+    },
+}
+
+/// The diagnostic for a network that cannot be exported (E0501).
+pub fn export_error(e: &ExportFailure) -> Diagnostic {
+    match e {
+        ExportFailure::NoForm { loc, op, format } => diag(
+            "E0501",
+            format!("`{op}` cannot be exported to {format}: nasc's runtime has no implementation of it"),
+            *loc,
+            "no implementation to export",
+        )
+        .with_help(Some(
+            "export an architecture whose network uses only the operators of `std.ops` (the prelude)".into(),
+        )),
+    }
+}
+
+/// What `nasc export --format pytorch` prints when it has written the module and its weights:
+/// where, the class, the weights' size, and the shapes of the input and output.
+pub fn exported_pytorch(
+    path: &std::path::Path,
+    weights: &std::path::Path,
+    class: &str,
+    bytes: usize,
+    inputs: &[(String, String)],
+    output: &str,
+    normalised: bool,
+) -> String {
+    let inputs = inputs.iter().map(|(_, shape)| shape.clone()).collect::<Vec<_>>().join(", ");
+    let kib = bytes as f64 / 1024.0;
+    let takes = if normalised { " (the module normalises its input itself)" } else { "" };
+    format!(
+        "wrote {} (class `{class}`, an nn.Module: {inputs} to {output}{takes}) and its state dict {} ({kib:.1} KiB, safetensors)",
+        path.display(),
+        weights.display()
+    )
+}
+
+/// What `nasc export --format onnx` prints when it has written the model: where, its size, and
+/// the names and shapes of its input and output (`batch` for the batch dimension).
+pub fn exported_onnx(
+    path: &std::path::Path,
+    bytes: usize,
+    opset: i64,
+    inputs: &[(String, String)],
+    output: &str,
+    normalised: bool,
+) -> String {
+    let inputs = inputs
+        .iter()
+        .map(|(name, shape)| format!("`{name}` {shape}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let kib = bytes as f64 / 1024.0;
+    let takes = if normalised {
+        "; it takes the data as nasc reads it (pixels in [0, 1]) and normalises it itself"
+    } else {
+        ""
+    };
+    format!(
+        "wrote {} ({kib:.1} KiB, ONNX opset {opset}): input {inputs}, output `output` {output}{takes}",
+        path.display()
+    )
 }
