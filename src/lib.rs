@@ -20,5 +20,6 @@ pub mod experiment;
 pub mod export;
 pub mod launch;
 pub mod oneshot;
+pub mod report;
 pub mod runtime;
 pub mod strategy;

@@ -10,6 +10,17 @@ pub(super) fn check(
     arch: Option<&std::path::Path>,
     strategy: Option<&str>,
 ) -> ExitCode {
+    if emit == Some(Emit::Svg) {
+        // One architecture drawn: the space compiled and the architecture fixed as `nasc train`
+        // does (diagnostics and errors printed the same way), the SVG on standard output.
+        let fixed = match super::train::load_fixed(file, arch) {
+            Ok(f) => f.fixed,
+            Err(code) => return code,
+        };
+        let title = format!("{}: {} operators", fixed.name, fixed.nodes.len());
+        println!("{}", crate::report::graph::draw(&fixed, "architecture", &title));
+        return ExitCode::SUCCESS;
+    }
     // A one-shot strategy must lower every choice to its supernet; multi-trial strategies
     // take any space that checks.
     let one_shot = match strategy {

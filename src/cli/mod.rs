@@ -24,12 +24,14 @@ use std::process::ExitCode;
 
 mod check;
 mod export;
+mod report;
 mod runs;
 mod search;
 mod train;
 
 use check::{ast, check, sample, tokens};
 use export::{export_model, Model};
+use report::report;
 use runs::{bench_nb201, export, runs, runs_show};
 use search::{resume_search, search, SearchArgs};
 use train::{eval, train};
@@ -69,6 +71,9 @@ pub enum Color {
 pub enum Emit {
     /// The graph IR, as readable text.
     Ir,
+    /// The architecture given with `--arch`, drawn as the SVG graph of its operators (on
+    /// standard output, instead of the summary).
+    Svg,
 }
 
 /// The subcommands.
@@ -242,6 +247,16 @@ pub enum Command {
         /// names, relative to the directory `nasc train` ran in).
         #[arg(long)]
         space: Option<PathBuf>,
+    },
+    /// Write an HTML report of an experiment to `DIR/report.html`: the search's charts, its
+    /// trials and its best architectures drawn (one self-contained file; no server, no
+    /// network). For a directory of experiments, a report of each and a page comparing them.
+    Report {
+        /// The experiment directory, or a directory of experiments.
+        dir: PathBuf,
+        /// Also draw this trial's architecture, first (repeatable).
+        #[arg(long = "trial", value_name = "N")]
+        trials: Vec<u64>,
     },
     /// Benchmark a strategy on a tabular NAS benchmark by lookup (no training).
     Bench {
@@ -492,6 +507,7 @@ pub fn main() -> ExitCode {
                 }
             }
         }
+        Command::Report { dir, trials } => report(&dir, &trials),
         Command::Bench { which: BenchKind::Nb201 { strategy, options, runs, budget, json } } => {
             bench_nb201(&strategy, &options, runs, budget, json)
         }

@@ -137,6 +137,40 @@ pub(super) struct SearchProgress {
     bar: Option<indicatif::ProgressBar>,
     metric: &'static str,
     total: Option<usize>,
+    report: LiveReport,
+}
+
+/// The HTML report of a running search (`DIR/report.html`), rewritten after every finished
+/// trial or one-shot epoch; a failure to write it is a warning, once, and the search goes on.
+pub(super) struct LiveReport {
+    live: Option<crate::report::Live>,
+    warned: bool,
+}
+
+impl LiveReport {
+    /// Writes the report of the experiment in `dir` a first time and prints where it is.
+    fn start(dir: &std::path::Path, graph: &Graph) -> LiveReport {
+        match crate::report::Live::start(dir, Some(graph.clone())) {
+            Ok(live) => {
+                eprintln!("{}", wording::report_at(&live.path().display().to_string()));
+                LiveReport { live: Some(live), warned: false }
+            }
+            Err(e) => {
+                eprintln!("{}", wording::report_not_written(&crate::report::describe(&e)));
+                LiveReport { live: None, warned: true }
+            }
+        }
+    }
+
+    /// Rewrites the report from the store as it is now.
+    fn rewrite(&mut self) {
+        if let Some(Err(e)) = self.live.as_ref().map(crate::report::Live::rewrite) {
+            if !self.warned {
+                eprintln!("{}", wording::report_not_written(&crate::report::describe(&e)));
+                self.warned = true;
+            }
+        }
+    }
 }
 
 impl crate::experiment::search::SearchObserver for SearchProgress {
@@ -179,6 +213,7 @@ impl crate::experiment::search::SearchObserver for SearchProgress {
             }
             None => eprintln!("{line}"),
         }
+        self.report.rewrite();
     }
 }
 
@@ -192,12 +227,19 @@ pub(super) fn run_search(search: launch::Search) -> ExitCode {
         }
     };
     let (dir, metric) = (search.dir().to_path_buf(), search.config.metric);
-    let mut progress =
-        SearchProgress { bar: None, metric: metric.name(), total: search.config.max_trials };
+    let report = LiveReport::start(&dir, search.graph());
+    let mut progress = SearchProgress {
+        bar: None,
+        metric: metric.name(),
+        total: search.config.max_trials,
+        report,
+    };
     let result = search.run(&mut progress, &stop);
     if let Some(bar) = &progress.bar {
         bar.finish_and_clear();
     }
+    // The experiment's final status (done, interrupted, failed) on the page.
+    progress.report.rewrite();
     let finished = match result {
         Ok(f) => f,
         Err(e) => return report_launch(&e),
@@ -239,6 +281,7 @@ pub(super) struct OneShotProgress {
     bar: Option<indicatif::ProgressBar>,
     /// The bar of the search over the trained supernet (on a terminal).
     candidates: Option<indicatif::ProgressBar>,
+    report: LiveReport,
 }
 
 impl OneShotProgress {
@@ -271,6 +314,7 @@ impl crate::oneshot::OneShotObserver for OneShotProgress {
             "epoch {}: train loss {:.4}{val}{arch}, lr {:.5}, {:.1} s",
             e.epoch, e.train_loss, e.lr, e.seconds
         ));
+        self.report.rewrite();
     }
     fn phase(&mut self, message: &str) {
         self.line(format!("{message}..."));
@@ -397,11 +441,14 @@ pub(super) fn one_shot_search(
         epochs,
         if epochs == 1 { "" } else { "s" }
     );
-    let mut progress = OneShotProgress { bar: None, candidates: None };
+    let report = LiveReport::start(&dir, &graph);
+    let mut progress = OneShotProgress { bar: None, candidates: None, report };
     let result = search.run(&mut progress);
     if let Some(bar) = &progress.bar {
         bar.finish_and_clear();
     }
+    // The exported architecture and the final status (done or failed) on the page.
+    progress.report.rewrite();
     let finished = match result {
         Ok(f) => f,
         Err(e) => return report_launch(&e),

@@ -1059,6 +1059,32 @@ impl Store {
         rows.collect::<rusqlite::Result<_>>().map_err(|e| self.err(e))
     }
 
+    /// The epochs of every trial's current (last) attempt, as `(trial, epoch)`, in trial then
+    /// epoch order: [`Store::epochs`] of all trials in one query (for a report of many trials).
+    pub fn all_epochs(&self) -> Result<Vec<(TrialId, EpochRecord)>, StoreError> {
+        let conn = self.lock();
+        let mut stmt =
+            conn.prepare("SELECT trial, epoch, train_loss, val_loss, val_metric, lr, seconds FROM epochs ORDER BY trial, epoch").map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([], |r| {
+                let nan = |x: Option<f64>| x.unwrap_or(f64::NAN);
+                let trial: i64 = r.get(0)?;
+                Ok((
+                    TrialId(trial.max(0) as u64),
+                    EpochRecord {
+                        epoch: r.get(1)?,
+                        train_loss: nan(r.get(2)?),
+                        val_loss: r.get(3)?,
+                        val_metric: r.get(4)?,
+                        lr: nan(r.get(5)?),
+                        seconds: nan(r.get(6)?),
+                    },
+                ))
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<_>>().map_err(|e| self.err(e))
+    }
+
     /// The event log, in the order the events happened.
     pub fn events(&self) -> Result<Vec<Event>, StoreError> {
         let raw: Vec<(i64, String, i64, Option<f64>, f64)> = {

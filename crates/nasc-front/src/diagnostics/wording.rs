@@ -920,6 +920,10 @@ pub enum CommandProblem<'a> {
     TopWithModel,
     /// `--out` or `--space` with `nasc export --format arch`.
     ModelFlagsWithArch,
+    /// `nasc report DIR` of a directory that holds no experiment, nor any directory that does.
+    NoExperiment(&'a str),
+    /// `nasc report --trial` of a directory of experiments (a trial belongs to one).
+    TrialNeedsOneExperiment(&'a str),
 }
 
 /// The sentence (with its `error: ` prefix) for a problem of the command line.
@@ -958,8 +962,20 @@ pub fn command_problem(p: &CommandProblem<'_>) -> String {
         SpaceOfRecord { record, space, error } => format!("{record} names the space {space}, which cannot be read from here ({error}); run from the directory `nasc train` ran in, or pass the space with --space FILE"),
         TopWithModel => "--top chooses among an experiment's architectures; it does not apply to --format onnx or pytorch".into(),
         ModelFlagsWithArch => "--out and --space are for --format onnx and pytorch; an experiment's architectures are written to DIR/export/".into(),
+        NoExperiment(d) => format!("{d} holds no experiment: no experiment.db in it or in any directory in it (`nasc search --out DIR` creates one)"),
+        TrialNeedsOneExperiment(d) => format!("--trial draws a trial of one experiment, but {d} is a directory of experiments; give the experiment's own directory"),
     };
     format!("error: {text}")
+}
+
+/// When a search cannot rewrite its report (`error` says why); the search goes on.
+pub fn report_not_written(error: &str) -> String {
+    format!("warning: the report could not be rewritten: {error}; the search goes on")
+}
+
+/// Where a search's report is, printed when the search starts.
+pub fn report_at(path: &str) -> String {
+    format!("report: {path} (rewritten after every trial or epoch; reload it to follow the search)")
 }
 
 /// The problems of an architecture's JSON `text` in one line, for places that show no source
