@@ -349,3 +349,135 @@ pub(super) fn load_optimizer(
 ) -> Result<burn::optim::ModuleOptimizer, String> {
     optim.from_bytes(burn::tensor::Bytes::from_bytes_vec(bytes.to_vec())).map_err(|e| e.to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::oneshot::mixing::ArchParams;
+    use burn::module::Param;
+    use burn::optim::decay::WeightDecayConfig;
+    use burn::optim::momentum::MomentumConfig;
+    use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer, SgdConfig};
+    use burn::tensor::{Device, Tensor, TensorData};
+
+    fn params(values: &[f32], device: &Device) -> ArchParams {
+        let t = Tensor::<1>::from_data(TensorData::new(values.to_vec(), [values.len()]), device);
+        ArchParams { alpha: vec![Param::from_tensor(t.require_grad())] }
+    }
+
+    fn step(p: ArchParams, optim: &mut ModuleOptimizer) -> ArchParams {
+        let x = p.alpha[0].val();
+        let loss = (x.clone() * x.clone() * x).sum();
+        let mut g = loss.backward();
+        let ids: Vec<_> = p.alpha.iter().map(|a| a.id).collect();
+        let grads = GradientsParams::from_params(&mut g, &p, &ids);
+        optim.step(0.1, p, grads)
+    }
+
+    fn values(p: &ArchParams) -> Vec<f32> {
+        p.alpha[0].val().into_data().try_into_vec_as::<f32>().expect("floats")
+    }
+
+    /// Parameters and an optimizer's state written to bytes and read back into freshly built
+    /// ones give the very next step the uninterrupted run takes.
+    #[test]
+    fn optimizer_state_survives_the_round_trip() {
+        let device = Device::flex().autodiff();
+        let optims: [fn() -> ModuleOptimizer; 2] = [
+            || {
+                AdamConfig::new()
+                    .with_beta_1(0.5)
+                    .with_weight_decay(Some(WeightDecayConfig::new(1e-3)))
+                    .init()
+            },
+            || {
+                SgdConfig::new()
+                    .with_momentum(Some(MomentumConfig {
+                        momentum: 0.9,
+                        dampening: 0.0,
+                        nesterov: false,
+                    }))
+                    .init()
+            },
+        ];
+        for make in optims {
+            let mut optim = make();
+            let mut p = params(&[0.3, -0.2, 0.7], &device);
+            for _ in 0..3 {
+                p = step(p, &mut optim);
+            }
+            let (pb, ob) = (module_bytes(&p).expect("record"), optimizer_bytes(&optim).expect("ok"));
+            let fresh = params(&[0.0, 0.0, 0.0], &device);
+            let mut q = load_module(fresh, &pb).expect("loads");
+            let mut optim2 = load_optimizer(make(), &ob).expect("loads");
+            assert_eq!(values(&q), values(&p));
+            assert_eq!(q.alpha[0].id, p.alpha[0].id, "the parameter keeps its id");
+            for _ in 0..2 {
+                p = step(p, &mut optim);
+                q = step(q, &mut optim2);
+                assert_eq!(values(&q), values(&p));
+            }
+        }
+    }
+
+    fn identity() -> Identity {
+        Identity {
+            nasc: "1.0.0".into(),
+            space_hash: "abc".into(),
+            config: serde_json::json!({ "strategy": "darts", "lr": 0.025 }),
+        }
+    }
+
+    fn position() -> Position {
+        Position { epoch: 2, step: 6, train_orders: 2, val_orders: 3, last_trial: None }
+    }
+
+    #[test]
+    fn a_checkpoint_reads_back_what_was_written() {
+        let dir = std::env::temp_dir().join(format!("nasc-ckpt-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let path = dir.join(FILE);
+        let parts = vec![("supernet".to_string(), vec![1, 2, 3]), ("w".to_string(), vec![])];
+        let state = StrategyState {
+            json: serde_json::json!({ "baseline": 7 }),
+            parts: vec![("alpha".into(), vec![9; 100])],
+        };
+        assert!(read(&path, &identity()).expect("none yet").is_none());
+        write(&path, &identity(), &position(), &parts, &state).expect("writes");
+        let cp = read(&path, &identity()).expect("reads").expect("there");
+        assert_eq!(cp.position, position());
+        assert_eq!(cp.part("supernet"), Ok(&[1u8, 2, 3][..]));
+        assert_eq!(cp.strategy.part("alpha").map(<[u8]>::len), Ok(100));
+        assert_eq!(cp.strategy.get::<u64>("baseline"), Ok(7));
+        assert!(!path.with_extension("ckpt.tmp").exists(), "no temporary file is left");
+
+        // A write killed before its rename leaves a partial temporary file: the checkpoint is
+        // the previous one.
+        std::fs::write(path.with_extension("ckpt.tmp"), b"NASCCKPT partial").expect("writes");
+        assert_eq!(read(&path, &identity()).expect("reads").expect("there").position, position());
+
+        // Another version, space or settings, and a damaged file: refused, naming the file.
+        let refused = |id: &Identity, want: &str| {
+            let e = read(&path, id).expect_err("refused").to_string();
+            assert!(e.contains(&path.display().to_string()) && e.contains(want), "{e}");
+        };
+        refused(&Identity { nasc: "2.0.0".into(), ..identity() }, "written by nasc 1.0.0");
+        refused(&Identity { space_hash: "xyz".into(), ..identity() }, "another space");
+        refused(
+            &Identity { config: serde_json::json!({ "strategy": "enas" }), ..identity() },
+            "other settings",
+        );
+        let bytes = std::fs::read(&path).expect("reads");
+        for cut in [0, 10, 30, bytes.len() - 1] {
+            std::fs::write(&path, &bytes[..cut]).expect("writes");
+            let e = read(&path, &identity()).expect_err("refused").to_string();
+            assert!(e.contains(FILE), "{e}");
+        }
+        let mut flipped = bytes.clone();
+        flipped[40] ^= 1;
+        std::fs::write(&path, &flipped).expect("writes");
+        let e = read(&path, &identity()).expect_err("refused").to_string();
+        assert!(e.contains("damaged"), "{e}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

@@ -283,6 +283,17 @@ pub fn run_checkpointed(
             ];
             let state = strategy.save_state().map_err(record)?;
             checkpoint::write(&ck.path, id, &position, &parts, &state)?;
+            // The search goes on from the state it just wrote, read back: tensors built from a
+            // record do not always compute to the last bit as the ones they were taken from
+            // (the backend may evaluate the latter lazily, fused with later operations), so an
+            // uninterrupted search and one resumed from this checkpoint take the same steps.
+            let reread = |m: String| RuntimeError::Record {
+                path: ck.path.display().to_string(),
+                message: format!("cannot read back the checkpoint: {m}"),
+            };
+            net = checkpoint::load_module(net, &parts[0].1).map_err(reread)?;
+            w_optim = checkpoint::load_optimizer(w_optim, &parts[1].1).map_err(reread)?;
+            strategy.restore_state(&state).map_err(reread)?;
         }
         observer.epoch(&e);
         epochs.push(e);
