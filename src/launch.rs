@@ -427,9 +427,9 @@ fn write_best(path: &Path, t: &TrialRecord) -> Result<(), LaunchError> {
 /// A resumed experiment, of either kind, ready to run.
 pub enum Resumed {
     /// A multi-trial search.
-    MultiTrial(Search),
+    MultiTrial(Box<Search>),
     /// A one-shot search, continuing from its last checkpoint.
-    OneShot(OneShotSearch),
+    OneShot(Box<OneShotSearch>),
 }
 
 /// Step 4: reopens the experiment in `dir` to run it on: a multi-trial search goes on with the
@@ -446,7 +446,7 @@ pub fn resume(dir: &Path) -> Result<Resumed, LaunchError> {
     let config = match ExperimentConfig::from_stored(&info.config) {
         Ok(ExperimentConfig::MultiTrial(c)) => c,
         Ok(ExperimentConfig::OneShot(stored)) => {
-            return resume_one_shot(store, &info, stored).map(Resumed::OneShot)
+            return resume_one_shot(store, &info, stored).map(|s| Resumed::OneShot(Box::new(s)))
         }
         Err(e) => {
             return Err(LaunchError::Resume(format!(
@@ -458,13 +458,13 @@ pub fn resume(dir: &Path) -> Result<Resumed, LaunchError> {
     let file = checked_space(&info)?;
     let space = compile_space(&file)?;
     let data = load_data(&config.data)?;
-    Ok(Resumed::MultiTrial(Search {
+    Ok(Resumed::MultiTrial(Box::new(Search {
         store: Arc::new(store),
         file,
         graph: space.graph,
         data,
         config,
-    }))
+    })))
 }
 
 /// The space file of an experiment, checked to be the text it was started with.
@@ -767,13 +767,11 @@ impl OneShotSearch {
                 observer,
                 Some(&checkpointing),
             )
-            .map_err(
-                |e| match e {
-                    OneShotError::Runtime(r) => r,
-                    OneShotError::Settings(s) => RuntimeError::Config(s.to_string()),
-                    OneShotError::Store(s) => RuntimeError::Config(s.to_string()),
-                },
-            )
+            .map_err(|e| match e {
+                OneShotError::Runtime(r) => r,
+                OneShotError::Settings(s) => RuntimeError::Config(s.to_string()),
+                OneShotError::Store(s) => RuntimeError::Config(s.to_string()),
+            })
         });
         let summary = match result {
             Ok(s) => s,

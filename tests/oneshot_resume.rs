@@ -74,6 +74,8 @@ enum Moment {
     AfterFirstCheckpoint,
     /// As soon as its store exists: during the first epoch, before any checkpoint.
     BeforeAnyCheckpoint,
+    /// As soon as its export has recorded a trial (SPOS: during its evolution).
+    DuringExport,
 }
 
 /// Starts the search, SIGKILLs it at `moment` (asserting it was still running), and returns
@@ -91,6 +93,9 @@ fn start_and_kill(strategy: &str, dir: &Path, moment: Moment) -> bool {
         Moment::AfterFirstCheckpoint => checkpoint.exists(),
         // The store is complete (it opens) before the first epoch starts.
         Moment::BeforeAnyCheckpoint => Store::open(dir).is_ok(),
+        Moment::DuringExport => {
+            Store::open(dir).ok().and_then(|s| s.trials().ok()).is_some_and(|t| !t.is_empty())
+        }
     };
     let deadline = Instant::now() + Duration::from_secs(120);
     while !ready() {
@@ -111,6 +116,10 @@ fn resume(dir: &Path) -> Output {
     nasc(&["search", "--resume", dir.to_str().expect("utf8")])
 }
 
+/// One epoch's figures: epoch, training loss, validation loss and metric, architecture loss,
+/// learning rate.
+type Figures = (u32, f64, Option<f64>, Option<f64>, Option<f64>, f64);
+
 /// Everything a search leaves that must not depend on an interruption: `best.json`, every
 /// epoch's probabilities and figures (not its seconds), every trial's architecture, status and
 /// metric.
@@ -118,7 +127,7 @@ fn resume(dir: &Path) -> Output {
 struct Outcome {
     best: String,
     probabilities: Vec<(u32, String, String, f64)>,
-    epochs: Vec<(u32, f64, Option<f64>, Option<f64>, Option<f64>, f64)>,
+    epochs: Vec<Figures>,
     trials: Vec<(u64, String, TrialStatus, Option<f64>)>,
 }
 
@@ -181,6 +190,28 @@ fn enas_killed_after_a_checkpoint_resumes_to_the_same_end() {
 #[test]
 fn spos_killed_after_a_checkpoint_resumes_to_the_same_end() {
     killed_after_a_checkpoint_resumes_to_the_same_end("random-oneshot");
+}
+
+/// SPOS killed during its evolution over the trained supernet (after the last checkpoint): the
+/// resumed search drops the candidates the interrupted evolution recorded and runs it again,
+/// ending with the same trials and export.
+#[test]
+fn spos_killed_during_its_evolution_resumes_to_the_same_end() {
+    let root = common::temp_dir("resume-evolution");
+    let (clean, killed) = (root.join("clean"), root.join("killed"));
+    run("random-oneshot", &clean);
+    let expected = outcome(&clean);
+    assert!(start_and_kill("random-oneshot", &killed, Moment::DuringExport));
+    let before = Store::open(&killed).expect("opens").trials().expect("trials").len();
+    assert!(
+        (1..expected.trials.len()).contains(&before) && !killed.join("best.json").exists(),
+        "killed during the evolution ({before} of {} candidates recorded)",
+        expected.trials.len()
+    );
+    let o = resume(&killed);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert!(text(&o.stderr).contains("resuming after epoch 3 of 3"), "{}", text(&o.stderr));
+    assert_eq!(outcome(&killed), expected);
 }
 
 /// Killed during the first epoch, before any checkpoint: the resumed search starts over and

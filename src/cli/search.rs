@@ -118,7 +118,7 @@ pub(super) fn resume_search(dir: &std::path::Path, max_trials: Option<usize>) ->
         }
     };
     let mut search = match resumed {
-        launch::Resumed::MultiTrial(s) => s,
+        launch::Resumed::MultiTrial(s) => *s,
         launch::Resumed::OneShot(s) => {
             if max_trials.is_some() {
                 let p = CommandProblem::MultiTrialFlagsForOneShot;
@@ -132,7 +132,7 @@ pub(super) fn resume_search(dir: &std::path::Path, max_trials: Option<usize>) ->
                 s.space().file.display()
             );
             let data = format!(" --data {}", s.stored().data);
-            return run_one_shot(s, data);
+            return run_one_shot(*s, data);
         }
     };
     if let Some(m) = max_trials {

@@ -175,9 +175,8 @@ pub(super) fn write(
     };
     let header = serde_json::to_vec(&header)
         .map_err(|e| error(path, format!("cannot write the checkpoint: {e}")))?;
-    let mut bytes = Vec::with_capacity(
-        16 + header.len() + all.iter().map(|(_, b)| b.len()).sum::<usize>() + 8,
-    );
+    let mut bytes =
+        Vec::with_capacity(16 + header.len() + all.iter().map(|(_, b)| b.len()).sum::<usize>() + 8);
     bytes.extend_from_slice(MAGIC);
     bytes.extend_from_slice(&(header.len() as u64).to_le_bytes());
     bytes.extend_from_slice(&header);
@@ -195,11 +194,9 @@ pub(super) fn write(
         std::fs::rename(&tmp, path)?;
         // The rename itself reaches the disk when the directory is flushed.
         if let Some(dir) = path.parent() {
-            if let Ok(d) = std::fs::File::open(if dir.as_os_str().is_empty() {
-                Path::new(".")
-            } else {
-                dir
-            }) {
+            if let Ok(d) =
+                std::fs::File::open(if dir.as_os_str().is_empty() { Path::new(".") } else { dir })
+            {
                 let _ = d.sync_all();
             }
         }
@@ -222,7 +219,12 @@ pub(super) fn read(path: &Path, identity: &Identity) -> Result<Option<Checkpoint
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(error(path, format!("cannot read the checkpoint: {e}"))),
     };
-    let damaged = || error(path, "the checkpoint is damaged (truncated or altered); delete it to start the search over");
+    let damaged = || {
+        error(
+            path,
+            "the checkpoint is damaged (truncated or altered); delete it to start the search over",
+        )
+    };
     if bytes.len() < 24 || &bytes[..8] != MAGIC {
         return Err(error(path, "not a nasc checkpoint"));
     }
@@ -253,10 +255,16 @@ pub(super) fn read(path: &Path, identity: &Identity) -> Result<Option<Checkpoint
         ));
     }
     if header.identity.space_hash != identity.space_hash {
-        return Err(error(path, "the checkpoint belongs to another space"));
+        return Err(error(
+            path,
+            "the checkpoint belongs to another space; delete it to start the search over",
+        ));
     }
     if header.identity.config != identity.config {
-        return Err(error(path, "the checkpoint belongs to a search with other settings"));
+        return Err(error(
+            path,
+            "the checkpoint belongs to a search with other settings; delete it to start the search over",
+        ));
     }
     let mut at = 16 + len;
     let mut parts = Vec::new();
@@ -300,8 +308,11 @@ impl RngState {
     /// Errors: a malformed state.
     pub fn rng(&self) -> Result<ChaCha8Rng, String> {
         use rand::SeedableRng;
-        let seed: [u8; 32] =
-            self.seed.as_slice().try_into().map_err(|_| "a random generator's seed is malformed")?;
+        let seed: [u8; 32] = self
+            .seed
+            .as_slice()
+            .try_into()
+            .map_err(|_| "a random generator's seed is malformed")?;
         let pos: u128 =
             self.word_pos.parse().map_err(|_| "a random generator's position is malformed")?;
         let mut rng = ChaCha8Rng::from_seed(seed);
@@ -323,10 +334,9 @@ pub(super) fn module_bytes<M: burn::module::Module>(module: &M) -> Result<Vec<u8
 ///
 /// Errors: a record that does not fit the module.
 pub(super) fn load_module<M: burn::module::Module>(module: M, bytes: &[u8]) -> Result<M, String> {
-    let record = burn::store::ModuleRecord::from_bytes(burn::tensor::Bytes::from_bytes_vec(
-        bytes.to_vec(),
-    ))
-    .map_err(|e| e.to_string())?;
+    let record =
+        burn::store::ModuleRecord::from_bytes(burn::tensor::Bytes::from_bytes_vec(bytes.to_vec()))
+            .map_err(|e| e.to_string())?;
     module.try_load_record(record).map_err(|e| {
         let m = e.to_string();
         m.lines().next().unwrap_or(&m).chars().take(200).collect()
@@ -406,7 +416,8 @@ mod tests {
             for _ in 0..3 {
                 p = step(p, &mut optim);
             }
-            let (pb, ob) = (module_bytes(&p).expect("record"), optimizer_bytes(&optim).expect("ok"));
+            let (pb, ob) =
+                (module_bytes(&p).expect("record"), optimizer_bytes(&optim).expect("ok"));
             let fresh = params(&[0.0, 0.0, 0.0], &device);
             let mut q = load_module(fresh, &pb).expect("loads");
             let mut optim2 = load_optimizer(make(), &ob).expect("loads");

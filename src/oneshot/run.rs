@@ -184,11 +184,14 @@ pub fn run_checkpointed(
             };
             let p = cp.position;
             if p.epoch == 0 || p.epoch > c.epochs || p.train_orders != p.epoch {
-                return Err(bad(format!("it was written after epoch {} of {}", p.epoch, c.epochs)).into());
+                return Err(
+                    bad(format!("it was written after epoch {} of {}", p.epoch, c.epochs)).into()
+                );
             }
             net = checkpoint::load_module(net, cp.part("supernet").map_err(bad)?).map_err(bad)?;
-            w_optim = checkpoint::load_optimizer(w_optim, cp.part("weights_optimizer").map_err(bad)?)
-                .map_err(bad)?;
+            w_optim =
+                checkpoint::load_optimizer(w_optim, cp.part("weights_optimizer").map_err(bad)?)
+                    .map_err(bad)?;
             strategy.restore_state(&cp.strategy).map_err(bad)?;
             // The data's order: each new pass over a split draws the next order from the loader's
             // generator, so the passes already made are drawn again (cheap: no batch is loaded).

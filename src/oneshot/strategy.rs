@@ -3,7 +3,9 @@
 //! (alpha with its optimizer, the counts of sampled candidates, the export from alpha), and
 //! [`build`], the one place that turns a strategy's settings into its hooks.
 
-use super::checkpoint::{load_module, load_optimizer, module_bytes, optimizer_bytes, StrategyState};
+use super::checkpoint::{
+    load_module, load_optimizer, module_bytes, optimizer_bytes, StrategyState,
+};
 use super::darts::Darts;
 use super::enas::Enas;
 use super::error::OneShotError;

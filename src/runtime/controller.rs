@@ -488,10 +488,12 @@ impl Controller {
         optim: &[u8],
         rng: ChaCha8Rng,
     ) -> Result<(), RuntimeError> {
-        let bad = |e: String| RuntimeError::Config(format!("the controller's state does not fit: {e}"));
-        let record =
-            burn::store::ModuleRecord::from_bytes(burn::tensor::Bytes::from_bytes_vec(policy.to_vec()))
-                .map_err(|e| bad(e.to_string()))?;
+        let bad =
+            |e: String| RuntimeError::Config(format!("the controller's state does not fit: {e}"));
+        let record = burn::store::ModuleRecord::from_bytes(burn::tensor::Bytes::from_bytes_vec(
+            policy.to_vec(),
+        ))
+        .map_err(|e| bad(e.to_string()))?;
         let policy = self.policy.clone().try_load_record(record).map_err(|e| {
             let m = e.to_string();
             bad(m.lines().next().unwrap_or(&m).chars().take(200).collect())
