@@ -1,5 +1,5 @@
 //! One-shot searches killed with SIGKILL and resumed with `nasc search --resume`: after their
-//! first checkpoint (DARTS, ENAS, SPOS with its evolution), before it (the search starts over),
+//! first checkpoint (every strategy), during SPOS's evolution, before the first checkpoint (the search starts over),
 //! with a checkpoint write cut short (the previous checkpoint is used), and with a checkpoint
 //! that is damaged or belongs to another search (refused, naming the file). Each resumed search
 //! ends with what the same search, never interrupted, ends with: the same `best.json`, the same
@@ -183,6 +183,16 @@ fn darts_killed_after_a_checkpoint_resumes_to_the_same_end() {
 #[test]
 fn enas_killed_after_a_checkpoint_resumes_to_the_same_end() {
     killed_after_a_checkpoint_resumes_to_the_same_end("enas");
+}
+
+#[test]
+fn gumbel_darts_killed_after_a_checkpoint_resumes_to_the_same_end() {
+    killed_after_a_checkpoint_resumes_to_the_same_end("gumbel-darts");
+}
+
+#[test]
+fn proxyless_killed_after_a_checkpoint_resumes_to_the_same_end() {
+    killed_after_a_checkpoint_resumes_to_the_same_end("proxyless");
 }
 
 /// SPOS (`random-oneshot`): its evolution over the trained supernet runs after the last epoch;
