@@ -511,7 +511,6 @@ fn resume_one_shot(
     let mut one_shot = prepare_one_shot(&file, &settings)?;
     // What the store holds (the data with absolute paths) stays as it is.
     one_shot.stored = stored;
-    store.set_status(ExperimentStatus::Running)?;
     Ok(OneShotSearch { store, one_shot, resume: true })
 }
 
@@ -749,6 +748,30 @@ impl OneShotSearch {
     /// [`LaunchError::Setting`], [`LaunchError::Store`], [`LaunchError::Write`].
     pub fn run(self, observer: &mut dyn OneShotObserver) -> Result<OneShotFinished, LaunchError> {
         let OneShotSearch { store, one_shot, resume } = self;
+        // One process runs an experiment at a time (the lock a multi-trial search takes, held
+        // until this returns or the process dies): two would write the same checkpoint.
+        let lock_path = store.dir().join(search::LOCK_FILE);
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(|source| LaunchError::Write { path: lock_path.clone(), source })?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(LaunchError::Resume(format!(
+                    "{} is being searched by another nasc process; wait for it or stop it first",
+                    store.dir().display()
+                )))
+            }
+            Err(std::fs::TryLockError::Error(source)) => {
+                return Err(LaunchError::Write { path: lock_path, source })
+            }
+        }
+        if resume {
+            store.set_status(ExperimentStatus::Running)?;
+        }
         let OneShot { space, stored, plan, data, device } = one_shot;
         let (g, cfg) = (&space.graph, &stored.config);
         let checkpointing = crate::oneshot::Checkpointing {
@@ -787,6 +810,7 @@ impl OneShotSearch {
                 .expect("an architecture serialises");
         std::fs::write(&best, pretty + "\n")
             .map_err(|source| LaunchError::Write { path: best.clone(), source })?;
+        drop(lock);
         Ok(OneShotFinished { summary, best })
     }
 }

@@ -292,3 +292,33 @@ fn a_damaged_or_foreign_checkpoint_is_refused() {
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     assert!(killed.join("best.json").exists());
 }
+
+/// One process runs a one-shot experiment at a time: resuming it while it runs is refused
+/// (two processes would write the same checkpoint), and its store is left to the first.
+#[test]
+fn a_running_one_shot_search_cannot_be_resumed_twice() {
+    let root = common::temp_dir("resume-lock");
+    let exp = root.join("exp");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_nasc"))
+        .args(["search", SPACE, "--strategy", "darts", "--epochs", "3", "--max-steps", "60"])
+        .args(["--out", exp.to_str().expect("utf8")])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawns");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while Store::open(&exp).is_err() {
+        assert!(Instant::now() < deadline, "the search did not start in time");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let o = resume(&exp);
+    let still_running = child.try_wait().expect("status").is_none();
+    child.kill().ok();
+    child.wait().expect("reaped");
+    assert!(still_running, "the first search finished before the second could try");
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    assert!(text(&o.stderr).contains("another nasc process"), "{}", text(&o.stderr));
+    let info = Store::open(&exp).expect("opens").info().expect("info");
+    assert_eq!(info.status.as_str(), "running", "the refused resume marks nothing failed");
+}
