@@ -9,8 +9,8 @@
 //!    configuration ([`SearchConfig`], tagged `"kind": "multi-trial"` in the store).
 //! 3. **run** ([`Search::run`]): the search loop of [`crate::experiment::search`]. This step
 //!    owns the experiment's status: `done` when the budget is spent or the space exhausted,
-//!    `interrupted` after SIGINT or SIGTERM (the running trials finish and are recorded; a
-//!    second signal exits at once, status `running`, and `--resume` reruns what was running),
+//!    `interrupted` after SIGINT or SIGTERM (the running trials stop at their next step and stay
+//!    unfinished, trained again on resume; a second signal exits at once, status `running`, and `--resume` reruns what was running),
 //!    `failed` on any error or panic. It writes `best.json`.
 //! 4. **resume** ([`resume`]): reopen an experiment, check that its space is unchanged, and
 //!    give back a [`Search`] to run.
@@ -514,8 +514,8 @@ fn resume_one_shot(
     Ok(OneShotSearch { store, one_shot, resume: true })
 }
 
-/// A flag that SIGINT and SIGTERM set (Ctrl-C): a search stops proposing trials, lets the
-/// running ones finish and records `interrupted`. A second signal while the flag is set ends
+/// A flag that SIGINT and SIGTERM set (Ctrl-C): a search stops proposing trials, stops the
+/// running ones at their next step (left unfinished) and records `interrupted`. A second signal while the flag is set ends
 /// the process at once with exit code 130 (signal-hook's conditional shutdown).
 ///
 /// Errors: the operating system refused to install the handlers.
@@ -748,27 +748,9 @@ impl OneShotSearch {
     /// [`LaunchError::Setting`], [`LaunchError::Store`], [`LaunchError::Write`].
     pub fn run(self, observer: &mut dyn OneShotObserver) -> Result<OneShotFinished, LaunchError> {
         let OneShotSearch { store, one_shot, resume } = self;
-        // One process runs an experiment at a time (the lock a multi-trial search takes, held
-        // until this returns or the process dies): two would write the same checkpoint.
-        let lock_path = store.dir().join(search::LOCK_FILE);
-        let lock = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)
-            .map_err(|source| LaunchError::Write { path: lock_path.clone(), source })?;
-        match lock.try_lock() {
-            Ok(()) => {}
-            Err(std::fs::TryLockError::WouldBlock) => {
-                return Err(LaunchError::Resume(format!(
-                    "{} is being searched by another nasc process; wait for it or stop it first",
-                    store.dir().display()
-                )))
-            }
-            Err(std::fs::TryLockError::Error(source)) => {
-                return Err(LaunchError::Write { path: lock_path, source })
-            }
-        }
+        // Held while the supernet trains, so that `nasc runs` can tell a running search from
+        // one that was killed, and so that no second process writes the same checkpoint.
+        let _lock = search::lock(store.dir())?;
         if resume {
             store.set_status(ExperimentStatus::Running)?;
         }
@@ -810,7 +792,6 @@ impl OneShotSearch {
                 .expect("an architecture serialises");
         std::fs::write(&best, pretty + "\n")
             .map_err(|source| LaunchError::Write { path: best.clone(), source })?;
-        drop(lock);
         Ok(OneShotFinished { summary, best })
     }
 }

@@ -55,7 +55,7 @@ pub(super) fn runs(root: &std::path::Path) -> ExitCode {
                     "{:<40} {:<14} {:<11} {:>7} {:>7} {:>10}",
                     dir.display(),
                     stored(&info).map_or("?", |c| c.strategy()),
-                    info.status.as_str(),
+                    shown_status(&dir, &info),
                     trials.len(),
                     failed,
                     best.and_then(|b| b.metric).map_or("-".into(), |m| format!("{m:.4}"))
@@ -65,6 +65,17 @@ pub(super) fn runs(root: &std::path::Path) -> ExitCode {
         }
     }
     ExitCode::SUCCESS
+}
+
+/// The status to show for the experiment in `dir`: the stored one, except that a `running`
+/// experiment that no process runs is [`wording::STOPPED`].
+fn shown_status(dir: &std::path::Path, info: &crate::experiment::ExperimentInfo) -> &'static str {
+    let running = info.status == crate::experiment::ExperimentStatus::Running;
+    if running && !crate::experiment::search::held(dir) {
+        wording::STOPPED
+    } else {
+        info.status.as_str()
+    }
 }
 
 /// The finished trials of an experiment, best first.
@@ -99,10 +110,13 @@ pub(super) fn runs_show(dir: &std::path::Path, top: usize) -> ExitCode {
         dir.display(),
         stored(&info).map_or("?", |c| c.strategy()),
         info.space_path,
-        info.status.as_str()
+        shown_status(dir, &info)
     );
     if let Some(reason) = &info.reason {
         println!("failed: {reason}");
+    }
+    if shown_status(dir, &info) == wording::STOPPED {
+        println!("{}", wording::stopped_experiment(&dir.display().to_string()));
     }
     println!("command: {}", info.command);
     // A one-shot strategy's supernet: its epochs, and where its architecture parameters ended.

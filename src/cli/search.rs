@@ -240,7 +240,13 @@ pub(super) fn run_search(search: launch::Search) -> ExitCode {
         );
     }
     if finished.status == crate::experiment::ExperimentStatus::Interrupted {
-        eprintln!("interrupted; continue with `nasc search --resume {}`", dir.display());
+        let n = summary.interrupted;
+        let running = match n {
+            0 => String::new(),
+            1 => " (1 running trial was stopped; it trains again on resume)".to_string(),
+            n => format!(" ({n} running trials were stopped; they train again on resume)"),
+        };
+        eprintln!("interrupted{running}; continue with `nasc search --resume {}`", dir.display());
         return ExitCode::from(130);
     }
     ExitCode::SUCCESS

@@ -161,17 +161,27 @@ pub struct SearchSummary {
     pub failed: usize,
     /// The best trial, if any succeeded.
     pub best: Option<TrialRecord>,
-    /// Why proposing stopped: `max trials`, `max duration` or `space exhausted`.
+    /// Why proposing stopped: `max trials`, `max duration`, `space exhausted` or
+    /// `interrupted`.
     pub stopped: &'static str,
+    /// Trials that were running when the search was stopped and were left unfinished (a
+    /// resumed search trains them again).
+    pub interrupted: usize,
 }
 
-/// Writes each epoch of a trial into the store as it finishes.
-struct EpochsToStore {
+/// Writes each epoch of a trial into the store as it finishes, and stops the trial when the
+/// search is stopped.
+struct EpochsToStore<'s> {
     store: Arc<Store>,
     id: TrialId,
+    stop: &'s AtomicBool,
 }
 
-impl Observer for EpochsToStore {
+impl Observer for EpochsToStore<'_> {
+    fn should_stop(&self) -> bool {
+        self.stop.load(Ordering::SeqCst)
+    }
+
     fn epoch(&mut self, m: &EpochMetrics) {
         // A failed write of one epoch's metrics must not kill the trial; the final result is
         // written (and checked) by the search loop.
@@ -227,10 +237,44 @@ fn parse_arch(graph: &Graph, t: &TrialRecord) -> Result<Architecture, SearchErro
     })
 }
 
+/// Takes the experiment in `dir` for this process: an advisory lock on `DIR/search.lock`, held
+/// while the returned file is open, or until the process dies (the kernel drops it, SIGKILL
+/// included). One process runs an experiment at a time.
+///
+/// Errors: [`SearchError::Busy`] when another process holds it; [`SearchError::Config`] when
+/// the lock file cannot be opened or locked.
+pub fn lock(dir: &std::path::Path) -> Result<std::fs::File, SearchError> {
+    let lock_path = dir.join(LOCK_FILE);
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|e| SearchError::Config(format!("cannot open {}: {e}", lock_path.display())))?;
+    match lock.try_lock() {
+        Ok(()) => Ok(lock),
+        Err(std::fs::TryLockError::WouldBlock) => Err(SearchError::Busy(format!(
+            "{} is being searched by another nasc process; wait for it or stop it first",
+            dir.display()
+        ))),
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(SearchError::Config(format!("cannot lock {}: {e}", lock_path.display())))
+        }
+    }
+}
+
+/// Whether a process is running the experiment in `dir` now (holds its [`lock`]). An
+/// experiment whose store says `running` while no process holds it was stopped without a
+/// chance to record it: killed, or its disk filled up.
+pub fn held(dir: &std::path::Path) -> bool {
+    let Ok(f) = std::fs::File::open(dir.join(LOCK_FILE)) else { return false };
+    matches!(f.try_lock_shared(), Err(std::fs::TryLockError::WouldBlock))
+}
+
 /// Runs (or resumes) the search recorded in `store` on `graph` and `data`, until the trial
 /// budget or the time budget is spent, the strategy has nothing left to propose, or `stop`
-/// becomes true (no trial starts after that; the running ones finish and are recorded). The
-/// experiment's status is `running` while it runs; the caller ([`crate::launch`]) records how it
+/// becomes true (no trial starts after that; the running ones stop at their next step and stay
+/// unfinished, for a resumed search to train again). The experiment's status is `running` while it runs; the caller ([`crate::launch`]) records how it
 /// ended.
 ///
 /// Errors: the store or the strategy failing, or a resumed experiment whose log does not replay.
@@ -248,27 +292,7 @@ pub fn run(
     if cfg.concurrency == 0 {
         return Err(SearchError::Config("--concurrency must be at least 1".into()));
     }
-    // One process runs an experiment at a time: an advisory lock on `DIR/search.lock`, held
-    // until this function returns or the process dies (the kernel drops it, SIGKILL included).
-    let lock_path = store.dir().join(LOCK_FILE);
-    let lock = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&lock_path)
-        .map_err(|e| SearchError::Config(format!("cannot open {}: {e}", lock_path.display())))?;
-    match lock.try_lock() {
-        Ok(()) => {}
-        Err(std::fs::TryLockError::WouldBlock) => {
-            return Err(SearchError::Busy(format!(
-                "{} is being searched by another nasc process; wait for it or stop it first",
-                store.dir().display()
-            )))
-        }
-        Err(std::fs::TryLockError::Error(e)) => {
-            return Err(SearchError::Config(format!("cannot lock {}: {e}", lock_path.display())))
-        }
-    }
+    let _lock = lock(store.dir())?;
     store.set_status(ExperimentStatus::Running)?;
     let started = Instant::now();
     // The data is normalised and split once; every trial trains on the same splits. Trials
@@ -327,6 +351,7 @@ pub fn run(
     let mut failures: (usize, Option<std::mem::Discriminant<RuntimeError>>, String) =
         (0, None, String::new());
     let mut failing = false;
+    let mut interrupted = 0usize;
     std::thread::scope(|scope| -> Result<(), SearchError> {
         for _ in 0..cfg.concurrency {
             let (job_rx, done_tx, store, data) =
@@ -346,7 +371,7 @@ pub fn run(
                         &train_cfg,
                         device,
                         &arch,
-                        &mut EpochsToStore { store: store.clone(), id },
+                        &mut EpochsToStore { store: store.clone(), id, stop },
                     ),
                     Err(e) => {
                         Err(RuntimeError::Config(format!("cannot record the trial's start: {e}")))
@@ -416,6 +441,13 @@ pub fn run(
                     return Err(SearchError::Config("the trial workers stopped".into()));
                 };
                 running -= 1;
+                // A trial stopped by Ctrl-C is neither a success nor a failure: it stays
+                // unfinished in the store, the strategy is told nothing, and a resumed search
+                // trains it again.
+                if matches!(result, Err(RuntimeError::Interrupted)) {
+                    interrupted += 1;
+                    continue;
+                }
                 let metric = match &result {
                     Ok(report) => cfg.metric.value(report),
                     Err(_) => None,
@@ -458,5 +490,5 @@ pub fn run(
     let succeeded =
         trials.iter().filter(|t| t.status == super::store::TrialStatus::Succeeded).count();
     let failed = trials.iter().filter(|t| t.status == super::store::TrialStatus::Failed).count();
-    Ok(SearchSummary { succeeded, failed, best: store.best(maximize)?, stopped })
+    Ok(SearchSummary { succeeded, failed, best: store.best(maximize)?, stopped, interrupted })
 }

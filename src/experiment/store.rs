@@ -182,6 +182,15 @@ pub enum StoreError {
         /// The newest version this build reads.
         supported: i64,
     },
+    /// The disk is full, or the directory became read-only: nothing more can be recorded, and
+    /// everything recorded before is intact (SQLite's transactions).
+    #[error("{}: {what}; the finished trials are kept: make room (or make it writable) and continue with `nasc search --resume {}`", .path.display(), .path.parent().unwrap_or(std::path::Path::new(".")).display())]
+    Unwritable {
+        /// The database file.
+        path: PathBuf,
+        /// `the disk is full` or `the directory is read-only`.
+        what: &'static str,
+    },
     /// The database is damaged, or holds values this build never writes.
     #[error("{}: the experiment database is corrupt: {reason}", .path.display())]
     Corrupt {
@@ -485,6 +494,13 @@ fn db_error(path: &Path, e: rusqlite::Error) -> StoreError {
         Some(ErrorCode::DatabaseCorrupt) => {
             StoreError::Corrupt { path: path.to_path_buf(), reason: e.to_string() }
         }
+        Some(ErrorCode::DiskFull) => {
+            StoreError::Unwritable { path: path.to_path_buf(), what: "the disk is full" }
+        }
+        Some(ErrorCode::ReadOnly) => StoreError::Unwritable {
+            path: path.to_path_buf(),
+            what: "the experiment directory is read-only",
+        },
         _ => StoreError::Sqlite { path: path.to_path_buf(), source: e },
     }
 }

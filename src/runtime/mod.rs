@@ -129,6 +129,10 @@ pub enum RuntimeError {
     /// run ends with an error instead of a crash.
     #[error("internal error in the tensor library: {0}")]
     Panic(String),
+    /// The run was asked to stop (Ctrl-C) and stopped at a step's end; nothing about the
+    /// network is wrong.
+    #[error("interrupted")]
+    Interrupted,
 }
 
 impl RuntimeError {

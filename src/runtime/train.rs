@@ -172,6 +172,11 @@ pub trait Observer {
     fn step(&mut self, _epoch: usize, _step: usize, _loss: f64) {}
     /// An epoch finished.
     fn epoch(&mut self, _metrics: &EpochMetrics) {}
+    /// Whether the run should stop now (checked before every step): it then ends with
+    /// [`RuntimeError::Interrupted`].
+    fn should_stop(&self) -> bool {
+        false
+    }
 }
 
 /// An observer that ignores everything.
@@ -507,6 +512,9 @@ pub fn train_prepared(
             let epoch_start = Instant::now();
             let (mut loss_sum, mut steps, mut lr) = (0.0, 0, cfg.lr);
             for (step, batch) in batches.iter().take(per_epoch).enumerate() {
+                if observer.should_stop() {
+                    return Err(RuntimeError::Interrupted);
+                }
                 let Batch { inputs, targets } =
                     batch.map_err(|e| RuntimeError::Data(e.to_string()))?;
                 let out = forward(&net, inputs)?;

@@ -969,6 +969,15 @@ pub fn arch_problems(text: &str, errors: &[crate::arch::ArchError]) -> String {
     errors.iter().map(|e| arch_error(file, text, e).message).collect::<Vec<_>>().join("; ")
 }
 
+/// The status `nasc runs` shows for an experiment whose store says `running` while no process
+/// runs it.
+pub const STOPPED: &str = "stopped";
+
+/// What `nasc runs show` says of an experiment that is [`STOPPED`].
+pub fn stopped_experiment(dir: &str) -> String {
+    format!("stopped: its store says running, but no nasc process is running it (killed, or its disk filled up); continue with `nasc search --resume {dir}`")
+}
+
 /// What `nasc eval` says when the weights come without the input normalisation they were
 /// trained with (no `metrics.json` of `nasc train` beside them, or one of another data set):
 /// it is fitted on the `--data` given instead, which is right only for the same data.
