@@ -16,8 +16,9 @@
 //!    give back a [`Search`] to run.
 //!
 //! One-shot searches take the same steps ([`prepare_one_shot`], [`OneShot::start`],
-//! [`OneShotSearch::run`]; they cannot be resumed yet). Both kinds store a typed
-//! [`ExperimentConfig`].
+//! [`OneShotSearch::run`], [`resume`]): their loop writes a checkpoint at the end of every epoch
+//! (`DIR/oneshot.ckpt`, see [`crate::oneshot::run_checkpointed`]), and a resumed one goes on
+//! from it. Both kinds store a typed [`ExperimentConfig`].
 
 use crate::data::{DataSpec, Splits};
 use crate::driver;
@@ -423,18 +424,29 @@ fn write_best(path: &Path, t: &TrialRecord) -> Result<(), LaunchError> {
         .map_err(|source| LaunchError::Write { path: path.to_path_buf(), source })
 }
 
-/// Step 4: reopens the multi-trial experiment in `dir` to run it on.
+/// A resumed experiment, of either kind, ready to run.
+pub enum Resumed {
+    /// A multi-trial search.
+    MultiTrial(Box<Search>),
+    /// A one-shot search, continuing from its last checkpoint.
+    OneShot(Box<OneShotSearch>),
+}
+
+/// Step 4: reopens the experiment in `dir` to run it on: a multi-trial search goes on with the
+/// trials not yet finished, a one-shot search from the checkpoint of its last finished epoch
+/// (from scratch when it was stopped before its first).
 ///
 /// Errors: [`LaunchError::Store`] when `dir` holds no experiment, [`LaunchError::Resume`] for a
-/// one-shot experiment, a configuration this nasc cannot read, or a space that changed since,
-/// and the errors of [`compile_space`] and [`load_data`].
-pub fn resume(dir: &Path) -> Result<Search, LaunchError> {
+/// configuration this nasc cannot read, a space that changed since, or a one-shot search that
+/// already finished, and the errors of [`compile_space`], [`load_data`] and
+/// [`prepare_one_shot`].
+pub fn resume(dir: &Path) -> Result<Resumed, LaunchError> {
     let store = Store::open(dir)?;
     let info = store.info()?;
     let config = match ExperimentConfig::from_stored(&info.config) {
         Ok(ExperimentConfig::MultiTrial(c)) => c,
-        Ok(ExperimentConfig::OneShot(_)) => {
-            return Err(LaunchError::Resume(format!("{} is a one-shot search, which cannot be resumed yet: its finished epochs are in the store (`nasc runs show`); start the search again", dir.display())));
+        Ok(ExperimentConfig::OneShot(stored)) => {
+            return resume_one_shot(store, &info, stored).map(|s| Resumed::OneShot(Box::new(s)))
         }
         Err(e) => {
             return Err(LaunchError::Resume(format!(
@@ -443,6 +455,22 @@ pub fn resume(dir: &Path) -> Result<Search, LaunchError> {
             )))
         }
     };
+    let file = checked_space(&info)?;
+    let space = compile_space(&file)?;
+    let data = load_data(&config.data)?;
+    Ok(Resumed::MultiTrial(Box::new(Search {
+        store: Arc::new(store),
+        file,
+        graph: space.graph,
+        data,
+        config,
+    })))
+}
+
+/// The space file of an experiment, checked to be the text it was started with.
+///
+/// Errors: [`LaunchError::Resume`] when it cannot be read or changed since.
+fn checked_space(info: &crate::experiment::ExperimentInfo) -> Result<PathBuf, LaunchError> {
     let file = PathBuf::from(&info.space_path);
     let text =
         std::fs::read(&file).map(|b| String::from_utf8_lossy(&b).into_owned()).map_err(|e| {
@@ -454,9 +482,36 @@ pub fn resume(dir: &Path) -> Result<Search, LaunchError> {
     if crate::experiment::hash_space(&text) != info.space_hash {
         return Err(LaunchError::Resume(format!("{} changed since the experiment started; resuming would mix two spaces (start a new experiment instead)", file.display())));
     }
-    let space = compile_space(&file)?;
-    let data = load_data(&config.data)?;
-    Ok(Search { store: Arc::new(store), file, graph: space.graph, data, config })
+    Ok(file)
+}
+
+/// Reopens a one-shot experiment: the space (unchanged), its lowering, the data and the device
+/// are prepared again from what the store recorded ([`prepare_one_shot`]).
+///
+/// Errors: see [`resume`].
+fn resume_one_shot(
+    store: Store,
+    info: &crate::experiment::ExperimentInfo,
+    stored: OneShotStored,
+) -> Result<OneShotSearch, LaunchError> {
+    if info.status == ExperimentStatus::Done {
+        return Err(LaunchError::Resume(format!(
+            "{}: this one-shot search already finished; its architecture is in {}",
+            store.dir().display(),
+            store.dir().join("best.json").display()
+        )));
+    }
+    let file = checked_space(info)?;
+    let settings = OneShotSettings {
+        config: stored.config.clone(),
+        val_fraction: stored.val_fraction,
+        data: stored.data.clone(),
+        device: stored.device,
+    };
+    let mut one_shot = prepare_one_shot(&file, &settings)?;
+    // What the store holds (the data with absolute paths) stays as it is.
+    one_shot.stored = stored;
+    Ok(OneShotSearch { store, one_shot, resume: true })
 }
 
 /// A flag that SIGINT and SIGTERM set (Ctrl-C): a search stops proposing trials, stops the
@@ -642,21 +697,22 @@ pub fn prepare_one_shot(file: &Path, settings: &OneShotSettings) -> Result<OneSh
 }
 
 impl OneShot {
-    /// Step 2: creates the experiment in `dir` (one-shot searches cannot be resumed yet, so an
-    /// existing experiment there is refused).
+    /// Step 2: creates the experiment in `dir` (an existing experiment there is refused: it is
+    /// continued with `--resume`).
     pub fn start(self, dir: &Path, command: &str) -> Result<OneShotSearch, LaunchError> {
         if dir.join(crate::experiment::DB_FILE).exists() {
-            return Err(LaunchError::Resume(format!("{}: an experiment already exists here (one-shot searches cannot be resumed); choose another --out directory", dir.display())));
+            return Err(LaunchError::Resume(format!("{}: an experiment already exists here; continue it with `nasc search --resume {}`, or choose another --out directory", dir.display(), dir.display())));
         }
         let store = create_store(dir, command, &self.space, &self.stored.to_json())?;
-        Ok(OneShotSearch { store, one_shot: self })
+        Ok(OneShotSearch { store, one_shot: self, resume: false })
     }
 }
 
-/// A one-shot experiment ready to run.
+/// A one-shot experiment ready to run (new, or resumed from its checkpoint).
 pub struct OneShotSearch {
     store: Store,
     one_shot: OneShot,
+    resume: bool,
 }
 
 /// How a one-shot search ended.
@@ -674,26 +730,53 @@ impl OneShotSearch {
         self.store.dir()
     }
 
-    /// Step 3: trains the supernet and exports the architecture to `DIR/best.json`. The
-    /// experiment is `done` afterwards, `failed` on any error or panic.
+    /// The space searched.
+    pub fn space(&self) -> &Space {
+        &self.one_shot.space
+    }
+
+    /// The configuration the experiment records.
+    pub fn stored(&self) -> &OneShotStored {
+        &self.one_shot.stored
+    }
+
+    /// Step 3: trains the supernet and exports the architecture to `DIR/best.json`, writing a
+    /// checkpoint (`DIR/oneshot.ckpt`) at the end of every epoch; a resumed search continues from
+    /// it. The experiment is `done` afterwards, `failed` on any error or panic.
     ///
     /// Errors: [`LaunchError::Runtime`] for a training failure (shown at its `.nas` place),
     /// [`LaunchError::Setting`], [`LaunchError::Store`], [`LaunchError::Write`].
     pub fn run(self, observer: &mut dyn OneShotObserver) -> Result<OneShotFinished, LaunchError> {
-        let OneShotSearch { store, one_shot } = self;
+        let OneShotSearch { store, one_shot, resume } = self;
         // Held while the supernet trains, so that `nasc runs` can tell a running search from
-        // one that was killed.
+        // one that was killed, and so that no second process writes the same checkpoint.
         let _lock = search::lock(store.dir())?;
+        if resume {
+            store.set_status(ExperimentStatus::Running)?;
+        }
         let OneShot { space, stored, plan, data, device } = one_shot;
         let (g, cfg) = (&space.graph, &stored.config);
+        let checkpointing = crate::oneshot::Checkpointing {
+            path: store.dir().join(crate::oneshot::CHECKPOINT_FILE),
+            space_hash: crate::experiment::hash_space(&space.text),
+            resume,
+        };
         let result = train::catch_panics(|| {
-            crate::oneshot::run(&store, g, &plan, &data, cfg, &device, observer).map_err(
-                |e| match e {
-                    OneShotError::Runtime(r) => r,
-                    OneShotError::Settings(s) => RuntimeError::Config(s.to_string()),
-                    OneShotError::Store(s) => RuntimeError::Config(s.to_string()),
-                },
+            crate::oneshot::run_checkpointed(
+                &store,
+                g,
+                &plan,
+                &data,
+                cfg,
+                &device,
+                observer,
+                Some(&checkpointing),
             )
+            .map_err(|e| match e {
+                OneShotError::Runtime(r) => r,
+                OneShotError::Settings(s) => RuntimeError::Config(s.to_string()),
+                OneShotError::Store(s) => RuntimeError::Config(s.to_string()),
+            })
         });
         let summary = match result {
             Ok(s) => s,

@@ -746,7 +746,7 @@ fn a_one_shot_search_exports_an_architecture_that_trains() {
         &trained,
     ]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
-    // The directory is taken: a one-shot search cannot continue it.
+    // The directory is taken: a new search does not overwrite it (`--resume` continues it).
     let o = nasc(&[
         "search",
         "tests/data/tiny_search.nas",
@@ -759,7 +759,8 @@ fn a_one_shot_search_exports_an_architecture_that_trains() {
     ]);
     assert_eq!(code(&o), 1);
     assert!(
-        stderr(&o).contains("cannot be resumed") && !stderr(&o).contains("use --resume"),
+        stderr(&o).contains("an experiment already exists here")
+            && stderr(&o).contains("nasc search --resume"),
         "{}",
         stderr(&o)
     );

@@ -832,3 +832,28 @@ fn an_experiment_without_the_supernet_tables_opens_and_gets_them() {
         let _ = std::fs::remove_dir_all(d);
     }
 }
+
+/// What an interrupted one-shot export recorded is dropped on resume: the trials after the
+/// last one kept, with their epochs and events; the ones before stay as they were.
+#[test]
+fn trials_after_a_point_are_discarded_with_their_records() {
+    let (_dir, store) = new_store("discard");
+    let mut ids = Vec::new();
+    for i in 0..4 {
+        let id = store.ask(&arch(i), 10, 20).expect("ask");
+        store.start(id).expect("start");
+        store.epoch(id, &epoch(1)).expect("epoch");
+        store.succeed(id, 0.5 + i as f64 / 10.0, 1.0).expect("succeed");
+        ids.push(id);
+    }
+    assert_eq!(store.discard_trials_after(Some(ids[1])).expect("discards"), 2);
+    let kept = store.trials().expect("trials");
+    assert_eq!(kept.iter().map(|t| t.id).collect::<Vec<_>>(), ids[..2].to_vec());
+    assert!(store.events().expect("events").iter().all(|e| e.trial <= ids[1]));
+    assert_eq!(store.epochs(ids[2]).expect("epochs").len(), 0);
+    assert_eq!(store.epochs(ids[1]).expect("epochs").len(), 1);
+    // New trials take the ids after the kept ones.
+    assert_eq!(store.ask(&arch(9), 1, 1).expect("ask"), ids[2]);
+    assert_eq!(store.discard_trials_after(None).expect("discards"), 3);
+    assert!(store.trials().expect("trials").is_empty());
+}

@@ -166,9 +166,9 @@ pub enum Command {
         device: DeviceKind,
     },
     /// Search a space: a multi-trial strategy proposes architectures and each is trained as a
-    /// trial (resumable after a kill), or a one-shot strategy trains one weight-shared supernet
-    /// and exports the architecture it chooses; everything is kept in an experiment directory
-    /// (SQLite).
+    /// trial, or a one-shot strategy trains one weight-shared supernet and exports the
+    /// architecture it chooses (a checkpoint at the end of every epoch); everything is kept in an
+    /// experiment directory (SQLite), and either kind resumes after a kill (--resume).
     Search {
         /// The `.nas` file (not needed with --resume).
         file: Option<PathBuf>,

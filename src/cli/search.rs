@@ -109,19 +109,38 @@ pub(super) fn search(args: SearchArgs) -> ExitCode {
 }
 
 pub(super) fn resume_search(dir: &std::path::Path, max_trials: Option<usize>) -> ExitCode {
-    let search = match launch::resume(dir).and_then(|mut s| {
-        if let Some(m) = max_trials {
-            s.set_max_trials(m)?;
-        }
-        Ok(s)
-    }) {
-        Ok(s) => s,
+    let resumed = match launch::resume(dir) {
+        Ok(r) => r,
         Err(e) => {
             // Resuming is never a bad command line: every failure is the experiment's.
             report_launch(&e);
             return ExitCode::from(1);
         }
     };
+    let mut search = match resumed {
+        launch::Resumed::MultiTrial(s) => *s,
+        launch::Resumed::OneShot(s) => {
+            if max_trials.is_some() {
+                let p = CommandProblem::MultiTrialFlagsForOneShot;
+                eprintln!("{}", wording::command_problem(&p));
+                return ExitCode::from(2);
+            }
+            eprintln!(
+                "resuming experiment {}: {} one-shot search of {}",
+                dir.display(),
+                s.stored().config.kind().name(),
+                s.space().file.display()
+            );
+            let data = format!(" --data {}", s.stored().data);
+            return run_one_shot(*s, data);
+        }
+    };
+    if let Some(m) = max_trials {
+        if let Err(e) = search.set_max_trials(m) {
+            report_launch(&e);
+            return ExitCode::from(1);
+        }
+    }
     eprintln!(
         "resuming experiment {}: {} search of {}",
         dir.display(),
@@ -422,12 +441,7 @@ pub(super) fn one_shot_search(
     };
     let dir = args.out.unwrap_or_else(|| launch::default_run_dir(&file, kind.name()));
     let command = std::env::args().collect::<Vec<_>>().join(" ");
-    let (labels, epochs, task) = (
-        prepared.space.graph.labels.len(),
-        settings.config.common.epochs,
-        settings.config.common.task,
-    );
-    let graph = prepared.space.graph.clone();
+    let (labels, epochs) = (prepared.space.graph.labels.len(), settings.config.common.epochs);
     let search = match prepared.start(&dir, &command) {
         Ok(s) => s,
         Err(e) => return report_launch(&e),
@@ -441,7 +455,22 @@ pub(super) fn one_shot_search(
         epochs,
         if epochs == 1 { "" } else { "s" }
     );
-    let report = LiveReport::start(&dir, &graph);
+    let data = if o.data == "mnist:examples/data/mnist" {
+        String::new()
+    } else {
+        format!(" --data {}", o.data)
+    };
+    run_one_shot(search, data)
+}
+
+/// Runs a one-shot search (new or resumed) and prints what it exported, with the command that
+/// retrains it (`data`: its `--data` argument, empty for the default). The report is rewritten
+/// after every epoch and at the end.
+fn run_one_shot(search: launch::OneShotSearch, data: String) -> ExitCode {
+    let graph = search.space().graph.clone();
+    let file = search.space().file.clone();
+    let task = search.stored().config.common.task;
+    let report = LiveReport::start(search.dir(), &graph);
     let mut progress = OneShotProgress { bar: None, candidates: None, report };
     let result = search.run(&mut progress);
     if let Some(bar) = &progress.bar {
@@ -466,11 +495,6 @@ pub(super) fn one_shot_search(
         wording::thousands(params),
         path.display()
     );
-    let data = if o.data == "mnist:examples/data/mnist" {
-        String::new()
-    } else {
-        format!(" --data {}", o.data)
-    };
     println!("retrain it: nasc train {} --arch {}{data}", file.display(), path.display());
     ExitCode::SUCCESS
 }

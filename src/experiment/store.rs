@@ -1154,6 +1154,20 @@ impl Store {
         })
     }
 
+    /// Drops the trials after `last` (every trial for `None`), with their epochs and events: what
+    /// the export of a one-shot search recorded before it was interrupted, which a resumed search
+    /// runs again. Returns how many trials were dropped.
+    ///
+    /// Errors: the store failed (nothing is dropped then).
+    pub fn discard_trials_after(&self, last: Option<TrialId>) -> Result<usize, StoreError> {
+        let after = last.map_or(0, |t| t.0 as i64);
+        self.write(|tx, _| {
+            tx.execute("DELETE FROM events WHERE trial > ?1", [after]).map_err(|e| self.err(e))?;
+            tx.execute("DELETE FROM epochs WHERE trial > ?1", [after]).map_err(|e| self.err(e))?;
+            tx.execute("DELETE FROM trials WHERE id > ?1", [after]).map_err(|e| self.err(e))
+        })
+    }
+
     /// The supernet's epochs, in epoch order (empty for a multi-trial search).
     pub fn supernet_epochs(&self) -> Result<Vec<SupernetEpoch>, StoreError> {
         let conn = self.lock();

@@ -15,6 +15,7 @@
 //! sample of one candidate whose temperature `tau` is annealed (here linearly over the epochs,
 //! from `tau_max` to `tau_min`).
 
+use super::checkpoint::{RngState, StrategyState};
 use super::error::OneShotError;
 use super::mixing::{gumbel_mixing, softmax_mixing, ArchParams, LabelShape};
 use super::observer::OneShotObserver;
@@ -83,6 +84,21 @@ impl Darts {
 }
 
 impl OneShotStrategy for Darts {
+    fn save_state(&self) -> Result<StrategyState, String> {
+        let mut state = StrategyState {
+            json: serde_json::json!({ "rng": RngState::of(&self.rng) }),
+            parts: Vec::new(),
+        };
+        self.alpha.save(&mut state)?;
+        Ok(state)
+    }
+
+    fn restore_state(&mut self, state: &StrategyState) -> Result<(), String> {
+        self.alpha.restore(state)?;
+        self.rng = state.get::<RngState>("rng")?.rng()?;
+        Ok(())
+    }
+
     fn start_epoch(&mut self, _space: &Space, epoch: usize, epochs: usize) {
         if let Relaxation::Gumbel { settings, tau } = &mut self.relaxation {
             *tau = settings.tau(epoch, epochs);

@@ -10,6 +10,7 @@
 //! more architectures are sampled from the trained policy and scored, here recorded as trials
 //! beside it.
 
+use super::checkpoint::{RngState, StrategyState};
 use super::error::OneShotError;
 use super::mixing::LabelShape;
 use super::observer::OneShotObserver;
@@ -55,6 +56,29 @@ impl Enas {
 }
 
 impl OneShotStrategy for Enas {
+    /// The controller (weights, optimizer, generator) and the reward's baseline.
+    fn save_state(&self) -> Result<StrategyState, String> {
+        let (policy, optim, rng) = self.controller.state().map_err(|e| e.to_string())?;
+        Ok(StrategyState {
+            // The baseline's bits: a decimal in JSON might not read back to the same float.
+            json: serde_json::json!({
+                "rng": RngState::of(&rng),
+                "baseline": self.baseline.map(f64::to_bits),
+            }),
+            parts: vec![("controller".into(), policy), ("controller_optimizer".into(), optim)],
+        })
+    }
+
+    fn restore_state(&mut self, state: &StrategyState) -> Result<(), String> {
+        let rng = state.get::<RngState>("rng")?.rng()?;
+        let baseline = state.get::<Option<u64>>("baseline")?.map(f64::from_bits);
+        self.controller
+            .restore(state.part("controller")?, state.part("controller_optimizer")?, rng)
+            .map_err(|e| e.to_string())?;
+        self.baseline = baseline;
+        Ok(())
+    }
+
     fn start_epoch(&mut self, space: &Space, _epoch: usize, _epochs: usize) {
         self.freq = Frequencies::new(space.labels);
     }

@@ -36,6 +36,7 @@
 //!
 //! Like the runtime, this module uses burn.
 
+mod checkpoint;
 mod darts;
 mod enas;
 mod error;
@@ -49,11 +50,12 @@ pub mod settings;
 mod spos;
 mod strategy;
 
+pub use checkpoint::{Checkpointing, FILE as CHECKPOINT_FILE};
 pub use error::OneShotError;
 pub use export::{export, probabilities};
 pub use mixing::ArchParams;
 pub use observer::{OneShotObserver, QuietOneShot};
-pub use run::{run, OneShotSummary};
+pub use run::{run, run_checkpointed, OneShotSummary};
 pub use settings::{
     AlphaOptimizer, CommonSettings, DartsSettings, EnasSettings, GumbelDartsSettings,
     OneShotConfig, OptionError, ProxylessSettings, SettingsError, SposSettings, StrategySettings,

@@ -10,6 +10,7 @@
 //! `ce * (log(E) / log(target))^beta`, with the expected FLOPs or parameters of the IR's cost
 //! model to first order around the current most probable architecture.
 
+use super::checkpoint::{RngState, StrategyState};
 use super::error::OneShotError;
 use super::export::export;
 use super::mixing::{proxyless_gates, sample_architecture};
@@ -54,6 +55,21 @@ impl Proxyless {
 }
 
 impl OneShotStrategy for Proxyless {
+    fn save_state(&self) -> Result<StrategyState, String> {
+        let mut state = StrategyState {
+            json: serde_json::json!({ "rng": RngState::of(&self.rng) }),
+            parts: Vec::new(),
+        };
+        self.alpha.save(&mut state)?;
+        Ok(state)
+    }
+
+    fn restore_state(&mut self, state: &StrategyState) -> Result<(), String> {
+        self.alpha.restore(state)?;
+        self.rng = state.get::<RngState>("rng")?.rng()?;
+        Ok(())
+    }
+
     /// The resource model around the current most probable architecture.
     fn start_epoch(&mut self, space: &Space, _epoch: usize, _epochs: usize) {
         self.resource = self.settings.target.map(|(measure, target)| {

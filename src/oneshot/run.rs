@@ -3,6 +3,7 @@
 //! strategy's hooks ([`OneShotStrategy`](super::strategy::OneShotStrategy)), every epoch
 //! recorded in the store and reported to the observer.
 
+use super::checkpoint::{self, Checkpointing, Identity, Position};
 use super::error::OneShotError;
 use super::export::probabilities;
 use super::mixing::LabelShape;
@@ -60,7 +61,8 @@ fn check_input(g: &Graph, plan: &Plan, data: &Prepared) -> Result<(), RuntimeErr
 }
 
 /// Runs a one-shot search of `g` (lowered to `plan`) on `data` (prepared with a validation
-/// half), recording every epoch and the exported architectures in `store`.
+/// half), recording every epoch and the exported architectures in `store`, without
+/// checkpoints ([`run_checkpointed`] writes them).
 ///
 /// Errors: a bad setting, data that does not fit the supernet, a diverged loss (the epochs
 /// already recorded stay in the store), or a store failure.
@@ -72,6 +74,43 @@ pub fn run(
     cfg: &OneShotConfig,
     device: &Device,
     observer: &mut dyn OneShotObserver,
+) -> Result<OneShotSummary, OneShotError> {
+    run_checkpointed(store, g, plan, data, cfg, device, observer, None)
+}
+
+/// The seed of the device's generator (dropout masks) in `epoch`: the search's seed in the
+/// first epoch, one derived from it and the epoch after, so that a resumed search draws the
+/// masks an uninterrupted one draws.
+fn epoch_seed(seed: u64, epoch: usize) -> u64 {
+    if epoch <= 1 {
+        seed
+    } else {
+        seed ^ (epoch as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+    }
+}
+
+/// [`run`], writing a checkpoint at the end of every epoch as `checkpointing` says (none:
+/// no checkpoint), and, when it says `resume`, continuing from the checkpoint it finds: the
+/// supernet's weights and their optimizer, the strategy's state
+/// ([`OneShotStrategy::save_state`](super::strategy::OneShotStrategy::save_state)), the
+/// learning-rate schedule's position and the data's order are those the uninterrupted search
+/// had after that epoch, so it ends with the same result. The epochs already in the store stay;
+/// the trials an interrupted export recorded are dropped, and the export runs again. Without a
+/// checkpoint (killed during the first epoch) the search starts over.
+///
+/// Errors: those of [`run`]; a checkpoint that cannot be written, or that cannot be read or
+/// belongs to another space, settings or nasc version ([`RuntimeError::Record`], naming the
+/// file).
+#[allow(clippy::too_many_arguments)]
+pub fn run_checkpointed(
+    store: &Store,
+    g: &Graph,
+    plan: &Plan,
+    data: &Prepared,
+    cfg: &OneShotConfig,
+    device: &Device,
+    observer: &mut dyn OneShotObserver,
+    checkpointing: Option<&Checkpointing>,
 ) -> Result<OneShotSummary, OneShotError> {
     cfg.check()?;
     let c = &cfg.common;
@@ -127,9 +166,59 @@ pub fn run(
     };
     let mut epochs = Vec::new();
     let mut t = 0usize;
-    for epoch in 1..=c.epochs {
+    let (mut train_orders, mut val_orders, mut first) = (0usize, 0usize, 1usize);
+    let identity = match checkpointing {
+        Some(ck) => Some(Identity {
+            nasc: env!("CARGO_PKG_VERSION").to_string(),
+            space_hash: ck.space_hash.clone(),
+            config: serde_json::to_value(cfg)
+                .map_err(|e| RuntimeError::Config(format!("the settings do not serialise: {e}")))?,
+        }),
+        None => None,
+    };
+    if let (Some(ck), Some(id)) = (checkpointing.filter(|ck| ck.resume), &identity) {
+        if let Some(cp) = checkpoint::read(&ck.path, id)? {
+            let bad = |m: String| RuntimeError::Record {
+                path: ck.path.display().to_string(),
+                message: format!("the checkpoint does not fit this search: {m}"),
+            };
+            let p = cp.position;
+            if p.epoch == 0 || p.epoch > c.epochs || p.train_orders != p.epoch {
+                return Err(
+                    bad(format!("it was written after epoch {} of {}", p.epoch, c.epochs)).into()
+                );
+            }
+            net = checkpoint::load_module(net, cp.part("supernet").map_err(bad)?).map_err(bad)?;
+            w_optim =
+                checkpoint::load_optimizer(w_optim, cp.part("weights_optimizer").map_err(bad)?)
+                    .map_err(bad)?;
+            strategy.restore_state(&cp.strategy).map_err(bad)?;
+            // The data's order: each new pass over a split draws the next order from the loader's
+            // generator, so the passes already made are drawn again (cheap: no batch is loaded).
+            for _ in 0..p.train_orders {
+                drop(train_loader.iter());
+            }
+            for _ in 0..p.val_orders {
+                drop(val_loader.iter());
+            }
+            (t, train_orders, val_orders, first) =
+                (p.step, p.train_orders, p.val_orders, p.epoch + 1);
+            store.discard_trials_after(p.last_trial.map(TrialId))?;
+            epochs = store.supernet_epochs()?;
+            epochs.retain(|e| (e.epoch as usize) <= p.epoch);
+            observer.phase(&format!(
+                "resuming after epoch {} of {} (checkpoint {})",
+                p.epoch,
+                c.epochs,
+                ck.path.display()
+            ));
+        }
+    }
+    for epoch in first..=c.epochs {
         let epoch_start = Instant::now();
+        device.seed(epoch_seed(c.seed, epoch));
         let mut val = ValBatches::new(&*val_loader);
+        train_orders += 1;
         strategy.start_epoch(&space, epoch, c.epochs);
         let (mut loss_sum, mut arch_loss_sum, mut arch_steps, mut steps) =
             (0.0, 0.0, 0usize, 0usize);
@@ -161,6 +250,7 @@ pub fn run(
             arch_loss_sum += l;
             arch_steps += 1;
         }
+        val_orders += val.orders();
         // The epoch's validation figures under the current choice.
         let current = strategy.figures_mixing(&space);
         let (val_loss, val_metric) =
@@ -175,6 +265,39 @@ pub fn run(
             seconds: epoch_start.elapsed().as_secs_f64(),
         };
         store.supernet_epoch(&e, &probabilities(g, &strategy.probabilities()))?;
+        if let (Some(ck), Some(id)) = (checkpointing, &identity) {
+            let position = Position {
+                epoch,
+                step: t,
+                train_orders,
+                val_orders,
+                last_trial: store.trials()?.last().map(|r| r.id.0),
+            };
+            let record = |m: String| RuntimeError::Record {
+                path: ck.path.display().to_string(),
+                message: format!("cannot record the checkpoint: {m}"),
+            };
+            let parts = vec![
+                ("supernet".to_string(), checkpoint::module_bytes(&net).map_err(record)?),
+                (
+                    "weights_optimizer".to_string(),
+                    checkpoint::optimizer_bytes(&w_optim).map_err(record)?,
+                ),
+            ];
+            let state = strategy.save_state().map_err(record)?;
+            checkpoint::write(&ck.path, id, &position, &parts, &state)?;
+            // The search goes on from the state it just wrote, read back: tensors built from a
+            // record do not always compute to the last bit as the ones they were taken from
+            // (the backend may evaluate the latter lazily, fused with later operations), so an
+            // uninterrupted search and one resumed from this checkpoint take the same steps.
+            let reread = |m: String| RuntimeError::Record {
+                path: ck.path.display().to_string(),
+                message: format!("cannot read back the checkpoint: {m}"),
+            };
+            net = checkpoint::load_module(net, &parts[0].1).map_err(reread)?;
+            w_optim = checkpoint::load_optimizer(w_optim, &parts[1].1).map_err(reread)?;
+            strategy.restore_state(&state).map_err(reread)?;
+        }
         observer.epoch(&e);
         epochs.push(e);
     }

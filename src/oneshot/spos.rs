@@ -10,6 +10,7 @@
 //! batches (section 3.3). Here the evolution is the regularized evolution of
 //! [`crate::strategy`] with the paper's population and tournament size.
 
+use super::checkpoint::{RngState, StrategyState};
 use super::error::OneShotError;
 use super::mixing::initial_alpha;
 use super::observer::OneShotObserver;
@@ -46,6 +47,19 @@ impl Spos {
 }
 
 impl OneShotStrategy for Spos {
+    /// The paths' generator (the evolution of the export starts afresh from the seed).
+    fn save_state(&self) -> Result<StrategyState, String> {
+        Ok(StrategyState {
+            json: serde_json::json!({ "rng": RngState::of(&self.rng) }),
+            parts: Vec::new(),
+        })
+    }
+
+    fn restore_state(&mut self, state: &StrategyState) -> Result<(), String> {
+        self.rng = state.get::<RngState>("rng")?.rng()?;
+        Ok(())
+    }
+
     fn start_epoch(&mut self, space: &Space, _epoch: usize, _epochs: usize) {
         self.freq = Frequencies::new(space.labels);
     }

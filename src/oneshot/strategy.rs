@@ -3,6 +3,9 @@
 //! (alpha with its optimizer, the counts of sampled candidates, the export from alpha), and
 //! [`build`], the one place that turns a strategy's settings into its hooks.
 
+use super::checkpoint::{
+    load_module, load_optimizer, module_bytes, optimizer_bytes, StrategyState,
+};
 use super::darts::Darts;
 use super::enas::Enas;
 use super::error::OneShotError;
@@ -59,12 +62,19 @@ pub(super) struct At {
 pub(super) struct ValBatches<'a> {
     loader: &'a dyn DataLoader<Batch>,
     iter: Box<dyn DataLoaderIterator<Batch> + 'a>,
+    orders: usize,
 }
 
 impl<'a> ValBatches<'a> {
     /// The batches of `loader` from its first.
     pub fn new(loader: &'a dyn DataLoader<Batch>) -> ValBatches<'a> {
-        ValBatches { loader, iter: loader.iter() }
+        ValBatches { loader, iter: loader.iter(), orders: 1 }
+    }
+
+    /// How many passes over the loader were started (each draws a new order from the loader's
+    /// generator; a resumed search draws them again).
+    pub fn orders(&self) -> usize {
+        self.orders
     }
 
     /// The next batch.
@@ -75,6 +85,7 @@ impl<'a> ValBatches<'a> {
             Some(b) => b.map_err(|e| RuntimeError::Data(e.to_string())),
             None => {
                 self.iter = self.loader.iter();
+                self.orders += 1;
                 self.iter
                     .next()
                     .ok_or_else(|| RuntimeError::Data("the validation split is empty".into()))?
@@ -120,8 +131,23 @@ pub(super) struct Exported {
 /// and [`probabilities`](OneShotStrategy::probabilities); after the last epoch
 /// [`export`](OneShotStrategy::export). The loop owns the supernet's weights, their optimizer
 /// and learning-rate schedule, the data and the store; a strategy owns its architecture
-/// parameters (or controller) and its random numbers.
+/// parameters (or controller) and its random numbers, which it writes into the loop's
+/// checkpoint at the end of every epoch ([`save_state`](OneShotStrategy::save_state)) and
+/// reads back on resume ([`restore_state`](OneShotStrategy::restore_state)).
 pub(super) trait OneShotStrategy {
+    /// The strategy's state at the end of an epoch, for the checkpoint: everything that
+    /// [`start_epoch`](OneShotStrategy::start_epoch) does not derive again (architecture
+    /// parameters and their optimizer, the controller, the random generators, a baseline).
+    ///
+    /// Errors: a record that cannot be serialised.
+    fn save_state(&self) -> Result<StrategyState, String>;
+
+    /// Puts back the state [`save_state`](OneShotStrategy::save_state) gave, into a strategy just
+    /// built for the same space and settings.
+    ///
+    /// Errors: a state that is missing a part or does not fit.
+    fn restore_state(&mut self, state: &StrategyState) -> Result<(), String>;
+
     /// Before `epoch` (from 1) of `epochs`.
     fn start_epoch(&mut self, _space: &Space, _epoch: usize, _epochs: usize) {}
 
@@ -224,6 +250,25 @@ impl Alpha {
             )
             .init();
         Alpha { params, optim, lr: settings.lr }
+    }
+
+    /// Writes alpha and its optimizer's state into `state` (parts `alpha`, `alpha_optimizer`).
+    ///
+    /// Errors: a record that cannot be serialised.
+    pub fn save(&self, state: &mut StrategyState) -> Result<(), String> {
+        state.parts.push(("alpha".into(), module_bytes(&self.params)?));
+        state.parts.push(("alpha_optimizer".into(), optimizer_bytes(&self.optim)?));
+        Ok(())
+    }
+
+    /// Reads alpha and its optimizer's state back from `state`.
+    ///
+    /// Errors: a missing part, or alpha of another shape.
+    pub fn restore(&mut self, state: &StrategyState) -> Result<(), String> {
+        let params = load_module(self.params.clone(), state.part("alpha")?)?;
+        let optim = load_optimizer(self.optim.clone(), state.part("alpha_optimizer")?)?;
+        (self.params, self.optim) = (params, optim);
+        Ok(())
     }
 
     /// The ids of alpha's parameters.

@@ -461,6 +461,53 @@ impl Controller {
         Ok(Controller { steps, width, config: config.clone(), device, policy, optim, mirror, rng })
     }
 
+    /// The controller's state for a checkpoint: its weights and its optimizer's state (burn's
+    /// records, burnpack bytes) and its random generator.
+    ///
+    /// Errors: [`RuntimeError::Config`] when a record cannot be serialised.
+    pub fn state(&self) -> Result<(Vec<u8>, Vec<u8>, ChaCha8Rng), RuntimeError> {
+        let policy = self
+            .policy
+            .clone()
+            .into_record()
+            .into_bytes()
+            .map_err(|e| RuntimeError::Config(format!("cannot record the controller: {e}")))?;
+        let optim = self.optim.into_bytes().map_err(|e| {
+            RuntimeError::Config(format!("cannot record the controller's optimizer: {e}"))
+        })?;
+        Ok((policy.to_vec(), optim.to_vec(), self.rng.clone()))
+    }
+
+    /// Puts back a state [`Controller::state`] gave (of a controller built for the same
+    /// decisions and settings).
+    ///
+    /// Errors: [`RuntimeError::Config`] when a record does not fit this controller.
+    pub fn restore(
+        &mut self,
+        policy: &[u8],
+        optim: &[u8],
+        rng: ChaCha8Rng,
+    ) -> Result<(), RuntimeError> {
+        let bad =
+            |e: String| RuntimeError::Config(format!("the controller's state does not fit: {e}"));
+        let record = burn::store::ModuleRecord::from_bytes(burn::tensor::Bytes::from_bytes_vec(
+            policy.to_vec(),
+        ))
+        .map_err(|e| bad(e.to_string()))?;
+        let policy = self.policy.clone().try_load_record(record).map_err(|e| {
+            let m = e.to_string();
+            bad(m.lines().next().unwrap_or(&m).chars().take(200).collect())
+        })?;
+        let optim = self
+            .optim
+            .clone()
+            .from_bytes(burn::tensor::Bytes::from_bytes_vec(optim.to_vec()))
+            .map_err(|e| bad(e.to_string()))?;
+        self.mirror = Mirror::of(&policy, self.config.hidden, self.width, self.steps.len())?;
+        (self.policy, self.optim, self.rng) = (policy, optim, rng);
+        Ok(())
+    }
+
     /// How many actions an episode has (one per categorical decision, `k` per subset).
     pub fn len(&self) -> usize {
         self.steps.len()
