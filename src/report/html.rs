@@ -20,7 +20,7 @@ header h1{font-size:19px;margin:0 0 6px}
 .meta{color:#555;display:flex;flex-wrap:wrap;gap:4px 18px}
 .meta code{font-size:12px}
 .status{display:inline-block;padding:1px 9px;border-radius:10px;font-weight:600;color:#fff;font-size:13px}
-.status-running{background:#2f7fd1}.status-done{background:#3b9b4a}.status-failed{background:#c93c3c}.status-interrupted{background:#c98a1c}
+.status-running{background:#2f7fd1}.status-done{background:#3b9b4a}.status-failed{background:#c93c3c}.status-interrupted{background:#c98a1c}.status-stopped{background:#7a7a7a}
 nav{background:#fff;border-bottom:1px solid #ddd;padding:0 24px;position:sticky;top:0;z-index:1}
 nav a{display:inline-block;padding:9px 12px;color:#333;text-decoration:none;border-bottom:3px solid transparent}
 nav a.active{border-bottom-color:#4e79a7;color:#000;font-weight:600}
@@ -257,12 +257,21 @@ fn header(out: &mut String, snap: &Snapshot) {
             format!("best: trial {} with {metric} {}", t.id, number(t.metric.unwrap_or(f64::NAN)))
         })
         .unwrap_or_else(|| "no trial has succeeded yet".into());
+    // A store that says `running` while no process runs the experiment (killed, or its disk
+    // filled up) is shown as `nasc runs` shows it.
+    let shown_status = if info.status == ExperimentStatus::Running
+        && !crate::experiment::search::held(&snap.dir)
+    {
+        crate::diagnostics::wording::STOPPED
+    } else {
+        info.status.as_str()
+    };
     let _ = write!(
         out,
         r#"<header><h1>nasc report: {dir} <span class="status status-{s}" id="status">{s}</span></h1><div class="meta"><span>{kind} search, strategy <b>{strategy}</b>, {metric} ({dir_word})</span><span>space <code>{space}</code></span><span>{finished} finished, {failed} failed; {best}</span><span>started {created}</span><span>last change {updated}</span><span>page written {written}</span>"#,
         dir = escape(&snap.dir.display().to_string()),
         finished = if finished == 1 { "1 trial".to_string() } else { format!("{finished} trials") },
-        s = info.status.as_str(),
+        s = shown_status,
         strategy = escape(strategy),
         metric = escape(&metric),
         dir_word = if mode == Mode::Max { "higher is better" } else { "lower is better" },
@@ -275,9 +284,17 @@ fn header(out: &mut String, snap: &Snapshot) {
     if info.status == ExperimentStatus::Running {
         out.push_str(r#"<span><label><input type="checkbox" id="live" checked> reload every 10 s while the search runs</label></span>"#);
     }
+    out.push_str("</div>");
+    if let Some(reason) = &info.reason {
+        let _ = write!(
+            out,
+            r#"<div class="meta" id="reason"><span>failed: {}</span></div>"#,
+            escape(reason)
+        );
+    }
     let _ = write!(
         out,
-        r#"</div><div class="meta"><span>command <code>{}</code></span></div></header>"#,
+        r#"<div class="meta"><span>command <code>{}</code></span></div></header>"#,
         escape(&info.command)
     );
 }

@@ -284,6 +284,8 @@ mod tests {
         let page = || std::fs::read_to_string(dir.join(REPORT_FILE)).expect("page");
         let first = page();
         assert!(first.contains(r#"data-status="running""#) && first.contains("0 trials finished"));
+        // No process holds the experiment here: its `running` is shown as `nasc runs` does.
+        assert!(first.contains(r#"id="status">stopped<"#), "{first}");
         // The space file is gone: the page says why it draws no architecture, and does not fail.
         assert!(first.contains("No architecture is drawn: cannot read /no/such/space.nas"));
         let id = store.ask(r#"{"width": 8}"#, 100, 2000).expect("ask");
@@ -295,6 +297,10 @@ mod tests {
         store.set_status(ExperimentStatus::Done).expect("status");
         live.rewrite().expect("rewrite");
         assert!(page().contains(r#"data-status="done""#));
+        // A failure's reason is on the page.
+        store.set_failed("the disk is full").expect("failed");
+        live.rewrite().expect("rewrite");
+        assert!(page().contains("failed: the disk is full"));
         let names: Vec<String> = std::fs::read_dir(&dir)
             .expect("dir")
             .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
